@@ -1,0 +1,52 @@
+# Two commands set everything up on a fresh machine with Python 3.11+, Node 20+ and make:
+#   make demo   installs what is missing, then runs the main job
+#   make test   installs what is missing, then runs lint and the whole test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help install demo test lint format bench clean
+
+help:
+	@echo "make demo    install, then train and evaluate the census model"
+	@echo "make test    install, then lint and run the whole test suite"
+	@echo "make bench   run the benchmarks in bench/"
+	@echo "make format  format the code with ruff"
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(PY_STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked
+	touch $@
+
+install: $(PY_STAMP)
+
+demo: install
+	$(BIN)/mlops train --output-dir build/demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
+	$(BIN)/pytest
+
+bench: install
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf build .mlops .pytest_cache .ruff_cache

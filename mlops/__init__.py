@@ -1,0 +1,1 @@
+"""The platform's command line and the small pieces every package shares."""

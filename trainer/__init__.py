@@ -1,0 +1,1 @@
+"""The census-income model: schema, loading, features, training, evaluation, export."""

@@ -1,0 +1,156 @@
+"""Train on adult.data, evaluate on adult.test, write the artifact, metrics and report.
+
+`python -m trainer.task` is the Vertex AI custom-training entry point (it honours
+AIP_MODEL_DIR); `mlops train` is the same code with a friendlier default output folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from mlops.atomic import write_json
+from mlops.errors import UserError
+from trainer import evaluate, features, loader, report
+from trainer.hyperparameters import Hyperparameters
+from trainer.model import CensusModel, print_progress, train
+
+METRICS_FILE = "metrics.json"
+REPORT_FILE = "report.html"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    data = parser.add_argument_group("data")
+    data.add_argument("--train-data", help="CSV path or URL (default: the bundled adult.data)")
+    data.add_argument("--test-data", help="CSV path or URL (default: the bundled adult.test)")
+    data.add_argument(
+        "--max-bad-fraction",
+        type=float,
+        default=loader.DEFAULT_MAX_BAD_FRACTION,
+        help="fail when more than this fraction of rows is malformed (default %(default)s)",
+    )
+    hyper = parser.add_argument_group("hyperparameters")
+    for name, info in Hyperparameters.model_fields.items():
+        hyper.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=f"hp_{name}",
+            metavar=type(info.default).__name__.upper(),
+            help=f"{info.description} (default {info.default})",
+        )
+
+
+def hyperparameters_from_args(args: argparse.Namespace) -> Hyperparameters:
+    given = {
+        name: getattr(args, f"hp_{name}")
+        for name in Hyperparameters.model_fields
+        if getattr(args, f"hp_{name}", None) is not None
+    }
+    return parse_hyperparameters(given)
+
+
+def parse_hyperparameters(values: dict) -> Hyperparameters:
+    try:
+        return Hyperparameters.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(part) for part in first["loc"])
+        flag = "--" + name.replace("_", "-")
+        raise UserError(
+            f"hyperparameter {flag}: {first['msg']} (got {first.get('input')!r})"
+        ) from None
+
+
+def run_training(
+    *,
+    output_dir: Path,
+    model_dir: Path,
+    hyperparameters: Hyperparameters,
+    train_source: str | None = None,
+    test_source: str | None = None,
+    max_bad_fraction: float = loader.DEFAULT_MAX_BAD_FRACTION,
+    log=print,
+) -> dict:
+    """The whole training job; returns the metrics it wrote."""
+    started = time.perf_counter()
+    quarantine = output_dir / "quarantine"
+    train_data = loader.load_census(
+        train_source,
+        split="train",
+        max_bad_fraction=max_bad_fraction,
+        quarantine_path=quarantine / "train.jsonl",
+    )
+    log(f"loaded {train_data.summary()}")
+    test_data = loader.load_census(
+        test_source,
+        split="test",
+        max_bad_fraction=max_bad_fraction,
+        quarantine_path=quarantine / "test.jsonl",
+    )
+    log(f"loaded {test_data.summary()}")
+    log(f"training {hyperparameters.num_boost_round} rounds of gradient-boosted trees")
+    model = train(
+        train_data.frame, hyperparameters, data_sha256=train_data.sha256, progress=print_progress()
+    )
+    model.save(model_dir)
+    metrics = evaluate_model(model, test_data)
+    metrics["data"] = {"train": train_data.provenance(), "test": test_data.provenance()}
+    metrics["train_seconds"] = round(time.perf_counter() - started, 3)
+    write_json(output_dir / METRICS_FILE, metrics)
+    report.write_report(output_dir / REPORT_FILE, metrics)
+    log(
+        f"test split: accuracy {metrics['accuracy']:.4f}  ROC AUC {metrics['roc_auc']:.4f}  "
+        f"log loss {metrics['log_loss']:.4f}  F1 {metrics['f1']:.4f}"
+    )
+    log(f"model   {model_dir}")
+    log(f"metrics {output_dir / METRICS_FILE}")
+    log(f"report  {output_dir / REPORT_FILE}")
+    return metrics
+
+
+def evaluate_model(model: CensusModel, test_data: loader.LoadResult) -> dict:
+    frame = test_data.frame
+    probabilities = model.predict_proba(frame)
+    return evaluate.evaluate(frame, features.labels(frame), probabilities, model.threshold)
+
+
+def vertex_path(uri: str) -> Path:
+    """Vertex mounts Cloud Storage at /gcs, so gs://bucket/x is the file /gcs/bucket/x."""
+    return Path("/gcs/" + uri.removeprefix("gs://")) if uri.startswith("gs://") else Path(uri)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mlops.cli import OneLineParser, run_handler
+
+    parser = OneLineParser(prog="python -m trainer.task", description=__doc__)
+    parser.add_argument(
+        "--model-dir",
+        default=os.environ.get("AIP_MODEL_DIR"),
+        help="where the model goes (default: $AIP_MODEL_DIR, as Vertex AI sets it)",
+    )
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+
+    def handler(args: argparse.Namespace) -> int:
+        if not args.model_dir:
+            raise UserError("no model directory: pass --model-dir or set AIP_MODEL_DIR")
+        model_dir = vertex_path(args.model_dir)
+        run_training(
+            output_dir=model_dir,
+            model_dir=model_dir,
+            hyperparameters=hyperparameters_from_args(args),
+            train_source=args.train_data,
+            test_source=args.test_data,
+            max_bad_fraction=args.max_bad_fraction,
+        )
+        return 0
+
+    return run_handler(parser.prog, handler, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
