@@ -10,14 +10,21 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# jsii's Node 20 end-of-life banner on every synth is noise; the cdktf CLI's update check is
+# a network call this repository never needs.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CHECKPOINT_DISABLE := 1
 
-.PHONY: help install demo test lint format bench clean
+.PHONY: help install demo test lint format bench clean synth policy
 
 help:
 	@echo "make demo    install, then train and evaluate the census model"
 	@echo "make test    install, then lint and run the whole test suite"
+	@echo "make synth   synthesize all env stacks (envs/<env>/cdktf.out)"
+	@echo "make policy  synthesize, then run the policy gate on every env"
 	@echo "make bench   run the benchmarks in bench/"
 	@echo "make format  format the code with ruff"
 
@@ -29,7 +36,11 @@ $(PY_STAMP): $(UV) pyproject.toml uv.lock
 	$(UV) sync --locked
 	touch $@
 
-install: $(PY_STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(PY_STAMP) $(NODE_STAMP)
 
 demo: install
 	$(BIN)/mlops train --output-dir build/demo
@@ -45,8 +56,14 @@ format: install
 test: lint
 	$(BIN)/pytest
 
+synth: install
+	$(BIN)/mlops synth
+
+policy: install
+	$(BIN)/mlops policy
+
 bench: install
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf build .mlops .pytest_cache .ruff_cache
+	rm -rf build .mlops .pytest_cache .ruff_cache envs/*/cdktf.out

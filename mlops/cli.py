@@ -34,17 +34,54 @@ def run_handler(prog: str, handler: Callable[[argparse.Namespace], int], args) -
 
 def _train(args: argparse.Namespace) -> int:
     from trainer import task
+    from trainer.options import hyperparameters_from_args
 
     output = Path(args.output_dir)
     task.run_training(
         output_dir=output,
         model_dir=output / "model",
-        hyperparameters=task.hyperparameters_from_args(args),
+        hyperparameters=hyperparameters_from_args(args),
         train_source=args.train_data,
         test_source=args.test_data,
         max_bad_fraction=args.max_bad_fraction,
     )
     return 0
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from infra.synth import envs_from_option, synth
+
+    for env, path in synth(envs_from_option(args.env)).items():
+        print(f"{env}: {_relative(path)}")
+    return 0
+
+
+def _policy(args: argparse.Namespace) -> int:
+    from infra.policy.gate import facts_for, judge
+    from infra.settings import load_platform
+    from infra.synth import envs_from_option, synth
+
+    envs = envs_from_option(args.env)
+    platform = load_platform()
+    verdicts = judge(synth(envs), {env: facts_for(platform[env]) for env in envs})
+    for verdict in verdicts:
+        print("\n".join(verdict.lines()))
+    failed = [v.env for v in verdicts if not v.ok]
+    if failed:
+        raise PolicyFailed(f"policy failed for {', '.join(failed)}")
+    print("policy: all envs pass")
+    return 0
+
+
+class PolicyFailed(UserError):
+    exit_code = 1
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def build_parser() -> OneLineParser:
@@ -59,10 +96,19 @@ def build_parser() -> OneLineParser:
         default="build/train",
         help="where the model, metrics.json and report.html go (default %(default)s)",
     )
-    from trainer import task
+    from trainer.options import add_arguments
 
-    task.add_arguments(train)
+    add_arguments(train)
     train.set_defaults(handler=_train)
+
+    env_choice = {"default": "all", "metavar": "dev|staging|prod|all"}
+    synth = commands.add_parser("synth", help="synthesize the env stacks to Terraform JSON")
+    synth.add_argument("--env", **env_choice, help="which env (default all)")
+    synth.set_defaults(handler=_synth)
+
+    policy = commands.add_parser("policy", help="synthesize, then run the policy gate")
+    policy.add_argument("--env", **env_choice, help="which env (default all)")
+    policy.set_defaults(handler=_policy)
     return parser
 
 

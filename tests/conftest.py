@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# Registers lazy provider loading before any test module imports a provider package.
+import infra  # noqa: F401
+
 
 @pytest.fixture
 def write_csv(tmp_path: Path):

@@ -23,9 +23,9 @@ import pandas as pd
 from mlops.atomic import write_text
 from mlops.errors import DataError
 from trainer import schema
+from trainer.options import DEFAULT_MAX_BAD_FRACTION
 
 BUNDLED = {"train": "adult.data", "test": "adult.test"}
-DEFAULT_MAX_BAD_FRACTION = 0.01
 _MISSING = {"?", ""}
 
 

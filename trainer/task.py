@@ -12,57 +12,15 @@ import sys
 import time
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from mlops.atomic import write_json
 from mlops.errors import UserError
 from trainer import evaluate, features, loader, report
 from trainer.hyperparameters import Hyperparameters
 from trainer.model import CensusModel, print_progress, train
+from trainer.options import DEFAULT_MAX_BAD_FRACTION, add_arguments, hyperparameters_from_args
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    data = parser.add_argument_group("data")
-    data.add_argument("--train-data", help="CSV path or URL (default: the bundled adult.data)")
-    data.add_argument("--test-data", help="CSV path or URL (default: the bundled adult.test)")
-    data.add_argument(
-        "--max-bad-fraction",
-        type=float,
-        default=loader.DEFAULT_MAX_BAD_FRACTION,
-        help="fail when more than this fraction of rows is malformed (default %(default)s)",
-    )
-    hyper = parser.add_argument_group("hyperparameters")
-    for name, info in Hyperparameters.model_fields.items():
-        hyper.add_argument(
-            "--" + name.replace("_", "-"),
-            dest=f"hp_{name}",
-            metavar=type(info.default).__name__.upper(),
-            help=f"{info.description} (default {info.default})",
-        )
-
-
-def hyperparameters_from_args(args: argparse.Namespace) -> Hyperparameters:
-    given = {
-        name: getattr(args, f"hp_{name}")
-        for name in Hyperparameters.model_fields
-        if getattr(args, f"hp_{name}", None) is not None
-    }
-    return parse_hyperparameters(given)
-
-
-def parse_hyperparameters(values: dict) -> Hyperparameters:
-    try:
-        return Hyperparameters.model_validate(values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = ".".join(str(part) for part in first["loc"])
-        flag = "--" + name.replace("_", "-")
-        raise UserError(
-            f"hyperparameter {flag}: {first['msg']} (got {first.get('input')!r})"
-        ) from None
 
 
 def run_training(
@@ -72,7 +30,7 @@ def run_training(
     hyperparameters: Hyperparameters,
     train_source: str | None = None,
     test_source: str | None = None,
-    max_bad_fraction: float = loader.DEFAULT_MAX_BAD_FRACTION,
+    max_bad_fraction: float = DEFAULT_MAX_BAD_FRACTION,
     log=print,
 ) -> dict:
     """The whole training job; returns the metrics it wrote."""

@@ -61,7 +61,7 @@ def test_load_refuses_missing_or_foreign_artifacts(small_model, tmp_path):
 
 
 def test_hyperparameters_are_validated():
-    from trainer.task import parse_hyperparameters
+    from trainer.options import parse_hyperparameters
 
     assert parse_hyperparameters({"learning_rate": "0.1"}).learning_rate == 0.1
     with pytest.raises(UserError, match=r"--learning-rate: Input should be greater than 0"):

@@ -1,0 +1,1 @@
+"""Reusable constructs; each takes an env's Settings and owns one concern."""

@@ -1,0 +1,43 @@
+"""The Google APIs every env needs, enabled in code."""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_google.project_service import ProjectService
+from constructs import Construct
+
+from infra.settings import Settings
+
+REQUIRED_APIS: tuple[str, ...] = (
+    "aiplatform.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "bigquery.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudkms.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "iam.googleapis.com",
+    "iamcredentials.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+    "pubsub.googleapis.com",
+    "serviceusage.googleapis.com",
+    "storage.googleapis.com",
+)
+
+
+class RequiredApis(Construct):
+    def __init__(self, scope: Construct, id_: str, settings: Settings) -> None:
+        super().__init__(scope, id_)
+        self.services = {
+            api: ProjectService(
+                self,
+                api.split(".")[0],
+                project=settings.project_id,
+                service=api,
+                disable_on_destroy=False,  # other workloads may use the API too
+            )
+            for api in REQUIRED_APIS
+        }
+
+    @property
+    def all(self) -> list[ProjectService]:
+        return list(self.services.values())

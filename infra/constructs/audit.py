@@ -1,0 +1,33 @@
+"""Data-access audit logs for Cloud Storage: who read or wrote which object, in Cloud Logging.
+
+This is the modern replacement for legacy bucket usage logs (checkov CKV_GCP_62), which would
+need yet another bucket, itself unlogged.
+"""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_google.project_iam_audit_config import (
+    ProjectIamAuditConfig,
+    ProjectIamAuditConfigAuditLogConfig,
+)
+from constructs import Construct
+
+from infra.settings import Settings
+
+AUDITED_SERVICES = ("storage.googleapis.com",)
+
+
+class DataAccessAuditLogs(Construct):
+    def __init__(self, scope: Construct, id_: str, settings: Settings) -> None:
+        super().__init__(scope, id_)
+        for service in AUDITED_SERVICES:
+            ProjectIamAuditConfig(
+                self,
+                service.split(".")[0],
+                project=settings.project_id,
+                service=service,
+                audit_log_config=[
+                    ProjectIamAuditConfigAuditLogConfig(log_type=t)
+                    for t in ("ADMIN_READ", "DATA_READ", "DATA_WRITE")
+                ],
+            )

@@ -1,0 +1,33 @@
+"""Dedicated service accounts, one per workload; never the default compute or Cloud Build SA."""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_google.service_account import ServiceAccount
+from constructs import Construct
+
+from infra.settings import Settings
+
+PURPOSES = {
+    "pipeline": "runs the census promotion pipeline on Vertex AI",
+    "trainer": "runs the census custom training job",
+    "deployer": "registers model versions and deploys them to the prod endpoint",
+    "serving": "identity of the prod endpoint's prediction containers",
+    "build": "runs this env's Cloud Build builds",
+}
+
+
+class ServiceAccounts(Construct):
+    def __init__(self, scope: Construct, id_: str, settings: Settings, *, depends_on=()) -> None:
+        super().__init__(scope, id_)
+        self.accounts = {
+            identity: ServiceAccount(
+                self,
+                identity,
+                project=settings.project_id,
+                account_id=account_id,
+                display_name=f"census {identity} ({settings.env})",
+                description=PURPOSES[identity],
+                depends_on=list(depends_on),
+            )
+            for identity, account_id in settings.service_accounts.items()
+        }

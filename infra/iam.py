@@ -1,0 +1,243 @@
+"""The IAM model as data: every grant each env's stack makes, computed from settings alone.
+
+Pure: the stack turns each Grant into one `*_iam_member` resource, the tests compare the
+synthesized JSON with these and with the tables in docs/infra.md, and the preflight uses
+the same service-agent names. Members are concrete emails (all derivable from settings),
+so the JSON reads like the table and cross-project members need no remote state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infra.settings import Platform, Settings
+
+ENCRYPTER_DECRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+
+# Google service agents that use a CMEK key, with the documented email of each; the stack
+# also creates each through google_project_service_identity so it exists before its grant.
+SERVICE_AGENTS: dict[str, tuple[str, str]] = {
+    # key purpose: (API whose agent it is, email template)
+    "storage": (
+        "storage.googleapis.com",
+        "service-{n}@gs-project-accounts.iam.gserviceaccount.com",
+    ),
+    "bigquery": ("bigquery.googleapis.com", "bq-{n}@bigquery-encryption.iam.gserviceaccount.com"),
+    "vertex": (
+        "aiplatform.googleapis.com",
+        "service-{n}@gcp-sa-aiplatform.iam.gserviceaccount.com",
+    ),
+    "artifacts": (
+        "artifactregistry.googleapis.com",
+        "service-{n}@gcp-sa-artifactregistry.iam.gserviceaccount.com",
+    ),
+    "pubsub": ("pubsub.googleapis.com", "service-{n}@gcp-sa-pubsub.iam.gserviceaccount.com"),
+}
+
+
+def service_agent_email(purpose: str, project_number: str) -> str:
+    return SERVICE_AGENTS[purpose][1].format(n=project_number)
+
+
+@dataclass(frozen=True, order=True)
+class Grant:
+    """One IAM member binding. `kind` is the resource type the binding sits on."""
+
+    project: str
+    kind: str  # project | bucket | dataset | repository | service_account | key
+    resource: str  # bucket name, dataset id, repository id, SA email, key id, or project id
+    role: str
+    member: str
+
+    @property
+    def member_email(self) -> str:
+        return self.member.split(":", 1)[1]
+
+
+def _sa(email: str) -> str:
+    return f"serviceAccount:{email}"
+
+
+def key_grants(s: Settings) -> list[Grant]:
+    """Each service agent may use its own purpose's key, and nothing else."""
+    return [
+        Grant(
+            s.project_id,
+            "key",
+            s.key_id(purpose),
+            ENCRYPTER_DECRYPTER,
+            _sa(service_agent_email(purpose, s.project_number)),
+        )
+        for purpose in SERVICE_AGENTS
+    ]
+
+
+def _in_tenant(s: Settings) -> list[Grant]:
+    p, b = s.project_id, s.buckets
+    sa = s.service_account_email
+    g: list[Grant] = []
+
+    def add(kind: str, resource: str, role: str, email: str) -> None:
+        g.append(Grant(p, kind, resource, role, _sa(email)))
+
+    images, templates = s.artifact_registry.images, s.artifact_registry.templates
+    # Build: writes its logs everywhere; in non-prod it also pushes images and templates and
+    # submits pipeline runs as the pipeline SA (below).
+    add("project", p, "roles/logging.logWriter", sa("build"))
+    if s.role == "prod":
+        # Deployer: registers versions, deploys to the endpoint as the serving SA, copies the
+        # approved model and its baseline into prod's own buckets.
+        add("project", p, "roles/aiplatform.user", sa("deployer"))
+        add("bucket", b.models, "roles/storage.objectUser", sa("deployer"))
+        add("bucket", b.data, "roles/storage.objectUser", sa("deployer"))
+        add("service_account", sa("serving"), "roles/iam.serviceAccountUser", sa("deployer"))
+        # Serving: reads the model it serves.
+        add("bucket", b.models, "roles/storage.objectViewer", sa("serving"))
+        # Vertex AI's agent loads model artifacts and writes monitoring results.
+        vertex_agent = service_agent_email("vertex", s.project_number)
+        add("bucket", b.models, "roles/storage.objectViewer", vertex_agent)
+        add("bucket", b.data, "roles/storage.objectViewer", vertex_agent)
+        add("bucket", b.pipeline_root, "roles/storage.objectUser", vertex_agent)
+        return g
+    # Pipeline: runs the promotion pipeline; launches training as the trainer SA.
+    add("project", p, "roles/aiplatform.user", sa("pipeline"))
+    add("project", p, "roles/bigquery.jobUser", sa("pipeline"))
+    add("dataset", s.bigquery_dataset, "roles/bigquery.dataEditor", sa("pipeline"))
+    add("bucket", b.pipeline_root, "roles/storage.objectUser", sa("pipeline"))
+    add("bucket", b.data, "roles/storage.objectViewer", sa("pipeline"))
+    add("bucket", b.models, "roles/storage.objectUser", sa("pipeline"))
+    add("bucket", b.templates, "roles/storage.objectViewer", sa("pipeline"))
+    add("repository", images, "roles/artifactregistry.reader", sa("pipeline"))
+    add("service_account", sa("trainer"), "roles/iam.serviceAccountUser", sa("pipeline"))
+    add("service_account", sa("pipeline"), "roles/iam.serviceAccountUser", sa("build"))
+    add("project", p, "roles/aiplatform.user", sa("build"))
+    add("repository", images, "roles/artifactregistry.writer", sa("build"))
+    add("repository", templates, "roles/artifactregistry.writer", sa("build"))
+    add("bucket", b.templates, "roles/storage.objectUser", sa("build"))
+    # Trainer: reads data, writes the model and its pipeline outputs.
+    add("bucket", b.data, "roles/storage.objectViewer", sa("trainer"))
+    add("bucket", b.pipeline_root, "roles/storage.objectUser", sa("trainer"))
+    add("bucket", b.models, "roles/storage.objectUser", sa("trainer"))
+    add("repository", images, "roles/artifactregistry.reader", sa("trainer"))
+    return g
+
+
+def cross_tenant_grants(platform: Platform, env: str) -> list[Grant]:
+    """Grants in `env` whose member lives in the peer tenant.
+
+    The only cross-tenant write path is the staging pipeline acting as the prod deployer.
+    Prod copies what it needs from staging (the model and its skew baseline, both in the
+    models bucket) instead of reading staging at serve or monitor time; the prod Vertex agent
+    pulls the serving image from staging's registry.
+    """
+    s = platform[env]
+    peer = platform.peer_of(env)
+    if peer is None:
+        return []
+    if s.role == "prod":
+        return [
+            Grant(
+                s.project_id,
+                "service_account",
+                s.service_account_email("deployer"),
+                "roles/iam.serviceAccountTokenCreator",
+                _sa(peer.service_account_email("pipeline")),
+            )
+        ]
+    return [
+        Grant(
+            s.project_id,
+            "bucket",
+            s.buckets.models,
+            "roles/storage.objectViewer",
+            _sa(peer.service_account_email("deployer")),
+        ),
+        Grant(
+            s.project_id,
+            "repository",
+            s.artifact_registry.images,
+            "roles/artifactregistry.reader",
+            _sa(service_agent_email("vertex", peer.project_number)),
+        ),
+    ]
+
+
+def plan_grants(platform: Platform, env: str) -> list[Grant]:
+    s = platform[env]
+    return sorted({*key_grants(s), *_in_tenant(s), *cross_tenant_grants(platform, env)})
+
+
+AGENT_NAMES = {
+    "storage": "Cloud Storage agent",
+    "bigquery": "BigQuery agent",
+    "vertex": "Vertex AI agent",
+    "artifacts": "Artifact Registry agent",
+    "pubsub": "Pub/Sub agent",
+}
+
+
+def member_name(platform: Platform, env: str, email: str) -> str:
+    """'pipeline', 'Vertex AI agent', or 'staging pipeline' for a member of another env."""
+    for other in platform.envs.values():
+        prefix = "" if other.env == env else f"{other.env} "
+        for identity in other.service_accounts:
+            if other.service_account_email(identity) == email:
+                return prefix + identity
+        for purpose, name in AGENT_NAMES.items():
+            if service_agent_email(purpose, other.project_number) == email:
+                return prefix + name
+    return email
+
+
+def resource_name(platform: Platform, env: str, grant: Grant) -> str:
+    """'bucket models', 'key vertex', 'service account deployer', 'project', ..."""
+    s = platform[env]
+    names: dict[str, dict[str, str]] = {
+        "bucket": {v: k for k, v in {**s.buckets.by_purpose(), "state": s.state_bucket}.items()},
+        "repository": {
+            s.artifact_registry.images: "images",
+            s.artifact_registry.templates: "templates",
+        },
+        "key": {s.key_id(p): p for p in s.kms.keys},
+    }
+    if grant.kind in ("project", "dataset"):
+        return grant.kind
+    if grant.kind == "service_account":
+        return f"service account {member_name(platform, env, grant.resource)}"
+    return f"{grant.kind} {names[grant.kind].get(grant.resource, grant.resource)}"
+
+
+def describe(platform: Platform, env: str, grant: Grant) -> tuple[str, str, str]:
+    """(member, role, on) in the words of the table in docs/infra.md."""
+    return (
+        member_name(platform, env, grant.member_email),
+        grant.role,
+        resource_name(platform, env, grant),
+    )
+
+
+_IAM_RESOURCE_KINDS = {
+    "google_project_iam_member": ("project", "project"),
+    "google_storage_bucket_iam_member": ("bucket", "bucket"),
+    "google_bigquery_dataset_iam_member": ("dataset", "dataset_id"),
+    "google_artifact_registry_repository_iam_member": ("repository", "repository"),
+    "google_service_account_iam_member": ("service_account", "service_account_id"),
+    "google_kms_crypto_key_iam_member": ("key", "crypto_key_id"),
+}
+
+
+def grants_in_stack(stack: dict, project: str) -> list[Grant]:
+    """Read every IAM member binding back out of a synthesized stack."""
+    grants = []
+    for rtype, by_name in stack.get("resource", {}).items():
+        if rtype not in _IAM_RESOURCE_KINDS:
+            continue
+        kind, field = _IAM_RESOURCE_KINDS[rtype]
+        for body in by_name.values():
+            resource = body[field]
+            if kind == "service_account":
+                resource = resource.rsplit("/", 1)[-1]
+            grants.append(
+                Grant(body.get("project", project), kind, resource, body["role"], body["member"])
+            )
+    return sorted(grants)

@@ -1,0 +1,66 @@
+"""`mlops policy`: synthesize, then judge each env with checkov and the project's rules."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from infra.policy import rules
+from infra.policy.checkov import Finding, run_checkov, waiver_for
+from infra.settings import Settings
+
+
+@dataclass
+class EnvVerdict:
+    env: str
+    findings: list[Finding] = field(default_factory=list)
+    violations: list[rules.Violation] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Finding]:
+        return [f for f in self.findings if not f.passed and not waiver_for(f.check_id, self.env)]
+
+    @property
+    def waived(self) -> list[Finding]:
+        return [f for f in self.findings if not f.passed and waiver_for(f.check_id, self.env)]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.violations
+
+    def lines(self) -> list[str]:
+        passed = sum(f.passed for f in self.findings)
+        out = [
+            f"{self.env}: checkov {passed} passed, {len(self.failed)} failed, "
+            f"{len(self.waived)} waived; project rules {len(rules.RULES)} checked, "
+            f"{len(self.violations)} violations"
+        ]
+        out += [f"  FAIL {f.resource}: [{f.check_id}] {f.name}" for f in self.failed]
+        out += [f"  FAIL {v}" for v in self.violations]
+        by_check: dict[str, list[str]] = {}
+        for f in self.waived:
+            by_check.setdefault(f.check_id, []).append(f.resource)
+        for check_id, resources in sorted(by_check.items()):
+            out.append(
+                f"  waived {check_id} on {len(resources)} resource(s): "
+                f"{waiver_for(check_id, self.env)}"
+            )
+        return out
+
+
+def facts_for(settings: Settings) -> rules.StackFacts:
+    from infra.constructs.kms import protects_keys
+
+    return rules.StackFacts(protect_keys=protects_keys(settings))
+
+
+def judge(stack_files: dict[str, Path], facts: dict[str, rules.StackFacts]) -> list[EnvVerdict]:
+    """One checkov run over every file (it costs ~3 s to start), then our rules per env."""
+    findings = run_checkov(list(stack_files.values()))
+    verdicts = []
+    for env, path in stack_files.items():
+        mine = [f for f in findings if Path(f.file).resolve() == path.resolve()]
+        violations = rules.check(json.loads(path.read_text()), facts[env])
+        verdicts.append(EnvVerdict(env, mine, violations))
+    return verdicts

@@ -1,0 +1,169 @@
+"""The project's own policy rules, as pure functions over one stack's synthesized JSON.
+
+Each rule yields Violations naming the resource address and what is wrong. Rules read the
+Terraform JSON, not the constructs, so they judge exactly what would be deployed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+MAX_ROTATION_SECONDS = 90 * 86400
+PRIMITIVE_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
+PUBLIC_MEMBERS = {"allUsers", "allAuthenticatedUsers"}
+# Default identities a workload must never run as or be granted to.
+DEFAULT_IDENTITY = re.compile(
+    r"(-compute@developer\.gserviceaccount\.com|@cloudbuild\.gserviceaccount\.com"
+    r"|@appspot\.gserviceaccount\.com)$"
+)
+IAM_TYPES = re.compile(r"^google_.*_iam_(member|binding|policy)$")
+
+# Where each data-bearing resource type keeps its CMEK key.
+CMEK_FIELDS: dict[str, tuple[str, ...]] = {
+    "google_storage_bucket": ("encryption", "default_kms_key_name"),
+    "google_bigquery_dataset": ("default_encryption_configuration", "kms_key_name"),
+    "google_artifact_registry_repository": ("kms_key_name",),
+    "google_vertex_ai_metadata_store": ("encryption_spec", "kms_key_name"),
+    "google_vertex_ai_endpoint": ("encryption_spec", "kms_key_name"),
+    "google_vertex_ai_dataset": ("encryption_spec", "kms_key_name"),
+    "google_vertex_ai_featurestore": ("encryption_spec", "kms_key_name"),
+    "google_vertex_ai_index": ("encryption_spec", "kms_key_name"),
+    "google_pubsub_topic": ("kms_key_name",),
+}
+
+
+@dataclass(frozen=True, order=True)
+class Violation:
+    rule: str
+    resource: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.resource}: [{self.rule}] {self.message}"
+
+
+@dataclass(frozen=True)
+class StackFacts:
+    """What a rule may know besides the JSON: whether this env protects its keys."""
+
+    protect_keys: bool
+
+
+def resources(stack: dict) -> Iterator[tuple[str, str, dict]]:
+    for rtype, by_name in stack.get("resource", {}).items():
+        for name, body in by_name.items():
+            yield rtype, f"{rtype}.{name}", body
+
+
+def _dig(body: dict, path: tuple[str, ...]):
+    for key in path:
+        if isinstance(body, list):
+            body = body[0] if body else None
+        if not isinstance(body, dict):
+            return None
+        body = body.get(key)
+    return body
+
+
+def cmek_everywhere(stack: dict, facts: StackFacts) -> Iterator[Violation]:
+    for rtype, address, body in resources(stack):
+        path = CMEK_FIELDS.get(rtype)
+        if path and not _dig(body, path):
+            yield Violation("cmek", address, f"no CMEK key ({'.'.join(path)} is unset)")
+
+
+def _members(body: dict) -> list[str]:
+    members = body.get("members") or []
+    return [body["member"], *members] if body.get("member") else list(members)
+
+
+def iam_roles(stack: dict, facts: StackFacts) -> Iterator[Violation]:
+    for rtype, address, body in resources(stack):
+        if not IAM_TYPES.match(rtype):
+            continue
+        role = body.get("role", "")
+        if role in PRIMITIVE_ROLES:
+            yield Violation("no-primitive-roles", address, f"primitive role {role}")
+        if role.endswith(".admin") or role.endswith("Admin"):
+            yield Violation("no-admin-roles", address, f"admin role {role} for a workload")
+        for member in _members(body):
+            if member in PUBLIC_MEMBERS:
+                yield Violation("no-public-members", address, f"public member {member}")
+            if DEFAULT_IDENTITY.search(member):
+                yield Violation("no-default-identities", address, f"default identity {member}")
+
+
+def key_rotation(stack: dict, facts: StackFacts) -> Iterator[Violation]:
+    for rtype, address, body in resources(stack):
+        if rtype != "google_kms_crypto_key":
+            continue
+        period = body.get("rotation_period")
+        seconds = float(period.rstrip("s")) if period else None
+        if seconds is None or seconds > MAX_ROTATION_SECONDS:
+            yield Violation("key-rotation", address, f"rotation {period or 'unset'} > 90 days")
+        if facts.protect_keys and not _dig(body, ("lifecycle", "prevent_destroy")):
+            yield Violation("key-prevent-destroy", address, "lifecycle.prevent_destroy is off")
+
+
+def bucket_hardening(stack: dict, facts: StackFacts) -> Iterator[Violation]:
+    for rtype, address, body in resources(stack):
+        if rtype != "google_storage_bucket":
+            continue
+        if body.get("uniform_bucket_level_access") is not True:
+            yield Violation("bucket-ubla", address, "uniform bucket-level access is off")
+        if body.get("public_access_prevention") != "enforced":
+            yield Violation("bucket-pap", address, "public access prevention is not enforced")
+        versioned = _dig(body, ("versioning", "enabled")) is True
+        for i, rule in enumerate(body.get("lifecycle_rule") or []):
+            condition = rule.get("condition") or {}
+            if not condition:
+                yield Violation(
+                    "lifecycle-matches", address, f"lifecycle_rule[{i}] has no condition"
+                )
+            noncurrent = {
+                "days_since_noncurrent_time",
+                "num_newer_versions",
+                "noncurrent_time_before",
+            }
+            if noncurrent & set(condition) and not versioned:
+                yield Violation(
+                    "lifecycle-matches",
+                    address,
+                    f"lifecycle_rule[{i}] matches noncurrent versions but versioning is off",
+                )
+
+
+def metadata_store_default(stack: dict, facts: StackFacts) -> Iterator[Violation]:
+    for rtype, address, body in resources(stack):
+        if rtype == "google_vertex_ai_metadata_store" and body.get("name") != "default":
+            yield Violation(
+                "metadata-store-default", address, "not named 'default': pipelines ignore it"
+            )
+
+
+def storage_access_audited(stack: dict, facts: StackFacts) -> Iterator[Violation]:
+    buckets = [a for t, a, _ in resources(stack) if t == "google_storage_bucket"]
+    audited = any(
+        t == "google_project_iam_audit_config" and b.get("service") == "storage.googleapis.com"
+        for t, _, b in resources(stack)
+    )
+    if buckets and not audited:
+        yield Violation(
+            "storage-access-logged", buckets[0], "no data-access audit logs for Cloud Storage"
+        )
+
+
+RULES: tuple[Callable[[dict, StackFacts], Iterator[Violation]], ...] = (
+    cmek_everywhere,
+    iam_roles,
+    key_rotation,
+    bucket_hardening,
+    metadata_store_default,
+    storage_access_audited,
+)
+
+
+def check(stack: dict, facts: StackFacts) -> list[Violation]:
+    return sorted(v for rule in RULES for v in rule(stack, facts))

@@ -1,0 +1,74 @@
+"""The real env stacks, synthesized once per session."""
+
+from stack_json import resources_of
+
+from infra.iam import service_agent_email
+
+
+def test_backend_providers_and_outputs(stacks, platform):
+    for env, stack in stacks.items():
+        s = platform[env]
+        assert stack["terraform"]["backend"] == {
+            "gcs": {"bucket": s.state_bucket, "prefix": f"census-ml/{env}"}
+        }
+        assert set(stack["provider"]) == {"google", "google-beta"}
+        outputs = stack["output"]
+        for name in (
+            "project_id",
+            "region",
+            "kms_key_vertex",
+            "bucket_models",
+            "bucket_pipeline_root",
+            "bigquery_dataset",
+            "image_repository",
+            "metadata_store",
+            "service_account_build",
+        ):
+            assert name in outputs, (env, name)
+        assert outputs["project_id"]["value"] == s.project_id
+    assert "endpoint" in stacks["prod"]["output"]
+    assert "service_account_pipeline" in stacks["staging"]["output"]
+    assert "service_account_deployer" in stacks["prod"]["output"]
+
+
+def test_only_prod_has_the_endpoint(stacks):
+    assert len(resources_of(stacks["prod"], "google_vertex_ai_endpoint")) == 1
+    assert not resources_of(stacks["staging"], "google_vertex_ai_endpoint")
+
+
+def test_cmek_users_wait_for_their_key_grant(stacks):
+    """A bucket created before the storage agent may use the key fails; depends_on orders it."""
+    for stack in stacks.values():
+        for rtype, purpose in (
+            ("google_storage_bucket", "key-storage"),
+            ("google_bigquery_dataset", "key-bigquery"),
+            ("google_artifact_registry_repository", "key-artifacts"),
+            ("google_vertex_ai_metadata_store", "key-vertex"),
+        ):
+            for body in resources_of(stack, rtype):
+                assert any(
+                    purpose in d and "cryptoKeyEncrypterDecrypter" in d for d in body["depends_on"]
+                ), rtype
+
+
+def test_every_service_agent_is_created_before_its_grant(stacks, platform):
+    for env, stack in stacks.items():
+        agents = {a["service"] for a in resources_of(stack, "google_project_service_identity")}
+        assert agents == {
+            "storage.googleapis.com",
+            "bigquery.googleapis.com",
+            "aiplatform.googleapis.com",
+            "artifactregistry.googleapis.com",
+            "pubsub.googleapis.com",
+        }
+        key_grants = resources_of(stack, "google_kms_crypto_key_iam_member")
+        vertex = service_agent_email("vertex", platform[env].project_number)
+        grant = next(g for g in key_grants if g["member"] == f"serviceAccount:{vertex}")
+        assert any(d.startswith("google_project_service_identity.") for d in grant["depends_on"])
+
+
+def test_no_default_identities_anywhere(stacks):
+    for stack in stacks.values():
+        text = str(stack)
+        assert "developer.gserviceaccount.com" not in text
+        assert "@cloudbuild.gserviceaccount.com" not in text
