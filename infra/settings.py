@@ -227,6 +227,11 @@ class Platform(BaseModel):
                 raise ValueError(f"{name}: peer {settings.peer} does not name {name} back")
             if {settings.role, peer.role} != {"non-prod", "prod"}:
                 raise ValueError(f"{name}: peers must be one non-prod and one prod tenant")
+            if peer.region != settings.region:
+                raise ValueError(
+                    f"{name}: region {settings.region} differs from peer {peer.env}'s "
+                    f"{peer.region}; CMEK keys must sit in the pipeline's region"
+                )
         projects = [s.project_id for s in self.envs.values()]
         if len(set(projects)) != len(projects):
             raise ValueError("every env needs its own project")

@@ -73,6 +73,49 @@ def _policy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pipeline_params(args: argparse.Namespace, *, local: bool):
+    from infra.settings import load_platform
+    from pipelines import params
+
+    overrides = params.parse_overrides(args.param or [])
+    if getattr(args, "commit", None):
+        overrides.setdefault("commit", args.commit)
+    return params.build(load_platform(), args.env, overrides, local=local)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if not args.local:
+        raise UserError("only --local runs here; use `mlops submit` for Vertex AI")
+    from pipelines.local.workspace import workspace_root
+    from pipelines.runner import run_local, summary
+
+    params = _pipeline_params(args, local=True)  # refused here, before anything runs
+    workspace = workspace_root(args.workspace)
+    print(f"census promotion pipeline, local backend, workspace {_relative(workspace)}")
+    print(summary(run_local(params, workspace)))
+    return 0
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from kfp import compiler
+
+    from infra.settings import load_platform
+    from pipelines.pipeline import LOCAL_IMAGE, build
+
+    platform = load_platform()
+    params = _pipeline_params(args, local=args.target == "local")
+    staging = platform[args.env]
+    image = LOCAL_IMAGE
+    if args.target == "vertex":
+        image = args.image or f"{staging.image_repository_url()}/components:{args.image_tag}"
+    pipeline = build(args.target, image, staging.pipeline.training_machine_type)
+    output = Path(args.output or f"build/census-promotion-{args.target}.yaml")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    compiler.Compiler().compile(pipeline, str(output), pipeline_parameters=params.model_dump())
+    print(f"{args.target} pipeline: {_relative(output.resolve())} (components image {image})")
+    return 0
+
+
 class PolicyFailed(UserError):
     exit_code = 1
 
@@ -109,6 +152,32 @@ def build_parser() -> OneLineParser:
     policy = commands.add_parser("policy", help="synthesize, then run the policy gate")
     policy.add_argument("--env", **env_choice, help="which env (default all)")
     policy.set_defaults(handler=_policy)
+
+    def pipeline_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--env", default="staging", help="the non-prod env the pipeline runs in")
+        sub.add_argument(
+            "--param",
+            action="append",
+            metavar="NAME=VALUE",
+            help="override a pipeline parameter (JSON values); repeatable",
+        )
+        sub.add_argument("--commit", help="commit recorded in labels (default: unknown)")
+
+    run = commands.add_parser("run", help="run the promotion pipeline (--local)")
+    run.add_argument("--local", action="store_true", help="on this machine, with kfp.local")
+    run.add_argument(
+        "--workspace", help="local tenants' folder (default $MLOPS_WORKSPACE or .mlops)"
+    )
+    pipeline_options(run)
+    run.set_defaults(handler=_run)
+
+    comp = commands.add_parser("compile", help="compile the promotion pipeline to YAML")
+    comp.add_argument("--target", choices=("vertex", "local"), default="vertex")
+    comp.add_argument("--output", help="YAML path (default build/census-promotion-TARGET.yaml)")
+    comp.add_argument("--image", help="components image URI (default: the env's registry)")
+    comp.add_argument("--image-tag", default="latest", help="tag of the default image")
+    pipeline_options(comp)
+    comp.set_defaults(handler=_compile)
     return parser
 
 

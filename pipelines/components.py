@@ -1,0 +1,272 @@
+"""KFP lightweight components: thin wrappers that open backends and call pipelines.steps.
+
+KFP ships each function's source to the task, so each imports what it needs inside its
+body; the repository itself is installed in the component image (Dockerfile, target
+`components`) and, locally, in this virtual environment. Functions stay plain here;
+`pipelines.pipeline.build` turns them into components with the image of the compile.
+No `from __future__ import annotations` here: KFP reads the annotations as real types.
+"""
+
+from kfp.dsl import (
+    HTML,
+    Artifact,
+    ClassificationMetrics,
+    Dataset,
+    Input,
+    Metrics,
+    Model,
+    Output,
+)
+
+
+def ingest(
+    target: str,
+    workspace: str,
+    staging_project: str,
+    staging_dataset: str,
+    region: str,
+    train_data_uri: str,
+    test_data_uri: str,
+    max_bad_fraction: float,
+    train_data: Output[Dataset],
+    test_data: Output[Dataset],
+    quarantine: Output[Artifact],
+    counts: Output[Metrics],
+):
+    """Raw CSV into the warehouse (BigQuery load job on Vertex, DuckDB locally); quarantine."""
+    from pathlib import Path
+
+    from pipelines import backends, steps
+
+    staging = backends.open_staging(
+        target, workspace=workspace, project=staging_project, dataset=staging_dataset, region=region
+    )
+    Path(quarantine.path).mkdir(parents=True, exist_ok=True)
+    summary = steps.ingest(
+        staging.warehouse,
+        {"train": train_data_uri, "test": test_data_uri},
+        max_bad_fraction,
+        {"train": Path(train_data.path), "test": Path(test_data.path)},
+        Path(quarantine.path),
+    )
+    for split, figures in summary.items():
+        counts.log_metric(f"{split}_rows", figures["rows"])
+        counts.log_metric(f"{split}_quarantined", figures["quarantined"])
+    print(f"ingest: {summary}")
+
+
+def validate(train_data: Input[Dataset], baseline: Output[Artifact], summary: Output[Metrics]):
+    """Schema and statistics check; the statistics become the skew baseline."""
+    from pathlib import Path
+
+    from pipelines import steps
+
+    stats = steps.validate(Path(train_data.path), Path(baseline.path))
+    summary.log_metric("rows", stats["rows"])
+    summary.log_metric("label_positive_share", round(stats["label_positive_share"], 4))
+    print(f"validate: {stats['rows']:,} rows, schema and statistics OK")
+
+
+def train(train_data: Input[Dataset], hyperparameters: dict, model: Output[Model]):
+    """Gradient-boosted trees on the validated training data."""
+    from pathlib import Path
+
+    from pipelines import steps
+
+    steps.train_model(Path(train_data.path), hyperparameters, Path(model.path))
+    model.metadata["framework"] = "lightgbm"
+    print(f"train: model written to {model.path}")
+
+
+def evaluate(
+    model: Input[Model],
+    test_data: Input[Dataset],
+    metrics: Output[Metrics],
+    classification: Output[ClassificationMetrics],
+    report: Output[HTML],
+    evaluation: Output[Artifact],
+):
+    """Official-test-split metrics, per-slice metrics, and the pictures the Vertex UI draws."""
+    import json
+    from pathlib import Path
+
+    from pipelines import steps
+    from trainer import report as html_report
+
+    result = steps.evaluate_model(Path(model.path), Path(test_data.path))
+    for key in ("accuracy", "roc_auc", "log_loss", "f1", "precision", "recall"):
+        metrics.log_metric(key, round(result[key], 6))
+    for name, gap in result["slice_accuracy_gap"].items():
+        metrics.log_metric(f"slice_accuracy_gap_{name}", round(gap, 6))
+    roc = result["roc_curve"]
+    classification.log_roc_curve(roc["fpr"], roc["tpr"], roc["thresholds"])
+    classification.log_confusion_matrix(["<=50K", ">50K"], result["confusion_matrix"])
+    html_report.write_report(report.path, result)
+    Path(evaluation.path).write_text(json.dumps(result))
+    print(f"evaluate: accuracy {result['accuracy']:.4f} ROC AUC {result['roc_auc']:.4f}")
+
+
+def decide(
+    target: str,
+    workspace: str,
+    prod_project: str,
+    region: str,
+    endpoint_id: str,
+    deployer_service_account: str,
+    staging_project: str,
+    staging_dataset: str,
+    staging_models_bucket: str,
+    evaluation: Input[Artifact],
+    model: Input[Model],
+    baseline: Input[Artifact],
+    test_data: Input[Dataset],
+    min_roc_auc: float,
+    min_accuracy: float,
+    max_slice_gap: float,
+    champion_margin: float,
+    run_id: str,
+    decision: Output[Artifact],
+) -> bool:
+    """Deploy only if every bar passes and the challenger beats prod's champion."""
+    import json
+    from pathlib import Path
+
+    from pipelines import backends, steps
+    from pipelines.core.decision import Bars
+
+    prod = backends.open_prod(
+        target,
+        workspace=workspace,
+        project=prod_project,
+        region=region,
+        endpoint_id=endpoint_id,
+        deployer_service_account=deployer_service_account,
+    )
+    staging = backends.open_staging(
+        target, workspace=workspace, project=staging_project, dataset=staging_dataset, region=region
+    )
+    candidate = steps.decide_and_stage(
+        challenger_metrics=json.loads(Path(evaluation.path).read_text()),
+        model_dir=Path(model.path),
+        baseline_path=Path(baseline.path),
+        test_path=Path(test_data.path),
+        registry=prod.registry,
+        storage=staging.storage,
+        bars=Bars(min_roc_auc, min_accuracy, max_slice_gap, champion_margin),
+        candidates_root=f"{staging.bucket_uri(staging_models_bucket)}/census-income/candidates",
+        run_id=run_id,
+    )
+    record = {**candidate.decision.as_dict(), "candidate_uri": candidate.uri}
+    Path(decision.path).write_text(json.dumps(record))
+    decision.metadata["deploy"] = candidate.decision.deploy
+    decision.metadata["reason"] = candidate.decision.reason
+    print(
+        f"decide: {'DEPLOY' if candidate.decision.deploy else 'KEEP'}: {candidate.decision.reason}"
+    )
+    return candidate.decision.deploy
+
+
+def deploy(
+    target: str,
+    workspace: str,
+    prod_project: str,
+    region: str,
+    endpoint_id: str,
+    deployer_service_account: str,
+    serving_service_account: str,
+    prod_kms_key: str,
+    prod_models_bucket: str,
+    prod_data_bucket: str,
+    decision: Input[Artifact],
+    canary_percent: int,
+    versions_kept: int,
+    serving_machine_type: str,
+    min_replicas: int,
+    max_replicas: int,
+    commit: str,
+    run_id: str,
+    deployment: Output[Artifact],
+):
+    """As the prod deployer: copy into prod, new version, canary, smoke test, tidy up."""
+    import json
+    from pathlib import Path
+
+    from pipelines import backends, steps
+
+    prod = backends.open_prod(
+        target,
+        workspace=workspace,
+        project=prod_project,
+        region=region,
+        endpoint_id=endpoint_id,
+        deployer_service_account=deployer_service_account,
+    )
+    candidate_uri = json.loads(Path(decision.path).read_text())["candidate_uri"]
+    result = steps.deploy_candidate(
+        candidate_uri=candidate_uri,
+        run_id=run_id,
+        commit=commit,
+        registry=prod.registry,
+        endpoint=prod.endpoint,
+        storage=prod.storage,
+        prod_models_root=f"{prod.bucket_uri(prod_models_bucket)}/census-income",
+        prod_data_root=f"{prod.bucket_uri(prod_data_bucket)}/census-income",
+        serving=steps.ServingConfig(
+            canary_percent,
+            versions_kept,
+            serving_machine_type,
+            min_replicas,
+            max_replicas,
+            serving_service_account,
+            prod_kms_key,
+        ),
+        log=lambda line: print(f"deploy: {line}"),
+    )
+    Path(deployment.path).write_text(json.dumps(result))
+    deployment.metadata.update({k: v for k, v in result.items() if k in ("version", "smoke")})
+
+
+def monitor(
+    target: str,
+    workspace: str,
+    prod_project: str,
+    region: str,
+    endpoint_id: str,
+    deployer_service_account: str,
+    prod_kms_key: str,
+    deployment: Input[Artifact],
+    skew_thresholds: dict,
+    drift_thresholds: dict,
+    sample_rate: float,
+    interval_hours: int,
+    alert_emails: list,
+    monitoring: Output[Artifact],
+):
+    """Create or update model monitoring: every feature, skew and drift, alerts, CMEK."""
+    import json
+    from pathlib import Path
+
+    from pipelines import backends, steps
+
+    prod = backends.open_prod(
+        target,
+        workspace=workspace,
+        project=prod_project,
+        region=region,
+        endpoint_id=endpoint_id,
+        deployer_service_account=deployer_service_account,
+    )
+    deployed = json.loads(Path(deployment.path).read_text())
+    config = steps.monitoring_config(
+        endpoint_id=endpoint_id,
+        baseline_uri=deployed.get("baseline_uri", ""),
+        skew_thresholds=skew_thresholds,
+        drift_thresholds=drift_thresholds,
+        sample_rate=sample_rate,
+        interval_hours=interval_hours,
+        alert_emails=alert_emails,
+        kms_key=prod_kms_key,
+    )
+    action = prod.monitoring.apply(config)
+    Path(monitoring.path).write_text(json.dumps({**config, "action": action}))
+    print(f"monitor: monitoring {action} for {len(config['features'])} features")

@@ -1,0 +1,1 @@
+"""Pure decision rules shared by both backends: no I/O, fully tested."""

@@ -1,0 +1,1 @@
+"""The embedded local backend: both tenants mirrored in a workspace folder (default .mlops/)."""

@@ -1,0 +1,190 @@
+"""`mlops run --local`: the promotion pipeline on kfp.local, with progress and a summary.
+
+kfp.local prints every task's executor input and output; the full text goes to the run's
+log file, and the terminal gets one line per step plus the steps' own progress lines.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kfp import local
+
+from mlops.errors import UserError
+from pipelines.local.prod import ENDPOINT, REGISTRY
+from pipelines.local.workspace import LocalTenant
+from pipelines.params import PipelineParams
+from pipelines.pipeline import LOCAL_IMAGE, PIPELINE_NAME, STEP_NAMES, build
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+TASK_START = re.compile(r"Executing task '([\w-]+)'")
+TASK_END = re.compile(r"Task '([\w-]+)' finished with status (\w+)")
+STEP_LINE = re.compile(
+    r"^\s*(?:(?:ingest|validate|train|evaluate|decide|deploy|monitor): |"
+    r"training: )"
+)
+
+
+@dataclass
+class Progress(io.TextIOBase):
+    """Tees kfp.local's output: everything to the log, the essentials to the terminal."""
+
+    log: io.TextIOBase
+    out: io.TextIOBase
+    started: dict = field(default_factory=dict)
+    durations: dict = field(default_factory=dict)
+    tail: list = field(default_factory=list)
+    _buffer: str = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._buffer += text
+        *lines, self._buffer = self._buffer.split("\n")
+        for line in lines:
+            self._line(ANSI.sub("", line))
+        return len(text)
+
+    def _line(self, line: str) -> None:
+        self.log.write(line + "\n")
+        self.tail = [*self.tail[-40:], line]
+        if m := TASK_START.search(line):
+            self.started[m.group(1)] = time.perf_counter()
+            self._say(f"▶ {m.group(1)}")
+        elif m := TASK_END.search(line):
+            name, status = m.groups()
+            took = time.perf_counter() - self.started.get(name, time.perf_counter())
+            self.durations[name] = took
+            mark = "✔" if status == "SUCCESS" else "✘"
+            self._say(f"{mark} {name} {status.lower()} in {took:.1f}s")
+        elif STEP_LINE.match(line):
+            self._say("    " + line.strip())
+
+    def _say(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def error_line(self) -> str:
+        """The last exception line the failed task printed, for a one-line failure."""
+        for line in reversed(self.tail):
+            text = line.strip()
+            if re.match(r"^[\w.]+(Error|Exception|Failed)\b.*?: ", text):
+                return text
+        return "see the run log"
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    log_path: Path
+    durations: dict
+    decision: dict
+    evaluation: dict
+    report: Path | None
+    deployment: dict | None
+    traffic: dict
+    aliases: dict
+    wall_seconds: float
+
+
+def run_local(params: PipelineParams, workspace: Path, out=sys.stdout) -> RunResult:
+    staging = LocalTenant(workspace, params.staging_project)
+    pipeline_root = staging.bucket(_pipeline_root_bucket(params)) / "runs"
+    pipeline_root.mkdir(parents=True, exist_ok=True)
+    log_dir = workspace / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"run-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    pipeline = build("local", LOCAL_IMAGE)
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root))
+    before = set(pipeline_root.iterdir())
+    started = time.perf_counter()
+    values = {**params.model_dump(), "workspace": str(workspace)}
+    with open(log_path, "w") as log:
+        progress = Progress(log=log, out=out)
+        real_stdout = sys.stdout
+        sys.stdout = progress
+        try:
+            pipeline(**values)
+        except RuntimeError as exc:
+            failed = re.search(r"Inner task failed: '([\w-]+)'", ANSI.sub("", str(exc)))
+            step = failed.group(1) if failed else "?"
+            raise PipelineFailed(
+                f"step '{step}' failed: {progress.error_line()} (full log: {log_path})"
+            ) from None
+        finally:
+            sys.stdout = real_stdout
+    wall = time.perf_counter() - started
+    run_dirs = sorted(set(pipeline_root.iterdir()) - before, key=lambda p: p.stat().st_mtime)
+    if not run_dirs:
+        raise PipelineFailed(f"kfp.local wrote no run under {pipeline_root}")
+    return _result(run_dirs[-1], log_path, progress.durations, params, workspace, wall)
+
+
+class PipelineFailed(UserError):
+    exit_code = 1
+
+
+def _pipeline_root_bucket(params: PipelineParams) -> str:
+    from infra.settings import load_platform
+
+    platform = load_platform()
+    staging = next(s for s in platform.envs.values() if s.project_id == params.staging_project)
+    return staging.buckets.pipeline_root
+
+
+def _read_json(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _result(run_dir, log_path, durations, params, workspace, wall) -> RunResult:
+    prod = LocalTenant(workspace, params.prod_project)
+    registry = prod.read_state(REGISTRY, {"aliases": {}})
+    endpoint = prod.read_state(ENDPOINT, {"traffic": {}})
+    report = run_dir / "evaluate" / "report"
+    return RunResult(
+        run_dir=run_dir,
+        log_path=log_path,
+        durations=durations,
+        decision=_read_json(run_dir / "decide" / "decision") or {},
+        evaluation=_read_json(run_dir / "evaluate" / "evaluation") or {},
+        report=report if report.is_file() else None,
+        deployment=_read_json(run_dir / "deploy" / "deployment"),
+        traffic=endpoint["traffic"],
+        aliases=registry["aliases"],
+        wall_seconds=wall,
+    )
+
+
+def summary(result: RunResult) -> str:
+    d, e = result.decision, result.evaluation
+    lines = [
+        "",
+        f"census promotion ({PIPELINE_NAME}) finished in {result.wall_seconds:.1f}s",
+        f"  decision : {'DEPLOY' if d.get('deploy') else 'KEEP CHAMPION'}: {d.get('reason')}",
+        f"  metrics  : accuracy {e['accuracy']:.4f}  ROC AUC {e['roc_auc']:.4f}  "
+        f"log loss {e['log_loss']:.4f}  F1 {e['f1']:.4f}  (official test split)",
+        "  slices   : accuracy gap "
+        + ", ".join(f"{k} {v:.3f}" for k, v in e["slice_accuracy_gap"].items()),
+    ]
+    if result.deployment:
+        lines.append(
+            f"  deployed : version {result.deployment['version']}; smoke test "
+            f"{result.deployment['smoke']}"
+        )
+    traffic = ", ".join(f"v{v} {p}%" for v, p in result.traffic.items()) or "no traffic"
+    aliases = ", ".join(f"{a}=v{v}" for a, v in sorted(result.aliases.items())) or "none"
+    lines += [
+        f"  endpoint : {traffic}   (aliases: {aliases})",
+        f"  report   : {result.report}",
+        f"  run log  : {result.log_path}",
+        "  steps    : "
+        + ", ".join(f"{n} {result.durations[n]:.1f}s" for n in STEP_NAMES if n in result.durations),
+    ]
+    return "\n".join(lines)
