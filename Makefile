@@ -21,7 +21,7 @@ export CHECKPOINT_DISABLE := 1
 .PHONY: help install demo test lint format bench clean synth policy
 
 help:
-	@echo "make demo    install, then train and evaluate the census model"
+	@echo "make demo    install, then run the promotion pipeline on the local backend"
 	@echo "make test    install, then lint and run the whole test suite"
 	@echo "make synth   synthesize all env stacks (envs/<env>/cdktf.out)"
 	@echo "make policy  synthesize, then run the policy gate on every env"
@@ -43,7 +43,7 @@ $(NODE_STAMP): package.json package-lock.json
 install: $(PY_STAMP) $(NODE_STAMP)
 
 demo: install
-	$(BIN)/mlops train --output-dir build/demo
+	$(BIN)/mlops run --local
 
 lint: install
 	$(BIN)/ruff check .

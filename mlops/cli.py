@@ -116,6 +116,51 @@ def _compile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from infra.settings import load_platform
+    from pipelines.vertex import doctor
+
+    platform = load_platform()
+    problems = doctor.preflight(platform, platform[args.env].env)
+    for problem in problems:
+        print(problem)
+    if problems:
+        raise PolicyFailed(f"{len(problems)} problem(s) in {args.env}")
+    print(f"{args.env}: keys, grants, buckets and dataset OK")
+    return 0
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from kfp import compiler
+
+    from infra.settings import load_platform
+    from pipelines.pipeline import build
+    from pipelines.vertex import submit
+
+    platform = load_platform()
+    params = _pipeline_params(args, local=False)  # refused here, before anything runs
+    staging = platform[args.env]
+    template = Path(args.template or "build/census-promotion-vertex.yaml")
+    if not args.template:
+        image = f"{staging.image_repository_url()}/components:{args.image_tag}"
+        template.parent.mkdir(parents=True, exist_ok=True)
+        compiler.Compiler().compile(
+            build("vertex", image, staging.pipeline.training_machine_type),
+            str(template),
+            pipeline_parameters=params.model_dump(),
+        )
+    request, service_account = submit.build_request(platform, args.env, params, template)
+    if args.dry_run:
+        print(submit.describe(request, service_account))
+        print(
+            "dry run: nothing submitted; the preflight (mlops doctor) needs credentials "
+            "and runs before every real submission"
+        )
+        return 0
+    submit.submit(platform, args.env, request, service_account, wait=args.wait)
+    return 0
+
+
 class PolicyFailed(UserError):
     exit_code = 1
 
@@ -178,6 +223,20 @@ def build_parser() -> OneLineParser:
     comp.add_argument("--image-tag", default="latest", help="tag of the default image")
     pipeline_options(comp)
     comp.set_defaults(handler=_compile)
+
+    doc = commands.add_parser("doctor", help="preflight: keys, grants, buckets, dataset")
+    doc.add_argument("--env", required=True, choices=("dev", "staging", "prod"))
+    doc.set_defaults(handler=_doctor)
+
+    sub = commands.add_parser("submit", help="preflight, then run the pipeline on Vertex AI")
+    sub.add_argument("--wait", action="store_true", help="wait for the run; fail if it fails")
+    sub.add_argument(
+        "--dry-run", action="store_true", help="print the PipelineJob request; needs no credentials"
+    )
+    sub.add_argument("--template", help="a compiled pipeline YAML (default: compile now)")
+    sub.add_argument("--image-tag", default="latest", help="components image tag to compile with")
+    pipeline_options(sub)
+    sub.set_defaults(handler=_submit)
     return parser
 
 

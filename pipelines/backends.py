@@ -67,6 +67,8 @@ def open_prod(
     region: str,
     endpoint_id: str,
     deployer_service_account: str,
+    serving_image: str = "",
+    kms_key: str = "",
 ) -> Prod:
     _check(target)
     if target == "local":
@@ -89,4 +91,6 @@ def open_prod(
         region=region,
         endpoint_id=endpoint_id,
         deployer_service_account=deployer_service_account,
+        serving_image=serving_image,
+        kms_key=kms_key,
     )

@@ -119,6 +119,7 @@ def decide(
     evaluation: Input[Artifact],
     model: Input[Model],
     baseline: Input[Artifact],
+    train_data: Input[Dataset],
     test_data: Input[Dataset],
     min_roc_auc: float,
     min_accuracy: float,
@@ -149,6 +150,7 @@ def decide(
         challenger_metrics=json.loads(Path(evaluation.path).read_text()),
         model_dir=Path(model.path),
         baseline_path=Path(baseline.path),
+        train_path=Path(train_data.path),
         test_path=Path(test_data.path),
         registry=prod.registry,
         storage=staging.storage,
@@ -174,6 +176,7 @@ def deploy(
     endpoint_id: str,
     deployer_service_account: str,
     serving_service_account: str,
+    serving_image: str,
     prod_kms_key: str,
     prod_models_bucket: str,
     prod_data_bucket: str,
@@ -200,6 +203,8 @@ def deploy(
         region=region,
         endpoint_id=endpoint_id,
         deployer_service_account=deployer_service_account,
+        serving_image=serving_image,
+        kms_key=prod_kms_key,
     )
     candidate_uri = json.loads(Path(decision.path).read_text())["candidate_uri"]
     result = steps.deploy_candidate(

@@ -38,6 +38,7 @@ class PipelineParams(BaseModel):
     prod_models_bucket: str
     prod_data_bucket: str
     endpoint_id: str
+    serving_image: str = Field(description="the prediction server image new versions use")
     # Data.
     train_data_uri: str
     test_data_uri: str
@@ -117,6 +118,7 @@ def defaults(platform: Platform, env: str = "staging", *, local: bool) -> dict:
         "prod_models_bucket": prod.buckets.models,
         "prod_data_bucket": prod.buckets.data,
         "endpoint_id": prod.serving.endpoint_id,
+        "serving_image": "local" if local else f"{s.image_repository_url()}/serving:latest",
         "train_data_uri": "bundled:train" if local else f"{data_root}/adult.data",
         "test_data_uri": "bundled:test" if local else f"{data_root}/adult.test",
         "max_bad_fraction": DEFAULT_MAX_BAD_FRACTION,

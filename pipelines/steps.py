@@ -137,6 +137,7 @@ def decide_and_stage(
     challenger_metrics: dict,
     model_dir: Path,
     baseline_path: Path,
+    train_path: Path,
     test_path: Path,
     registry,
     storage,
@@ -146,8 +147,8 @@ def decide_and_stage(
 ) -> Candidate:
     """Compare with prod's champion on the same test split; stage the candidate if it wins.
 
-    The candidate (model, baseline, metrics, smoke instances) goes to the staging models
-    bucket, the one place the prod deployer may read in staging.
+    The candidate (model, baseline, training data, metrics, smoke instances) goes to the
+    staging models bucket, the one place the prod deployer may read in staging.
     """
     champion = registry.alias("champion")
     champion_metrics = None
@@ -163,6 +164,7 @@ def decide_and_stage(
             {
                 "model": model_dir,
                 "baseline.json": baseline_path,
+                "train.csv": train_path,  # Vertex monitoring's skew baseline
             },
             {
                 "metrics.json": json.dumps(challenger_metrics),
@@ -220,6 +222,7 @@ def deploy_candidate(
             f"{candidate_uri}/model", f"{prod_models_root}/{run_id}/model"
         )
         storage.copy_tree(f"{candidate_uri}/baseline.json", baseline_uri)
+        storage.copy_tree(f"{candidate_uri}/train.csv", f"{prod_data_root}/{run_id}/train.csv")
         version = registry.register(
             model_uri, labels={CANDIDATE_LABEL: run_id, "commit": commit, "run": run_id}
         )

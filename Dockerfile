@@ -1,0 +1,30 @@
+# One Dockerfile, three images (Cloud Build builds each with --target):
+#   components  the KFP components of the promotion pipeline (and the custom training job)
+#   trainer     `python -m trainer.task`, the Vertex AI custom-training entry point
+# Dependencies come from uv.lock, exactly as locally; dev tools and CDKTF are left out.
+FROM python:3.11-slim AS base
+ENV UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PROJECT_ENVIRONMENT=/app/.venv \
+    PYTHONUNBUFFERED=1 \
+    PATH=/app/.venv/bin:$PATH
+RUN pip install --no-cache-dir uv==0.13.8
+WORKDIR /app
+# Dependencies first: this layer is reused until the lock changes.
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --locked --no-default-groups --no-install-project
+COPY mlops ./mlops
+COPY trainer ./trainer
+COPY infra ./infra
+COPY pipelines ./pipelines
+RUN uv sync --locked --no-default-groups --no-editable
+RUN useradd --uid 10001 --no-create-home app
+USER app
+
+FROM base AS components
+# KFP runs `python3 -m kfp.dsl.executor_main` with each component's source; the venv is first
+# on PATH, so python3 has kfp and this repository's packages.
+CMD ["python3", "-c", "import kfp, pipelines, trainer; print('components image OK')"]
+
+FROM base AS trainer
+ENTRYPOINT ["python", "-m", "trainer.task"]
