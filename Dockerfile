@@ -1,6 +1,7 @@
 # One Dockerfile, three images (Cloud Build builds each with --target):
 #   components  the KFP components of the promotion pipeline (and the custom training job)
 #   trainer     `python -m trainer.task`, the Vertex AI custom-training entry point
+#   serving     `python -m serving`, the prediction server (Vertex custom-container contract)
 # Dependencies come from uv.lock, exactly as locally; dev tools and CDKTF are left out.
 FROM python:3.11-slim AS base
 ENV UV_COMPILE_BYTECODE=1 \
@@ -17,6 +18,8 @@ COPY mlops ./mlops
 COPY trainer ./trainer
 COPY infra ./infra
 COPY pipelines ./pipelines
+COPY serving ./serving
+COPY monitoring ./monitoring
 RUN uv sync --locked --no-default-groups --no-editable
 RUN useradd --uid 10001 --no-create-home app
 USER app
@@ -28,3 +31,8 @@ CMD ["python3", "-c", "import kfp, pipelines, trainer; print('components image O
 
 FROM base AS trainer
 ENTRYPOINT ["python", "-m", "trainer.task"]
+
+FROM base AS serving
+ENV AIP_HTTP_PORT=8080
+EXPOSE 8080
+ENTRYPOINT ["python", "-m", "serving"]

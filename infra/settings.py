@@ -114,6 +114,14 @@ class ServingSettings(_Strict):
     min_replicas: int = Field(1, ge=1, le=100)
     max_replicas: int = Field(2, ge=1, le=100)
     versions_kept: int = Field(2, ge=1, le=20)
+    # Canary analysis: the challenger is judged once it has served this many requests.
+    canary_min_requests: int = Field(200, ge=1)
+    canary_max_error_rate_increase: Fraction = 0.01
+    canary_max_latency_ratio: float = Field(1.5, ge=1)
+    canary_window_minutes: int = Field(60, ge=1, le=10_080)
+    # Cloud Monitoring alert policies on the prod endpoint.
+    alert_error_rate: Fraction = 0.02
+    alert_latency_p99_ms: float = Field(500, gt=0)
 
     @model_validator(mode="after")
     def _replicas(self) -> ServingSettings:

@@ -8,6 +8,7 @@ from cdktf import App, GcsBackend, LocalBackend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_google.provider import GoogleProvider
 from constructs import Construct
 
+from infra.constructs.alerts import EndpointAlerts
 from infra.constructs.apis import RequiredApis
 from infra.constructs.audit import DataAccessAuditLogs
 from infra.constructs.beta import GoogleBetaProvider
@@ -93,6 +94,7 @@ class PlatformStack(TerraformStack):
             endpoint = Endpoint(
                 self, "endpoint", s, kms_key_name=key("vertex"), depends_on=[granted["vertex"]]
             ).endpoint
+            EndpointAlerts(self, "alerts", s, depends_on=apis)
 
         bucket_names = {**s.buckets.by_purpose(), "state": s.state_bucket}
         needs: dict[tuple[str, str], list] = {

@@ -237,6 +237,10 @@ def build_parser() -> OneLineParser:
     sub.add_argument("--image-tag", default="latest", help="components image tag to compile with")
     pipeline_options(sub)
     sub.set_defaults(handler=_submit)
+
+    from mlops import serving_commands
+
+    serving_commands.add(commands)
     return parser
 
 

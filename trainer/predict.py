@@ -18,43 +18,66 @@ class InvalidInstance(ValueError):
     """An instance the model cannot score; the message names the instance and the field."""
 
 
-def validate_instance(index: int, instance: object) -> dict:
-    if not isinstance(instance, dict):
-        raise InvalidInstance(f"instance {index}: expected an object of named features")
-    unknown = sorted(set(instance) - set(schema.FEATURE_NAMES))
-    if unknown:
-        raise InvalidInstance(f"instance {index}: unknown field(s) {', '.join(unknown)}")
-    clean = {}
-    for feature in schema.FEATURES:
-        if feature.name not in instance:
-            raise InvalidInstance(f"instance {index}: missing field {feature.name}")
-        value = instance[feature.name]
-        if value is None:
-            clean[feature.name] = None  # missing is a valid value: the model handles it
-        elif feature.is_categorical:
-            if not isinstance(value, str):
-                raise InvalidInstance(
-                    f"instance {index}: field {feature.name} must be a string, got {value!r}"
-                )
-            if feature.code_of(value) is None:
-                raise InvalidInstance(
-                    f"instance {index}: field {feature.name} has unknown category {value!r}"
-                )
-            clean[feature.name] = value
-        else:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise InvalidInstance(
-                    f"instance {index}: field {feature.name} must be a number, got {value!r}"
-                )
-            if not math.isfinite(value):
-                raise InvalidInstance(f"instance {index}: field {feature.name} is not finite")
-            clean[feature.name] = float(value)
-    return clean
+_CODES = {
+    f.name: {c: float(i) for i, c in enumerate(f.categories)}
+    for f in schema.FEATURES
+    if f.is_categorical
+}
+_NAMES = frozenset(schema.FEATURE_NAMES)
+UNKNOWN_POLICIES = ("reject", "missing")
 
 
-def instances_to_frame(instances: list) -> pd.DataFrame:
-    rows = [validate_instance(i, instance) for i, instance in enumerate(instances)]
-    return pd.DataFrame(rows, columns=list(schema.FEATURE_NAMES))
+def encode_instances(instances: list, unknown_category: str = "reject") -> np.ndarray:
+    """Validate named-feature instances and encode them as the model's matrix, in one pass.
+
+    A missing field, an unknown field, a wrong type, a non-finite number or (with the
+    "reject" policy) an unknown category raises InvalidInstance naming instance and field;
+    with the "missing" policy an unknown category is scored as a missing value. `None` is a
+    valid value for any feature: the model handles missing values natively.
+    """
+    if unknown_category not in UNKNOWN_POLICIES:
+        raise ValueError(f"unknown-category policy must be one of {UNKNOWN_POLICIES}")
+    matrix = np.empty((len(instances), len(schema.FEATURES)), dtype=np.float64)
+    for i, instance in enumerate(instances):
+        if not isinstance(instance, dict):
+            raise InvalidInstance(f"instance {i}: expected an object of named features")
+        if len(instance) != len(_NAMES) or not _NAMES.issuperset(instance):
+            _explain_fields(i, instance)
+        row = matrix[i]
+        for j, feature in enumerate(schema.FEATURES):
+            value = instance[feature.name]
+            if value is None:
+                row[j] = np.nan
+            elif feature.is_categorical:
+                if not isinstance(value, str):
+                    raise InvalidInstance(
+                        f"instance {i}: field {feature.name} must be a string, got {value!r}"
+                    )
+                code = _CODES[feature.name].get(value)
+                if code is None:
+                    if unknown_category == "reject":
+                        raise InvalidInstance(
+                            f"instance {i}: field {feature.name} has unknown category {value!r}"
+                        )
+                    code = np.nan
+                row[j] = code
+            else:
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise InvalidInstance(
+                        f"instance {i}: field {feature.name} must be a number, got {value!r}"
+                    )
+                if not math.isfinite(value):
+                    raise InvalidInstance(f"instance {i}: field {feature.name} is not finite")
+                row[j] = value
+    return matrix
+
+
+def _explain_fields(i: int, instance: dict) -> None:
+    missing = [n for n in schema.FEATURE_NAMES if n not in instance]
+    if missing:
+        raise InvalidInstance(f"instance {i}: missing field {missing[0]}")
+    unknown = sorted(set(instance) - _NAMES)
+    raise InvalidInstance(f"instance {i}: unknown field(s) {', '.join(map(str, unknown))}")
 
 
 def format_predictions(probabilities: np.ndarray, threshold: float) -> list[dict]:

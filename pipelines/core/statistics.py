@@ -34,15 +34,24 @@ def numeric_stats(values: pd.Series) -> dict:
 
 
 def bin_numeric(values: pd.Series | np.ndarray, edges: list[float]) -> list[int]:
-    """[underflow, BINS buckets..., overflow, missing] counts; the top edge is inclusive."""
+    """[underflow, BINS buckets..., overflow, missing] counts; the top edge is inclusive.
+
+    Equal-width buckets by arithmetic, the same formula `monitoring.profiles` runs in SQL,
+    so training and serving values land in the same bucket.
+    """
     v = np.asarray(values, dtype=np.float64)
-    missing = np.isnan(v)
-    present = v[~missing]
-    e = np.asarray(edges)
-    inner = np.histogram(present[(present >= e[0]) & (present <= e[-1])], bins=e)[0]
-    under = int((present < e[0]).sum())
-    over = int((present > e[-1]).sum())
-    return [under, *map(int, inner), over, int(missing.sum())]
+    index = bucket_index(v, edges[0], edges[-1], len(edges) - 1)
+    return np.bincount(index, minlength=len(edges) + 2).astype(int).tolist()
+
+
+def bucket_index(v: np.ndarray, lo: float, hi: float, bins: int) -> np.ndarray:
+    """0 underflow, 1..bins inside, bins+1 overflow, bins+2 missing."""
+    width = (hi - lo) / bins
+    with np.errstate(invalid="ignore"):
+        inside = np.floor((v - lo) / width).astype(np.float64) + 1
+    inside = np.clip(np.nan_to_num(inside, nan=0), 1, bins)
+    index = np.where(v < lo, 0, np.where(v > hi, bins + 1, inside))
+    return np.where(np.isnan(v), bins + 2, index).astype(np.int64)
 
 
 def categorical_stats(values: pd.Series) -> dict:

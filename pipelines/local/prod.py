@@ -133,8 +133,8 @@ class LocalEndpoint:
     def predict(self, instances: list, version: str) -> list[dict]:
         artifact = next(v.artifact_uri for v in self.registry.versions() if v.version == version)
         model = CensusModel.load(artifact)
-        frame = predict.instances_to_frame(instances)
-        return predict.format_predictions(model.predict_proba(frame), model.threshold)
+        matrix = predict.encode_instances(instances)
+        return predict.format_predictions(model.predict_matrix(matrix), model.threshold)
 
 
 class LocalStorage:

@@ -72,8 +72,8 @@ def test_real_settings_load_and_derive_cross_tenant_names(platform):
         ),
         (
             "prod",
-            "fnlwgt = 0.4",
-            "salary = 0.4",
+            "fnlwgt = 0.15",
+            "salary = 0.15",
             r"monitoring\.feature_thresholds: unknown feature\(s\) salary",
         ),
         (

@@ -72,3 +72,28 @@ def test_no_default_identities_anywhere(stacks):
         text = str(stack)
         assert "developer.gserviceaccount.com" not in text
         assert "@cloudbuild.gserviceaccount.com" not in text
+
+
+def test_prod_alerts_on_endpoint_error_rate_and_latency(stacks, platform):
+    prod = platform["prod"]
+    policies = {
+        p["display_name"]: p for p in resources_of(stacks["prod"], "google_monitoring_alert_policy")
+    }
+    assert set(policies) == {
+        "census-income endpoint: error rate",
+        "census-income endpoint: p99 latency",
+    }
+    error = policies["census-income endpoint: error rate"]["conditions"][0]["condition_threshold"]
+    assert error["threshold_value"] == prod.serving.alert_error_rate
+    assert 'endpoint_id = "4242000001"' in error["filter"] and "error_count" in error["filter"]
+    assert "prediction_count" in error["denominator_filter"]
+    latency = policies["census-income endpoint: p99 latency"]["conditions"][0][
+        "condition_threshold"
+    ]
+    assert latency["threshold_value"] == prod.serving.alert_latency_p99_ms
+    assert latency["aggregations"][0]["per_series_aligner"] == "ALIGN_PERCENTILE_99"
+    channels = resources_of(stacks["prod"], "google_monitoring_notification_channel")
+    assert [c["labels"]["email_address"] for c in channels] == prod.monitoring.emails
+    for policy in policies.values():
+        assert len(policy["notification_channels"]) == len(channels)
+    assert not resources_of(stacks["staging"], "google_monitoring_alert_policy")

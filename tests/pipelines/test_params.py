@@ -24,7 +24,7 @@ def test_defaults_come_from_settings(platform):
     assert p.deployer_service_account == prod.service_account_email("deployer")
     assert p.canary_percent == prod.serving.canary_percent
     assert p.train_data_uri == "gs://census-ml-staging-data/census/adult.data"
-    assert p.skew_thresholds["capital_gain"] == 0.4 and p.skew_thresholds["age"] == 0.3
+    assert p.skew_thresholds["capital_gain"] == 0.15 and p.skew_thresholds["age"] == 0.1
     assert set(p.drift_thresholds) == set(FEATURE_NAMES)
     assert params.build(platform, "staging", {}, local=True).train_data_uri == "bundled:train"
 

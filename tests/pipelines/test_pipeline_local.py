@@ -55,7 +55,7 @@ def test_first_run_deploys_and_configures_monitoring(first_run, workspace):
         "monitor",
     }
     monitoring = (workspace / PROD / "state" / "monitoring.json").read_text()
-    assert '"sample_rate": 0.8' in monitoring and '"fnlwgt": 0.4' in monitoring
+    assert '"sample_rate": 0.8' in monitoring and '"fnlwgt": 0.15' in monitoring
     assert first_run.report.read_text().count("data:image/png;base64,") == 4
     text = summary(first_run)
     assert "decision : DEPLOY" in text and "endpoint : v1 100%" in text

@@ -71,7 +71,7 @@ def test_monitoring_job_covers_every_feature_with_settings_thresholds():
     o = requests.monitoring_objectives(config, "gs://census-ml-prod-data/census-income/r/train.csv")
     assert len(o["skew"]["skew_thresholds"]) == 14 and len(o["drift"]["drift_thresholds"]) == 14
     assert o["skew"]["target_field"] == "income_bracket"
-    assert o["skew"]["skew_thresholds"]["fnlwgt"] == 0.4
+    assert o["skew"]["skew_thresholds"]["fnlwgt"] == 0.15
     assert o["alert"]["user_emails"] == ["ml-platform-oncall@example.com"]
     job = requests.monitoring_job_request(
         config,
@@ -82,7 +82,7 @@ def test_monitoring_job_covers_every_feature_with_settings_thresholds():
     )
     assert job["encryption_spec_key_name"] == p.prod_kms_key
     skew = job["objective_configs"].skew_detection_config
-    assert skew.data_source.endswith("train.csv") and skew.skew_thresholds["age"] == 0.3
+    assert skew.data_source.endswith("train.csv") and skew.skew_thresholds["age"] == 0.1
     assert job["logging_sampling_strategy"].sample_rate == 0.8
     assert job["schedule_config"].monitor_interval == 1
     assert job["alert_config"].user_emails == ["ml-platform-oncall@example.com"]

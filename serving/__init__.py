@@ -1,0 +1,1 @@
+"""The prediction server: Vertex AI's custom-container contract, used locally unchanged."""

@@ -1,0 +1,32 @@
+"""`python -m serving`: the Vertex AI serving container's entry point (AIP_* variables)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import uvicorn
+
+from serving.app import create_app
+from serving.contract import ServerConfig
+from serving.models import SingleModel, load_model
+
+
+def main() -> int:
+    try:
+        config = ServerConfig.from_env(os.environ)
+    except ValueError as exc:
+        print(f"serving: error: {exc}", file=sys.stderr)
+        return 2
+    if not config.storage_uri:
+        print("serving: error: AIP_STORAGE_URI is not set (where is the model?)", file=sys.stderr)
+        return 2
+    model = load_model(config.storage_uri)
+    version = os.environ.get("AIP_DEPLOYED_MODEL_ID", "unknown")
+    app = create_app(SingleModel(model, version), config)
+    uvicorn.run(app, host="0.0.0.0", port=config.port, log_level="warning")  # noqa: S104
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Vertex AI's custom-container contract, as pure functions over bytes and environment.
+
+AIP_HTTP_PORT, AIP_HEALTH_ROUTE, AIP_PREDICT_ROUTE and AIP_STORAGE_URI configure the server;
+`{"instances": [...]}` comes in, `{"predictions": [...]}` goes out. Bad input becomes a
+BadRequest with a 4xx status and a message naming the instance and field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from trainer.predict import UNKNOWN_POLICIES
+
+DEFAULT_MAX_INSTANCES = 10_000
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    port: int = 8080
+    health_route: str = "/health"
+    predict_route: str = "/predict"
+    storage_uri: str | None = None
+    max_instances: int = DEFAULT_MAX_INSTANCES
+    unknown_category: str = "reject"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ServerConfig:
+        def number(name: str, default: int) -> int:
+            raw = env.get(name)
+            try:
+                return int(raw) if raw else default
+            except ValueError:
+                raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+
+        policy = env.get("MLOPS_UNKNOWN_CATEGORY", "reject")
+        if policy not in UNKNOWN_POLICIES:
+            raise ValueError(f"MLOPS_UNKNOWN_CATEGORY must be one of {UNKNOWN_POLICIES}")
+        return cls(
+            port=number("AIP_HTTP_PORT", 8080),
+            health_route=env.get("AIP_HEALTH_ROUTE") or "/health",
+            predict_route=env.get("AIP_PREDICT_ROUTE") or "/predict",
+            storage_uri=env.get("AIP_STORAGE_URI") or None,
+            max_instances=number("MLOPS_MAX_INSTANCES", DEFAULT_MAX_INSTANCES),
+            unknown_category=policy,
+        )
+
+
+def parse_body(body: bytes, max_instances: int) -> list:
+    """The instances of a predict request, or BadRequest saying what is wrong with it."""
+    if not body:
+        raise BadRequest(400, 'empty body; expected {"instances": [...]}')
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest(400, f"malformed JSON: {exc}") from None
+    if not isinstance(payload, dict) or "instances" not in payload:
+        raise BadRequest(400, 'expected an object with an "instances" list')
+    instances = payload["instances"]
+    if not isinstance(instances, list):
+        raise BadRequest(400, '"instances" must be a list')
+    if not instances:
+        raise BadRequest(400, '"instances" is empty')
+    if len(instances) > max_instances:
+        raise BadRequest(
+            413, f"{len(instances):,} instances; at most {max_instances:,} per request"
+        )
+    return instances

@@ -1,0 +1,133 @@
+"""Skew and drift: no alert on a fresh sample, alerts on exactly the features that shifted."""
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta
+
+import duckdb
+import numpy as np
+import pytest
+from monitoring_fixtures import baseline, census_test_frame, log_frame
+
+from infra.settings import load_platform
+from mlops.atomic import write_json
+from monitoring import monitor
+from monitoring.profiles import profile
+from pipelines.core import statistics
+from pipelines.params import feature_thresholds
+from trainer import schema
+
+PROD = load_platform()["prod"]
+M = PROD.monitoring
+SKEW = feature_thresholds(M.skew_threshold, M.feature_thresholds)
+DRIFT = feature_thresholds(M.drift_threshold, M.feature_thresholds)
+NOW = datetime(2026, 11, 21, 12, 0)
+
+
+def profile_of(frame) -> dict:
+    features = {}
+    for f in schema.FEATURES:
+        if f.is_categorical:
+            features[f.name] = statistics.categorical_stats(frame[f.name])["counts"]
+        else:
+            edges = baseline()["features"][f.name]["edges"]
+            features[f.name] = statistics.bin_numeric(frame[f.name], edges)
+    return {"rows": len(frame), "features": features}
+
+
+def alerted(results) -> set[tuple[str, str]]:
+    return {(r.feature, r.measure) for r in results if r.alert}
+
+
+def sample(seed: int, n: int = 5000):
+    return census_test_frame().sample(n, random_state=seed).reset_index(drop=True)
+
+
+def test_a_fresh_sample_of_the_training_distribution_does_not_alert():
+    results = monitor.analyse(baseline(), profile_of(sample(0)), profile_of(sample(1)), SKEW, DRIFT)
+    assert len(results) == 28 and alerted(results) == set()
+    assert max(r.distance for r in results) < 0.03
+
+
+def test_ages_shifted_by_ten_years_alert_on_age_only():
+    shifted = sample(2)
+    shifted["age"] = shifted["age"] + 10
+    results = monitor.analyse(baseline(), profile_of(shifted), profile_of(sample(3)), SKEW, DRIFT)
+    assert alerted(results) == {("age", "skew"), ("age", "drift")}
+
+
+def test_doubled_category_share_alerts_on_that_feature_only():
+    doubled = sample(4)
+    men = doubled.index[doubled["sex"] == "Male"]
+    women = (doubled["sex"] == "Female").sum()
+    doubled.loc[men[:women], "sex"] = "Female"
+    results = monitor.analyse(baseline(), profile_of(doubled), None, SKEW, DRIFT)
+    assert alerted(results) == {("sex", "skew")}
+    (sex,) = [r for r in results if r.feature == "sex"]
+    assert sex.where in ("Female", "Male") and sex.distance == pytest.approx(0.33, abs=0.02)
+
+
+def test_sql_buckets_equal_the_training_buckets(tmp_path):
+    frame = sample(5, 2000)
+    frame.loc[:9, "age"] = np.nan  # missing values land in the missing bucket
+    frame.loc[10:19, "age"] = 200.0  # above the training range: overflow
+    path = tmp_path / "log.duckdb"
+    log_frame(path, frame, NOW - timedelta(minutes=5))
+    with duckdb.connect(str(path), read_only=True) as con:
+        served = profile(con, baseline(), NOW - timedelta(hours=1), NOW)
+    assert served["rows"] == 2000
+    assert served["features"] == profile_of(frame)["features"]
+
+
+def test_mlops_monitor_end_to_end(tmp_path):
+    """A workspace as the pipeline leaves it; traffic drifts in the last hour; exit 1."""
+    tenant = tmp_path / PROD.project_id
+    write_json(tmp_path / "baseline.json", baseline())
+    write_json(
+        tenant / "state" / "monitoring.json", {"baseline_uri": str(tmp_path / "baseline.json")}
+    )
+    older, recent = sample(6, 3000), sample(7, 3000)
+    recent["age"] += 10
+    log_frame(tenant / "warehouse.duckdb", older, NOW - timedelta(minutes=90))
+    log_frame(tenant / "warehouse.duckdb", recent, NOW - timedelta(minutes=30))
+
+    def run(until: datetime):
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mlops.cli",
+                "monitor",
+                "--workspace",
+                str(tmp_path),
+                "--window",
+                "1h",
+                "--until",
+                until.isoformat(),
+            ],
+            capture_output=True,
+            text=True,
+        )
+
+    proc = run(NOW)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip() == "mlops monitor: error: 2 alert(s): age (skew), age (drift)"
+    age_skew = next(
+        line for line in proc.stdout.splitlines() if line.startswith("age ") and "skew" in line
+    )
+    assert age_skew.endswith("ALERT")
+    report = next(tenant.glob("reports/monitor-*.html")).read_text()
+    assert report.count("data:image/png;base64,") == 2  # the two distributions that alerted
+    summary = json.loads(next(tenant.glob("reports/monitor-*.json")).read_text())
+    assert summary["rows"] == 3000 and summary["previous_rows"] == 3000
+    quiet = run(NOW - timedelta(minutes=60))  # the older window alone: nothing shifted
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    empty = run(NOW + timedelta(days=1))
+    assert empty.returncode == 2 and "no successful requests logged" in empty.stderr
+
+
+def test_windows_parse():
+    assert monitor.parse_window("90m") == timedelta(minutes=90)
+    with pytest.raises(Exception, match="not a duration"):
+        monitor.parse_window("soon")

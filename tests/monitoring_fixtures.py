@@ -1,0 +1,51 @@
+"""Request logs built from census rows, for the monitor and canary tests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.core import statistics
+from serving.request_log import append, rows_of
+from trainer import loader, predict
+
+
+@cache
+def baseline() -> dict:
+    return statistics.compute(loader.load_census(split="train").frame)
+
+
+@cache
+def census_test_frame() -> pd.DataFrame:
+    return loader.load_census(split="test").frame
+
+
+def log_frame(
+    path: Path,
+    frame: pd.DataFrame,
+    at: datetime,
+    *,
+    version: str = "1",
+    status: int = 200,
+    latency_ms: float = 5.0,
+) -> None:
+    """Log each row as one successful single-instance request at time `at`."""
+    stamp = at.timestamp() if at.tzinfo else (at - datetime(1970, 1, 1)).total_seconds()
+    rows = []
+    for i, instance in enumerate(predict.frame_to_instances(frame)):
+        rows += rows_of(
+            {
+                "ts": stamp,
+                "request_id": f"{version}-{stamp}-{i}",
+                "version": version,
+                "status": status,
+                "latency_ms": latency_ms,
+                "instances": [instance],
+                "predictions": [{"label": "<=50K", "probability": 0.2}] if status == 200 else None,
+                "error": None if status == 200 else "boom",
+            }
+        )
+    append(path, rows)

@@ -1,0 +1,97 @@
+import numpy as np
+import pytest
+from serving_fixtures import sample_instances
+
+from serving.contract import BadRequest, ServerConfig, parse_body
+from trainer import features, loader, predict
+from trainer.predict import InvalidInstance, encode_instances
+
+
+def test_config_from_the_vertex_environment():
+    assert ServerConfig.from_env({}) == ServerConfig()
+    c = ServerConfig.from_env(
+        {
+            "AIP_HTTP_PORT": "9000",
+            "AIP_HEALTH_ROUTE": "/v1/h",
+            "AIP_PREDICT_ROUTE": "/v1/p",
+            "AIP_STORAGE_URI": "gs://b/m",
+            "MLOPS_UNKNOWN_CATEGORY": "missing",
+        }
+    )
+    assert (c.port, c.health_route, c.predict_route, c.storage_uri, c.unknown_category) == (
+        9000,
+        "/v1/h",
+        "/v1/p",
+        "gs://b/m",
+        "missing",
+    )
+    with pytest.raises(ValueError, match="AIP_HTTP_PORT must be an integer"):
+        ServerConfig.from_env({"AIP_HTTP_PORT": "eighty"})
+    with pytest.raises(ValueError, match="MLOPS_UNKNOWN_CATEGORY"):
+        ServerConfig.from_env({"MLOPS_UNKNOWN_CATEGORY": "guess"})
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        (b"", 400, "empty body"),
+        (b"{not json", 400, "malformed JSON"),
+        (b"\xff\xfe", 400, "malformed JSON"),
+        (b"[1, 2]", 400, 'expected an object with an "instances" list'),
+        (b'{"instances": {"age": 3}}', 400, '"instances" must be a list'),
+        (b'{"instances": []}', 400, '"instances" is empty'),
+        (b'{"instances": [1, 2, 3]}', 413, "3 instances; at most 2 per request"),
+    ],
+)
+def test_bad_bodies(body, status, message):
+    with pytest.raises(BadRequest, match=message) as info:
+        parse_body(body, max_instances=2)
+    assert info.value.status == status
+
+
+def test_encoding_matches_the_training_features():
+    frame = loader.load_census(split="test").frame.head(300)
+    matrix = encode_instances(predict.frame_to_instances(frame))
+    np.testing.assert_array_equal(matrix, features.encode(frame))
+
+
+def good() -> dict:
+    return dict(sample_instances()[0])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda i: i.pop("age"), "instance 0: missing field age"),
+        (lambda i: i.update(salary=3), "instance 0: unknown field(s) salary"),
+        (lambda i: i.update(age="old"), "instance 0: field age must be a number, got 'old'"),
+        (lambda i: i.update(age=True), "instance 0: field age must be a number, got True"),
+        (lambda i: i.update(age=float("inf")), "instance 0: field age is not finite"),
+        (lambda i: i.update(sex=1), "instance 0: field sex must be a string, got 1"),
+        (lambda i: i.update(sex="Robot"), "instance 0: field sex has unknown category 'Robot'"),
+    ],
+)
+def test_bad_instances_name_instance_and_field(change, message):
+    instance = good()
+    change(instance)
+    with pytest.raises(InvalidInstance) as info:
+        encode_instances([instance])
+    assert str(info.value) == message
+
+
+def test_the_failing_instance_is_named_by_its_index():
+    bad = good()
+    bad["race"] = "Martian"
+    with pytest.raises(InvalidInstance, match="instance 2: field race"):
+        encode_instances([good(), good(), bad])
+
+
+def test_missing_values_and_the_unknown_category_policy():
+    instance = good()
+    instance["workclass"] = None
+    assert np.isnan(encode_instances([instance])[0, 1])
+    instance["workclass"] = "Space-agency"
+    assert np.isnan(encode_instances([instance], unknown_category="missing")[0, 1])
+    assert predict.check_predictions([instance], [{"label": ">50K", "probability": 1.5}]) == [
+        "prediction 0: probability 1.5 outside 0..1"
+    ]

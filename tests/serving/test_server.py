@@ -1,0 +1,183 @@
+"""The real server process on loopback: the Vertex entry point, and `mlops serve` with its
+request log; a bounded load test with zero 5xx and flat memory."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from serving_fixtures import sample_instances, save_small_model
+
+from pipelines import backends
+from pipelines.local.prod import LocalStorage
+from serving.request_log import read_log
+
+REQUESTS, CONCURRENCY = 400, 8
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.stdout.read()}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError(f"server at {url} never became ready")
+
+
+def start(command: list[str], env: dict, health: str) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        command,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    wait_ready(health, proc)
+    return proc
+
+
+def stop(proc: subprocess.Popen) -> str:
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    return out
+
+
+@pytest.fixture(scope="module")
+def vertex_server(tmp_path_factory):
+    """`python -m serving` exactly as Vertex AI starts the container."""
+    model_dir = save_small_model(tmp_path_factory.mktemp("artifact") / "model")
+    port = free_port()
+    env = {
+        "AIP_HTTP_PORT": str(port),
+        "AIP_HEALTH_ROUTE": "/healthz",
+        "AIP_PREDICT_ROUTE": "/v1/predict",
+        "AIP_STORAGE_URI": str(model_dir),
+        "AIP_DEPLOYED_MODEL_ID": "9",
+    }
+    proc = start([sys.executable, "-m", "serving"], env, f"http://127.0.0.1:{port}/healthz")
+    yield f"http://127.0.0.1:{port}", proc
+    stop(proc)
+
+
+def test_vertex_entry_point_serves_the_contract(vertex_server):
+    base, _ = vertex_server
+    reply = httpx.post(f"{base}/v1/predict", json={"instances": list(sample_instances()[:2])})
+    assert reply.status_code == 200 and reply.json()["model_version"] == "9"
+    assert len(reply.json()["predictions"]) == 2
+
+
+def test_bounded_load_has_no_5xx_and_flat_memory(vertex_server):
+    base, proc = vertex_server
+    body = {"instances": list(sample_instances()[:5])}
+    bad = {"instances": [{"age": "x"}]}
+
+    def burst(n: int) -> list[int]:
+        with httpx.Client(timeout=30) as client, ThreadPoolExecutor(CONCURRENCY) as pool:
+            return list(
+                pool.map(
+                    lambda i: (
+                        client.post(
+                            f"{base}/v1/predict", json=bad if i % 10 == 0 else body
+                        ).status_code
+                    ),
+                    range(n),
+                )
+            )
+
+    burst(100)  # warm up allocators and caches
+    before = rss_mib(proc.pid)
+    statuses = burst(REQUESTS)
+    after = rss_mib(proc.pid)
+    assert statuses.count(200) == REQUESTS - REQUESTS // 10
+    assert statuses.count(400) == REQUESTS // 10
+    assert not [s for s in statuses if s >= 500]
+    assert after - before < 15, f"memory grew {after - before:.1f} MiB over {REQUESTS} requests"
+
+
+def test_missing_storage_uri_is_a_clear_error():
+    proc = subprocess.run(
+        [sys.executable, "-m", "serving"],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "AIP_STORAGE_URI"},
+    )
+    assert proc.returncode == 2 and "AIP_STORAGE_URI is not set" in proc.stderr
+
+
+def test_mlops_serve_splits_traffic_and_logs_everything(tmp_path):
+    """Two versions at 70/30 on the local endpoint; every request lands in the log."""
+    workspace = tmp_path / "ws"
+    prod = backends.open_prod(
+        "local",
+        workspace=str(workspace),
+        project="census-ml-prod",
+        region="r",
+        endpoint_id="1",
+        deployer_service_account="",
+    )
+    model_dir = save_small_model(tmp_path / "model")
+    for version in ("1", "2"):
+        registered = prod.registry.register(
+            LocalStorage().copy_tree(str(model_dir), str(tmp_path / f"v{version}")),
+            {"candidate": version},
+        )
+        assert registered.version == version
+    prod.endpoint.deploy("1", {"1": 100})
+    prod.endpoint.deploy("2", {"1": 70, "2": 30})
+    port = free_port()
+    proc = start(
+        [
+            sys.executable,
+            "-m",
+            "mlops.cli",
+            "serve",
+            "--workspace",
+            str(workspace),
+            "--port",
+            str(port),
+        ],
+        {},
+        f"http://127.0.0.1:{port}/health",
+    )
+    with httpx.Client() as client:
+        versions = [
+            client.post(
+                f"http://127.0.0.1:{port}/predict", json={"instances": [sample_instances()[i % 50]]}
+            ).json()["model_version"]
+            for i in range(300)
+        ]
+        assert client.post(f"http://127.0.0.1:{port}/predict", content=b"nope").status_code == 400
+    out = stop(proc)
+    assert "request log: 301 rows written" in out
+    assert 0.2 < versions.count("2") / len(versions) < 0.4
+    log = read_log(workspace / "census-ml-prod" / "warehouse.duckdb")
+    assert len(log) == 301 and (log.status == 200).sum() == 300
+    assert set(log.version.dropna()) == {"1", "2"}
+    row = log[log.status == 200].iloc[0]
+    assert row.age == sample_instances()[0]["age"] and row.label in ("<=50K", ">50K")
+    assert log[log.status == 400].error.iloc[0].startswith("malformed JSON")
