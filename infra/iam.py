@@ -44,7 +44,8 @@ class Grant:
     """One IAM member binding. `kind` is the resource type the binding sits on."""
 
     project: str
-    kind: str  # project | bucket | dataset | repository | service_account | key
+    kind: str  # project | bucket | dataset | repository | service_account | key | key_ring
+    # | run_service
     resource: str  # bucket name, dataset id, repository id, SA email, key id, or project id
     role: str
     member: str
@@ -109,17 +110,55 @@ def _in_tenant(s: Settings) -> list[Grant]:
     add("bucket", b.templates, "roles/storage.objectViewer", sa("pipeline"))
     add("repository", images, "roles/artifactregistry.reader", sa("pipeline"))
     add("service_account", sa("trainer"), "roles/iam.serviceAccountUser", sa("pipeline"))
+    # Build: the submitter of pipeline runs (Cloud Build and the retraining function both run
+    # as it): pushes images and templates, submits as the pipeline SA, and reads the metadata
+    # the preflight checks (keys, buckets, dataset), never their contents.
     add("service_account", sa("pipeline"), "roles/iam.serviceAccountUser", sa("build"))
     add("project", p, "roles/aiplatform.user", sa("build"))
     add("repository", images, "roles/artifactregistry.writer", sa("build"))
     add("repository", templates, "roles/artifactregistry.writer", sa("build"))
     add("bucket", b.templates, "roles/storage.objectUser", sa("build"))
+    g.extend(preflight_grants(s, s.service_account_email("build")))
+    if s.role == "non-prod":
+        add("project", p, "roles/eventarc.eventReceiver", sa("build"))
+        add("run_service", RETRAIN_FUNCTION, "roles/run.invoker", sa("build"))
     # Trainer: reads data, writes the model and its pipeline outputs.
     add("bucket", b.data, "roles/storage.objectViewer", sa("trainer"))
     add("bucket", b.pipeline_root, "roles/storage.objectUser", sa("trainer"))
     add("bucket", b.models, "roles/storage.objectUser", sa("trainer"))
     add("repository", images, "roles/artifactregistry.reader", sa("trainer"))
     return g
+
+
+RETRAIN_FUNCTION = "census-retrain"
+# The buckets a run uses, per tenant role, whose metadata the preflight reads.
+PREFLIGHT_BUCKETS = {"non-prod": ("pipeline_root", "data", "models"), "prod": ("models", "data")}
+
+
+def preflight_grants(s: Settings, caller: str) -> list[Grant]:
+    """Read-only metadata a caller needs for `mlops doctor` on tenant `s`."""
+    grants = [Grant(s.project_id, "key_ring", s.key_ring_id, "roles/cloudkms.viewer", _sa(caller))]
+    grants += [
+        Grant(
+            s.project_id,
+            "bucket",
+            getattr(s.buckets, purpose),
+            "roles/storage.legacyBucketReader",
+            _sa(caller),
+        )
+        for purpose in PREFLIGHT_BUCKETS[s.role if s.role == "prod" else "non-prod"]
+    ]
+    if s.role != "prod":
+        grants.append(
+            Grant(
+                s.project_id,
+                "dataset",
+                s.bigquery_dataset,
+                "roles/bigquery.metadataViewer",
+                _sa(caller),
+            )
+        )
+    return grants
 
 
 def cross_tenant_grants(platform: Platform, env: str) -> list[Grant]:
@@ -142,7 +181,9 @@ def cross_tenant_grants(platform: Platform, env: str) -> list[Grant]:
                 s.service_account_email("deployer"),
                 "roles/iam.serviceAccountTokenCreator",
                 _sa(peer.service_account_email("pipeline")),
-            )
+            ),
+            # The submitter's preflight checks prod's keys and buckets before a run starts.
+            *preflight_grants(s, peer.service_account_email("build")),
         ]
     return [
         Grant(
@@ -200,8 +241,10 @@ def resource_name(platform: Platform, env: str, grant: Grant) -> str:
         },
         "key": {s.key_id(p): p for p in s.kms.keys},
     }
-    if grant.kind in ("project", "dataset"):
-        return grant.kind
+    if grant.kind in ("project", "dataset", "key_ring"):
+        return grant.kind.replace("_", " ")
+    if grant.kind == "run_service":
+        return f"function {grant.resource}"
     if grant.kind == "service_account":
         return f"service account {member_name(platform, env, grant.resource)}"
     return f"{grant.kind} {names[grant.kind].get(grant.resource, grant.resource)}"
@@ -223,6 +266,8 @@ _IAM_RESOURCE_KINDS = {
     "google_artifact_registry_repository_iam_member": ("repository", "repository"),
     "google_service_account_iam_member": ("service_account", "service_account_id"),
     "google_kms_crypto_key_iam_member": ("key", "crypto_key_id"),
+    "google_kms_key_ring_iam_member": ("key_ring", "key_ring_id"),
+    "google_cloud_run_service_iam_member": ("run_service", "service"),
 }
 
 

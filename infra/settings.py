@@ -27,13 +27,13 @@ Env = Literal["dev", "staging", "prod"]
 Role = Literal["interactive", "non-prod", "prod"]
 KeyPurpose = Literal["storage", "bigquery", "vertex", "artifacts", "pubsub"]
 BucketPurpose = Literal["pipeline_root", "data", "models", "templates"]
-Identity = Literal["pipeline", "trainer", "deployer", "serving", "build"]
+Identity = Literal["pipeline", "trainer", "deployer", "serving", "build", "infra"]
 
 # Which dedicated identities each tenant role has (DESIGN.md, "The three tenants").
 IDENTITIES_BY_ROLE: dict[str, tuple[str, ...]] = {
-    "interactive": ("pipeline", "trainer", "build"),
-    "non-prod": ("pipeline", "trainer", "build"),
-    "prod": ("deployer", "serving", "build"),
+    "interactive": ("pipeline", "trainer", "build", "infra"),
+    "non-prod": ("pipeline", "trainer", "build", "infra"),
+    "prod": ("deployer", "serving", "build", "infra"),
 }
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]$")
@@ -89,8 +89,10 @@ class ArtifactRegistrySettings(_Strict):
 class CloudBuildSettings(_Strict):
     github_owner: str = Field(pattern=r"^[A-Za-z0-9-]+$")
     github_repo: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    promotion_branch: str = "staging"
-    infra_branch: str
+    promotion_branch: str = Field("staging", pattern=r"^[A-Za-z0-9._/-]+$")
+    infra_branch: str = Field(pattern=r"^[A-Za-z0-9._/-]+$")
+    pr_checks: bool = Field(False, description="this env's Cloud Build runs the PR checks")
+    timeout_minutes: int = Field(60, ge=5, le=1440)
 
 
 class PipelineSettings(_Strict):
@@ -101,6 +103,9 @@ class PipelineSettings(_Strict):
     max_slice_gap: Fraction = 0.15
     champion_margin: Fraction = 0.0
     training_machine_type: str = "n1-standard-4"
+    # Retraining without a person: Cloud Scheduler publishes to the retraining topic.
+    retraining_schedule: str = Field("0 3 * * 1", pattern=r"^(\S+\s+){4}\S+$")
+    retraining_time_zone: str = "Etc/UTC"
 
 
 class ServingSettings(_Strict):
@@ -212,6 +217,14 @@ class Settings(_Strict):
 
     def image_repository_url(self) -> str:
         return f"{self.region}-docker.pkg.dev/{self.project_id}/{self.artifact_registry.images}"
+
+    @property
+    def retraining_topic(self) -> str:
+        return "census-retraining"
+
+    def template_uri(self, commit: str) -> str:
+        """Where the staging build uploads the compiled pipeline, versioned by commit."""
+        return f"gs://{self.buckets.templates}/census-promotion/{commit}.yaml"
 
     def template_repository_url(self) -> str:
         return f"https://{self.region}-kfp.pkg.dev/{self.project_id}/{self.artifact_registry.templates}"

@@ -12,14 +12,16 @@ from infra.constructs.alerts import EndpointAlerts
 from infra.constructs.apis import RequiredApis
 from infra.constructs.audit import DataAccessAuditLogs
 from infra.constructs.beta import GoogleBetaProvider
+from infra.constructs.cicd import BuildTriggers
 from infra.constructs.grants import IamGrants
 from infra.constructs.identities import ServiceAccounts
 from infra.constructs.kms import CmekKeys
 from infra.constructs.registry import Registries
+from infra.constructs.retraining import Retraining
 from infra.constructs.storage import Buckets
 from infra.constructs.vertex import Endpoint, MetadataStore
 from infra.constructs.warehouse import Warehouse
-from infra.iam import plan_grants, service_agent_email
+from infra.iam import RETRAIN_FUNCTION, plan_grants, service_agent_email
 from infra.settings import Platform
 
 # Set to 1 for the very first apply of an env, before its state bucket exists (docs/infra.md).
@@ -96,6 +98,19 @@ class PlatformStack(TerraformStack):
             ).endpoint
             EndpointAlerts(self, "alerts", s, depends_on=apis)
 
+        BuildTriggers(self, "triggers", s, depends_on=[*apis, *accounts.values()])
+        retraining = None
+        if s.role == "non-prod":
+            retraining = Retraining(
+                self,
+                "retraining",
+                s,
+                kms_key_name=key("pubsub"),
+                source_bucket=s.buckets.templates,
+                image_repository=repos[s.artifact_registry.images].id,
+                depends_on=[granted["pubsub"], *apis, *accounts.values(), buckets["templates"]],
+            )
+
         bucket_names = {**s.buckets.by_purpose(), "state": s.state_bucket}
         needs: dict[tuple[str, str], list] = {
             **{("bucket", name): [buckets[p]] for p, name in bucket_names.items()},
@@ -104,7 +119,10 @@ class PlatformStack(TerraformStack):
             **{("service_account", s.service_account_email(i)): [a] for i, a in accounts.items()},
             **{("member", s.service_account_email(i)): [a] for i, a in accounts.items()},
             ("member", service_agent_email("vertex", s.project_number)): [kms.agents["vertex"]],
+            ("key_ring", s.key_ring_id): [kms.key_ring],
         }
+        if retraining is not None:
+            needs[("run_service", RETRAIN_FUNCTION)] = [retraining.function]
         IamGrants(self, "iam", s, [g for g in grants if g.kind != "key"], depends_on=needs)
 
         outputs = {
@@ -122,6 +140,8 @@ class PlatformStack(TerraformStack):
         }
         if endpoint is not None:
             outputs["endpoint"] = endpoint.id
+        if retraining is not None:
+            outputs["retraining_topic"] = retraining.topic.id
         for name, value in outputs.items():
             TerraformOutput(self, f"output-{name}", value=value).override_logical_id(name)
 

@@ -8,7 +8,9 @@ from cdktf_cdktf_provider_google.artifact_registry_repository_iam_member import 
     ArtifactRegistryRepositoryIamMember,
 )
 from cdktf_cdktf_provider_google.bigquery_dataset_iam_member import BigqueryDatasetIamMember
+from cdktf_cdktf_provider_google.cloud_run_service_iam_member import CloudRunServiceIamMember
 from cdktf_cdktf_provider_google.kms_crypto_key_iam_member import KmsCryptoKeyIamMember
+from cdktf_cdktf_provider_google.kms_key_ring_iam_member import KmsKeyRingIamMember
 from cdktf_cdktf_provider_google.project_iam_member import ProjectIamMember
 from cdktf_cdktf_provider_google.service_account_iam_member import ServiceAccountIamMember
 from cdktf_cdktf_provider_google.storage_bucket_iam_member import StorageBucketIamMember
@@ -72,6 +74,17 @@ class IamGrants(Construct):
                 )
             elif grant.kind == "key":
                 r = KmsCryptoKeyIamMember(self, rid, crypto_key_id=grant.resource, **common)
+            elif grant.kind == "key_ring":
+                r = KmsKeyRingIamMember(self, rid, key_ring_id=grant.resource, **common)
+            elif grant.kind == "run_service":
+                r = CloudRunServiceIamMember(
+                    self,
+                    rid,
+                    project=grant.project,
+                    location=settings.region,
+                    service=grant.resource,
+                    **common,
+                )
             else:
                 raise ValueError(f"unknown grant kind {grant.kind!r}")
             self.members.append(r)

@@ -12,7 +12,8 @@ PURPOSES = {
     "trainer": "runs the census custom training job",
     "deployer": "registers model versions and deploys them to the prod endpoint",
     "serving": "identity of the prod endpoint's prediction containers",
-    "build": "runs this env's Cloud Build builds",
+    "build": "runs this env's builds and submits pipeline runs (Cloud Build, retraining)",
+    "infra": "applies this env's Terraform from Cloud Build (roles granted at bootstrap)",
 }
 
 

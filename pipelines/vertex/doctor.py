@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from infra.iam import AGENT_NAMES, ENCRYPTER_DECRYPTER, service_agent_email
+from infra.iam import AGENT_NAMES, ENCRYPTER_DECRYPTER, PREFLIGHT_BUCKETS, service_agent_email
 from infra.settings import Platform
 from mlops.errors import UserError
 
@@ -144,6 +144,11 @@ def judge_dataset(
             )
         ]
     return []
+
+
+def run_buckets(role: str) -> tuple[str, ...]:
+    """The buckets a run uses in a tenant of this role (their metadata is readable to it)."""
+    return PREFLIGHT_BUCKETS["prod" if role == "prod" else "non-prod"]
 
 
 def preflight(platform: Platform, env: str) -> list[Problem]:

@@ -67,13 +67,13 @@ def test_cmek_keys(platform, env):
 
 def test_service_accounts(platform):
     out = synth(lambda stack, beta: ServiceAccounts(stack, "ids", platform["prod"]))
-    for account in ("census-deployer", "census-serving", "census-build"):
+    for account in ("census-deployer", "census-serving", "census-build", "census-infra"):
         assert has(
             out,
             ServiceAccount.TF_RESOURCE_TYPE,
             {"account_id": account, "project": "census-ml-prod"},
         )
-    assert len(resources_of(json.loads(out), ServiceAccount.TF_RESOURCE_TYPE)) == 3
+    assert len(resources_of(json.loads(out), ServiceAccount.TF_RESOURCE_TYPE)) == 4
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])

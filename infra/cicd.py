@@ -1,0 +1,107 @@
+"""What the Cloud Build triggers are, as data: configs, branches, files, substitutions.
+
+Pure: the stacks turn these into google_cloudbuild_trigger resources, and the tests check
+them against the YAML configs in cloudbuild/ (every substitution a config uses is declared
+there with the same default the trigger passes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from infra.settings import Settings
+
+# A docs-only change must not retrain and redeploy a model.
+IGNORED_FOR_PROMOTION = ("docs/**", "**/*.md", "bench/**")
+PROMOTION_FILES = (
+    "trainer/**",
+    "pipelines/**",
+    "serving/**",
+    "monitoring/**",
+    "mlops/**",
+    "Dockerfile",
+    "pyproject.toml",
+    "uv.lock",
+    "envs/staging/settings.toml",
+    "envs/prod/settings.toml",
+    "cloudbuild/staging.yaml",
+)
+INFRA_FILES = (
+    "infra/**",
+    "envs/**",
+    "package.json",
+    "package-lock.json",
+    "pyproject.toml",
+    "uv.lock",
+    "cloudbuild/infra.yaml",
+)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    name: str
+    config: str  # path of the build config in the repository
+    event: str  # "push" or "pull_request"
+    branch: str  # a regex over branch names (for pull requests: the base branch)
+    identity: str  # which of the env's service accounts the build runs as
+    substitutions: dict[str, str] = field(default_factory=dict)
+    included_files: tuple[str, ...] = ()
+    ignored_files: tuple[str, ...] = ()
+    approval: bool = False
+
+
+def exact(branch: str) -> str:
+    return f"^{branch}$"
+
+
+def triggers(s: Settings) -> list[Trigger]:
+    out = []
+    infra = {"_ENV": s.env}
+    if s.cloudbuild.pr_checks:
+        out.append(Trigger("pr-checks", "cloudbuild/pr-checks.yaml", "pull_request", ".*", "build"))
+    if s.role == "non-prod":
+        out.append(
+            Trigger(
+                "promotion",
+                "cloudbuild/staging.yaml",
+                "push",
+                exact(s.cloudbuild.promotion_branch),
+                "build",
+                substitutions=promotion_substitutions(s),
+                included_files=PROMOTION_FILES,
+                ignored_files=IGNORED_FOR_PROMOTION,
+            )
+        )
+    out.append(
+        Trigger(
+            "infra-plan",
+            "cloudbuild/infra.yaml",
+            "pull_request",
+            exact(s.cloudbuild.infra_branch),
+            "infra",
+            substitutions={**infra, "_APPLY": "false"},
+            included_files=INFRA_FILES,
+        )
+    )
+    out.append(
+        Trigger(
+            "infra-apply",
+            "cloudbuild/infra.yaml",
+            "push",
+            exact(s.cloudbuild.infra_branch),
+            "infra",
+            substitutions={**infra, "_APPLY": "true"},
+            included_files=INFRA_FILES,
+            approval=s.role == "prod",
+        )
+    )
+    return out
+
+
+def promotion_substitutions(s: Settings) -> dict[str, str]:
+    return {
+        "_ENV": s.env,
+        "_REGION": s.region,
+        "_IMAGE_REPO": s.image_repository_url(),
+        "_TEMPLATES_BUCKET": s.buckets.templates,
+    }

@@ -1,0 +1,1 @@
+"""The retraining function: a Pub/Sub message in, a promotion pipeline run out."""

@@ -1,0 +1,49 @@
+"""Cloud Run function entry point (deployed as main.py): a CloudEvent from Pub/Sub in.
+
+MLOPS_ENV names the non-prod env; MLOPS_DRY_RUN=1 logs the request instead of submitting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import functions_framework
+
+from infra.settings import load_platform
+from pipelines.trigger import handler
+
+
+def _log(entry: dict) -> None:
+    print(json.dumps(entry), flush=True)  # structured logs: Cloud Logging parses JSON lines
+
+
+def _send(request: dict, service_account: str) -> None:
+    if os.environ.get("MLOPS_DRY_RUN") == "1":
+        _log(
+            {
+                "severity": "INFO",
+                "message": "dry run",
+                "request": request,
+                "service_account": service_account,
+            }
+        )
+        return
+    from pipelines.vertex import submit
+
+    platform = load_platform()
+    submit.submit(
+        platform,
+        os.environ["MLOPS_ENV"],
+        request,
+        service_account,
+        wait=False,
+        log=lambda line: _log({"severity": "INFO", "message": line}),
+    )
+
+
+@functions_framework.cloud_event
+def on_message(event) -> None:
+    handler.handle(
+        event.data, load_platform(), os.environ.get("MLOPS_ENV", "staging"), send=_send, log=_log
+    )

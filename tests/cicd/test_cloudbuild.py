@@ -1,0 +1,183 @@
+"""The Cloud Build configs and the triggers that run them, checked against each other."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+from stack_json import resources_of
+
+from infra.settings import REPO_ROOT
+from mlops.cli import build_parser
+
+CONFIGS = {p.name: p for p in (REPO_ROOT / "cloudbuild").glob("*.yaml")}
+BUILTIN = {
+    "PROJECT_ID",
+    "BUILD_ID",
+    "COMMIT_SHA",
+    "SHORT_SHA",
+    "BRANCH_NAME",
+    "REPO_NAME",
+    "TAG_NAME",
+    "REVISION_ID",
+    "LOCATION",
+    "TRIGGER_NAME",
+}
+SUBSTITUTION = re.compile(r"(?<!\$)\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load(CONFIGS[name].read_text())
+
+
+def step_text(step: dict) -> str:
+    return " ".join([step.get("name", ""), step.get("dir", ""), *map(str, step.get("args", []))])
+
+
+def test_the_three_configs_parse_with_timeouts_and_cloud_logging():
+    assert set(CONFIGS) == {"pr-checks.yaml", "staging.yaml", "infra.yaml"}
+    for name in CONFIGS:
+        config = load(name)
+        assert config["steps"], name
+        assert config["timeout"].endswith("s") and int(config["timeout"][:-1]) >= 600, name
+        assert config["options"]["logging"] == "CLOUD_LOGGING_ONLY", name
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_every_substitution_used_is_declared_or_built_in(name):
+    config = load(name)
+    declared = set(config.get("substitutions", {}))
+    for step in config["steps"]:
+        for user, builtin in SUBSTITUTION.findall(step_text(step)):
+            used = user or builtin
+            assert used in declared | BUILTIN, f"{name} step {step['id']}: ${used} undeclared"
+    assert all(key.startswith("_") for key in declared)
+
+
+def substituted(text: str, config: dict) -> str:
+    values = {**{k: "0" * 40 for k in BUILTIN}, **config.get("substitutions", {})}
+    text = text.replace("$$", "$")
+    return re.sub(
+        r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: values.get(m.group(1), m.group(0)), text
+    )
+
+
+def commands(name: str) -> list[list[str]]:
+    """Every `make ...` and `mlops ...` command a step runs, tokenized, substituted."""
+    config = load(name)
+    found = []
+    for step in config["steps"]:
+        for part in re.split(
+            r"&&|;", substituted(" ".join(map(str, step.get("args", []))), config)
+        ):
+            tokens = shlex.split(part.strip().removeprefix("-ceu").strip()) if part.strip() else []
+            if tokens and (tokens[0] == "make" or tokens[0].endswith("mlops")):
+                found.append(tokens)
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_every_command_a_step_runs_exists_in_the_repo(name):
+    targets = set(re.findall(r"^([a-z][\w-]*):", (REPO_ROOT / "Makefile").read_text(), re.M))
+    found = commands(name)
+    assert found, name
+    for tokens in found:
+        if tokens[0] == "make":
+            assert set(tokens[1:]) <= targets, tokens
+        else:
+            build_parser().parse_args(tokens[1:])  # exits (fails the test) on an unknown flag
+
+
+def test_pr_checks_run_what_ci_runs():
+    ci = (REPO_ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci
+    runs = {" ".join(t[:2]) for t in commands("pr-checks.yaml")}
+    assert {"make install", "make test", "make synth", "make policy"} <= runs
+    assert any(t[0].endswith("mlops") and t[1] == "compile" for t in commands("pr-checks.yaml"))
+
+
+def test_staging_builds_publishes_and_waits_for_the_run():
+    steps = {s["id"]: step_text(s) for s in load("staging.yaml")["steps"]}
+    for image in ("components", "trainer", "serving"):
+        assert (
+            f"--target {image} -t ${{_IMAGE_REPO}}/{image}:$COMMIT_SHA" in steps[f"build-{image}"]
+        )
+    assert (
+        "gs://${_TEMPLATES_BUCKET}/census-promotion/$COMMIT_SHA.yaml" in steps["publish-template"]
+    )
+    assert "mlops submit" in steps["run-promotion"] and "--wait" in steps["run-promotion"]
+    assert "components:$COMMIT_SHA" in steps["compile"]
+
+
+def triggers(stacks) -> dict[tuple[str, str], dict]:
+    return {
+        (env, t["name"]): t
+        for env, stack in stacks.items()
+        for t in resources_of(stack, "google_cloudbuild_trigger")
+    }
+
+
+def test_triggers_match_their_configs(stacks, platform):
+    for (env, name), trigger in triggers(stacks).items():
+        config_name = Path(trigger["filename"]).name
+        config = load(config_name)
+        declared = config.get("substitutions", {})
+        passed = trigger.get("substitutions", {})
+        assert set(passed) == set(declared), (env, name)
+        if config_name == "staging.yaml":  # one env: its defaults are that env's values
+            assert passed == declared, (env, name)
+        identity = "infra" if name.startswith("census-infra") else "build"
+        assert trigger["service_account"].endswith(platform[env].service_account_email(identity))
+
+
+def test_only_the_prod_apply_needs_approval(stacks):
+    approving = {key for key, t in triggers(stacks).items() if t.get("approval_config")}
+    assert approving == {("prod", "census-infra-apply")}
+    assert triggers(stacks)[("prod", "census-infra-apply")]["approval_config"] == {
+        "approval_required": True
+    }
+
+
+def test_the_promotion_fires_on_the_staging_branch_only(stacks):
+    promotions = {k: t for k, t in triggers(stacks).items() if t["name"] == "census-promotion"}
+    assert set(promotions) == {("staging", "census-promotion")}
+    trigger = promotions[("staging", "census-promotion")]
+    branch = trigger["github"]["push"]["branch"]
+    assert [
+        b for b in ("staging", "main", "staging-fix", "dev", "my/staging") if re.search(branch, b)
+    ] == ["staging"]
+    assert "docs/**" in trigger["ignored_files"] and "**/*.md" in trigger["ignored_files"]
+    assert "trainer/**" in trigger["included_files"]
+    pr = triggers(stacks)[("dev", "census-pr-checks")]
+    assert "pull_request" in pr["github"]
+
+
+def test_retraining_is_scheduled_through_a_cmek_topic(stacks, platform, synthesized_files):
+    s = platform["staging"]
+    stack = stacks["staging"]
+    (topic,) = resources_of(stack, "google_pubsub_topic")
+    assert topic["name"] == "census-retraining"
+    assert topic["kms_key_name"].startswith("${google_kms_crypto_key.kms_key-pubsub")
+    (job,) = resources_of(stack, "google_cloud_scheduler_job")
+    assert job["schedule"] == s.pipeline.retraining_schedule
+    assert job["pubsub_target"]["topic_name"].startswith("${google_pubsub_topic.")
+    (function,) = resources_of(stack, "google_cloudfunctions2_function")
+    assert function["event_trigger"]["pubsub_topic"].startswith("${google_pubsub_topic.")
+    assert function["service_config"]["service_account_email"] == (s.service_account_email("build"))
+    (source,) = resources_of(stack, "google_storage_bucket_object")
+    archive = synthesized_files["staging"].parent / source["source"]
+    import zipfile
+
+    names = set(zipfile.ZipFile(archive).namelist())
+    assert {
+        "main.py",
+        "requirements.txt",
+        "pipelines/trigger/handler.py",
+        "envs/staging/settings.toml",
+    } <= names
+    requirements = zipfile.ZipFile(archive).read("requirements.txt").decode()
+    assert re.search(r"^google-cloud-aiplatform==1\.\d+\.\d+$", requirements, re.M)
+    assert not resources_of(stacks["prod"], "google_pubsub_topic")

@@ -1,0 +1,107 @@
+"""The retraining function, called as Cloud Run would call it, with CloudEvent-shaped input."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from cloudevents.http import CloudEvent
+
+from infra.settings import load_platform
+from pipelines import params
+from pipelines.trigger import handler
+from pipelines.vertex import submit
+
+PLATFORM = load_platform()
+NOW = 1_795_000_000.0
+
+
+def event(body) -> dict:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return {
+        "message": {"data": base64.b64encode(data).decode(), "messageId": "1"},
+        "subscription": "projects/census-ml-staging/subscriptions/x",
+    }
+
+
+def test_a_good_message_gives_the_exact_pipeline_job_request():
+    body = {
+        "parameters": {
+            "train_data_uri": "gs://census-ml-staging-data/census/2026-11.csv",
+            "hyperparameters": {"num_leaves": 31},
+            "commit": "abc123",
+        },
+        "reason": "new data",
+    }
+    request, account = handler.build_job(event(body), PLATFORM, "staging", now=NOW)
+    expected_params = params.build(PLATFORM, "staging", body["parameters"], local=False)
+    expected, expected_account = submit.build_request(
+        PLATFORM, "staging", expected_params, PLATFORM["staging"].template_uri("latest"), now=NOW
+    )
+    expected["labels"]["trigger"] = "pubsub"
+    assert request == expected and account == expected_account
+    assert request["template_path"] == (
+        "gs://census-ml-staging-templates/census-promotion/latest.yaml"
+    )
+    assert request["parameter_values"]["hyperparameters"]["num_leaves"] == 31
+    assert request["parameter_values"]["hyperparameters"]["learning_rate"] == 0.02
+    assert request["encryption_spec_key_name"].endswith("/cryptoKeys/vertex")
+    assert account == "census-pipeline@census-ml-staging.iam.gserviceaccount.com"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"parameters": {"learning_speed": 3}}, "unknown parameter(s): learning_speed"),
+        (
+            {"parameters": {"deployer_service_account": "evil@x"}},
+            "set by settings, not by messages: deployer_service_account",
+        ),
+        ({"parameters": {"canary_percent": "lots"}}, "canary_percent: Input should be a valid"),
+        (
+            {"parameters": {"min_roc_auc": 2}},
+            "min_roc_auc: Input should be less than or equal to 1",
+        ),
+        ({"parameters": [1, 2]}, 'expected {"parameters"'),
+        (b"not json", "not base64-encoded JSON"),
+    ],
+)
+def test_a_bad_message_is_logged_and_starts_nothing(body, message):
+    sent, logged = [], []
+    result = handler.handle(
+        event(body), PLATFORM, "staging", send=lambda *a: sent.append(a), log=logged.append
+    )
+    assert result is None and sent == []
+    assert logged[0]["severity"] == "ERROR" and message in logged[0]["message"]
+
+
+def test_not_a_pubsub_event_is_refused():
+    with pytest.raises(handler.BadMessage, match=r"no message\.data"):
+        handler.decode({"hello": "world"})
+
+
+def test_the_deployed_entry_point_in_dry_run(monkeypatch, capsys):
+    import importlib.util
+
+    from infra.settings import REPO_ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "retrain_main", REPO_ROOT / "pipelines/trigger/main.py"
+    )
+    main = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(main)
+    monkeypatch.setenv("MLOPS_ENV", "staging")
+    monkeypatch.setenv("MLOPS_DRY_RUN", "1")
+    cloud_event = CloudEvent(
+        {
+            "type": "google.cloud.pubsub.topic.v1.messagePublished",
+            "source": "//pubsub.googleapis.com/projects/census-ml-staging/topics/census-retraining",
+        },
+        event({"parameters": {"canary_percent": 20}}),
+    )
+    main.on_message(cloud_event)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0]["message"].startswith("submitting census-promotion-")
+    assert lines[1]["message"] == "dry run"
+    assert lines[1]["request"]["parameter_values"]["canary_percent"] == 20
