@@ -72,29 +72,22 @@ def triggers(s: Settings) -> list[Trigger]:
                 ignored_files=IGNORED_FOR_PROMOTION,
             )
         )
-    out.append(
-        Trigger(
-            "infra-plan",
-            "cloudbuild/infra.yaml",
-            "pull_request",
-            exact(s.cloudbuild.infra_branch),
-            "infra",
-            substitutions={**infra, "_APPLY": "false"},
-            included_files=INFRA_FILES,
+    for name, event, apply in (
+        ("infra-plan", "pull_request", False),
+        ("infra-apply", "push", True),
+    ):
+        out.append(
+            Trigger(
+                name,
+                "cloudbuild/infra.yaml",
+                event,
+                exact(s.cloudbuild.infra_branch),
+                "infra",
+                substitutions={**infra, "_APPLY": "true" if apply else "false"},
+                included_files=INFRA_FILES,
+                approval=apply and s.role == "prod",  # prod's apply waits for a person
+            )
         )
-    )
-    out.append(
-        Trigger(
-            "infra-apply",
-            "cloudbuild/infra.yaml",
-            "push",
-            exact(s.cloudbuild.infra_branch),
-            "infra",
-            substitutions={**infra, "_APPLY": "true"},
-            included_files=INFRA_FILES,
-            approval=s.role == "prod",
-        )
-    )
     return out
 
 
