@@ -1,0 +1,45 @@
+"""`mlops synth` and `mlops policy`: the env stacks and their gate."""
+
+from __future__ import annotations
+
+import argparse
+
+from mlops.commands import Failed, relative
+
+
+def synth(args: argparse.Namespace) -> int:
+    from infra.synth import envs_from_option
+    from infra.synth import synth as synthesize
+
+    for env, path in synthesize(envs_from_option(args.env)).items():
+        print(f"{env}: {relative(path)}")
+    return 0
+
+
+def policy(args: argparse.Namespace) -> int:
+    from infra.policy.gate import facts_for, judge
+    from infra.settings import load_platform
+    from infra.synth import envs_from_option
+    from infra.synth import synth as synthesize
+
+    envs = envs_from_option(args.env)
+    platform = load_platform()
+    verdicts = judge(synthesize(envs), {env: facts_for(platform[env]) for env in envs})
+    for verdict in verdicts:
+        print("\n".join(verdict.lines()))
+    failed = [v.env for v in verdicts if not v.ok]
+    if failed:
+        raise Failed(f"policy failed for {', '.join(failed)}")
+    print("policy: all envs pass")
+    return 0
+
+
+def add(commands) -> None:
+    env_choice = {"default": "all", "metavar": "dev|staging|prod|all"}
+    sub = commands.add_parser("synth", help="synthesize the env stacks to Terraform JSON")
+    sub.add_argument("--env", **env_choice, help="which env (default all)")
+    sub.set_defaults(handler=synth)
+
+    sub = commands.add_parser("policy", help="synthesize, then run the policy gate")
+    sub.add_argument("--env", **env_choice, help="which env (default all)")
+    sub.set_defaults(handler=policy)

@@ -1,0 +1,141 @@
+"""`mlops run`, `compile`, `doctor`, `submit`: the promotion pipeline, local and on Vertex."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mlops.commands import Failed, relative
+from mlops.errors import UserError
+
+
+def pipeline_params(args: argparse.Namespace, *, local: bool):
+    """Defaults from settings plus --param/--commit, refused before anything runs."""
+    from infra.settings import load_platform
+    from pipelines import params
+
+    overrides = params.parse_overrides(args.param or [])
+    if getattr(args, "commit", None):
+        overrides.setdefault("commit", args.commit)
+    return params.build(load_platform(), args.env, overrides, local=local)
+
+
+def compile_to(
+    target: str, env: str, params, output: Path, image: str | None = None, image_tag: str = "latest"
+) -> str:
+    """Compile the pipeline for `target` with `params` as defaults; returns the image used."""
+    from kfp import compiler
+
+    from infra.settings import load_platform
+    from pipelines.pipeline import LOCAL_IMAGE, build
+
+    settings = load_platform()[env]
+    if target == "vertex":
+        image = image or f"{settings.image_repository_url()}/components:{image_tag}"
+    else:
+        image = LOCAL_IMAGE
+    output.parent.mkdir(parents=True, exist_ok=True)
+    compiler.Compiler().compile(
+        build(target, image, settings.pipeline.training_machine_type),
+        str(output),
+        pipeline_parameters=params.model_dump(),
+    )
+    return image
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.local:
+        raise UserError("only --local runs here; use `mlops submit` for Vertex AI")
+    from pipelines.local.workspace import workspace_root
+    from pipelines.runner import run_local, summary
+
+    params = pipeline_params(args, local=True)
+    workspace = workspace_root(args.workspace)
+    print(f"census promotion pipeline, local backend, workspace {relative(workspace)}")
+    print(summary(run_local(params, workspace)))
+    return 0
+
+
+def compile_(args: argparse.Namespace) -> int:
+    params = pipeline_params(args, local=args.target == "local")
+    output = Path(args.output or f"build/census-promotion-{args.target}.yaml")
+    image = compile_to(args.target, args.env, params, output, args.image, args.image_tag)
+    print(f"{args.target} pipeline: {relative(output.resolve())} (components image {image})")
+    return 0
+
+
+def doctor(args: argparse.Namespace) -> int:
+    from infra.settings import load_platform
+    from pipelines.vertex import doctor as preflight
+
+    problems = preflight.preflight(load_platform(), args.env)
+    for problem in problems:
+        print(problem)
+    if problems:
+        raise Failed(f"{len(problems)} problem(s) in {args.env}")
+    print(f"{args.env}: keys, grants, buckets and dataset OK")
+    return 0
+
+
+def submit(args: argparse.Namespace) -> int:
+    from infra.settings import load_platform
+    from pipelines.vertex import submit as vertex
+
+    platform = load_platform()
+    params = pipeline_params(args, local=False)
+    template = Path(args.template or "build/census-promotion-vertex.yaml")
+    if not args.template:
+        compile_to("vertex", args.env, params, template, image_tag=args.image_tag)
+    request, service_account = vertex.build_request(platform, args.env, params, template)
+    if args.dry_run:
+        print(vertex.describe(request, service_account))
+        print(
+            "dry run: nothing submitted; the preflight (mlops doctor) needs credentials "
+            "and runs before every real submission"
+        )
+        return 0
+    vertex.submit(platform, args.env, request, service_account, wait=args.wait)
+    return 0
+
+
+def _options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--env", default="staging", help="the non-prod env the pipeline runs in")
+    sub.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="override a pipeline parameter (JSON values); repeatable",
+    )
+    sub.add_argument("--commit", help="commit recorded in labels (default: unknown)")
+
+
+def add(commands) -> None:
+    sub = commands.add_parser("run", help="run the promotion pipeline (--local)")
+    sub.add_argument("--local", action="store_true", help="on this machine, with kfp.local")
+    sub.add_argument(
+        "--workspace", help="local tenants' folder (default $MLOPS_WORKSPACE or .mlops)"
+    )
+    _options(sub)
+    sub.set_defaults(handler=run)
+
+    sub = commands.add_parser("compile", help="compile the promotion pipeline to YAML")
+    sub.add_argument("--target", choices=("vertex", "local"), default="vertex")
+    sub.add_argument("--output", help="YAML path (default build/census-promotion-TARGET.yaml)")
+    sub.add_argument("--image", help="components image URI (default: the env's registry)")
+    sub.add_argument("--image-tag", default="latest", help="tag of the default image")
+    _options(sub)
+    sub.set_defaults(handler=compile_)
+
+    sub = commands.add_parser("doctor", help="preflight: keys, grants, buckets, dataset")
+    sub.add_argument("--env", required=True, choices=("dev", "staging", "prod"))
+    sub.set_defaults(handler=doctor)
+
+    sub = commands.add_parser("submit", help="preflight, then run the pipeline on Vertex AI")
+    sub.add_argument("--wait", action="store_true", help="wait for the run; fail if it fails")
+    sub.add_argument(
+        "--dry-run", action="store_true", help="print the PipelineJob request; needs no credentials"
+    )
+    sub.add_argument("--template", help="a compiled pipeline YAML (default: compile now)")
+    sub.add_argument("--image-tag", default="latest", help="components image tag to compile with")
+    _options(sub)
+    sub.set_defaults(handler=submit)
