@@ -288,3 +288,81 @@ def test_beta_wrappers_synthesize_exactly_what_the_prebuilt_bindings_do():
         return json.loads(Testing.synth(stack))
 
     assert alone(ours) == alone(prebuilt)
+
+
+def test_endpoint_alerts(platform):
+    from cdktf_cdktf_provider_google.monitoring_alert_policy import MonitoringAlertPolicy
+    from cdktf_cdktf_provider_google.monitoring_notification_channel import (
+        MonitoringNotificationChannel,
+    )
+
+    from infra.constructs.alerts import EndpointAlerts
+
+    prod = platform["prod"]
+    out = synth(lambda stack, beta: EndpointAlerts(stack, "alerts", prod))
+    assert has(
+        out,
+        MonitoringNotificationChannel.TF_RESOURCE_TYPE,
+        {"type": "email", "labels": {"email_address": prod.monitoring.emails[0]}},
+    )
+    assert has(
+        out,
+        MonitoringAlertPolicy.TF_RESOURCE_TYPE,
+        {"display_name": "census-income endpoint: p99 latency", "combiner": "OR"},
+    )
+
+
+def test_build_triggers(platform):
+    from cdktf_cdktf_provider_google.cloudbuild_trigger import CloudbuildTrigger
+
+    from infra.constructs.cicd import BuildTriggers
+
+    prod = platform["prod"]
+    out = synth(lambda stack, beta: BuildTriggers(stack, "t", prod))
+    assert has(
+        out,
+        CloudbuildTrigger.TF_RESOURCE_TYPE,
+        {
+            "name": "census-infra-apply",
+            "filename": "cloudbuild/infra.yaml",
+            "approval_config": {"approval_required": True},
+            "github": {"owner": "census-ml", "name": "census-mlops", "push": {"branch": "^main$"}},
+            "substitutions": {"_ENV": "prod", "_APPLY": "true"},
+        },
+    )
+    assert not has(out, CloudbuildTrigger.TF_RESOURCE_TYPE, {"name": "census-promotion"})
+
+
+def test_retraining(platform):
+    from cdktf_cdktf_provider_google.cloud_scheduler_job import CloudSchedulerJob
+    from cdktf_cdktf_provider_google.cloudfunctions2_function import Cloudfunctions2Function
+    from cdktf_cdktf_provider_google.pubsub_topic import PubsubTopic
+
+    from infra.constructs.retraining import Retraining
+
+    s = platform["staging"]
+    out = synth(
+        lambda stack, beta: Retraining(
+            stack, "r", s, kms_key_name=KEY, source_bucket="b", image_repository="repo"
+        )
+    )
+    assert has(
+        out, PubsubTopic.TF_RESOURCE_TYPE, {"name": "census-retraining", "kms_key_name": KEY}
+    )
+    assert has(
+        out,
+        CloudSchedulerJob.TF_RESOURCE_TYPE,
+        {"schedule": "0 3 * * 1", "time_zone": "Etc/UTC", "region": "europe-west4"},
+    )
+    assert has(
+        out,
+        Cloudfunctions2Function.TF_RESOURCE_TYPE,
+        {
+            "name": "census-retrain",
+            "build_config": {
+                "runtime": "python311",
+                "entry_point": "on_message",
+                "docker_repository": "repo",
+            },
+        },
+    )

@@ -131,3 +131,25 @@ def test_windows_parse():
     assert monitor.parse_window("90m") == timedelta(minutes=90)
     with pytest.raises(Exception, match="not a duration"):
         monitor.parse_window("soon")
+
+
+def test_the_monitor_and_the_vertex_job_share_their_thresholds():
+    """One source of truth: the settings, through the same function."""
+    from pipelines import params
+    from pipelines.steps import monitoring_config
+    from pipelines.vertex.requests import monitoring_objectives
+
+    p = params.build(load_platform(), "staging", {}, local=False)
+    config = monitoring_config(
+        endpoint_id="1",
+        baseline_uri="b",
+        skew_thresholds=p.skew_thresholds,
+        drift_thresholds=p.drift_thresholds,
+        sample_rate=p.sample_rate,
+        interval_hours=p.interval_hours,
+        alert_emails=p.alert_emails,
+        kms_key=p.prod_kms_key,
+    )
+    objectives = monitoring_objectives(config, "gs://x/train.csv")
+    assert objectives["skew"]["skew_thresholds"] == SKEW
+    assert objectives["drift"]["drift_thresholds"] == DRIFT
