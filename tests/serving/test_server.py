@@ -116,6 +116,7 @@ def test_bounded_load_has_no_5xx_and_flat_memory(vertex_server):
     assert statuses.count(200) == REQUESTS - REQUESTS // 10
     assert statuses.count(400) == REQUESTS // 10
     assert not [s for s in statuses if s >= 500]
+    print(f"server RSS {before:.1f} -> {after:.1f} MiB over {REQUESTS} requests")
     assert after - before < 15, f"memory grew {after - before:.1f} MiB over {REQUESTS} requests"
 
 
