@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -148,6 +149,11 @@ def _result(run_dir, log_path, durations, params, workspace, wall) -> RunResult:
     registry = prod.read_state(REGISTRY, {"aliases": {}})
     endpoint = prod.read_state(ENDPOINT, {"traffic": {}})
     report = run_dir / "evaluate" / "report"
+    if report.is_file():  # KFP names it "report"; a person wants a file a browser opens
+        friendly = workspace / "reports" / f"evaluation-{run_dir.name}.html"
+        friendly.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(report, friendly)
+        report = friendly
     return RunResult(
         run_dir=run_dir,
         log_path=log_path,
