@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import time
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -53,7 +53,7 @@ def create_app(models, config: ServerConfig, request_log=None) -> FastAPI:
             instances=instances,
             predictions=predictions,
         )
-        body = json.dumps({"predictions": predictions, "model_version": deployed.version})
+        body = orjson.dumps({"predictions": predictions, "model_version": deployed.version})
         return Response(body, media_type="application/json")
 
     return app

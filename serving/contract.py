@@ -7,9 +7,10 @@ BadRequest with a 4xx status and a message naming the instance and field.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+import orjson
 
 from trainer.predict import UNKNOWN_POLICIES
 
@@ -58,8 +59,8 @@ def parse_body(body: bytes, max_instances: int) -> list:
     if not body:
         raise BadRequest(400, 'empty body; expected {"instances": [...]}')
     try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        payload = orjson.loads(body)  # strict JSON: NaN and Infinity literals are refused
+    except orjson.JSONDecodeError as exc:
         raise BadRequest(400, f"malformed JSON: {exc}") from None
     if not isinstance(payload, dict) or "instances" not in payload:
         raise BadRequest(400, 'expected an object with an "instances" list')

@@ -94,8 +94,8 @@ def maybe_broken(draw):
 def test_fuzzed_requests_never_get_a_5xx(client, instances):
     reply = client.post("/p", content=json.dumps({"instances": instances}, allow_nan=True))
     assert reply.status_code in (200, 400), reply.text
-    if reply.status_code == 400:
-        assert reply.json()["error"].startswith("instance ")
+    if reply.status_code == 400:  # NaN/Infinity literals are not JSON: refused as such
+        assert reply.json()["error"].startswith(("instance ", "malformed JSON"))
 
 
 @settings(max_examples=100, deadline=None)
