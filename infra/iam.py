@@ -135,6 +135,11 @@ RETRAIN_FUNCTION = "census-retrain"
 PREFLIGHT_BUCKETS = {"non-prod": ("pipeline_root", "data", "models"), "prod": ("models", "data")}
 
 
+def preflight_buckets(role: str) -> tuple[str, ...]:
+    """The bucket purposes a run uses in a tenant of `role` (dev counts as non-prod)."""
+    return PREFLIGHT_BUCKETS["prod" if role == "prod" else "non-prod"]
+
+
 def preflight_grants(s: Settings, caller: str) -> list[Grant]:
     """Read-only metadata a caller needs for `mlops doctor` on tenant `s`."""
     grants = [Grant(s.project_id, "key_ring", s.key_ring_id, "roles/cloudkms.viewer", _sa(caller))]
@@ -146,7 +151,7 @@ def preflight_grants(s: Settings, caller: str) -> list[Grant]:
             "roles/storage.legacyBucketReader",
             _sa(caller),
         )
-        for purpose in PREFLIGHT_BUCKETS[s.role if s.role == "prod" else "non-prod"]
+        for purpose in preflight_buckets(s.role)
     ]
     if s.role != "prod":
         grants.append(

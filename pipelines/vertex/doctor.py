@@ -9,15 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from infra.iam import AGENT_NAMES, ENCRYPTER_DECRYPTER, PREFLIGHT_BUCKETS, service_agent_email
+from infra.iam import AGENT_NAMES, ENCRYPTER_DECRYPTER, service_agent_email
 from infra.settings import Platform
 from mlops.errors import UserError
 
-# The purposes whose keys a run touches, per tenant role.
-KEYS_USED = {
-    "non-prod": ("vertex", "storage", "bigquery"),
-    "prod": ("vertex", "storage", "bigquery"),
-}
+# The purposes whose keys a run touches, in either tenant.
+KEYS_USED = ("vertex", "storage", "bigquery")
 CALLER_PERMISSIONS = ("cloudkms.cryptoKeys.get", "cloudkms.cryptoKeys.getIamPolicy")
 
 
@@ -56,7 +53,7 @@ def expectations(platform: Platform, env: str) -> list[KeyExpectation]:
     s = platform[env]
     fix = f"cd envs/{env} && cdktf deploy"
     out = []
-    for purpose in KEYS_USED[s.role]:
+    for purpose in KEYS_USED:
         agent = service_agent_email(purpose, s.project_number)
         out.append(
             KeyExpectation(
@@ -144,11 +141,6 @@ def judge_dataset(
             )
         ]
     return []
-
-
-def run_buckets(role: str) -> tuple[str, ...]:
-    """The buckets a run uses in a tenant of this role (their metadata is readable to it)."""
-    return PREFLIGHT_BUCKETS["prod" if role == "prod" else "non-prod"]
 
 
 def preflight(platform: Platform, env: str) -> list[Problem]:
