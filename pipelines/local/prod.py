@@ -141,37 +141,40 @@ class LocalStorage:
     """Cloud Storage semantics over the workspace's bucket folders: copies appear whole."""
 
     def copy_tree(self, source: str, destination: str) -> str:
-        src, dst = Path(source), Path(destination)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dst.with_name(f".{dst.name}.partial")
-        _remove(tmp)
-        if src.is_dir():
-            shutil.copytree(src, tmp)
-        else:
-            shutil.copy2(src, tmp)
-        _remove(dst)
-        tmp.rename(dst)
-        return str(dst)
+        return _publish(Path(destination), lambda tmp: _copy(Path(source), tmp))
 
     def stage(self, files: dict[str, str | Path], texts: dict[str, str], destination: str) -> str:
         """Files and texts into one folder, which appears only when complete."""
-        dst = Path(destination)
-        tmp = dst.with_name(f".{dst.name}.partial")
-        _remove(tmp)
-        tmp.mkdir(parents=True)
-        for name, source in files.items():
-            if Path(source).is_dir():
-                shutil.copytree(source, tmp / name)
-            else:
-                shutil.copy2(source, tmp / name)
-        for name, text in texts.items():
-            (tmp / name).write_text(text)
-        _remove(dst)
-        tmp.rename(dst)
-        return str(dst)
+
+        def fill(tmp: Path) -> None:
+            tmp.mkdir()
+            for name, source in files.items():
+                _copy(Path(source), tmp / name)
+            for name, text in texts.items():
+                (tmp / name).write_text(text)
+
+        return _publish(Path(destination), fill)
 
     def read_text(self, uri: str) -> str:
         return Path(uri).read_text()
+
+
+def _copy(source: Path, destination: Path) -> None:
+    if source.is_dir():
+        shutil.copytree(source, destination)
+    else:
+        shutil.copy2(source, destination)
+
+
+def _publish(destination: Path, fill) -> str:
+    """Build `destination` in a hidden sibling, then swap it in: readers never see half."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    tmp = destination.with_name(f".{destination.name}.partial")
+    _remove(tmp)
+    fill(tmp)
+    _remove(destination)
+    tmp.rename(destination)
+    return str(destination)
 
 
 def _remove(path: Path) -> None:
