@@ -16,7 +16,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from mlops.errors import UserError
+from mlops.errors import UserError, validation_problems
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENVS_DIR = REPO_ROOT / "envs"
@@ -285,12 +285,9 @@ def settings_path(env: str, envs_dir: Path = ENVS_DIR) -> Path:
 
 def _describe(exc: ValidationError, path: Path) -> str:
     problems = []
-    for error in exc.errors():
-        field = ".".join(str(part) for part in error["loc"])
-        message = error["msg"].removeprefix("Value error, ")
-        got = error.get("input")
-        shown = "" if isinstance(got, dict) or error["type"] == "missing" else f" (got {got!r})"
-        problems.append(f"{field}: {message}{shown}" if field else message)
+    for p in validation_problems(exc):
+        shown = "" if isinstance(p.value, dict) or p.kind == "missing" else f" (got {p.value!r})"
+        problems.append(f"{p.field}: {p.message}{shown}" if p.field else p.message)
     return f"{path}: " + "; ".join(problems)
 
 

@@ -1,5 +1,7 @@
 """Errors the user can fix: the CLI prints them as one line, without a traceback."""
 
+from typing import Any, NamedTuple
+
 
 class UserError(Exception):
     """Bad input, a bad file or a bad setting; the message names it and says what is wrong."""
@@ -9,3 +11,25 @@ class UserError(Exception):
 
 class DataError(UserError):
     """A data file is missing, corrupt, or has too many malformed rows."""
+
+
+class Problem(NamedTuple):
+    """One validation error: the dotted field path, the message, the value given, its kind."""
+
+    field: str
+    message: str
+    value: Any
+    kind: str
+
+
+def validation_problems(exc) -> list[Problem]:
+    """The errors of a pydantic ValidationError, each field path joined and message cleaned."""
+    return [
+        Problem(
+            ".".join(str(part) for part in error["loc"]),
+            error["msg"].removeprefix("Value error, "),
+            error.get("input"),
+            error["type"],
+        )
+        for error in exc.errors()
+    ]

@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from infra.settings import Platform, Settings
-from mlops.errors import UserError
+from mlops.errors import UserError, validation_problems
 from trainer.hyperparameters import Hyperparameters
 from trainer.options import DEFAULT_MAX_BAD_FRACTION
 from trainer.schema import FEATURE_NAMES
@@ -72,9 +72,8 @@ class PipelineParams(BaseModel):
         try:
             Hyperparameters.model_validate(values)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            name = ".".join(str(p) for p in first["loc"])
-            raise ValueError(f"{name}: {first['msg']} (got {first.get('input')!r})") from None
+            first = validation_problems(exc)[0]
+            raise ValueError(f"{first.field}: {first.message} (got {first.value!r})") from None
         return values
 
     @field_validator("skew_thresholds", "drift_thresholds")
@@ -172,9 +171,5 @@ def build(platform: Platform, env: str, overrides: dict, *, local: bool) -> Pipe
     try:
         return PipelineParams.model_validate(values)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            field = ".".join(str(p) for p in error["loc"])
-            message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"{field}: {message} (got {error.get('input')!r})")
+        problems = [f"{p.field}: {p.message} (got {p.value!r})" for p in validation_problems(exc)]
         raise UserError("bad pipeline parameter " + "; ".join(problems)) from None

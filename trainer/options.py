@@ -9,7 +9,7 @@ import argparse
 
 from pydantic import ValidationError
 
-from mlops.errors import UserError
+from mlops.errors import UserError, validation_problems
 from trainer.hyperparameters import Hyperparameters
 
 DEFAULT_MAX_BAD_FRACTION = 0.01
@@ -48,9 +48,6 @@ def parse_hyperparameters(values: dict) -> Hyperparameters:
     try:
         return Hyperparameters.model_validate(values)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = ".".join(str(part) for part in first["loc"])
-        flag = "--" + name.replace("_", "-")
-        raise UserError(
-            f"hyperparameter {flag}: {first['msg']} (got {first.get('input')!r})"
-        ) from None
+        first = validation_problems(exc)[0]
+        flag = "--" + first.field.replace("_", "-")
+        raise UserError(f"hyperparameter {flag}: {first.message} (got {first.value!r})") from None
