@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlops.gcs import download_prefix
 from trainer.model import CensusModel
 
 
@@ -17,13 +18,8 @@ def load_model(storage_uri: str) -> CensusModel:
     if storage_uri.startswith("gs://"):
         from google.cloud import storage
 
-        bucket, _, prefix = storage_uri.removeprefix("gs://").partition("/")
         folder = Path(tempfile.mkdtemp(prefix="model-"))
-        for blob in storage.Client().list_blobs(bucket, prefix=prefix):
-            target = folder / blob.name[len(prefix) :].lstrip("/")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            blob.download_to_filename(str(target))
-        return CensusModel.load(folder)
+        return CensusModel.load(download_prefix(storage.Client(), storage_uri, folder))
     return CensusModel.load(storage_uri)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlops import gcs
 from mlops.atomic import write_text
 from mlops.errors import DataError
 from trainer import schema
@@ -105,7 +106,7 @@ def read_source(source: str | Path) -> bytes:
 def _read_gcs(uri: str) -> bytes:
     from google.cloud import storage  # only where data really lives in Cloud Storage
 
-    bucket, _, name = uri.removeprefix("gs://").partition("/")
+    bucket, name = gcs.split(uri)
     return storage.Client().bucket(bucket).blob(name).download_as_bytes()
 
 

@@ -52,15 +52,3 @@ class DuckDBWarehouse:
             con.register("incoming", plain)
             con.execute(f"CREATE OR REPLACE TABLE {_table(table)} AS SELECT * FROM incoming")  # noqa: S608
             con.unregister("incoming")
-
-    def read_frame(self, table: str) -> pd.DataFrame:
-        with self._connect() as con:
-            return con.execute(f"SELECT * FROM {_table(table)}").df()  # noqa: S608
-
-    def count(self, table: str) -> int:
-        with self._connect() as con:
-            return con.execute(f"SELECT count(*) FROM {_table(table)}").fetchone()[0]  # noqa: S608
-
-    def tables(self) -> list[str]:
-        with self._connect() as con:
-            return sorted(r[0] for r in con.execute("SHOW TABLES").fetchall())

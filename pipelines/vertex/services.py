@@ -14,6 +14,7 @@ import math
 import tempfile
 from pathlib import Path
 
+from mlops.gcs import download_prefix, split
 from pipelines.backends import Prod, Staging
 from pipelines.core.traffic import EndpointState
 from pipelines.local.prod import ModelVersion
@@ -103,14 +104,9 @@ class GcsStorage:
 
         self.client = storage.Client(project=project, credentials=credentials)
 
-    @staticmethod
-    def _split(uri: str) -> tuple[str, str]:
-        bucket, _, name = uri.removeprefix("gs://").partition("/")
-        return bucket, name
-
     def copy_tree(self, source: str, destination: str) -> str:
-        src_bucket, src_prefix = self._split(source)
-        dst_bucket, dst_prefix = self._split(destination)
+        src_bucket, src_prefix = split(source)
+        dst_bucket, dst_prefix = split(destination)
         bucket = self.client.bucket(src_bucket)
         target = self.client.bucket(dst_bucket)
         for blob in self.client.list_blobs(src_bucket, prefix=src_prefix):
@@ -118,7 +114,7 @@ class GcsStorage:
         return destination
 
     def stage(self, files: dict, texts: dict, destination: str) -> str:
-        bucket_name, prefix = self._split(destination)
+        bucket_name, prefix = split(destination)
         bucket = self.client.bucket(bucket_name)
         for name, source in files.items():
             source = Path(source)
@@ -131,16 +127,11 @@ class GcsStorage:
         return destination
 
     def read_text(self, uri: str) -> str:
-        bucket, name = self._split(uri)
+        bucket, name = split(uri)
         return self.client.bucket(bucket).blob(name).download_as_text()
 
     def download_tree(self, uri: str, destination: Path) -> Path:
-        bucket, prefix = self._split(uri)
-        for blob in self.client.list_blobs(bucket, prefix=prefix):
-            target = destination / blob.name[len(prefix) :].lstrip("/")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            blob.download_to_filename(str(target))
-        return destination
+        return download_prefix(self.client, uri, destination)
 
 
 class VertexRegistry:
