@@ -14,12 +14,16 @@ WORKDIR /app
 # Dependencies first: this layer is reused until the lock changes.
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --locked --no-default-groups --no-install-project
-COPY mlops ./mlops
+COPY kernel ./kernel
 COPY trainer ./trainer
-COPY infra ./infra
+COPY settings ./settings
+COPY promotion ./promotion
+COPY adapters ./adapters
 COPY pipelines ./pipelines
 COPY serving ./serving
 COPY monitoring ./monitoring
+COPY infra ./infra
+COPY mlops ./mlops
 RUN uv sync --locked --no-default-groups --no-editable
 RUN useradd --uid 10001 --no-create-home app
 USER app

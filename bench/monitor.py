@@ -20,11 +20,10 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import duckdb  # noqa: E402
 import numpy as np  # noqa: E402
 
-from infra.settings import load_platform  # noqa: E402
+from adapters.local.request_log import COLUMNS, TABLE, create_table  # noqa: E402
 from monitoring import monitor  # noqa: E402
-from pipelines.core import statistics as stats  # noqa: E402
-from pipelines.params import feature_thresholds  # noqa: E402
-from serving.request_log import COLUMNS, TABLE, create_table  # noqa: E402
+from promotion.domain import statistics as stats  # noqa: E402
+from settings import load_platform  # noqa: E402
 from trainer import loader, schema  # noqa: E402
 
 ROWS, REPEATS = 1_000_000, 5
@@ -55,9 +54,9 @@ def build_log(path: Path) -> None:
 
 
 def main() -> None:
-    m = load_platform()["prod"].monitoring
-    skew = feature_thresholds(m.skew_threshold, m.feature_thresholds)
-    drift = feature_thresholds(m.drift_threshold, m.feature_thresholds)
+    m = load_platform()["prod"].monitoring_settings()
+    skew = m.thresholds("skew")
+    drift = m.thresholds("drift")
     baseline = stats.compute(loader.load_census(split="train").frame)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "warehouse.duckdb"

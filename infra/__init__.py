@@ -1,3 +1,5 @@
-"""CDKTF constructs and stacks for the census ML platform (one stack per env)."""
+"""CDKTF constructs and stacks for the census ML platform (one stack per env).
 
-from infra import providers as _providers  # noqa: F401  (must precede any provider import)
+Importing this package does nothing; building stacks (infra.constructs) loads the provider
+bindings lazily, see infra/providers.py.
+"""

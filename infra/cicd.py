@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from infra.settings import Settings
+from settings import Settings
 
 # A docs-only change must not retrain and redeploy a model.
 IGNORED_FOR_PROMOTION = ("docs/**", "**/*.md", "bench/**")

@@ -1,74 +1,89 @@
-"""The retraining function's source, assembled from this repository at synth time.
+"""The retraining function's source, built from this package at synth time.
 
-The function (pipelines/trigger/) imports a few of the repository's modules and reads the
-env settings; those files, and a requirements.txt pinned to the versions in uv.lock, go into
-one folder that the stack zips (TerraformAsset) and uploads. Same inputs, same folder: the
-asset hash changes only when the function's code or pins do.
+Its code is this project's wheel (the packages pyproject.toml declares), unpacked; its
+requirements.txt is the pinned closure of the `retraining-function` dependency group in
+uv.lock (`uv export`); the env settings it reads come along. Same inputs, same folder: the
+asset hash the stack uploads changes only when the function's code or pins do.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
-import tomllib
+import subprocess
+import tempfile
+import zipfile
 from pathlib import Path
 
-from infra.settings import REPO_ROOT
+from kernel.errors import UserError
+from settings import ENV_NAMES, REPO_ROOT
 
-MODULES = (
-    "mlops/__init__.py",
-    "mlops/errors.py",
-    "mlops/atomic.py",
-    "trainer/__init__.py",
-    "trainer/schema.py",
-    "trainer/hyperparameters.py",
-    "trainer/options.py",
-    "infra/__init__.py",
-    "infra/providers.py",
-    "infra/settings.py",
-    "infra/iam.py",
-    "pipelines/__init__.py",
-    "pipelines/params.py",
-    "pipelines/vertex/__init__.py",
-    "pipelines/vertex/requests.py",
-    "pipelines/vertex/submit.py",
-    "pipelines/vertex/doctor.py",
-    "pipelines/trigger/__init__.py",
-    "pipelines/trigger/handler.py",
-    "envs/dev/settings.toml",
-    "envs/staging/settings.toml",
-    "envs/prod/settings.toml",
-)
+DEPENDENCY_GROUP = "retraining-function"
 ENTRY_POINT = "pipelines/trigger/main.py"  # becomes main.py at the root, as Functions expects
-REQUIREMENTS = (
-    "functions-framework",
-    "pydantic",
-    "google-cloud-aiplatform",
-    "google-cloud-kms",
-    "google-cloud-storage",
-    "google-cloud-bigquery",
-)
 
 
-def locked_versions(lock: Path = REPO_ROOT / "uv.lock") -> dict[str, str]:
-    data = tomllib.loads(lock.read_text())
-    return {p["name"]: p["version"] for p in data["package"] if "version" in p}
+def folder(env: str, root: Path = REPO_ROOT) -> Path:
+    return root / "build" / "function-source" / env
 
 
-def requirements(versions: dict[str, str]) -> str:
-    missing = [name for name in REQUIREMENTS if name not in versions]
-    if missing:
-        raise ValueError(f"uv.lock has no {', '.join(missing)}; add them to pyproject.toml")
-    return "".join(f"{name}=={versions[name]}\n" for name in REQUIREMENTS)
+def uv(root: Path = REPO_ROOT) -> str:
+    """The uv `make` installed (.tools/bin/uv), else the one on PATH."""
+    pinned = root / ".tools" / "bin" / "uv"
+    found = str(pinned) if pinned.exists() else shutil.which("uv")
+    if not found:
+        raise UserError(
+            "uv is needed to build the retraining function's source: run `make install`"
+        )
+    return found
+
+
+def _run(args: list[str], root: Path) -> str:
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "315532800"}  # reproducible wheel timestamps
+    done = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise UserError(f"{' '.join(args[:2])} failed: {done.stderr.strip()[-2000:]}")
+    return done.stdout
+
+
+def requirements(root: Path = REPO_ROOT) -> str:
+    """The pinned closure of the function's dependency group, from uv.lock."""
+    return _run(
+        [
+            uv(root),
+            "export",
+            "--frozen",
+            "--no-hashes",
+            "--no-header",
+            "--no-emit-project",
+            "--no-annotate",
+            "--only-group",
+            DEPENDENCY_GROUP,
+        ],
+        root,
+    )
+
+
+def unpack_wheel(destination: Path, root: Path = REPO_ROOT) -> None:
+    """Build this project's wheel and unpack its packages (not its metadata) into `destination`."""
+    with tempfile.TemporaryDirectory() as out:
+        _run([uv(root), "build", "--wheel", "--quiet", "--out-dir", out, str(root)], root)
+        (wheel,) = Path(out).glob("*.whl")
+        with zipfile.ZipFile(wheel) as archive:
+            for name in sorted(archive.namelist()):
+                if ".dist-info/" not in name:
+                    archive.extract(name, destination)
 
 
 def assemble(destination: Path, root: Path = REPO_ROOT) -> Path:
     """Write the function's source folder; returns it."""
     if destination.exists():
         shutil.rmtree(destination)
-    for relative in MODULES:
-        target = destination / relative
+    destination.mkdir(parents=True)
+    unpack_wheel(destination, root)
+    for env in ENV_NAMES:
+        target = destination / "envs" / env / "settings.toml"
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(root / relative, target)
+        shutil.copyfile(root / "envs" / env / "settings.toml", target)
     shutil.copyfile(root / ENTRY_POINT, destination / "main.py")
-    (destination / "requirements.txt").write_text(requirements(locked_versions(root / "uv.lock")))
+    (destination / "requirements.txt").write_text(requirements(root))
     return destination

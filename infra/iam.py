@@ -10,33 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra.settings import Platform, Settings
-
-ENCRYPTER_DECRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
-
-# Google service agents that use a CMEK key, with the documented email of each; the stack
-# also creates each through google_project_service_identity so it exists before its grant.
-SERVICE_AGENTS: dict[str, tuple[str, str]] = {
-    # key purpose: (API whose agent it is, email template)
-    "storage": (
-        "storage.googleapis.com",
-        "service-{n}@gs-project-accounts.iam.gserviceaccount.com",
-    ),
-    "bigquery": ("bigquery.googleapis.com", "bq-{n}@bigquery-encryption.iam.gserviceaccount.com"),
-    "vertex": (
-        "aiplatform.googleapis.com",
-        "service-{n}@gcp-sa-aiplatform.iam.gserviceaccount.com",
-    ),
-    "artifacts": (
-        "artifactregistry.googleapis.com",
-        "service-{n}@gcp-sa-artifactregistry.iam.gserviceaccount.com",
-    ),
-    "pubsub": ("pubsub.googleapis.com", "service-{n}@gcp-sa-pubsub.iam.gserviceaccount.com"),
-}
-
-
-def service_agent_email(purpose: str, project_number: str) -> str:
-    return SERVICE_AGENTS[purpose][1].format(n=project_number)
+from settings import AGENT_NAMES, ENCRYPTER_DECRYPTER, SERVICE_AGENTS, Platform, Settings
 
 
 @dataclass(frozen=True, order=True)
@@ -67,7 +41,7 @@ def key_grants(s: Settings) -> list[Grant]:
             "key",
             s.key_id(purpose),
             ENCRYPTER_DECRYPTER,
-            _sa(service_agent_email(purpose, s.project_number)),
+            _sa(s.service_agent_email(purpose)),
         )
         for purpose in SERVICE_AGENTS
     ]
@@ -95,7 +69,7 @@ def _in_tenant(s: Settings) -> list[Grant]:
         # Serving: reads the model it serves.
         add("bucket", b.models, "roles/storage.objectViewer", sa("serving"))
         # Vertex AI's agent loads model artifacts and writes monitoring results.
-        vertex_agent = service_agent_email("vertex", s.project_number)
+        vertex_agent = s.service_agent_email("vertex")
         add("bucket", b.models, "roles/storage.objectViewer", vertex_agent)
         add("bucket", b.data, "roles/storage.objectViewer", vertex_agent)
         add("bucket", b.pipeline_root, "roles/storage.objectUser", vertex_agent)
@@ -131,13 +105,6 @@ def _in_tenant(s: Settings) -> list[Grant]:
 
 
 RETRAIN_FUNCTION = "census-retrain"
-# The buckets a run uses, per tenant role, whose metadata the preflight reads.
-PREFLIGHT_BUCKETS = {"non-prod": ("pipeline_root", "data", "models"), "prod": ("models", "data")}
-
-
-def preflight_buckets(role: str) -> tuple[str, ...]:
-    """The bucket purposes a run uses in a tenant of `role` (dev counts as non-prod)."""
-    return PREFLIGHT_BUCKETS["prod" if role == "prod" else "non-prod"]
 
 
 def preflight_grants(s: Settings, caller: str) -> list[Grant]:
@@ -151,7 +118,7 @@ def preflight_grants(s: Settings, caller: str) -> list[Grant]:
             "roles/storage.legacyBucketReader",
             _sa(caller),
         )
-        for purpose in preflight_buckets(s.role)
+        for purpose in s.run_buckets
     ]
     if s.role != "prod":
         grants.append(
@@ -203,7 +170,7 @@ def cross_tenant_grants(platform: Platform, env: str) -> list[Grant]:
             "repository",
             s.artifact_registry.images,
             "roles/artifactregistry.reader",
-            _sa(service_agent_email("vertex", peer.project_number)),
+            _sa(peer.service_agent_email("vertex")),
         ),
     ]
 
@@ -211,15 +178,6 @@ def cross_tenant_grants(platform: Platform, env: str) -> list[Grant]:
 def plan_grants(platform: Platform, env: str) -> list[Grant]:
     s = platform[env]
     return sorted({*key_grants(s), *_in_tenant(s), *cross_tenant_grants(platform, env)})
-
-
-AGENT_NAMES = {
-    "storage": "Cloud Storage agent",
-    "bigquery": "BigQuery agent",
-    "vertex": "Vertex AI agent",
-    "artifacts": "Artifact Registry agent",
-    "pubsub": "Pub/Sub agent",
-}
 
 
 def member_name(platform: Platform, env: str, email: str) -> str:
@@ -230,7 +188,7 @@ def member_name(platform: Platform, env: str, email: str) -> str:
             if other.service_account_email(identity) == email:
                 return prefix + identity
         for purpose, name in AGENT_NAMES.items():
-            if service_agent_email(purpose, other.project_number) == email:
+            if other.service_agent_email(purpose) == email:
                 return prefix + name
     return email
 

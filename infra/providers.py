@@ -15,10 +15,15 @@ import os
 import sys
 import types
 
-# jsii prints a Node 20 end-of-life banner on every start; it is noise in every synth.
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-
 PROVIDER_PACKAGES = ("cdktf_cdktf_provider_google",)
+
+
+def load_lazily() -> None:
+    """Before the first provider import: register each provider package bare, quiet jsii."""
+    # jsii prints a Node 20 end-of-life banner on every start; it is noise in every synth.
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    for package in PROVIDER_PACKAGES:
+        register_lazily(package)
 
 
 def register_lazily(package: str) -> None:
@@ -32,7 +37,3 @@ def register_lazily(package: str) -> None:
     module.__spec__ = spec
     module.__file__ = spec.origin
     sys.modules[package] = module
-
-
-for _package in PROVIDER_PACKAGES:
-    register_lazily(_package)

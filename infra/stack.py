@@ -1,54 +1,118 @@
-"""PlatformStack: everything one env gets, composed from the constructs in infra/constructs."""
+"""PlatformStack: everything one env gets, composed from the constructs in infra/constructs.
+
+The one place that reads Settings for the constructs: each gets its few values as props.
+"""
 
 from __future__ import annotations
 
-import os
-
 from cdktf import App, GcsBackend, LocalBackend, TerraformOutput, TerraformStack
-from cdktf_cdktf_provider_google.provider import GoogleProvider
 from constructs import Construct
 
-from infra.constructs.alerts import EndpointAlerts
+from infra import function_source
+from infra.cicd import triggers
+from infra.constructs.alerts import AlertsProps, EndpointAlerts
 from infra.constructs.apis import RequiredApis
 from infra.constructs.audit import DataAccessAuditLogs
 from infra.constructs.beta import GoogleBetaProvider
-from infra.constructs.cicd import BuildTriggers
+from infra.constructs.cicd import BuildTriggers, TriggersProps
 from infra.constructs.grants import IamGrants
 from infra.constructs.identities import ServiceAccounts
-from infra.constructs.kms import CmekKeys
+from infra.constructs.kms import CmekKeys, KeysProps
+from infra.constructs.props import Place
 from infra.constructs.registry import Registries
-from infra.constructs.retraining import Retraining
-from infra.constructs.storage import Buckets
+from infra.constructs.retraining import Retraining, RetrainingProps
+from infra.constructs.storage import PROTECTED_IN_PROD, Buckets, BucketsProps
 from infra.constructs.vertex import Endpoint, MetadataStore
 from infra.constructs.warehouse import Warehouse
-from infra.iam import RETRAIN_FUNCTION, plan_grants, service_agent_email
-from infra.settings import Platform
+from infra.iam import RETRAIN_FUNCTION, plan_grants
+from infra.layout import stack_name
+from settings import Platform, Settings
 
-# Set to 1 for the very first apply of an env, before its state bucket exists (docs/infra.md).
-BOOTSTRAP_ENV_VAR = "MLOPS_BOOTSTRAP_STATE"
+# Relative to cdktf.out/stacks/<stack>/: lands in envs/<env>/, outside cdktf.out.
+BOOTSTRAP_STATE_PATH = "../../../terraform.bootstrap.tfstate"
 
 
-def stack_name(env: str) -> str:
-    return f"census-ml-{env}"
+def place_of(s: Settings) -> Place:
+    return Place(s.project_id, s.region, s.env)
+
+
+def keys_props(s: Settings) -> KeysProps:
+    return KeysProps(
+        place=place_of(s),
+        key_ring=s.kms.key_ring,
+        keys=dict(s.kms.keys),
+        rotation_period=s.rotation_period,
+        prevent_destroy=s.keys_protected,
+    )
+
+
+def buckets_props(s: Settings) -> BucketsProps:
+    return BucketsProps(
+        place=place_of(s),
+        names={**s.buckets.by_purpose(), "state": s.state_bucket},
+        noncurrent_retention_days=s.buckets.noncurrent_retention_days,
+        pipeline_root_retention_days=s.buckets.pipeline_root_retention_days,
+        protected=PROTECTED_IN_PROD if s.role == "prod" else (),
+    )
+
+
+def alerts_props(s: Settings) -> AlertsProps:
+    serving = s.serving_settings()
+    return AlertsProps(
+        project=s.project_id,
+        endpoint_id=serving.endpoint_id,
+        emails=tuple(s.monitoring_settings().emails),
+        error_rate=serving.alerts.error_rate,
+        latency_p99_ms=serving.alerts.latency_p99_ms,
+    )
+
+
+def triggers_props(s: Settings) -> TriggersProps:
+    return TriggersProps(
+        place=place_of(s),
+        github_owner=s.cloudbuild.github_owner,
+        github_repo=s.cloudbuild.github_repo,
+        triggers=tuple(triggers(s)),
+        identities={i: s.service_account_email(i) for i in s.service_accounts},
+    )
+
+
+def retraining_props(s: Settings) -> RetrainingProps:
+    pipeline = s.pipeline_settings()
+    return RetrainingProps(
+        place=place_of(s),
+        topic=s.retraining_topic,
+        schedule=pipeline.retraining_schedule or "",
+        time_zone=pipeline.retraining_time_zone,
+        build_service_account=s.service_account_email("build"),
+        source_folder=function_source.assemble(function_source.folder(s.env)),
+    )
 
 
 class PlatformStack(TerraformStack):
-    def __init__(self, scope: Construct, platform: Platform, env: str) -> None:
+    def __init__(
+        self, scope: Construct, platform: Platform, env: str, *, bootstrap_state: bool = False
+    ) -> None:
+        """`bootstrap_state`: local state, for an env's very first apply (docs/infra.md)."""
         super().__init__(scope, stack_name(env))
         s = platform[env]
         self.settings = s
-        if os.environ.get(BOOTSTRAP_ENV_VAR) == "1":
-            # Relative to cdktf.out/stacks/<stack>/: lands in envs/<env>/, outside cdktf.out.
-            LocalBackend(self, path="../../../terraform.bootstrap.tfstate")
+        place = place_of(s)
+        if bootstrap_state:
+            LocalBackend(self, path=BOOTSTRAP_STATE_PATH)
         else:
             GcsBackend(self, bucket=s.state_bucket, prefix=f"census-ml/{env}")
+        from cdktf_cdktf_provider_google.provider import GoogleProvider
+
         GoogleProvider(self, "google", project=s.project_id, region=s.region)
         beta = GoogleBetaProvider(self, "google-beta", project=s.project_id, region=s.region)
 
-        apis = RequiredApis(self, "apis", s).all
-        DataAccessAuditLogs(self, "audit", s)
-        kms = CmekKeys(self, "kms", s, beta=beta, depends_on=apis)
-        accounts = ServiceAccounts(self, "identities", s, depends_on=apis).accounts
+        apis = RequiredApis(self, "apis", project=s.project_id).all
+        DataAccessAuditLogs(self, "audit", project=s.project_id)
+        kms = CmekKeys(self, "kms", keys_props(s), beta=beta, depends_on=apis)
+        accounts = ServiceAccounts(
+            self, "identities", place, accounts=dict(s.service_accounts), depends_on=apis
+        ).accounts
 
         grants = plan_grants(platform, env)
         key_grants = [g for g in grants if g.kind == "key"]
@@ -56,14 +120,11 @@ class PlatformStack(TerraformStack):
         self.key_iam = IamGrants(
             self,
             "key-iam",
-            s,
             key_grants,
+            region=s.region,
             depends_on={
                 **{("key", s.key_id(p)): [k] for p, k in kms.keys.items()},
-                **{
-                    ("member", service_agent_email(p, s.project_number)): [a]
-                    for p, a in kms.agents.items()
-                },
+                **{("member", s.service_agent_email(p)): [a] for p, a in kms.agents.items()},
             },
         )
         granted = {
@@ -75,36 +136,56 @@ class PlatformStack(TerraformStack):
             return kms.keys[purpose].id
 
         buckets = Buckets(
-            self, "buckets", s, kms_key_name=key("storage"), depends_on=[granted["storage"]]
+            self,
+            "buckets",
+            buckets_props(s),
+            kms_key_name=key("storage"),
+            depends_on=[granted["storage"]],
         ).buckets
         dataset = Warehouse(
-            self, "warehouse", s, kms_key_name=key("bigquery"), depends_on=[granted["bigquery"]]
+            self,
+            "warehouse",
+            place,
+            dataset_id=s.bigquery_dataset,
+            kms_key_name=key("bigquery"),
+            depends_on=[granted["bigquery"]],
         ).dataset
         repos = Registries(
-            self, "registries", s, kms_key_name=key("artifacts"), depends_on=[granted["artifacts"]]
+            self,
+            "registries",
+            place,
+            images=s.artifact_registry.images,
+            templates=s.artifact_registry.templates,
+            kms_key_name=key("artifacts"),
+            depends_on=[granted["artifacts"]],
         ).repositories
         store = MetadataStore(
             self,
             "metadata",
-            s,
+            place,
             kms_key_name=key("vertex"),
             beta=beta,
             depends_on=[granted["vertex"]],
         ).store
         endpoint = None
-        if s.role == "prod":
+        if s.serving is not None:
             endpoint = Endpoint(
-                self, "endpoint", s, kms_key_name=key("vertex"), depends_on=[granted["vertex"]]
+                self,
+                "endpoint",
+                place,
+                endpoint_id=s.serving.endpoint_id,
+                kms_key_name=key("vertex"),
+                depends_on=[granted["vertex"]],
             ).endpoint
-            EndpointAlerts(self, "alerts", s, depends_on=apis)
+            EndpointAlerts(self, "alerts", alerts_props(s), depends_on=apis)
 
-        BuildTriggers(self, "triggers", s, depends_on=[*apis, *accounts.values()])
+        BuildTriggers(self, "triggers", triggers_props(s), depends_on=[*apis, *accounts.values()])
         retraining = None
         if s.role == "non-prod":
             retraining = Retraining(
                 self,
                 "retraining",
-                s,
+                retraining_props(s),
                 kms_key_name=key("pubsub"),
                 source_bucket=s.buckets.templates,
                 image_repository=repos[s.artifact_registry.images].id,
@@ -118,12 +199,14 @@ class PlatformStack(TerraformStack):
             **{("repository", name): [r] for name, r in repos.items()},
             **{("service_account", s.service_account_email(i)): [a] for i, a in accounts.items()},
             **{("member", s.service_account_email(i)): [a] for i, a in accounts.items()},
-            ("member", service_agent_email("vertex", s.project_number)): [kms.agents["vertex"]],
+            ("member", s.service_agent_email("vertex")): [kms.agents["vertex"]],
             ("key_ring", s.key_ring_id): [kms.key_ring],
         }
         if retraining is not None:
             needs[("run_service", RETRAIN_FUNCTION)] = [retraining.function]
-        IamGrants(self, "iam", s, [g for g in grants if g.kind != "key"], depends_on=needs)
+        IamGrants(
+            self, "iam", [g for g in grants if g.kind != "key"], region=s.region, depends_on=needs
+        )
 
         outputs = {
             "project_id": s.project_id,
@@ -146,8 +229,10 @@ class PlatformStack(TerraformStack):
             TerraformOutput(self, f"output-{name}", value=value).override_logical_id(name)
 
 
-def build_app(platform: Platform, env: str, outdir: str | None = None) -> App:
+def build_app(
+    platform: Platform, env: str, outdir: str | None = None, *, bootstrap_state: bool = False
+) -> App:
     """The CDKTF app of one env; `outdir` None lets the cdktf CLI choose (CDKTF_OUTDIR)."""
     app = App(outdir=outdir) if outdir else App()
-    PlatformStack(app, platform, env)
+    PlatformStack(app, platform, env, bootstrap_state=bootstrap_state)
     return app

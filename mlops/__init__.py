@@ -1,1 +1,1 @@
-"""The platform's command line and the small pieces every package shares."""
+"""The `mlops` command line: the top layer, imported by nothing."""

@@ -1,35 +1,16 @@
 """`mlops`: one entry point for the platform's jobs.
 
-The subcommands live in mlops/commands/ (model, infra, pipeline, serving), each registering
-its parsers and handlers; user mistakes (UserError) print one line and exit non-zero,
-without a traceback.
+The top of the stack, imported by nothing: the subcommands live in mlops/commands/ (model,
+infra, pipeline, serving), each registering its parsers and handlers; they parse and print,
+and leave the work to the packages below. User mistakes (UserError) print one line and
+exit non-zero, without a traceback.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Callable
 
-from mlops.errors import UserError
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one line naming the command, not a usage dump."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def run_handler(prog: str, handler: Callable[[argparse.Namespace], int], args) -> int:
-    try:
-        return handler(args) or 0
-    except UserError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
+from kernel.commandline import OneLineParser, run_handler
 
 
 def build_parser() -> OneLineParser:

@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from mlops.atomic import write_text
-from mlops.errors import UserError
+from kernel.atomic import write_text
+from kernel.errors import UserError
 from monitoring.distances import alerts, jensen_shannon, l_infinity
 from trainer import schema
 

@@ -1,7 +1,7 @@
 """Serving-traffic distributions from the request log, bucketed like the training baseline.
 
 One SQL query per window: DuckDB aggregates a million logged rows in well under a second,
-using the same bucket formula as pipelines.core.statistics.bucket_index.
+using the same bucket formula as promotion.domain.statistics.bucket_index.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from datetime import datetime
 
 import duckdb
 
-from pipelines.core.statistics import MISSING
-from serving.request_log import TABLE
+from adapters.local.request_log import TABLE
+from promotion.domain.statistics import MISSING
 from trainer import schema
 
 

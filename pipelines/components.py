@@ -1,8 +1,9 @@
-"""KFP lightweight components: thin wrappers that open backends and call pipelines.steps.
+"""KFP lightweight components: thin wrappers that open the adapters and call promotion.steps.
 
 KFP ships each function's source to the task, so each imports what it needs inside its
 body; the repository itself is installed in the component image (Dockerfile, target
-`components`) and, locally, in this virtual environment. Functions stay plain here;
+`components`) and, locally, in this virtual environment. Each validates the parameter groups
+it reads (pipelines.params) before doing anything. Functions stay plain here;
 `pipelines.pipeline.build` turns them into components with the image of the compile.
 No `from __future__ import annotations` here: KFP reads the annotations as real types.
 """
@@ -22,12 +23,8 @@ from kfp.dsl import (
 def ingest(
     target: str,
     workspace: str,
-    staging_project: str,
-    staging_dataset: str,
-    region: str,
-    train_data_uri: str,
-    test_data_uri: str,
-    max_bad_fraction: float,
+    tenants: dict,
+    data: dict,
     train_data: Output[Dataset],
     test_data: Output[Dataset],
     quarantine: Output[Artifact],
@@ -36,16 +33,18 @@ def ingest(
     """Raw CSV into the warehouse (BigQuery load job on Vertex, DuckDB locally); quarantine."""
     from pathlib import Path
 
-    from pipelines import backends, steps
+    from adapters import wiring
+    from pipelines.params import DataParams
+    from promotion import steps
+    from settings import Tenants
 
-    staging = backends.open_staging(
-        target, workspace=workspace, project=staging_project, dataset=staging_dataset, region=region
-    )
+    source = DataParams.model_validate(data)
+    staging = wiring.open_staging(target, workspace, Tenants.model_validate(tenants))
     Path(quarantine.path).mkdir(parents=True, exist_ok=True)
     summary = steps.ingest(
         staging.warehouse,
-        {"train": train_data_uri, "test": test_data_uri},
-        max_bad_fraction,
+        {"train": source.train_data_uri, "test": source.test_data_uri},
+        source.max_bad_fraction,
         {"train": Path(train_data.path), "test": Path(test_data.path)},
         Path(quarantine.path),
     )
@@ -59,7 +58,7 @@ def validate(train_data: Input[Dataset], baseline: Output[Artifact], summary: Ou
     """Schema and statistics check; the statistics become the skew baseline."""
     from pathlib import Path
 
-    from pipelines import steps
+    from promotion import steps
 
     stats = steps.validate(Path(train_data.path), Path(baseline.path))
     summary.log_metric("rows", stats["rows"])
@@ -67,13 +66,16 @@ def validate(train_data: Input[Dataset], baseline: Output[Artifact], summary: Ou
     print(f"validate: {stats['rows']:,} rows, schema and statistics OK")
 
 
-def train(train_data: Input[Dataset], hyperparameters: dict, model: Output[Model]):
+def train(train_data: Input[Dataset], training: dict, model: Output[Model]):
     """Gradient-boosted trees on the validated training data."""
     from pathlib import Path
 
-    from pipelines import steps
+    from promotion import steps
+    from trainer.hyperparameters import Hyperparameters
 
-    steps.train_model(Path(train_data.path), hyperparameters, Path(model.path))
+    steps.train_model(
+        Path(train_data.path), Hyperparameters.model_validate(training), Path(model.path)
+    )
     model.metadata["framework"] = "lightgbm"
     print(f"train: model written to {model.path}")
 
@@ -90,7 +92,7 @@ def evaluate(
     import json
     from pathlib import Path
 
-    from pipelines import steps
+    from promotion import steps
     from trainer import report as html_report
 
     result = steps.evaluate_model(Path(model.path), Path(test_data.path))
@@ -109,22 +111,13 @@ def evaluate(
 def decide(
     target: str,
     workspace: str,
-    prod_project: str,
-    region: str,
-    endpoint_id: str,
-    deployer_service_account: str,
-    staging_project: str,
-    staging_dataset: str,
-    staging_models_bucket: str,
+    tenants: dict,
+    bars: dict,
     evaluation: Input[Artifact],
     model: Input[Model],
     baseline: Input[Artifact],
     train_data: Input[Dataset],
     test_data: Input[Dataset],
-    min_roc_auc: float,
-    min_accuracy: float,
-    max_slice_gap: float,
-    champion_margin: float,
     run_id: str,
     decision: Output[Artifact],
 ) -> bool:
@@ -132,20 +125,14 @@ def decide(
     import json
     from pathlib import Path
 
-    from pipelines import backends, steps
-    from pipelines.core.decision import Bars
+    from adapters import wiring
+    from kernel.names import MODEL_NAME
+    from promotion import steps
+    from settings import Bars, Tenants
 
-    prod = backends.open_prod(
-        target,
-        workspace=workspace,
-        project=prod_project,
-        region=region,
-        endpoint_id=endpoint_id,
-        deployer_service_account=deployer_service_account,
-    )
-    staging = backends.open_staging(
-        target, workspace=workspace, project=staging_project, dataset=staging_dataset, region=region
-    )
+    where = Tenants.model_validate(tenants)
+    prod = wiring.open_prod(target, workspace, where)
+    staging = wiring.open_staging(target, workspace, where)
     candidate = steps.decide_and_stage(
         challenger_metrics=json.loads(Path(evaluation.path).read_text()),
         model_dir=Path(model.path),
@@ -154,8 +141,8 @@ def decide(
         test_path=Path(test_data.path),
         registry=prod.registry,
         storage=staging.storage,
-        bars=Bars(min_roc_auc, min_accuracy, max_slice_gap, champion_margin),
-        candidates_root=f"{staging.bucket_uri(staging_models_bucket)}/census-income/candidates",
+        bars=Bars.model_validate(bars),
+        candidates_root=f"{staging.bucket_uri(where.staging_models_bucket)}/{MODEL_NAME}/candidates",
         run_id=run_id,
     )
     record = {**candidate.decision.as_dict(), "candidate_uri": candidate.uri}
@@ -171,21 +158,9 @@ def decide(
 def deploy(
     target: str,
     workspace: str,
-    prod_project: str,
-    region: str,
-    endpoint_id: str,
-    deployer_service_account: str,
-    serving_service_account: str,
-    serving_image: str,
-    prod_kms_key: str,
-    prod_models_bucket: str,
-    prod_data_bucket: str,
+    tenants: dict,
+    rollout: dict,
     decision: Input[Artifact],
-    canary_percent: int,
-    versions_kept: int,
-    serving_machine_type: str,
-    min_replicas: int,
-    max_replicas: int,
     commit: str,
     run_id: str,
     deployment: Output[Artifact],
@@ -194,18 +169,13 @@ def deploy(
     import json
     from pathlib import Path
 
-    from pipelines import backends, steps
+    from adapters import wiring
+    from kernel.names import MODEL_NAME
+    from promotion import steps
+    from settings import Rollout, Tenants
 
-    prod = backends.open_prod(
-        target,
-        workspace=workspace,
-        project=prod_project,
-        region=region,
-        endpoint_id=endpoint_id,
-        deployer_service_account=deployer_service_account,
-        serving_image=serving_image,
-        kms_key=prod_kms_key,
-    )
+    where = Tenants.model_validate(tenants)
+    prod = wiring.open_prod(target, workspace, where)
     candidate_uri = json.loads(Path(decision.path).read_text())["candidate_uri"]
     result = steps.deploy_candidate(
         candidate_uri=candidate_uri,
@@ -214,17 +184,9 @@ def deploy(
         registry=prod.registry,
         endpoint=prod.endpoint,
         storage=prod.storage,
-        prod_models_root=f"{prod.bucket_uri(prod_models_bucket)}/census-income",
-        prod_data_root=f"{prod.bucket_uri(prod_data_bucket)}/census-income",
-        serving=steps.ServingConfig(
-            canary_percent,
-            versions_kept,
-            serving_machine_type,
-            min_replicas,
-            max_replicas,
-            serving_service_account,
-            prod_kms_key,
-        ),
+        prod_models_root=f"{prod.bucket_uri(where.prod_models_bucket)}/{MODEL_NAME}",
+        prod_data_root=f"{prod.bucket_uri(where.prod_data_bucket)}/{MODEL_NAME}",
+        rollout=Rollout.model_validate(rollout),
         log=lambda line: print(f"deploy: {line}"),
     )
     Path(deployment.path).write_text(json.dumps(result))
@@ -234,43 +196,27 @@ def deploy(
 def monitor(
     target: str,
     workspace: str,
-    prod_project: str,
-    region: str,
-    endpoint_id: str,
-    deployer_service_account: str,
-    prod_kms_key: str,
+    tenants: dict,
+    monitoring_settings: dict,
     deployment: Input[Artifact],
-    skew_thresholds: dict,
-    drift_thresholds: dict,
-    sample_rate: float,
-    interval_hours: int,
-    alert_emails: list,
     monitoring: Output[Artifact],
 ):
     """Create or update model monitoring: every feature, skew and drift, alerts, CMEK."""
     import json
     from pathlib import Path
 
-    from pipelines import backends, steps
+    from adapters import wiring
+    from promotion import steps
+    from settings import MonitoringSettings, Tenants
 
-    prod = backends.open_prod(
-        target,
-        workspace=workspace,
-        project=prod_project,
-        region=region,
-        endpoint_id=endpoint_id,
-        deployer_service_account=deployer_service_account,
-    )
+    where = Tenants.model_validate(tenants)
+    prod = wiring.open_prod(target, workspace, where)
     deployed = json.loads(Path(deployment.path).read_text())
     config = steps.monitoring_config(
-        endpoint_id=endpoint_id,
+        endpoint_id=where.endpoint_id,
         baseline_uri=deployed.get("baseline_uri", ""),
-        skew_thresholds=skew_thresholds,
-        drift_thresholds=drift_thresholds,
-        sample_rate=sample_rate,
-        interval_hours=interval_hours,
-        alert_emails=alert_emails,
-        kms_key=prod_kms_key,
+        monitoring=MonitoringSettings.model_validate(monitoring_settings),
+        kms_key=where.prod_kms_key,
     )
     action = prod.monitoring.apply(config)
     Path(monitoring.path).write_text(json.dumps({**config, "action": action}))

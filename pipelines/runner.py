@@ -17,11 +17,12 @@ from pathlib import Path
 
 from kfp import local
 
-from mlops.errors import UserError
-from pipelines.local.prod import ENDPOINT, REGISTRY
-from pipelines.local.workspace import LocalTenant
+from adapters import wiring
+from adapters.local.workspace import LocalTenant
+from kernel.errors import Failed
+from kernel.names import PIPELINE_NAME
 from pipelines.params import PipelineParams
-from pipelines.pipeline import LOCAL_IMAGE, PIPELINE_NAME, STEP_NAMES, build
+from pipelines.pipeline import LOCAL_IMAGE, STEP_NAMES, build
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TASK_START = re.compile(r"Executing task '([\w-]+)'")
@@ -96,17 +97,17 @@ class RunResult:
 
 
 def run_local(params: PipelineParams, workspace: Path, out=sys.stdout) -> RunResult:
-    staging = LocalTenant(workspace, params.staging_project)
-    pipeline_root = staging.bucket(_pipeline_root_bucket(params)) / "runs"
+    staging = LocalTenant(workspace, params.tenants.staging_project)
+    pipeline_root = staging.bucket(params.tenants.staging_pipeline_root) / "runs"
     pipeline_root.mkdir(parents=True, exist_ok=True)
     log_dir = workspace / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"run-{time.strftime('%Y%m%d-%H%M%S')}.log"
-    pipeline = build("local", LOCAL_IMAGE)
+    pipeline = build("local", LOCAL_IMAGE, params.tenants)
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root))
     before = set(pipeline_root.iterdir())
     started = time.perf_counter()
-    values = {**params.model_dump(), "workspace": str(workspace)}
+    values = {**params.run_values(), "workspace": str(workspace)}
     with open(log_path, "w") as log:
         progress = Progress(log=log, out=out)
         real_stdout = sys.stdout
@@ -128,16 +129,8 @@ def run_local(params: PipelineParams, workspace: Path, out=sys.stdout) -> RunRes
     return _result(run_dirs[-1], log_path, progress.durations, params, workspace, wall)
 
 
-class PipelineFailed(UserError):
-    exit_code = 1
-
-
-def _pipeline_root_bucket(params: PipelineParams) -> str:
-    from infra.settings import load_platform
-
-    platform = load_platform()
-    staging = next(s for s in platform.envs.values() if s.project_id == params.staging_project)
-    return staging.buckets.pipeline_root
+class PipelineFailed(Failed):
+    """A step failed; the message names it, its last error line and the full log."""
 
 
 def _read_json(path: Path) -> dict | None:
@@ -145,9 +138,8 @@ def _read_json(path: Path) -> dict | None:
 
 
 def _result(run_dir, log_path, durations, params, workspace, wall) -> RunResult:
-    prod = LocalTenant(workspace, params.prod_project)
-    registry = prod.read_state(REGISTRY, {"aliases": {}})
-    endpoint = prod.read_state(ENDPOINT, {"traffic": {}})
+    prod = wiring.open_prod("local", str(workspace), params.tenants)
+    aliases = {a: v.version for v in prod.registry.versions() for a in v.aliases}
     report = run_dir / "evaluate" / "report"
     if report.is_file():  # KFP names it "report"; a person wants a file a browser opens
         friendly = workspace / "reports" / f"evaluation-{run_dir.name}.html"
@@ -162,8 +154,8 @@ def _result(run_dir, log_path, durations, params, workspace, wall) -> RunResult:
         evaluation=_read_json(run_dir / "evaluate" / "evaluation") or {},
         report=report if report.is_file() else None,
         deployment=_read_json(run_dir / "deploy" / "deployment"),
-        traffic=endpoint["traffic"],
-        aliases=registry["aliases"],
+        traffic=prod.endpoint.state().traffic,
+        aliases=aliases,
         wall_seconds=wall,
     )
 

@@ -9,7 +9,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops.gcs import download_prefix
+from kernel.uris import download_prefix
+from promotion.ports import Endpoint, Registry
 from trainer.model import CensusModel
 
 
@@ -45,41 +46,36 @@ class SingleModel:
 class TrafficRouter:
     """The local prod endpoint: each request goes to a version drawn by the traffic split.
 
-    The split and the versions' artifacts come from the local prod tenant's state, re-read
-    when the endpoint state file changes (checked at most once a second), so a deploy or a
-    canary promotion takes effect without a restart.
+    The split comes from the endpoint port and each version's artifact from the registry
+    port; the split is re-read at most once a second, so a deploy or a canary promotion
+    takes effect without a restart, and a version's model is loaded once.
     """
 
-    def __init__(self, tenant, seed: int | None = None) -> None:
-        from pipelines.local.prod import ENDPOINT
-
-        self.tenant = tenant
-        self.state_file = tenant.state_path(ENDPOINT)
+    def __init__(self, endpoint: Endpoint, registry: Registry, seed: int | None = None) -> None:
+        self.endpoint, self.registry = endpoint, registry
         self.random = random.Random(seed)
         self.lock = threading.Lock()
         self.loaded: dict[str, CensusModel] = {}
         self.split: dict[str, int] = {}
-        self._seen: float | None = None
         self._checked = 0.0
         self.refresh(force=True)
 
     def refresh(self, force: bool = False) -> None:
-        from pipelines.local.prod import ENDPOINT, REGISTRY
-
         now = time.monotonic()
         if not force and now - self._checked < 1.0:
             return
         self._checked = now
-        mtime = self.state_file.stat().st_mtime if self.state_file.exists() else None
-        if mtime == self._seen and not force:
+        split = {v: p for v, p in self.endpoint.state().traffic.items() if p > 0}
+        if split == self.split and not force:
             return
-        endpoint = self.tenant.read_state(ENDPOINT, {"traffic": {}})
-        registry = self.tenant.read_state(REGISTRY, {"versions": []})
-        artifacts = {v["version"]: v["artifact_uri"] for v in registry["versions"]}
-        split = {v: p for v, p in endpoint["traffic"].items() if p > 0}
-        models = {v: self.loaded.get(v) or CensusModel.load(artifacts[v]) for v in split}
+        missing = set(split) - set(self.loaded)
+        versions = {v.version: v for v in self.registry.versions() if v.version in missing}
+        models = {
+            v: self.loaded.get(v) or CensusModel.load(self.registry.fetch(versions[v]))
+            for v in split
+        }
         with self.lock:
-            self.loaded, self.split, self._seen = models, split, mtime
+            self.loaded, self.split = models, split
 
     def choose(self) -> Deployed | None:
         self.refresh()

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-# Registers lazy provider loading before any test module imports a provider package.
-import infra  # noqa: F401
+from infra.providers import load_lazily
+
+# Test modules import provider bindings directly: load them lazily first, as synth does.
+load_lazily()
 
 
 @pytest.fixture
@@ -40,15 +42,15 @@ def census_test():
 # Synthesize every env once per test session: provider loading is the expensive part.
 @pytest.fixture(scope="session")
 def platform():
-    from infra.settings import load_platform
+    from settings import load_platform
 
     return load_platform()
 
 
 @pytest.fixture(scope="session")
 def synthesized_files(tmp_path_factory):
-    from infra.settings import ENV_NAMES
     from infra.synth import synth
+    from settings import ENV_NAMES
 
     return synth(ENV_NAMES, out_root=tmp_path_factory.mktemp("synth"))
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.core import statistics
-from serving.request_log import append, rows_of
+from adapters.local.request_log import append, rows_of
+from promotion.domain import statistics
 from trainer import loader, predict
 
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlops import gcs
-from mlops.atomic import write_text
-from mlops.errors import DataError
+from kernel import uris as gcs
+from kernel.atomic import write_text
+from kernel.errors import DataError
 from trainer import schema
 from trainer.options import DEFAULT_MAX_BAD_FRACTION
 

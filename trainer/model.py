@@ -22,8 +22,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from mlops.atomic import write_json, write_text
-from mlops.errors import UserError
+from kernel.atomic import write_json, write_text
+from kernel.errors import UserError
 from trainer import features, schema
 from trainer.hyperparameters import Hyperparameters
 

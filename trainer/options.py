@@ -9,7 +9,7 @@ import argparse
 
 from pydantic import ValidationError
 
-from mlops.errors import UserError, validation_problems
+from kernel.errors import UserError, validation_problems
 from trainer.hyperparameters import Hyperparameters
 
 DEFAULT_MAX_BAD_FRACTION = 0.01

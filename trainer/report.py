@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from mlops.atomic import write_text
+from kernel.atomic import write_text
 from trainer import schema
 
 

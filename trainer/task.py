@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from mlops.atomic import write_json
-from mlops.errors import UserError
+from kernel.atomic import write_json
+from kernel.errors import UserError
 from trainer import evaluate, features, loader, report
 from trainer.hyperparameters import Hyperparameters
 from trainer.model import CensusModel, print_progress, train
@@ -82,7 +82,7 @@ def vertex_path(uri: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mlops.cli import OneLineParser, run_handler
+    from kernel.commandline import OneLineParser, run_handler
 
     parser = OneLineParser(prog="python -m trainer.task", description=__doc__)
     parser.add_argument(

@@ -1,9 +1,11 @@
 """Cloud Monitoring on the prod endpoint: error-rate and latency alert policies, e-mail channels.
 
-Thresholds and addresses come from prod's settings (serving.alert_*, monitoring.emails).
+Thresholds and addresses come from prod's settings (serving.alerts, monitoring.emails).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from cdktf_cdktf_provider_google.monitoring_alert_policy import (
     MonitoringAlertPolicy,
@@ -18,35 +20,41 @@ from cdktf_cdktf_provider_google.monitoring_notification_channel import (
 )
 from constructs import Construct
 
-from infra.settings import Settings
-
 METRIC = "aiplatform.googleapis.com/prediction/online"
 WINDOW = "300s"
 
 
-def endpoint_filter(settings: Settings, metric: str) -> str:
+@dataclass(frozen=True)
+class AlertsProps:
+    project: str
+    endpoint_id: str
+    emails: tuple[str, ...]
+    error_rate: float  # fraction of predictions failing over the window
+    latency_p99_ms: float
+
+
+def endpoint_filter(endpoint_id: str, metric: str) -> str:
     return (
         f'resource.type = "aiplatform.googleapis.com/Endpoint" AND '
-        f'resource.labels.endpoint_id = "{settings.serving.endpoint_id}" AND '
+        f'resource.labels.endpoint_id = "{endpoint_id}" AND '
         f'metric.type = "{METRIC}/{metric}"'
     )
 
 
 class EndpointAlerts(Construct):
-    def __init__(self, scope: Construct, id_: str, settings: Settings, *, depends_on=()) -> None:
+    def __init__(self, scope: Construct, id_: str, props: AlertsProps, *, depends_on=()) -> None:
         super().__init__(scope, id_)
-        s = settings.serving
         self.channels = [
             MonitoringNotificationChannel(
                 self,
                 f"email-{i}",
-                project=settings.project_id,
+                project=props.project,
                 display_name=f"census ML on-call <{email}>",
                 type="email",
                 labels={"email_address": email},
                 depends_on=list(depends_on),
             )
-            for i, email in enumerate(settings.monitoring.emails)
+            for i, email in enumerate(props.emails)
         ]
         channel_ids = [c.id for c in self.channels]
 
@@ -61,7 +69,7 @@ class EndpointAlerts(Construct):
             return MonitoringAlertPolicy(
                 self,
                 id_,
-                project=settings.project_id,
+                project=props.project,
                 display_name=f"census-income endpoint: {title}",
                 combiner="OR",
                 notification_channels=channel_ids,
@@ -79,12 +87,12 @@ class EndpointAlerts(Construct):
         self.error_rate = policy(
             "error-rate",
             "error rate",
-            f"More than {s.alert_error_rate:.1%} of predictions failed over 5 minutes. Check "
+            f"More than {props.error_rate:.1%} of predictions failed over 5 minutes. Check "
             "the serving logs; `mlops canary` rolls a challenger back.",
             "error_count / prediction_count",
             MonitoringAlertPolicyConditionsConditionThreshold(
-                filter=endpoint_filter(settings, "error_count"),
-                denominator_filter=endpoint_filter(settings, "prediction_count"),
+                filter=endpoint_filter(props.endpoint_id, "error_count"),
+                denominator_filter=endpoint_filter(props.endpoint_id, "prediction_count"),
                 aggregations=[sum_over("ALIGN_DELTA")],
                 denominator_aggregations=[
                     MonitoringAlertPolicyConditionsConditionThresholdDenominatorAggregations(
@@ -94,20 +102,20 @@ class EndpointAlerts(Construct):
                     )
                 ],
                 comparison="COMPARISON_GT",
-                threshold_value=s.alert_error_rate,
+                threshold_value=props.error_rate,
                 duration=WINDOW,
             ),
         )
         self.latency = policy(
             "latency",
             "p99 latency",
-            f"p99 prediction latency above {s.alert_latency_p99_ms:.0f} ms for 5 minutes.",
+            f"p99 prediction latency above {props.latency_p99_ms:.0f} ms for 5 minutes.",
             "prediction_latencies p99",
             MonitoringAlertPolicyConditionsConditionThreshold(
-                filter=endpoint_filter(settings, "prediction_latencies"),
+                filter=endpoint_filter(props.endpoint_id, "prediction_latencies"),
                 aggregations=[sum_over("ALIGN_PERCENTILE_99")],
                 comparison="COMPARISON_GT",
-                threshold_value=s.alert_latency_p99_ms,
+                threshold_value=props.latency_p99_ms,
                 duration=WINDOW,
             ),
         )

@@ -5,8 +5,6 @@ from __future__ import annotations
 from cdktf_cdktf_provider_google.project_service import ProjectService
 from constructs import Construct
 
-from infra.settings import Settings
-
 REQUIRED_APIS: tuple[str, ...] = (
     "aiplatform.googleapis.com",
     "artifactregistry.googleapis.com",
@@ -29,13 +27,13 @@ REQUIRED_APIS: tuple[str, ...] = (
 
 
 class RequiredApis(Construct):
-    def __init__(self, scope: Construct, id_: str, settings: Settings) -> None:
+    def __init__(self, scope: Construct, id_: str, *, project: str) -> None:
         super().__init__(scope, id_)
         self.services = {
             api: ProjectService(
                 self,
                 api.split(".")[0],
-                project=settings.project_id,
+                project=project,
                 service=api,
                 disable_on_destroy=False,  # other workloads may use the API too
             )

@@ -12,19 +12,17 @@ from cdktf_cdktf_provider_google.project_iam_audit_config import (
 )
 from constructs import Construct
 
-from infra.settings import Settings
-
 AUDITED_SERVICES = ("storage.googleapis.com",)
 
 
 class DataAccessAuditLogs(Construct):
-    def __init__(self, scope: Construct, id_: str, settings: Settings) -> None:
+    def __init__(self, scope: Construct, id_: str, *, project: str) -> None:
         super().__init__(scope, id_)
         for service in AUDITED_SERVICES:
             ProjectIamAuditConfig(
                 self,
                 service.split(".")[0],
-                project=settings.project_id,
+                project=project,
                 service=service,
                 audit_log_config=[
                     ProjectIamAuditConfigAuditLogConfig(log_type=t)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cdktf_cdktf_provider_google.cloudbuild_trigger import (
     CloudbuildTrigger,
     CloudbuildTriggerApprovalConfig,
@@ -11,16 +13,25 @@ from cdktf_cdktf_provider_google.cloudbuild_trigger import (
 )
 from constructs import Construct
 
-from infra.cicd import triggers
-from infra.settings import Settings
+from infra.cicd import Trigger
+from infra.constructs.props import Place
+
+
+@dataclass(frozen=True)
+class TriggersProps:
+    place: Place
+    github_owner: str
+    github_repo: str
+    triggers: tuple[Trigger, ...]
+    identities: dict[str, str]  # identity → service account email
 
 
 class BuildTriggers(Construct):
-    def __init__(self, scope: Construct, id_: str, settings: Settings, *, depends_on=()) -> None:
+    def __init__(self, scope: Construct, id_: str, props: TriggersProps, *, depends_on=()) -> None:
         super().__init__(scope, id_)
-        s, repo = settings, settings.cloudbuild
+        place = props.place
         self.triggers = {}
-        for t in triggers(s):
+        for t in props.triggers:
             event = (
                 {"push": CloudbuildTriggerGithubPush(branch=t.branch)}
                 if t.event == "push"
@@ -29,16 +40,16 @@ class BuildTriggers(Construct):
             self.triggers[t.name] = CloudbuildTrigger(
                 self,
                 t.name,
-                project=s.project_id,
+                project=place.project,
                 location="global",
                 name=f"census-{t.name}",
-                description=f"{t.config} on {t.event} to {t.branch} ({s.env})",
+                description=f"{t.config} on {t.event} to {t.branch} ({place.env})",
                 filename=t.config,
                 github=CloudbuildTriggerGithub(
-                    owner=repo.github_owner, name=repo.github_repo, **event
+                    owner=props.github_owner, name=props.github_repo, **event
                 ),
                 service_account=(
-                    f"projects/{s.project_id}/serviceAccounts/{s.service_account_email(t.identity)}"
+                    f"projects/{place.project}/serviceAccounts/{props.identities[t.identity]}"
                 ),
                 substitutions=t.substitutions or None,
                 included_files=list(t.included_files) or None,

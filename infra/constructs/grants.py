@@ -17,7 +17,6 @@ from cdktf_cdktf_provider_google.storage_bucket_iam_member import StorageBucketI
 from constructs import Construct
 
 from infra.iam import Grant
-from infra.settings import Settings
 
 
 def grant_id(grant: Grant) -> str:
@@ -33,9 +32,9 @@ class IamGrants(Construct):
         self,
         scope: Construct,
         id_: str,
-        settings: Settings,
         grants: list[Grant],
         *,
+        region: str,
         depends_on: dict[tuple[str, str], list],
     ) -> None:
         """`depends_on` maps (kind, resource) or ("member", email) to what must exist first."""
@@ -61,7 +60,7 @@ class IamGrants(Construct):
                     self,
                     rid,
                     project=grant.project,
-                    location=settings.region,
+                    location=region,
                     repository=grant.resource,
                     **common,
                 )
@@ -81,7 +80,7 @@ class IamGrants(Construct):
                     self,
                     rid,
                     project=grant.project,
-                    location=settings.region,
+                    location=region,
                     service=grant.resource,
                     **common,
                 )

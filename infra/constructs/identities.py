@@ -5,7 +5,7 @@ from __future__ import annotations
 from cdktf_cdktf_provider_google.service_account import ServiceAccount
 from constructs import Construct
 
-from infra.settings import Settings
+from infra.constructs.props import Place
 
 PURPOSES = {
     "pipeline": "runs the census promotion pipeline on Vertex AI",
@@ -18,17 +18,26 @@ PURPOSES = {
 
 
 class ServiceAccounts(Construct):
-    def __init__(self, scope: Construct, id_: str, settings: Settings, *, depends_on=()) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        place: Place,
+        *,
+        accounts: dict[str, str],
+        depends_on=(),
+    ) -> None:
+        """`accounts`: identity → account id."""
         super().__init__(scope, id_)
         self.accounts = {
             identity: ServiceAccount(
                 self,
                 identity,
-                project=settings.project_id,
+                project=place.project,
                 account_id=account_id,
-                display_name=f"census {identity} ({settings.env})",
+                display_name=f"census {identity} ({place.env})",
                 description=PURPOSES[identity],
                 depends_on=list(depends_on),
             )
-            for identity, account_id in settings.service_accounts.items()
+            for identity, account_id in accounts.items()
         }

@@ -8,19 +8,25 @@ disabled without touching the rest.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cdktf import TerraformProvider, TerraformResourceLifecycle
 from cdktf_cdktf_provider_google.kms_crypto_key import KmsCryptoKey
 from cdktf_cdktf_provider_google.kms_key_ring import KmsKeyRing
 from constructs import Construct
 
 from infra.constructs.beta import ProjectServiceIdentity
-from infra.iam import SERVICE_AGENTS
-from infra.settings import Settings
+from infra.constructs.props import Place
+from settings import SERVICE_AGENTS
 
 
-def protects_keys(settings: Settings) -> bool:
-    """Staging and prod keys survive `terraform destroy`; dev's may go."""
-    return settings.role in ("non-prod", "prod")
+@dataclass(frozen=True)
+class KeysProps:
+    place: Place
+    key_ring: str
+    keys: dict[str, str]  # purpose → key name
+    rotation_period: str  # e.g. "7776000s"
+    prevent_destroy: bool  # staging and prod keys survive `terraform destroy`
 
 
 class CmekKeys(Construct):
@@ -28,19 +34,20 @@ class CmekKeys(Construct):
         self,
         scope: Construct,
         id_: str,
-        settings: Settings,
+        props: KeysProps,
         *,
         beta: TerraformProvider,
         depends_on=(),
     ) -> None:
         super().__init__(scope, id_)
-        lifecycle = TerraformResourceLifecycle(prevent_destroy=protects_keys(settings))
+        lifecycle = TerraformResourceLifecycle(prevent_destroy=props.prevent_destroy)
+        place = props.place
         self.key_ring = KmsKeyRing(
             self,
             "key-ring",
-            project=settings.project_id,
-            name=settings.kms.key_ring,
-            location=settings.region,
+            project=place.project,
+            name=props.key_ring,
+            location=place.region,
             depends_on=list(depends_on),
             lifecycle=lifecycle,
         )
@@ -51,15 +58,15 @@ class CmekKeys(Construct):
                 name=name,
                 key_ring=self.key_ring.id,
                 purpose="ENCRYPT_DECRYPT",
-                rotation_period=settings.rotation_period,
+                rotation_period=props.rotation_period,
                 version_template={
                     "algorithm": "GOOGLE_SYMMETRIC_ENCRYPTION",
                     "protection_level": "SOFTWARE",
                 },
-                labels={"env": settings.env, "purpose": purpose},
+                labels={**place.labels, "purpose": purpose},
                 lifecycle=lifecycle,
             )
-            for purpose, name in settings.kms.keys.items()
+            for purpose, name in props.keys.items()
         }
         # Service agents exist only once something asks for them; create them explicitly so
         # the key grants below never name an agent that does not exist yet.
@@ -67,10 +74,10 @@ class CmekKeys(Construct):
             purpose: ProjectServiceIdentity(
                 self,
                 f"agent-{purpose}",
-                project=settings.project_id,
+                project=place.project,
                 service=service,
                 provider=beta,
                 depends_on=list(depends_on),
             )
-            for purpose, (service, _) in SERVICE_AGENTS.items()
+            for purpose, (service, _, _) in SERVICE_AGENTS.items()
         }

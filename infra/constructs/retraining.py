@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from cdktf import AssetType, TerraformAsset
@@ -27,11 +28,20 @@ from cdktf_cdktf_provider_google.pubsub_topic import PubsubTopic
 from cdktf_cdktf_provider_google.storage_bucket_object import StorageBucketObject
 from constructs import Construct
 
-from infra import function_source
+from infra.constructs.props import Place
 from infra.iam import RETRAIN_FUNCTION
-from infra.settings import REPO_ROOT, Settings
 
 SCHEDULED_MESSAGE = {"parameters": {}, "reason": "scheduled retraining"}
+
+
+@dataclass(frozen=True)
+class RetrainingProps:
+    place: Place
+    topic: str
+    schedule: str  # cron
+    time_zone: str
+    build_service_account: str  # email
+    source_folder: Path  # the function's source, assembled (infra.function_source)
 
 
 class Retraining(Construct):
@@ -39,7 +49,7 @@ class Retraining(Construct):
         self,
         scope: Construct,
         id_: str,
-        settings: Settings,
+        props: RetrainingProps,
         *,
         kms_key_name: str,
         source_bucket: str,
@@ -47,34 +57,34 @@ class Retraining(Construct):
         depends_on=(),
     ) -> None:
         super().__init__(scope, id_)
-        s = settings
-        build_sa = s.service_account_email("build")
+        place, build_sa = props.place, props.build_service_account
         self.topic = PubsubTopic(
             self,
             "topic",
-            project=s.project_id,
-            name=s.retraining_topic,
+            project=place.project,
+            name=props.topic,
             kms_key_name=kms_key_name,
-            labels={"env": s.env},
+            labels=place.labels,
             depends_on=list(depends_on),
         )
         self.schedule = CloudSchedulerJob(
             self,
             "schedule",
-            project=s.project_id,
-            region=s.region,
+            project=place.project,
+            region=place.region,
             name="census-retraining",
             description="publishes a retraining request to the census-retraining topic",
-            schedule=s.pipeline.retraining_schedule,
-            time_zone=s.pipeline.retraining_time_zone,
+            schedule=props.schedule,
+            time_zone=props.time_zone,
             pubsub_target=CloudSchedulerJobPubsubTarget(
                 topic_name=self.topic.id,
                 data=base64.b64encode(json.dumps(SCHEDULED_MESSAGE).encode()).decode(),
             ),
             depends_on=list(depends_on),
         )
-        folder = function_source.assemble(source_folder(s.env))
-        asset = TerraformAsset(self, "source", path=str(folder), type=AssetType.ARCHIVE)
+        asset = TerraformAsset(
+            self, "source", path=str(props.source_folder), type=AssetType.ARCHIVE
+        )
         source = StorageBucketObject(
             self,
             "source-object",
@@ -85,14 +95,14 @@ class Retraining(Construct):
         self.function = Cloudfunctions2Function(
             self,
             "function",
-            project=s.project_id,
-            location=s.region,
+            project=place.project,
+            location=place.region,
             name=RETRAIN_FUNCTION,
             description="validates a retraining message and submits the promotion pipeline",
             build_config=Cloudfunctions2FunctionBuildConfig(
                 runtime="python311",
                 entry_point="on_message",
-                service_account=f"projects/{s.project_id}/serviceAccounts/{build_sa}",
+                service_account=f"projects/{place.project}/serviceAccounts/{build_sa}",
                 docker_repository=image_repository,
                 source=Cloudfunctions2FunctionBuildConfigSource(
                     storage_source=Cloudfunctions2FunctionBuildConfigSourceStorageSource(
@@ -106,19 +116,15 @@ class Retraining(Construct):
                 available_memory="1Gi",
                 timeout_seconds=540,
                 ingress_settings="ALLOW_INTERNAL_ONLY",
-                environment_variables={"MLOPS_ENV": s.env},
+                environment_variables={"MLOPS_ENV": place.env},
             ),
             event_trigger=Cloudfunctions2FunctionEventTrigger(
-                trigger_region=s.region,
+                trigger_region=place.region,
                 event_type="google.cloud.pubsub.topic.v1.messagePublished",
                 pubsub_topic=self.topic.id,
                 retry_policy="RETRY_POLICY_DO_NOT_RETRY",
                 service_account_email=build_sa,
             ),
-            labels={"env": s.env},
+            labels=place.labels,
             depends_on=list(depends_on),
         )
-
-
-def source_folder(env: str) -> Path:
-    return REPO_ROOT / "build" / "function-source" / env

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_google.storage_bucket import (
     StorageBucket,
@@ -11,13 +13,22 @@ from cdktf_cdktf_provider_google.storage_bucket import (
 )
 from constructs import Construct
 
-from infra.settings import Settings
+from infra.constructs.props import Place
 
 # Buckets whose loss would lose a model or the infrastructure's state.
 PROTECTED_IN_PROD = ("models", "state")
 
 
-def lifecycle_rules(purpose: str, settings: Settings) -> list[dict]:
+@dataclass(frozen=True)
+class BucketsProps:
+    place: Place
+    names: dict[str, str]  # purpose → bucket name
+    noncurrent_retention_days: int
+    pipeline_root_retention_days: int
+    protected: tuple[str, ...]  # purposes with prevent_destroy
+
+
+def lifecycle_rules(purpose: str, props: BucketsProps) -> list[dict]:
     """Rules that match objects in a versioned bucket.
 
     Live objects in the pipeline root expire after the retention (they become noncurrent
@@ -28,7 +39,7 @@ def lifecycle_rules(purpose: str, settings: Settings) -> list[dict]:
         {
             "action": {"type": "Delete"},
             "condition": {
-                "days_since_noncurrent_time": settings.buckets.noncurrent_retention_days,
+                "days_since_noncurrent_time": props.noncurrent_retention_days,
                 "with_state": "ARCHIVED",
             },
         }
@@ -38,7 +49,7 @@ def lifecycle_rules(purpose: str, settings: Settings) -> list[dict]:
             {
                 "action": {"type": "Delete"},
                 "condition": {
-                    "age": settings.buckets.pipeline_root_retention_days,
+                    "age": props.pipeline_root_retention_days,
                     "with_state": "LIVE",
                 },
             }
@@ -51,21 +62,20 @@ class SecureBucket(Construct):
         self,
         scope: Construct,
         id_: str,
-        settings: Settings,
+        props: BucketsProps,
         *,
-        name: str,
         purpose: str,
         kms_key_name: str,
         depends_on=(),
     ) -> None:
         super().__init__(scope, id_)
-        protected = settings.role == "prod" and purpose in PROTECTED_IN_PROD
+        place = props.place
         self.bucket = StorageBucket(
             self,
             "bucket",
-            project=settings.project_id,
-            name=name,
-            location=settings.region,
+            project=place.project,
+            name=props.names[purpose],
+            location=place.region,
             storage_class="STANDARD",
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
@@ -77,31 +87,35 @@ class SecureBucket(Construct):
                     action=StorageBucketLifecycleRuleAction(**rule["action"]),
                     condition=StorageBucketLifecycleRuleCondition(**rule["condition"]),
                 )
-                for rule in lifecycle_rules(purpose, settings)
+                for rule in lifecycle_rules(purpose, props)
             ],
             soft_delete_policy={"retention_duration_seconds": 7 * 86400},
             force_destroy=False,
-            labels={"env": settings.env, "purpose": purpose.replace("_", "-")},
+            labels={**place.labels, "purpose": purpose.replace("_", "-")},
             depends_on=list(depends_on),
-            lifecycle=TerraformResourceLifecycle(prevent_destroy=protected),
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=purpose in props.protected),
         )
 
 
 class Buckets(Construct):
     def __init__(
-        self, scope: Construct, id_: str, settings: Settings, *, kms_key_name: str, depends_on=()
+        self,
+        scope: Construct,
+        id_: str,
+        props: BucketsProps,
+        *,
+        kms_key_name: str,
+        depends_on=(),
     ) -> None:
         super().__init__(scope, id_)
-        names = {**settings.buckets.by_purpose(), "state": settings.state_bucket}
         self.buckets = {
             purpose: SecureBucket(
                 self,
                 purpose.replace("_", "-"),
-                settings,
-                name=name,
+                props,
                 purpose=purpose,
                 kms_key_name=kms_key_name,
                 depends_on=depends_on,
             ).bucket
-            for purpose, name in names.items()
+            for purpose in props.names
         }

@@ -12,7 +12,8 @@ from cdktf_cdktf_provider_google.vertex_ai_endpoint import VertexAiEndpoint
 from constructs import Construct
 
 from infra.constructs.beta import VertexAiMetadataStore
-from infra.settings import Settings
+from infra.constructs.props import Place
+from kernel.names import MODEL_NAME
 
 
 class MetadataStore(Construct):
@@ -20,7 +21,7 @@ class MetadataStore(Construct):
         self,
         scope: Construct,
         id_: str,
-        settings: Settings,
+        place: Place,
         *,
         kms_key_name: str,
         beta: TerraformProvider,
@@ -31,10 +32,10 @@ class MetadataStore(Construct):
             self,
             "store",
             provider=beta,
-            project=settings.project_id,
-            region=settings.region,
+            project=place.project,
+            region=place.region,
             name="default",
-            description=f"census ML metadata ({settings.env})",
+            description=f"census ML metadata ({place.env})",
             kms_key_name=kms_key_name,
             depends_on=depends_on,
         )
@@ -42,19 +43,26 @@ class MetadataStore(Construct):
 
 class Endpoint(Construct):
     def __init__(
-        self, scope: Construct, id_: str, settings: Settings, *, kms_key_name: str, depends_on=()
+        self,
+        scope: Construct,
+        id_: str,
+        place: Place,
+        *,
+        endpoint_id: str,
+        kms_key_name: str,
+        depends_on=(),
     ) -> None:
         super().__init__(scope, id_)
         self.endpoint = VertexAiEndpoint(
             self,
             "endpoint",
-            project=settings.project_id,
-            location=settings.region,
-            region=settings.region,
-            name=settings.serving.endpoint_id,
-            display_name="census-income",
+            project=place.project,
+            location=place.region,
+            region=place.region,
+            name=endpoint_id,
+            display_name=MODEL_NAME,
             description="census income classifier; versions and traffic are set by the pipeline",
             encryption_spec={"kms_key_name": kms_key_name},
-            labels={"env": settings.env, "model": "census-income"},
+            labels={**place.labels, "model": MODEL_NAME},
             depends_on=list(depends_on),
         )

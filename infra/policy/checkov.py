@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops.errors import UserError
+from kernel.errors import UserError
 
 ALL_ENVS = ("dev", "staging", "prod")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from infra.policy import rules
 from infra.policy.checkov import Finding, run_checkov, waiver_for
-from infra.settings import Settings
+from settings import Settings
 
 
 @dataclass
@@ -50,9 +50,7 @@ class EnvVerdict:
 
 
 def facts_for(settings: Settings) -> rules.StackFacts:
-    from infra.constructs.kms import protects_keys
-
-    return rules.StackFacts(protect_keys=protects_keys(settings))
+    return rules.StackFacts(protect_keys=settings.keys_protected)
 
 
 def judge(stack_files: dict[str, Path], facts: dict[str, rules.StackFacts]) -> list[EnvVerdict]:

@@ -4,14 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlops.errors import UserError
-
-
-class Failed(UserError):
-    """A check found problems (policy, preflight): exit 1, the details already printed."""
-
-    exit_code = 1
-
 
 def relative(path: Path) -> str:
     try:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from mlops.commands import Failed, relative
+from kernel.errors import Failed
+from mlops.commands import relative
 
 
 def synth(args: argparse.Namespace) -> int:
@@ -18,9 +19,9 @@ def synth(args: argparse.Namespace) -> int:
 
 def policy(args: argparse.Namespace) -> int:
     from infra.policy.gate import facts_for, judge
-    from infra.settings import load_platform
     from infra.synth import envs_from_option
     from infra.synth import synth as synthesize
+    from settings import load_platform
 
     envs = envs_from_option(args.env)
     platform = load_platform()

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mlops.commands import Failed, relative
-from mlops.errors import UserError
+from kernel.errors import Failed, UserError
+from mlops.commands import relative
 
 
 def pipeline_params(args: argparse.Namespace, *, local: bool):
     """Defaults from settings plus --param/--commit, refused before anything runs."""
-    from infra.settings import load_platform
     from pipelines import params
+    from settings import load_platform
 
     overrides = params.parse_overrides(args.param or [])
     if getattr(args, "commit", None):
@@ -20,33 +20,10 @@ def pipeline_params(args: argparse.Namespace, *, local: bool):
     return params.build(load_platform(), args.env, overrides, local=local)
 
 
-def compile_to(
-    target: str, env: str, params, output: Path, image: str | None = None, image_tag: str = "latest"
-) -> str:
-    """Compile the pipeline for `target` with `params` as defaults; returns the image used."""
-    from kfp import compiler
-
-    from infra.settings import load_platform
-    from pipelines.pipeline import LOCAL_IMAGE, build
-
-    settings = load_platform()[env]
-    if target == "vertex":
-        image = image or f"{settings.image_repository_url()}/components:{image_tag}"
-    else:
-        image = LOCAL_IMAGE
-    output.parent.mkdir(parents=True, exist_ok=True)
-    compiler.Compiler().compile(
-        build(target, image, settings.pipeline.training_machine_type),
-        str(output),
-        pipeline_parameters=params.model_dump(),
-    )
-    return image
-
-
 def run(args: argparse.Namespace) -> int:
     if not args.local:
         raise UserError("only --local runs here; use `mlops submit` for Vertex AI")
-    from pipelines.local.workspace import workspace_root
+    from adapters.local.workspace import workspace_root
     from pipelines.runner import run_local, summary
 
     params = pipeline_params(args, local=True)
@@ -57,16 +34,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def compile_(args: argparse.Namespace) -> int:
+    from pipelines.compile import compile_to
+    from settings import load_platform
+
     params = pipeline_params(args, local=args.target == "local")
     output = Path(args.output or f"build/census-promotion-{args.target}.yaml")
-    image = compile_to(args.target, args.env, params, output, args.image, args.image_tag)
+    image = compile_to(
+        load_platform(), args.target, args.env, params, output, args.image, args.image_tag
+    )
     print(f"{args.target} pipeline: {relative(output.resolve())} (components image {image})")
     return 0
 
 
 def doctor(args: argparse.Namespace) -> int:
-    from infra.settings import load_platform
-    from pipelines.vertex import doctor as preflight
+    from adapters.vertex import doctor as preflight
+    from settings import load_platform
 
     problems = preflight.preflight(load_platform(), args.env)
     for problem in problems:
@@ -78,14 +60,15 @@ def doctor(args: argparse.Namespace) -> int:
 
 
 def submit(args: argparse.Namespace) -> int:
-    from infra.settings import load_platform
-    from pipelines.vertex import submit as vertex
+    from pipelines import submit as vertex
+    from pipelines.compile import compile_to
+    from settings import load_platform
 
     platform = load_platform()
     params = pipeline_params(args, local=False)
     template = Path(args.template or "build/census-promotion-vertex.yaml")
     if not args.template:
-        compile_to("vertex", args.env, params, template, image_tag=args.image_tag)
+        compile_to(platform, "vertex", args.env, params, template, image_tag=args.image_tag)
     request, service_account = vertex.build_request(platform, args.env, params, template)
     if args.dry_run:
         print(vertex.describe(request, service_account))
@@ -103,8 +86,8 @@ def _options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--param",
         action="append",
-        metavar="NAME=VALUE",
-        help="override a pipeline parameter (JSON values); repeatable",
+        metavar="GROUP.FIELD=VALUE",
+        help="override a pipeline parameter, e.g. bars.min_roc_auc=0.93 (JSON values); repeatable",
     )
     sub.add_argument("--commit", help="commit recorded in labels (default: unknown)")
 

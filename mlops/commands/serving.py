@@ -8,35 +8,39 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from mlops.errors import UserError
+from kernel.errors import UserError
 
 
-def _prod(args: argparse.Namespace):
-    from infra.settings import load_platform
-    from pipelines.local.workspace import LocalTenant, workspace_root
+def _local_prod(args: argparse.Namespace):
+    """(prod settings, prod's local services, its tenant folder) for --env and --workspace."""
+    from adapters import wiring
+    from adapters.local.workspace import LocalTenant, workspace_root
+    from settings import load_platform, tenants_for
 
     platform = load_platform()
     settings = platform[args.env]
-    if settings.role != "prod":
+    if settings.role != "prod" or settings.peer is None:
         raise UserError(f"{args.env} is a {settings.role} env; the endpoint lives in prod")
-    return platform, settings, LocalTenant(workspace_root(args.workspace), settings.project_id)
+    root = workspace_root(args.workspace)
+    prod = wiring.open_prod("local", str(root), tenants_for(platform, settings.peer, local=True))
+    return settings, prod, LocalTenant(root, settings.project_id)
 
 
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from adapters.local.request_log import RequestLog
     from serving.app import create_app
     from serving.contract import ServerConfig
     from serving.models import TrafficRouter
-    from serving.request_log import RequestLog
 
-    _, _settings, tenant = _prod(args)
+    _, prod, tenant = _local_prod(args)
     try:
         config = ServerConfig.from_env(os.environ)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     port = args.port or config.port
-    router = TrafficRouter(tenant)
+    router = TrafficRouter(prod.endpoint, prod.registry)
     if not router.versions():
         raise UserError(
             f"nothing is deployed on the local {args.env} endpoint "
@@ -60,25 +64,23 @@ def serve(args: argparse.Namespace) -> int:
 
 def monitor(args: argparse.Namespace) -> int:
     from monitoring import monitor as mon
-    from pipelines.local.prod import MONITORING
-    from pipelines.params import feature_thresholds
 
-    _, settings, tenant = _prod(args)
-    config = tenant.read_state(MONITORING, None)
+    settings, prod, tenant = _local_prod(args)
+    config = prod.monitoring.current()
     if config is None:
         raise UserError(
             f"no monitoring configured on the local {args.env} endpoint; "
             "the pipeline's monitor step creates it (mlops run --local)"
         )
     baseline = json.loads(Path(config["baseline_uri"]).read_text())
-    m = settings.monitoring  # thresholds: settings, via the pipeline's own function
+    m = settings.monitoring_settings()  # the thresholds the Vertex job gets, from settings
     window = mon.parse_window(args.window) if args.window else timedelta(hours=m.interval_hours)
     until = datetime.fromisoformat(args.until) if args.until else None
     results, report = mon.run(
         warehouse=tenant.warehouse_path,
         baseline=baseline,
-        skew_thresholds=feature_thresholds(m.skew_threshold, m.feature_thresholds),
-        drift_thresholds=feature_thresholds(m.drift_threshold, m.feature_thresholds),
+        skew_thresholds=m.thresholds("skew"),
+        drift_thresholds=m.thresholds("drift"),
         window=window,
         until=until,
         report_dir=tenant.path / "reports",
@@ -92,57 +94,32 @@ def monitor(args: argparse.Namespace) -> int:
 
 
 def canary(args: argparse.Namespace) -> int:
-    import duckdb
+    from promotion.steps import conclude_canary
 
-    from monitoring import canary as can
-    from pipelines import backends
-
-    _, settings, tenant = _prod(args)
-    s = settings.serving
-    prod = backends.open_prod(
-        "local",
-        workspace=str(tenant.path.parent),
-        project=settings.project_id,
-        region=settings.region,
-        endpoint_id=s.endpoint_id,
-        deployer_service_account="",
+    settings, prod, _ = _local_prod(args)
+    s = settings.serving_settings()
+    criteria = s.canary
+    if args.window_minutes:
+        criteria = criteria.model_copy(update={"window_minutes": args.window_minutes})
+    outcome = conclude_canary(
+        registry=prod.registry,
+        endpoint=prod.endpoint,
+        monitoring=prod.monitoring,
+        criteria=criteria,
+        versions_kept=s.rollout.versions_kept,
+        window_end=datetime.fromisoformat(args.until) if args.until else _utc_now(),
     )
-    champion, challenger = prod.registry.alias("champion"), prod.registry.alias("challenger")
-    if champion is None or challenger is None:
-        raise UserError("no canary to judge: the endpoint has no challenger version")
-    end = datetime.fromisoformat(args.until) if args.until else _utc_now()
-    start = end - timedelta(minutes=args.window_minutes or s.canary_window_minutes)
-    if not tenant.warehouse_path.exists():
-        raise UserError("no request log yet: serve traffic first (mlops serve)")
-    with duckdb.connect(str(tenant.warehouse_path), read_only=True) as con:
-        stats = can.stats_from_log(con, start, end)
-    empty = can.VersionStats
-    verdict = can.judge(
-        stats.get(champion.version, empty(champion.version, 0, 0, None, None)),
-        stats.get(challenger.version, empty(challenger.version, 0, 0, None, None)),
-        can.Criteria(
-            s.canary_min_requests, s.canary_max_error_rate_increase, s.canary_max_latency_ratio
-        ),
-    )
+    verdict = outcome.verdict
     print(
-        f"canary v{challenger.version} vs champion v{champion.version}: "
+        f"canary v{outcome.challenger} vs champion v{outcome.champion}: "
         f"{verdict.action.upper()}: {verdict.reason}"
     )
-    traffic, undeploy = can.plan(
-        prod.endpoint.state(), champion.version, challenger.version, verdict, s.versions_kept
-    )
-    if verdict.action == "wait":
-        return 0
-    prod.endpoint.set_traffic(traffic)
-    if verdict.action == "promote":
-        prod.registry.set_alias("champion", challenger.version)
-    prod.registry.set_alias("challenger", None)
-    for version in undeploy:
-        prod.endpoint.undeploy(version)
-    print(
-        f"endpoint traffic now {traffic}"
-        + (f"; undeployed {', '.join(undeploy)}" if undeploy else "")
-    )
+    if verdict.action != "wait":
+        undeployed = outcome.undeployed
+        print(
+            f"endpoint traffic now {outcome.traffic}"
+            + (f"; undeployed {', '.join(undeployed)}" if undeployed else "")
+        )
     return 0
 
 

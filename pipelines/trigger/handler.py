@@ -1,7 +1,8 @@
 """Validate a retraining message and build the PipelineJob it asks for: pure, tested.
 
-The message (Pub/Sub data, JSON): {"parameters": {name: value, ...}, "reason": "..."}.
-Only run-level knobs may be overridden (data, hyperparameters, bars, canary, commit);
+The message (Pub/Sub data, JSON): {"parameters": {...}, "reason": "..."}, the parameters
+by group ({"bars": {"min_roc_auc": 0.93}}) or dotted ({"bars.min_roc_auc": 0.93}).
+Only run-level knobs may be overridden (data, training, bars, the canary share, commit);
 projects, keys, identities and buckets come from settings alone, so a publisher cannot
 redirect a run. An unknown, forbidden or ill-typed parameter is an error and starts nothing.
 """
@@ -13,26 +14,14 @@ import binascii
 import json
 from pathlib import Path
 
-from infra.settings import Platform
-from mlops.errors import UserError
+from kernel.errors import UserError
 from pipelines import params as pipeline_params
-from pipelines.vertex import submit
+from pipelines import submit
+from settings import Platform
 
-OVERRIDABLE = frozenset(
-    {
-        "train_data_uri",
-        "test_data_uri",
-        "max_bad_fraction",
-        "hyperparameters",
-        "min_roc_auc",
-        "min_accuracy",
-        "max_slice_gap",
-        "champion_margin",
-        "canary_percent",
-        "versions_kept",
-        "commit",
-    }
-)
+# Whole groups a message may set, and single fields of the others.
+OVERRIDABLE_GROUPS = frozenset({"data", "training", "bars"})
+OVERRIDABLE = frozenset({"rollout.canary_percent", "rollout.versions_kept", "commit"})
 
 
 class BadMessage(ValueError):
@@ -54,12 +43,17 @@ def decode(event_data: dict) -> dict:
 
 
 def overrides(body: dict) -> dict:
-    given = body.get("parameters", {})
-    known = set(pipeline_params.PipelineParams.model_fields)
-    unknown = sorted(set(given) - known)
-    if unknown:
-        raise BadMessage(f"unknown parameter(s): {', '.join(unknown)}")
-    forbidden = sorted(set(given) - OVERRIDABLE)
+    """The message's parameters as dotted names, each one a message may set."""
+    given = pipeline_params.flatten(body.get("parameters", {}))
+    try:
+        pipeline_params.merge(pipeline_params.empty_groups(), given)
+    except UserError as exc:
+        raise BadMessage(str(exc)) from None
+    forbidden = sorted(
+        name
+        for name in given
+        if name not in OVERRIDABLE and name.partition(".")[0] not in OVERRIDABLE_GROUPS
+    )
     if forbidden:
         raise BadMessage(f"parameter(s) set by settings, not by messages: {', '.join(forbidden)}")
     return given
@@ -92,7 +86,7 @@ def handle(event_data: dict, platform: Platform, env: str, *, send, log) -> dict
         {
             "severity": "INFO",
             "message": f"submitting {request['job_id']}",
-            "parameters": {k: request["parameter_values"][k] for k in sorted(OVERRIDABLE)},
+            "parameters": request["parameter_values"],
         }
     )
     send(request, service_account)

@@ -10,8 +10,8 @@ import os
 
 import functions_framework
 
-from infra.settings import load_platform
 from pipelines.trigger import handler
+from settings import load_platform
 
 
 def _log(entry: dict) -> None:
@@ -29,7 +29,7 @@ def _send(request: dict, service_account: str) -> None:
             }
         )
         return
-    from pipelines.vertex import submit
+    from pipelines import submit
 
     platform = load_platform()
     submit.submit(

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from stack_json import resources_of
 
-from infra.settings import REPO_ROOT
 from mlops.cli import build_parser
+from settings import REPO_ROOT
 
 CONFIGS = {p.name: p for p in (REPO_ROOT / "cloudbuild").glob("*.yaml")}
 BUILTIN = {

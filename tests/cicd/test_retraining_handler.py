@@ -8,10 +8,9 @@ import json
 import pytest
 from cloudevents.http import CloudEvent
 
-from infra.settings import load_platform
-from pipelines import params
+from pipelines import params, submit
 from pipelines.trigger import handler
-from pipelines.vertex import submit
+from settings import load_platform
 
 PLATFORM = load_platform()
 NOW = 1_795_000_000.0
@@ -28,8 +27,8 @@ def event(body) -> dict:
 def test_a_good_message_gives_the_exact_pipeline_job_request():
     body = {
         "parameters": {
-            "train_data_uri": "gs://census-ml-staging-data/census/2026-11.csv",
-            "hyperparameters": {"num_leaves": 31},
+            "data.train_data_uri": "gs://census-ml-staging-data/census/2026-11.csv",
+            "training": {"num_leaves": 31},
             "commit": "abc123",
         },
         "reason": "new data",
@@ -44,8 +43,9 @@ def test_a_good_message_gives_the_exact_pipeline_job_request():
     assert request["template_path"] == (
         "gs://census-ml-staging-templates/census-promotion/latest.yaml"
     )
-    assert request["parameter_values"]["hyperparameters"]["num_leaves"] == 31
-    assert request["parameter_values"]["hyperparameters"]["learning_rate"] == 0.02
+    assert request["parameter_values"]["training"]["num_leaves"] == 31
+    assert request["parameter_values"]["training"]["learning_rate"] == 0.02
+    assert request["parameter_values"]["data"]["test_data_uri"].endswith("/adult.test")
     assert request["encryption_spec_key_name"].endswith("/cryptoKeys/vertex")
     assert account == "census-pipeline@census-ml-staging.iam.gserviceaccount.com"
 
@@ -53,15 +53,23 @@ def test_a_good_message_gives_the_exact_pipeline_job_request():
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"parameters": {"learning_speed": 3}}, "unknown parameter(s): learning_speed"),
+        ({"parameters": {"learning_speed": 3}}, "unknown pipeline parameter 'learning_speed'"),
+        ({"parameters": {"training.speed": 3}}, "training.speed: Extra inputs are not permitted"),
         (
-            {"parameters": {"deployer_service_account": "evil@x"}},
-            "set by settings, not by messages: deployer_service_account",
+            {"parameters": {"tenants": {"deployer_service_account": "evil@x"}}},
+            "set by settings, not by messages: tenants.deployer_service_account",
         ),
-        ({"parameters": {"canary_percent": "lots"}}, "canary_percent: Input should be a valid"),
         (
-            {"parameters": {"min_roc_auc": 2}},
-            "min_roc_auc: Input should be less than or equal to 1",
+            {"parameters": {"rollout.machine_type": "a2-megagpu-16g"}},
+            "set by settings, not by messages: rollout.machine_type",
+        ),
+        (
+            {"parameters": {"rollout": {"canary_percent": "lots"}}},
+            "rollout.canary_percent: Input should be a valid",
+        ),
+        (
+            {"parameters": {"bars.min_roc_auc": 2}},
+            "bars.min_roc_auc: Input should be less than or equal to 1",
         ),
         ({"parameters": [1, 2]}, 'expected {"parameters"'),
         (b"not json", "not base64-encoded JSON"),
@@ -84,7 +92,7 @@ def test_not_a_pubsub_event_is_refused():
 def test_the_deployed_entry_point_in_dry_run(monkeypatch, capsys):
     import importlib.util
 
-    from infra.settings import REPO_ROOT
+    from settings import REPO_ROOT
 
     spec = importlib.util.spec_from_file_location(
         "retrain_main", REPO_ROOT / "pipelines/trigger/main.py"
@@ -98,10 +106,10 @@ def test_the_deployed_entry_point_in_dry_run(monkeypatch, capsys):
             "type": "google.cloud.pubsub.topic.v1.messagePublished",
             "source": "//pubsub.googleapis.com/projects/census-ml-staging/topics/census-retraining",
         },
-        event({"parameters": {"canary_percent": 20}}),
+        event({"parameters": {"rollout.canary_percent": 20}}),
     )
     main.on_message(cloud_event)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert lines[0]["message"].startswith("submitting census-promotion-")
     assert lines[1]["message"] == "dry run"
-    assert lines[1]["request"]["parameter_values"]["canary_percent"] == 20
+    assert lines[1]["request"]["parameter_values"]["rollout"]["canary_percent"] == 20

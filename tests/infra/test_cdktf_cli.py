@@ -7,8 +7,8 @@ import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
-from infra.settings import ENVS_DIR, REPO_ROOT
-from infra.stack import stack_name
+from infra.layout import stack_name
+from settings import ENVS_DIR, REPO_ROOT
 
 CDKTF = REPO_ROOT / "node_modules" / ".bin" / "cdktf"
 

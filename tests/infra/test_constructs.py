@@ -28,6 +28,14 @@ from infra.constructs.storage import Buckets, lifecycle_rules
 from infra.constructs.vertex import Endpoint, MetadataStore
 from infra.constructs.warehouse import Warehouse
 from infra.iam import Grant
+from infra.stack import (
+    alerts_props,
+    buckets_props,
+    keys_props,
+    place_of,
+    retraining_props,
+    triggers_props,
+)
 
 KEY = "projects/p/locations/europe-west4/keyRings/r/cryptoKeys/k"
 
@@ -49,7 +57,7 @@ def has(synthesized: str, resource_type: str, properties: dict) -> bool:
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_cmek_keys(platform, env):
     s = platform[env]
-    out = synth(lambda stack, beta: CmekKeys(stack, "kms", s, beta=beta))
+    out = synth(lambda stack, beta: CmekKeys(stack, "kms", keys_props(s), beta=beta))
     for purpose in ("storage", "bigquery", "vertex", "artifacts", "pubsub"):
         assert has(
             out,
@@ -66,7 +74,12 @@ def test_cmek_keys(platform, env):
 
 
 def test_service_accounts(platform):
-    out = synth(lambda stack, beta: ServiceAccounts(stack, "ids", platform["prod"]))
+    prod = platform["prod"]
+    out = synth(
+        lambda stack, beta: ServiceAccounts(
+            stack, "ids", place_of(prod), accounts=dict(prod.service_accounts)
+        )
+    )
     for account in ("census-deployer", "census-serving", "census-build", "census-infra"):
         assert has(
             out,
@@ -79,7 +92,7 @@ def test_service_accounts(platform):
 @pytest.mark.parametrize("env", ["staging", "prod"])
 def test_buckets_are_cmek_private_versioned(platform, env):
     s = platform[env]
-    out = synth(lambda stack, beta: Buckets(stack, "b", s, kms_key_name=KEY))
+    out = synth(lambda stack, beta: Buckets(stack, "b", buckets_props(s), kms_key_name=KEY))
     for name in (*s.buckets.by_purpose().values(), s.state_bucket):
         assert has(
             out,
@@ -104,19 +117,23 @@ def test_buckets_are_cmek_private_versioned(platform, env):
 
 def test_lifecycle_rules_are_synthesized_intact(platform):
     s = platform["staging"]
-    out = synth(lambda stack, beta: Buckets(stack, "b", s, kms_key_name=KEY))
+    out = synth(lambda stack, beta: Buckets(stack, "b", buckets_props(s), kms_key_name=KEY))
     root = next(
         b
         for b in resources_of(json.loads(out), "google_storage_bucket")
         if b["name"] == s.buckets.pipeline_root
     )
-    assert root["lifecycle_rule"] == lifecycle_rules("pipeline_root", s)
+    assert root["lifecycle_rule"] == lifecycle_rules("pipeline_root", buckets_props(s))
     assert root["lifecycle_rule"][1]["condition"] == {"age": 30, "with_state": "LIVE"}
 
 
 def test_warehouse_has_default_cmek(platform):
     s = platform["staging"]
-    out = synth(lambda stack, beta: Warehouse(stack, "w", s, kms_key_name=KEY))
+    out = synth(
+        lambda stack, beta: Warehouse(
+            stack, "w", place_of(s), dataset_id=s.bigquery_dataset, kms_key_name=KEY
+        )
+    )
     assert has(
         out,
         BigqueryDataset.TF_RESOURCE_TYPE,
@@ -129,7 +146,17 @@ def test_warehouse_has_default_cmek(platform):
 
 
 def test_registries(platform):
-    out = synth(lambda stack, beta: Registries(stack, "r", platform["staging"], kms_key_name=KEY))
+    s = platform["staging"]
+    out = synth(
+        lambda stack, beta: Registries(
+            stack,
+            "r",
+            place_of(s),
+            images="census-images",
+            templates="census-pipelines",
+            kms_key_name=KEY,
+        )
+    )
     assert has(
         out,
         ArtifactRegistryRepository.TF_RESOURCE_TYPE,
@@ -144,7 +171,9 @@ def test_registries(platform):
 
 def test_metadata_store_is_default_with_cmek_on_beta(platform):
     s = platform["staging"]
-    out = synth(lambda stack, beta: MetadataStore(stack, "m", s, kms_key_name=KEY, beta=beta))
+    out = synth(
+        lambda stack, beta: MetadataStore(stack, "m", place_of(s), kms_key_name=KEY, beta=beta)
+    )
     assert has(
         out,
         VertexAiMetadataStore.TF_RESOURCE_TYPE,
@@ -158,7 +187,12 @@ def test_metadata_store_is_default_with_cmek_on_beta(platform):
 
 
 def test_endpoint_has_fixed_id_and_cmek(platform):
-    out = synth(lambda stack, beta: Endpoint(stack, "e", platform["prod"], kms_key_name=KEY))
+    prod = platform["prod"]
+    out = synth(
+        lambda stack, beta: Endpoint(
+            stack, "e", place_of(prod), endpoint_id="4242000001", kms_key_name=KEY
+        )
+    )
     assert has(
         out,
         VertexAiEndpoint.TF_RESOURCE_TYPE,
@@ -173,8 +207,8 @@ def test_required_apis_and_audit_logs(platform):
     s = platform["dev"]
 
     def build(stack, beta):
-        RequiredApis(stack, "apis", s)
-        DataAccessAuditLogs(stack, "audit", s)
+        RequiredApis(stack, "apis", project=s.project_id)
+        DataAccessAuditLogs(stack, "audit", project=s.project_id)
 
     out = synth(build)
     for api in REQUIRED_APIS:
@@ -212,7 +246,7 @@ def test_iam_grants_make_one_member_resource_per_kind(platform):
         ),
         Grant("p", "key", KEY, "roles/cloudkms.cryptoKeyEncrypterDecrypter", sa),
     ]
-    out = synth(lambda stack, beta: IamGrants(stack, "iam", s, grants, depends_on={}))
+    out = synth(lambda stack, beta: IamGrants(stack, "iam", grants, region=s.region, depends_on={}))
     common = {"member": sa}
     assert has(out, "google_project_iam_member", {**common, "project": "p"})
     assert has(out, "google_storage_bucket_iam_member", {**common, "bucket": "b1"})
@@ -231,7 +265,7 @@ def test_iam_grants_make_one_member_resource_per_kind(platform):
     with pytest.raises(ValueError, match="unknown grant kind 'folder'"):
         synth(
             lambda stack, beta: IamGrants(
-                stack, "iam", s, [Grant("p", "folder", "f", "roles/x", sa)], depends_on={}
+                stack, "iam", [Grant("p", "folder", "f", "roles/x", sa)], region="r", depends_on={}
             )
         )
 
@@ -299,7 +333,7 @@ def test_endpoint_alerts(platform):
     from infra.constructs.alerts import EndpointAlerts
 
     prod = platform["prod"]
-    out = synth(lambda stack, beta: EndpointAlerts(stack, "alerts", prod))
+    out = synth(lambda stack, beta: EndpointAlerts(stack, "alerts", alerts_props(prod)))
     assert has(
         out,
         MonitoringNotificationChannel.TF_RESOURCE_TYPE,
@@ -318,7 +352,7 @@ def test_build_triggers(platform):
     from infra.constructs.cicd import BuildTriggers
 
     prod = platform["prod"]
-    out = synth(lambda stack, beta: BuildTriggers(stack, "t", prod))
+    out = synth(lambda stack, beta: BuildTriggers(stack, "t", triggers_props(prod)))
     assert has(
         out,
         CloudbuildTrigger.TF_RESOURCE_TYPE,
@@ -343,7 +377,12 @@ def test_retraining(platform):
     s = platform["staging"]
     out = synth(
         lambda stack, beta: Retraining(
-            stack, "r", s, kms_key_name=KEY, source_bucket="b", image_repository="repo"
+            stack,
+            "r",
+            retraining_props(s),
+            kms_key_name=KEY,
+            source_bucket="b",
+            image_repository="repo",
         )
     )
     assert has(

@@ -4,7 +4,7 @@ import re
 from collections import defaultdict
 
 from infra.iam import describe, grants_in_stack, plan_grants
-from infra.settings import REPO_ROOT
+from settings import REPO_ROOT
 
 DOC = REPO_ROOT / "docs" / "infra.md"
 

@@ -16,7 +16,7 @@ from cdktf_cdktf_provider_google.storage_bucket_iam_member import StorageBucketI
 from infra.policy import rules
 from infra.policy.checkov import parse_report, waiver_for
 from infra.policy.gate import facts_for, judge
-from mlops.errors import UserError
+from kernel.errors import UserError
 
 PROTECTED = rules.StackFacts(protect_keys=True)
 

@@ -2,7 +2,7 @@
 
 from stack_json import resources_of
 
-from infra.iam import service_agent_email
+from settings import service_agent_email
 
 
 def test_backend_providers_and_outputs(stacks, platform):
@@ -84,13 +84,13 @@ def test_prod_alerts_on_endpoint_error_rate_and_latency(stacks, platform):
         "census-income endpoint: p99 latency",
     }
     error = policies["census-income endpoint: error rate"]["conditions"][0]["condition_threshold"]
-    assert error["threshold_value"] == prod.serving.alert_error_rate
+    assert error["threshold_value"] == prod.serving.alerts.error_rate
     assert 'endpoint_id = "4242000001"' in error["filter"] and "error_count" in error["filter"]
     assert "prediction_count" in error["denominator_filter"]
     latency = policies["census-income endpoint: p99 latency"]["conditions"][0][
         "condition_threshold"
     ]
-    assert latency["threshold_value"] == prod.serving.alert_latency_p99_ms
+    assert latency["threshold_value"] == prod.serving.alerts.latency_p99_ms
     assert latency["aggregations"][0]["per_series_aligner"] == "ALIGN_PERCENTILE_99"
     channels = resources_of(stacks["prod"], "google_monitoring_notification_channel")
     assert [c["labels"]["email_address"] for c in channels] == prod.monitoring.emails

@@ -10,18 +10,17 @@ import numpy as np
 import pytest
 from monitoring_fixtures import baseline, census_test_frame, log_frame
 
-from infra.settings import load_platform
-from mlops.atomic import write_json
+from kernel.atomic import write_json
 from monitoring import monitor
 from monitoring.profiles import profile
-from pipelines.core import statistics
-from pipelines.params import feature_thresholds
+from promotion.domain import statistics
+from settings import load_platform
 from trainer import schema
 
 PROD = load_platform()["prod"]
 M = PROD.monitoring
-SKEW = feature_thresholds(M.skew_threshold, M.feature_thresholds)
-DRIFT = feature_thresholds(M.drift_threshold, M.feature_thresholds)
+SKEW = M.thresholds("skew")
+DRIFT = M.thresholds("drift")
 NOW = datetime(2026, 11, 21, 12, 0)
 
 
@@ -135,20 +134,16 @@ def test_windows_parse():
 
 def test_the_monitor_and_the_vertex_job_share_their_thresholds():
     """One source of truth: the settings, through the same function."""
+    from adapters.vertex.requests import monitoring_objectives
     from pipelines import params
-    from pipelines.steps import monitoring_config
-    from pipelines.vertex.requests import monitoring_objectives
+    from promotion.steps import monitoring_config
 
     p = params.build(load_platform(), "staging", {}, local=False)
     config = monitoring_config(
         endpoint_id="1",
         baseline_uri="b",
-        skew_thresholds=p.skew_thresholds,
-        drift_thresholds=p.drift_thresholds,
-        sample_rate=p.sample_rate,
-        interval_hours=p.interval_hours,
-        alert_emails=p.alert_emails,
-        kms_key=p.prod_kms_key,
+        monitoring=p.monitoring,
+        kms_key=p.tenants.prod_kms_key,
     )
     objectives = monitoring_objectives(config, "gs://x/train.csv")
     assert objectives["skew"]["skew_thresholds"] == SKEW

@@ -27,6 +27,16 @@ def bound(task: dict, name: str) -> str | None:
     return task["inputs"]["parameters"][name].get("componentInputParameter")
 
 
+def constant(task: dict, name: str):
+    return task["inputs"]["parameters"][name]["runtimeValue"]["constant"]
+
+
+STAGING_KEY = (
+    "projects/census-ml-staging/locations/europe-west4/keyRings/census-ml/cryptoKeys/vertex"
+)
+PROD_KEY = STAGING_KEY.replace("census-ml-staging", "census-ml-prod")
+
+
 def test_tasks_and_edges(vertex):
     root = tasks(vertex)
     assert set(root) == {"ingest", "validate", "train", "evaluate", "decide", "condition-1"}
@@ -51,10 +61,13 @@ def test_deploy_and_monitor_run_only_when_decide_says_so(vertex):
 
 def test_training_is_a_cmek_custom_job_as_the_trainer_in_staging(vertex):
     train = tasks(vertex)["train"]
-    assert bound(train, "encryption_spec_key_name") == "staging_kms_key"
-    assert bound(train, "service_account") == "trainer_service_account"
-    assert bound(train, "project") == "staging_project"
-    assert bound(train, "location") == "region"
+    assert constant(train, "encryption_spec_key_name") == STAGING_KEY
+    assert constant(train, "service_account") == (
+        "census-trainer@census-ml-staging.iam.gserviceaccount.com"
+    )
+    assert constant(train, "project") == "census-ml-staging"
+    assert constant(train, "location") == "europe-west4"
+    assert bound(train, "training") == "training"
     executor = vertex["deploymentSpec"]["executors"]["exec-train"]["container"]
     assert executor["image"].startswith("gcr.io/ml-pipeline/google-cloud-pipeline-components")
     specs = vertex["components"]["comp-train"]["inputDefinitions"]["parameters"][
@@ -67,13 +80,15 @@ def test_training_is_a_cmek_custom_job_as_the_trainer_in_staging(vertex):
 def test_prod_steps_act_as_the_deployer_with_prod_cmek(vertex):
     inner = tasks(vertex, "comp-condition-1")
     for name in ("deploy", "monitor"):
-        params = inner[name]["inputs"]["parameters"]
-        assert params["deployer_service_account"]["componentInputParameter"] == (
-            "pipelinechannel--deployer_service_account"
+        where = constant(inner[name], "tenants")
+        assert where["deployer_service_account"] == (
+            "census-deployer@census-ml-prod.iam.gserviceaccount.com"
         )
-        assert params["prod_kms_key"]["componentInputParameter"].endswith("prod_kms_key")
-        assert params["prod_project"]["componentInputParameter"].endswith("prod_project")
-        assert params["target"]["runtimeValue"]["constant"] == "vertex"
+        assert where["prod_kms_key"] == PROD_KEY
+        assert where["prod_project"] == "census-ml-prod"
+        assert constant(inner[name], "target") == "vertex"
+    assert bound(inner["deploy"], "rollout") == "pipelinechannel--rollout"
+    assert bound(inner["monitor"], "monitoring_settings") == "pipelinechannel--monitoring"
 
 
 def test_every_component_runs_in_the_image_of_the_compile(vertex):
@@ -83,13 +98,26 @@ def test_every_component_runs_in_the_image_of_the_compile(vertex):
 
 
 def test_parameter_defaults_are_the_settings(vertex):
+    from settings import load_platform
+
+    platform = load_platform()
     inputs = vertex["root"]["inputDefinitions"]["parameters"]
-    assert inputs["canary_percent"]["defaultValue"] == 10
-    assert inputs["staging_kms_key"]["defaultValue"].endswith(
-        "census-ml-staging/locations/europe-west4/keyRings/census-ml/cryptoKeys/vertex"
+    assert set(inputs) == {
+        "data",
+        "training",
+        "bars",
+        "rollout",
+        "monitoring",
+        "commit",
+        "workspace",
+    }
+    assert inputs["rollout"]["defaultValue"] == platform["prod"].serving.rollout.model_dump()
+    assert inputs["bars"]["defaultValue"] == platform["staging"].pipeline.bars.model_dump()
+    assert inputs["monitoring"]["defaultValue"]["feature_thresholds"]["fnlwgt"] == 0.15
+    assert inputs["data"]["defaultValue"]["train_data_uri"].startswith(
+        "gs://census-ml-staging-data/"
     )
-    assert inputs["prod_project"]["defaultValue"] == "census-ml-prod"
-    assert inputs["train_data_uri"]["defaultValue"].startswith("gs://census-ml-staging-data/")
+    assert inputs["training"]["defaultValue"]["num_boost_round"] == 1200
 
 
 def test_local_compile_uses_a_plain_train_component(tmp_path):
@@ -97,10 +125,8 @@ def test_local_compile_uses_a_plain_train_component(tmp_path):
     assert main(["compile", "--target", "local", "--output", str(out)]) == 0
     spec = yaml.safe_load(out.read_text())
     assert "encryption_spec_key_name" not in tasks(spec)["train"]["inputs"].get("parameters", {})
-    assert (
-        spec["root"]["inputDefinitions"]["parameters"]["train_data_uri"]["defaultValue"]
-        == "bundled:train"
-    )
+    data = spec["root"]["inputDefinitions"]["parameters"]["data"]["defaultValue"]
+    assert data["train_data_uri"] == "bundled:train"
 
 
 def test_submit_dry_run_prints_the_exact_request(capsys):

@@ -7,14 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from local_prod import PLATFORM, PROD_PROJECT
 from samples import GOOD_ROWS
 
-from infra.settings import load_platform
 from pipelines import params
 from pipelines.runner import PipelineFailed, run_local, summary
 
-PLATFORM = load_platform()
-PROD = PLATFORM["prod"].project_id
+PROD = PROD_PROJECT
 
 
 def local_params(**overrides) -> params.PipelineParams:
@@ -84,13 +83,13 @@ def test_a_failure_before_deploy_leaves_prod_exactly_as_it_was(first_run, worksp
         match=r"step 'ingest' failed: .*DataError: .*2 of 5 rows "
         r"are malformed",
     ):
-        run_local(local_params(train_data_uri=str(bad)), workspace, out=io.StringIO())
+        run_local(local_params(**{"data.train_data_uri": str(bad)}), workspace, out=io.StringIO())
     assert fingerprint(workspace / PROD) == prod_before
 
 
 def test_bad_parameters_are_refused_before_anything_runs(tmp_path):
     workspace = tmp_path / "never-created"
-    for bad in ("canary_percent=0", "min_accuracy=1.2", "canary_percent=101"):
+    for bad in ("rollout.canary_percent=0", "bars.min_accuracy=1.2", "rollout.canary_percent=101"):
         proc = subprocess.run(
             [
                 sys.executable,

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from local_prod import ROLLOUT, open_local_prod
 from serving_fixtures import sample_instances, save_small_model
 
-from pipelines import backends
-from pipelines.local.prod import LocalStorage
-from serving.request_log import read_log
+from adapters.local.request_log import read_log
+from adapters.local.storage import LocalStorage
 
 REQUESTS, CONCURRENCY = 400, 8
 
@@ -133,14 +133,7 @@ def test_missing_storage_uri_is_a_clear_error():
 def test_mlops_serve_splits_traffic_and_logs_everything(tmp_path):
     """Two versions at 70/30 on the local endpoint; every request lands in the log."""
     workspace = tmp_path / "ws"
-    prod = backends.open_prod(
-        "local",
-        workspace=str(workspace),
-        project="census-ml-prod",
-        region="r",
-        endpoint_id="1",
-        deployer_service_account="",
-    )
+    prod = open_local_prod(workspace)
     model_dir = save_small_model(tmp_path / "model")
     for version in ("1", "2"):
         registered = prod.registry.register(
@@ -148,8 +141,8 @@ def test_mlops_serve_splits_traffic_and_logs_everything(tmp_path):
             {"candidate": version},
         )
         assert registered.version == version
-    prod.endpoint.deploy("1", {"1": 100})
-    prod.endpoint.deploy("2", {"1": 70, "2": 30})
+    prod.endpoint.deploy("1", {"1": 100}, ROLLOUT)
+    prod.endpoint.deploy("2", {"1": 70, "2": 30}, ROLLOUT)
     port = free_port()
     proc = start(
         [

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from samples import GOOD_ROWS
 
-from mlops.errors import DataError
+from kernel.errors import DataError
 from trainer import loader, schema
 
 

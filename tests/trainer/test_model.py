@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from mlops.errors import UserError
+from kernel.errors import UserError
 from trainer import features
 from trainer.hyperparameters import Hyperparameters
 from trainer.model import ARTIFACT_FORMAT, CensusModel, train

@@ -1,0 +1,63 @@
+"""The local prod endpoint: deployed versions and a traffic split, in the tenant's state.
+
+`mlops serve` routes each request by this split (serving.models.TrafficRouter).
+"""
+
+from __future__ import annotations
+
+from adapters.local.workspace import ENDPOINT, LocalTenant
+from promotion.ports import EndpointState, Registry
+from settings import Rollout
+from trainer import predict
+from trainer.model import CensusModel
+
+
+class LocalEndpoint:
+    def __init__(self, tenant: LocalTenant, endpoint_id: str, registry: Registry) -> None:
+        self.tenant, self.endpoint_id, self.registry = tenant, endpoint_id, registry
+
+    def _state(self) -> dict:
+        return self.tenant.read_state(
+            ENDPOINT, {"endpoint_id": self.endpoint_id, "deployed": [], "traffic": {}}
+        )
+
+    def state(self) -> EndpointState:
+        s = self._state()
+        return EndpointState(traffic=dict(s["traffic"]), deployed=tuple(s["deployed"]))
+
+    def _update(self, change) -> None:
+        with self.tenant.locked():
+            s = self._state()
+            change(s)
+            EndpointState(traffic=s["traffic"], deployed=tuple(s["deployed"]))  # validates
+            self.tenant.write_state(ENDPOINT, s)
+
+    def deploy(self, version: str, traffic: dict[str, int], rollout: Rollout) -> None:
+        del rollout  # machines and replicas mean nothing on this machine
+
+        def change(s: dict) -> None:
+            if version not in s["deployed"]:
+                s["deployed"].append(version)
+            s["traffic"] = {v: p for v, p in traffic.items() if p > 0}
+
+        self._update(change)
+
+    def set_traffic(self, traffic: dict[str, int]) -> None:
+        def change(s: dict) -> None:
+            s["traffic"] = {v: p for v, p in traffic.items() if p > 0}
+
+        self._update(change)
+
+    def undeploy(self, version: str) -> None:
+        def change(s: dict) -> None:
+            if s["traffic"].get(version):
+                raise ValueError(f"version {version} still has traffic; move it first")
+            s["deployed"] = [v for v in s["deployed"] if v != version]
+
+        self._update(change)
+
+    def predict(self, instances: list[dict], version: str) -> list[dict]:
+        found = next(v for v in self.registry.versions() if v.version == version)
+        model = CensusModel.load(self.registry.fetch(found))
+        matrix = predict.encode_instances(instances)
+        return predict.format_predictions(model.predict_matrix(matrix), model.threshold)

@@ -1,0 +1,69 @@
+"""The local model registry: versions with labels and aliases, in the prod tenant's state."""
+
+from __future__ import annotations
+
+import time
+
+from adapters.local.workspace import REGISTRY, LocalTenant
+from promotion.ports import ModelVersion
+
+
+class LocalRegistry:
+    def __init__(self, tenant: LocalTenant, model: str) -> None:
+        self.tenant, self.model = tenant, model
+
+    def _state(self) -> dict:
+        return self.tenant.read_state(
+            REGISTRY, {"model": self.model, "versions": [], "aliases": {}}
+        )
+
+    def versions(self) -> list[ModelVersion]:
+        state = self._state()
+        by_version = {}
+        for v in state["versions"]:
+            by_version[v["version"]] = ModelVersion(v["version"], v["artifact_uri"], v["labels"])
+        for alias, version in state["aliases"].items():
+            by_version[version].aliases.append(alias)
+        return list(by_version.values())
+
+    def find(self, label: str, value: str) -> ModelVersion | None:
+        return next((v for v in self.versions() if v.labels.get(label) == value), None)
+
+    def alias(self, name: str) -> ModelVersion | None:
+        return next((v for v in self.versions() if name in v.aliases), None)
+
+    def register(self, artifact_uri: str, labels: dict) -> ModelVersion:
+        with self.tenant.locked():
+            state = self._state()
+            version = str(max((int(v["version"]) for v in state["versions"]), default=0) + 1)
+            state["versions"].append(
+                {
+                    "version": version,
+                    "artifact_uri": artifact_uri,
+                    "labels": labels,
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                }
+            )
+            self.tenant.write_state(REGISTRY, state)
+        return ModelVersion(version, artifact_uri, labels)
+
+    def delete(self, version: str) -> None:
+        with self.tenant.locked():
+            state = self._state()
+            if version in state["aliases"].values():
+                raise ValueError(f"version {version} has an alias; move it first")
+            state["versions"] = [v for v in state["versions"] if v["version"] != version]
+            self.tenant.write_state(REGISTRY, state)
+
+    def fetch(self, version: ModelVersion) -> str:
+        """A local folder holding the version's artifact (here it already is one)."""
+        return version.artifact_uri
+
+    def set_alias(self, name: str, version: str | None) -> None:
+        with self.tenant.locked():
+            state = self._state()
+            if version is None:
+                state["aliases"].pop(name, None)
+            else:
+                state["aliases"][name] = version
+            self.tenant.write_state(REGISTRY, state)

@@ -1,0 +1,85 @@
+"""The prod Vertex AI endpoint: deployed models, a traffic split, predictions through it."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from adapters.vertex import requests
+from adapters.vertex.registry import VertexRegistry
+from promotion.ports import EndpointState
+from settings import Rollout
+
+
+def smoke_attempts(canary_percent: int, miss_probability: float = 0.001) -> int:
+    """Single-instance requests needed so the canary answers at least once (p > 99.9%).
+
+    Vertex routes each request by the traffic split; the response names the deployed model
+    that answered, so the smoke test keeps only the new version's answers.
+    """
+    share = canary_percent / 100
+    if share >= 1:
+        return 1
+    return min(500, math.ceil(math.log(miss_probability) / math.log(1 - share)))
+
+
+class VertexEndpoint:
+    def __init__(
+        self,
+        project: str,
+        region: str,
+        endpoint_id: str,
+        credentials: Any,
+        registry: VertexRegistry,
+        serving_service_account: str,
+    ) -> None:
+        from google.cloud import aiplatform
+
+        self.endpoint = aiplatform.Endpoint(
+            f"projects/{project}/locations/{region}/endpoints/{endpoint_id}",
+            credentials=credentials,
+        )
+        self.registry, self.serving_service_account = registry, serving_service_account
+
+    def _deployed(self) -> dict[str, str]:
+        """{version: deployed_model_id}, oldest deployment first (one GET of the endpoint)."""
+        models = sorted(self.endpoint.list_models(), key=lambda m: m.create_time.timestamp())
+        return {m.model_version_id: m.id for m in models}
+
+    def state(self) -> EndpointState:
+        ids = self._deployed()  # list_models() refreshed gca_resource: the split matches
+        by_id = {i: v for v, i in ids.items()}
+        split = dict(self.endpoint.gca_resource.traffic_split)
+        return EndpointState({by_id[i]: p for i, p in split.items() if p}, tuple(ids))
+
+    def deploy(self, version: str, traffic: dict[str, int], rollout: Rollout) -> None:
+        ids = self._deployed()
+        if version in ids:
+            self.set_traffic(traffic)
+            return
+        request = requests.deploy_request(
+            model_resource=f"{self.registry.parent}@{version}",
+            traffic_split=requests.vertex_traffic(traffic, ids, version),
+            machine_type=rollout.machine_type,
+            min_replicas=rollout.min_replicas,
+            max_replicas=rollout.max_replicas,
+            service_account=self.serving_service_account,
+        )
+        request["model"] = self.registry.model(version)
+        self.endpoint.deploy(**request)
+
+    def set_traffic(self, traffic: dict[str, int]) -> None:
+        ids = self._deployed()
+        self.endpoint.update(traffic_split={ids[v]: p for v, p in traffic.items() if p})
+
+    def undeploy(self, version: str) -> None:
+        self.endpoint.undeploy(self._deployed()[version])
+
+    def predict(self, instances: list[dict], version: str) -> list[dict]:
+        target = self._deployed()[version]
+        share = self.state().traffic.get(version, 0)
+        for _ in range(smoke_attempts(max(share, 1))):
+            response = self.endpoint.predict(instances=instances)
+            if response.deployed_model_id == target:
+                return [dict(p) for p in response.predictions]
+        raise RuntimeError(f"version {version} never answered; is it receiving traffic?")

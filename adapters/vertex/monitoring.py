@@ -1,0 +1,73 @@
+"""Vertex AI model monitoring of the endpoint, and the serving figures Cloud Monitoring keeps."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from adapters.vertex import requests
+from promotion.ports import VersionStats
+
+
+class VertexMonitoring:
+    def __init__(self, project: str, region: str, endpoint: str, credentials: Any) -> None:
+        from google.cloud import aiplatform
+
+        self.ai, self.project, self.region = aiplatform, project, region
+        self.endpoint, self.credentials = endpoint, credentials
+
+    def apply(self, config: dict) -> str:
+        training_data = config["baseline_uri"].replace("baseline.json", "train.csv")
+        request = requests.monitoring_job_request(
+            config,
+            endpoint=self.endpoint,
+            training_data_uri=training_data,
+            project=self.project,
+            region=self.region,
+        )
+        jobs: list[Any] = self.ai.ModelDeploymentMonitoringJob.list(
+            filter=f'display_name="{request["display_name"]}"',
+            project=self.project,
+            location=self.region,
+            credentials=self.credentials,
+        )
+        existing = [
+            j for j in jobs if j.state.name not in ("JOB_STATE_CANCELLED", "JOB_STATE_FAILED")
+        ]
+        if existing:
+            updatable = {
+                k: request[k]
+                for k in (
+                    "schedule_config",
+                    "alert_config",
+                    "logging_sampling_strategy",
+                    "objective_configs",
+                    "labels",
+                )
+            }
+            existing[0].update(**updatable)
+            return "updated"
+        self.ai.ModelDeploymentMonitoringJob.create(**request, credentials=self.credentials)
+        return "created"
+
+    def current(self) -> dict | None:
+        return None  # the job itself is the configuration on Vertex; nothing reads it back
+
+    def version_stats(self, start: datetime, end: datetime) -> dict[str, VersionStats]:
+        from google.cloud import monitoring_v3
+
+        client = monitoring_v3.MetricServiceClient(credentials=self.credentials)
+        endpoint_id = self.endpoint.rsplit("/", 1)[-1]
+        queries = requests.monitoring_queries(
+            self.project, endpoint_id, int(start.timestamp()), int(end.timestamp())
+        )
+        series = {
+            measure: [type(s).to_dict(s) for s in client.list_time_series(request=query)]
+            for measure, query in queries.items()
+        }
+        return requests.interpret_time_series(series, self.deployed_versions())
+
+    def deployed_versions(self) -> dict[str, str]:
+        """{deployed model id: model version} of the endpoint, to name the series."""
+        endpoint = self.ai.Endpoint(self.endpoint, credentials=self.credentials)
+        return {m.id: m.model_version_id for m in endpoint.list_models()}

@@ -1,0 +1,183 @@
+"""Pure builders of every Vertex AI request the pipeline makes: tested field by field.
+
+The shells (services.py, submit.py) pass these straight to the Vertex AI SDK.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kernel.names import HEALTH_ROUTE, MODEL_NAME, PREDICT_ROUTE, SERVING_PORT
+from promotion.ports import VersionStats
+from trainer import schema
+
+
+def label_value(text: str) -> str:
+    """Vertex labels: lowercase letters, digits, - and _, at most 63 characters."""
+    return re.sub(r"[^a-z0-9_-]", "-", text.lower())[:63] or "none"
+
+
+def upload_request(
+    *,
+    artifact_uri: str,
+    serving_image: str,
+    parent_model: str | None,
+    project: str,
+    region: str,
+    kms_key: str,
+    run_id: str,
+    commit: str,
+    candidate: str,
+) -> dict:
+    """Model.upload kwargs: a new version of the registered model, never a new model."""
+    request = {
+        "display_name": MODEL_NAME,
+        "artifact_uri": artifact_uri,
+        "serving_container_image_uri": serving_image,
+        "serving_container_predict_route": PREDICT_ROUTE,
+        "serving_container_health_route": HEALTH_ROUTE,
+        "serving_container_ports": [SERVING_PORT],
+        "is_default_version": False,  # the champion alias, not "default", marks what serves
+        "version_aliases": [],
+        "version_description": f"run {run_id}, commit {commit}",
+        "labels": {
+            "run": label_value(run_id),
+            "commit": label_value(commit),
+            "candidate": label_value(candidate),
+        },
+        "encryption_spec_key_name": kms_key,
+        "project": project,
+        "location": region,
+        "sync": True,
+    }
+    if parent_model:
+        request["parent_model"] = parent_model
+    else:
+        request["model_id"] = MODEL_NAME  # the first upload names the registered model
+    return request
+
+
+def deploy_request(
+    *,
+    model_resource: str,
+    traffic_split: dict[str, int],
+    machine_type: str,
+    min_replicas: int,
+    max_replicas: int,
+    service_account: str,
+) -> dict:
+    """Endpoint.deploy kwargs; in `traffic_split` the key "0" is the model being deployed."""
+    return {
+        "model": model_resource,
+        "deployed_model_display_name": MODEL_NAME,
+        "traffic_split": traffic_split,
+        "machine_type": machine_type,
+        "min_replica_count": min_replicas,
+        "max_replica_count": max_replicas,
+        "service_account": service_account,
+        "enable_access_logging": True,
+        "sync": True,
+    }
+
+
+def vertex_traffic(traffic: dict[str, int], deployed_ids: dict[str, str], new: str) -> dict:
+    """Our {version: percent} as Vertex's {deployed_model_id: percent}, new model as "0"."""
+    return {("0" if v == new else deployed_ids[v]): p for v, p in traffic.items() if p > 0}
+
+
+def monitoring_objectives(config: dict, training_data_uri: str) -> dict:
+    """Arguments of the monitoring configuration objects (model_monitoring.*)."""
+    return {
+        "skew": {
+            "data_source": training_data_uri,
+            "data_format": "csv",
+            "target_field": schema.LABEL,
+            "skew_thresholds": config["skew_thresholds"],
+        },
+        "drift": {"drift_thresholds": config["drift_thresholds"]},
+        "alert": {"user_emails": config["alert_emails"], "enable_logging": True},
+        "sampling": {"sample_rate": config["sample_rate"]},
+        "schedule": {"monitor_interval": config["interval_hours"]},
+    }
+
+
+def monitoring_job_request(
+    config: dict, *, endpoint: str, training_data_uri: str, project: str, region: str
+) -> dict:
+    """ModelDeploymentMonitoringJob.create kwargs, with the SDK's config objects."""
+    from google.cloud.aiplatform import model_monitoring as mm
+
+    o = monitoring_objectives(config, training_data_uri)
+    return {
+        "display_name": f"{MODEL_NAME}-monitoring",
+        "endpoint": endpoint,
+        "objective_configs": mm.ObjectiveConfig(
+            skew_detection_config=mm.SkewDetectionConfig(**o["skew"]),
+            drift_detection_config=mm.DriftDetectionConfig(**o["drift"]),
+        ),
+        "logging_sampling_strategy": mm.RandomSampleConfig(**o["sampling"]),
+        "schedule_config": mm.ScheduleConfig(**o["schedule"]),
+        "alert_config": mm.EmailAlertConfig(**o["alert"]),
+        "encryption_spec_key_name": config["kms_key"],
+        "labels": {"model": MODEL_NAME},
+        "project": project,
+        "location": region,
+    }
+
+
+# Cloud Monitoring: the canary's figures per deployed model -----------------------------
+
+METRICS = {
+    "requests": "aiplatform.googleapis.com/prediction/online/prediction_count",
+    "errors": "aiplatform.googleapis.com/prediction/online/error_count",
+    "latency": "aiplatform.googleapis.com/prediction/online/prediction_latencies",
+}
+
+
+def monitoring_queries(project: str, endpoint_id: str, start_s: int, end_s: int) -> dict[str, dict]:
+    """ListTimeSeries requests, one per measure, each summed per deployed model."""
+    window = end_s - start_s
+    queries = {}
+    for measure, metric in METRICS.items():
+        aligner = "ALIGN_PERCENTILE_95" if measure == "latency" else "ALIGN_SUM"
+        reducer = "REDUCE_MEAN" if measure == "latency" else "REDUCE_SUM"
+        queries[measure] = {
+            "name": f"projects/{project}",
+            "filter": (
+                f'metric.type = "{metric}" AND resource.type = '
+                f'"aiplatform.googleapis.com/Endpoint" AND '
+                f'resource.labels.endpoint_id = "{endpoint_id}"'
+            ),
+            "interval": {"start_time": {"seconds": start_s}, "end_time": {"seconds": end_s}},
+            "aggregation": {
+                "alignment_period": {"seconds": window},
+                "per_series_aligner": aligner,
+                "cross_series_reducer": reducer,
+                "group_by_fields": ["metric.labels.deployed_model_id"],
+            },
+            "view": "FULL",
+        }
+    return queries
+
+
+def interpret_time_series(
+    series_by_measure: dict[str, list[dict]], versions: dict[str, str]
+) -> dict[str, VersionStats]:
+    """Time series (as dicts) → per-version stats; `versions` maps deployed model id → version."""
+    totals: dict[str, dict[str, float]] = {}
+    for measure, series in series_by_measure.items():
+        for s in series:
+            model_id = s["metric"]["labels"]["deployed_model_id"]
+            points = [
+                p["value"].get("int64_value", p["value"].get("double_value", 0))
+                for p in s["points"]
+            ]
+            value = max(points) if measure == "latency" else sum(float(p) for p in points)
+            totals.setdefault(model_id, {})[measure] = float(value) if points else 0.0
+    out = {}
+    for model_id, t in totals.items():
+        version = versions.get(model_id, model_id)
+        out[version] = VersionStats(
+            version, int(t.get("requests", 0)), int(t.get("errors", 0)), None, t.get("latency")
+        )
+    return out

@@ -1,0 +1,44 @@
+"""Cloud Storage for the Vertex target: copies, staged folders and small texts by gs:// URI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kernel.uris import download_prefix, split
+
+
+class GcsStorage:
+    def __init__(self, credentials: Any = None, project: str | None = None) -> None:
+        from google.cloud import storage
+
+        self.client = storage.Client(project=project, credentials=credentials)
+
+    def copy_tree(self, source: str, destination: str) -> str:
+        src_bucket, src_prefix = split(source)
+        dst_bucket, dst_prefix = split(destination)
+        bucket = self.client.bucket(src_bucket)
+        target = self.client.bucket(dst_bucket)
+        for blob in self.client.list_blobs(src_bucket, prefix=src_prefix):
+            bucket.copy_blob(blob, target, dst_prefix + blob.name[len(src_prefix) :])
+        return destination
+
+    def stage(self, files: dict[str, str | Path], texts: dict[str, str], destination: str) -> str:
+        bucket_name, prefix = split(destination)
+        bucket = self.client.bucket(bucket_name)
+        for name, source in files.items():
+            source = Path(source)
+            paths = [p for p in source.rglob("*") if p.is_file()] if source.is_dir() else [source]
+            for path in paths:
+                relative = name if path == source else f"{name}/{path.relative_to(source)}"
+                bucket.blob(f"{prefix}/{relative}").upload_from_filename(str(path))
+        for name, text in texts.items():
+            bucket.blob(f"{prefix}/{name}").upload_from_string(text)
+        return destination
+
+    def read_text(self, uri: str) -> str:
+        bucket, name = split(uri)
+        return self.client.bucket(bucket).blob(name).download_as_text()
+
+    def download_tree(self, uri: str, destination: Path) -> Path:
+        return download_prefix(self.client, uri, destination)

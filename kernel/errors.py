@@ -1,0 +1,50 @@
+"""Errors the user can fix: the CLI prints them as one line, without a traceback."""
+
+from typing import Any, NamedTuple
+
+
+class UserError(Exception):
+    """Bad input, a bad file or a bad setting; the message names it and says what is wrong."""
+
+    exit_code = 2
+
+
+class DataError(UserError):
+    """A data file is missing, corrupt, or has too many malformed rows."""
+
+
+class Failed(UserError):
+    """A check found problems (policy, preflight, a failed run): exit 1, details given."""
+
+    exit_code = 1
+
+
+class Problem(NamedTuple):
+    """One validation error: the dotted field path, the message, the value given, its kind."""
+
+    field: str
+    message: str
+    value: Any
+    kind: str
+
+
+def validation_problems(exc: Any) -> list[Problem]:
+    """The errors of a pydantic ValidationError, each field path joined and message cleaned."""
+    return [
+        Problem(
+            ".".join(str(part) for part in error["loc"]),
+            error["msg"].removeprefix("Value error, "),
+            error.get("input"),
+            error["type"],
+        )
+        for error in exc.errors()
+    ]
+
+
+def explain(exc: Any) -> str:
+    """A pydantic ValidationError as one line: each field, its message, the value given."""
+    parts = []
+    for p in validation_problems(exc):
+        shown = "" if isinstance(p.value, dict) or p.kind == "missing" else f" (got {p.value!r})"
+        parts.append(f"{p.field}: {p.message}{shown}" if p.field else p.message)
+    return "; ".join(parts)

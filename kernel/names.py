@@ -1,0 +1,19 @@
+"""Names several layers must agree on: the model, the pipeline, the serving contract, aliases.
+
+Changing one here changes it for the registry, the endpoint, the server and the pipeline at
+once; nothing else spells them.
+"""
+
+MODEL_NAME = "census-income"
+PIPELINE_NAME = "census-promotion"
+
+# The Vertex AI custom-container contract's defaults (AIP_HTTP_PORT and friends override).
+SERVING_PORT = 8080
+HEALTH_ROUTE = "/health"
+PREDICT_ROUTE = "/predict"
+
+# Registry version aliases: what serves, and what is on canary.
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+# The registry label that finds a run's version again on a retry.
+CANDIDATE_LABEL = "candidate"

@@ -1,1 +1,0 @@
-"""The embedded local backend: both tenants mirrored in a workspace folder (default .mlops/)."""

@@ -1,0 +1,62 @@
+"""Deploy or not: absolute bars first, then the challenger must beat the prod champion."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from settings import Bars
+
+# The metric a challenger must beat the champion on; higher is better.
+PRIMARY_METRIC = "roc_auc"
+
+
+@dataclass(frozen=True)
+class Decision:
+    deploy: bool
+    reason: str
+    challenger: dict
+    champion: dict | None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _summary(metrics: dict) -> dict:
+    return {
+        "roc_auc": metrics["roc_auc"],
+        "accuracy": metrics["accuracy"],
+        "log_loss": metrics["log_loss"],
+        "max_slice_gap": max(metrics.get("slice_accuracy_gap", {}).values(), default=0.0),
+    }
+
+
+def decide(challenger: dict, champion: dict | None, bars: Bars) -> Decision:
+    """`challenger`/`champion`: metrics on the same test split (trainer.evaluate.evaluate).
+
+    Deploy only if every absolute bar passes AND, when a champion exists, the challenger's
+    ROC AUC exceeds the champion's by strictly more than the margin (a tie never deploys,
+    so re-running on the same data changes nothing in prod).
+    """
+    ours = _summary(challenger)
+    theirs = _summary(champion) if champion else None
+    failures = []
+    if ours["roc_auc"] < bars.min_roc_auc:
+        failures.append(f"ROC AUC {ours['roc_auc']:.4f} < bar {bars.min_roc_auc:.4f}")
+    if ours["accuracy"] < bars.min_accuracy:
+        failures.append(f"accuracy {ours['accuracy']:.4f} < bar {bars.min_accuracy:.4f}")
+    if ours["max_slice_gap"] > bars.max_slice_gap:
+        failures.append(
+            f"slice accuracy gap {ours['max_slice_gap']:.4f} > bar {bars.max_slice_gap:.4f}"
+        )
+    if failures:
+        return Decision(False, "below an absolute bar: " + "; ".join(failures), ours, theirs)
+    if theirs is None:
+        return Decision(True, "passes every bar and prod has no champion yet", ours, theirs)
+    gain = ours[PRIMARY_METRIC] - theirs[PRIMARY_METRIC]
+    versus = (
+        f"challenger ROC AUC {ours['roc_auc']:.4f} vs champion {theirs['roc_auc']:.4f} "
+        f"(gain {gain:+.4f}, margin {bars.champion_margin:.4f})"
+    )
+    if gain > bars.champion_margin:
+        return Decision(True, f"beats the champion: {versus}", ours, theirs)
+    return Decision(False, f"does not beat the champion by the margin: {versus}", ours, theirs)

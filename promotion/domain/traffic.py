@@ -1,0 +1,51 @@
+"""The deploy core both targets share: traffic splits over model versions, as pure functions.
+
+An endpoint's state is the traffic split {version: percent} over its deployed versions
+(percentages sum to 100, or the endpoint is empty). Vertex AI and the local endpoint apply
+the same plans; only the shells that apply them differ.
+"""
+
+from __future__ import annotations
+
+from promotion.ports import EndpointState
+
+
+def canary_split(state: EndpointState, new: str, canary_percent: int) -> dict[str, int]:
+    """The new version gets the canary share, the current main version the rest.
+
+    Any earlier canary loses its traffic (a newer challenger replaces it). An empty
+    endpoint, or a 100% canary, sends everything to the new version.
+    """
+    if not 1 <= canary_percent <= 100:
+        raise ValueError(f"canary percent must be within 1..100, got {canary_percent}")
+    main = state.serving
+    if main is None or main == new or canary_percent == 100:
+        return {new: 100}
+    return {main: 100 - canary_percent, new: canary_percent}
+
+
+def promote(version: str) -> dict[str, int]:
+    return {version: 100}
+
+
+def rollback(before: EndpointState, failed: str) -> dict[str, int]:
+    """Traffic as it was before `failed` was deployed; the failed version gets none."""
+    restored = {v: p for v, p in before.traffic.items() if v != failed and p > 0}
+    if restored and sum(restored.values()) != 100:
+        main = before.serving
+        if main is None or main == failed:
+            main = max(restored, key=lambda v: restored[v])
+        restored[main] += 100 - sum(restored.values())
+    return restored
+
+
+def to_undeploy(deployed: tuple[str, ...], traffic: dict[str, int], keep: int) -> list[str]:
+    """Versions to take off the endpoint: those without traffic, beyond the `keep` newest.
+
+    Versions with traffic are never undeployed; `keep` counts every deployed version, so a
+    rollback target stays warm while it is among the newest `keep`.
+    """
+    if keep < 1:
+        raise ValueError(f"versions kept must be at least 1, got {keep}")
+    newest = set(deployed[-keep:])
+    return [v for v in deployed if traffic.get(v, 0) == 0 and v not in newest]

@@ -1,0 +1,128 @@
+"""The contracts between the promotion's steps and the backends, with their value types.
+
+adapters/local and adapters/vertex implement these Protocols; mypy (run by `make test`)
+holds each adapter to them, so an adapter that drifts from its port fails the build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+
+from settings import Rollout
+
+
+@dataclass
+class ModelVersion:
+    version: str
+    artifact_uri: str
+    labels: dict[str, str] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EndpointState:
+    """The traffic split {version: percent} over the deployed versions (sums to 100, or empty)."""
+
+    traffic: dict[str, int] = field(default_factory=dict)
+    deployed: tuple[str, ...] = ()  # in deployment order, oldest first
+
+    def __post_init__(self) -> None:
+        if self.traffic and sum(self.traffic.values()) != 100:
+            raise ValueError(f"traffic split must sum to 100: {self.traffic}")
+        stray = set(self.traffic) - set(self.deployed)
+        if stray:
+            raise ValueError(f"traffic to versions not deployed: {sorted(stray)}")
+
+    @property
+    def serving(self) -> str | None:
+        """The version with the most traffic (the champion's place)."""
+        live = {v: p for v, p in self.traffic.items() if p > 0}
+        return max(live, key=lambda v: (live[v], self.deployed.index(v))) if live else None
+
+
+@dataclass(frozen=True)
+class VersionStats:
+    """What one deployed version served in a window: the canary's evidence."""
+
+    version: str
+    requests: int
+    errors: int  # server errors (5xx): client mistakes are not the model's fault
+    p50_ms: float | None
+    p95_ms: float | None
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+
+class Warehouse(Protocol):
+    """BigQuery on Vertex, DuckDB locally: tables of one tenant's dataset."""
+
+    def load_raw_lines(self, table: str, uri: str) -> int: ...
+
+    def read_lines(self, table: str) -> list[str]: ...
+
+    def write_frame(self, table: str, frame: pd.DataFrame) -> None: ...
+
+
+class Storage(Protocol):
+    """Cloud Storage, or bucket folders: whole copies, staged folders, small texts."""
+
+    def copy_tree(self, source: str, destination: str) -> str: ...
+
+    def stage(
+        self, files: dict[str, str | Path], texts: dict[str, str], destination: str
+    ) -> str: ...
+
+    def read_text(self, uri: str) -> str: ...
+
+
+class Registry(Protocol):
+    """Versions of the one registered model, with labels and aliases."""
+
+    def versions(self) -> list[ModelVersion]: ...
+
+    def find(self, label: str, value: str) -> ModelVersion | None: ...
+
+    def alias(self, name: str) -> ModelVersion | None: ...
+
+    def register(self, artifact_uri: str, labels: dict[str, str]) -> ModelVersion: ...
+
+    def set_alias(self, name: str, version: str | None) -> None: ...
+
+    def delete(self, version: str) -> None: ...
+
+    def fetch(self, version: ModelVersion) -> str:
+        """A local folder holding the version's artifact."""
+        ...
+
+
+class Endpoint(Protocol):
+    """The prod endpoint: deployed versions and a traffic split over them."""
+
+    def state(self) -> EndpointState: ...
+
+    def deploy(self, version: str, traffic: dict[str, int], rollout: Rollout) -> None: ...
+
+    def set_traffic(self, traffic: dict[str, int]) -> None: ...
+
+    def undeploy(self, version: str) -> None: ...
+
+    def predict(self, instances: list[dict], version: str) -> list[dict]: ...
+
+
+class Monitoring(Protocol):
+    """Model monitoring of the endpoint, and the serving figures the canary judges."""
+
+    def apply(self, config: dict) -> str:
+        """Create or update; returns "created" or "updated"."""
+        ...
+
+    def current(self) -> dict | None: ...
+
+    def version_stats(self, start: datetime, end: datetime) -> dict[str, VersionStats]: ...

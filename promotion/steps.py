@@ -1,0 +1,339 @@
+"""What each pipeline step does, as plain functions over the ports.
+
+The KFP components (pipelines/components.py) are thin wrappers that open the adapters for
+their target (adapters.wiring) and call these; `mlops canary` calls `conclude_canary`; tests
+call them directly. Nothing here knows whether it runs on Vertex AI or on this machine.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from kernel.atomic import write_json
+from kernel.errors import DataError, UserError
+from kernel.names import CANDIDATE_LABEL, CHALLENGER, CHAMPION
+from promotion.domain import canary, statistics
+from promotion.domain.decision import Decision, decide
+from promotion.domain.traffic import canary_split, rollback, to_undeploy
+from promotion.ports import Endpoint, EndpointState, Monitoring, Registry, Storage, Warehouse
+from settings import Bars, CanaryCriteria, MonitoringSettings, Rollout
+from trainer import evaluate as metrics_math
+from trainer import features, loader, predict
+from trainer.hyperparameters import Hyperparameters
+from trainer.model import CensusModel, print_progress, train
+
+SPLITS = ("train", "test")
+SMOKE_ROWS = 8  # rows of the test split sent to a new version before it gets traffic
+
+
+class DeployFailed(UserError):
+    """The new version failed its smoke test; traffic was rolled back."""
+
+
+# 1. ingest ------------------------------------------------------------------------------
+
+
+def ingest(
+    warehouse: Warehouse,
+    uris: dict[str, str],
+    max_bad_fraction: float,
+    out: dict[str, Path],
+    quarantine_dir: Path,
+) -> dict:
+    """Raw CSV into the warehouse, parsed by the one loader; bad rows quarantined.
+
+    Tables per split: raw_<split> (what arrived), census_<split> (typed rows) and
+    quarantine_<split> (line, reason, raw). The typed rows also go to `out[split]` (a CSV
+    artifact) for the steps downstream, which may not read the warehouse.
+    """
+    summary = {}
+    for split in SPLITS:
+        raw_table = f"raw_{split}"
+        warehouse.load_raw_lines(raw_table, uris[split])
+        lines = warehouse.read_lines(raw_table)
+        digest = loader.sha256("\n".join(lines).encode())
+        result = loader.from_lines(
+            lines,
+            name=f"{uris[split]} ({raw_table})",
+            sha256_digest=digest,
+            max_bad_fraction=max_bad_fraction,
+            quarantine_path=quarantine_dir / f"{split}.jsonl",
+        )
+        warehouse.write_frame(f"census_{split}", result.frame)
+        warehouse.write_frame(f"quarantine_{split}", _quarantine_frame(result.bad_rows))
+        loader.to_csv(result.frame, out[split])
+        summary[split] = {"rows": len(result.frame), "quarantined": len(result.bad_rows)}
+    return summary
+
+
+def _quarantine_frame(bad: list[loader.BadRow]):
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "line": [b.line for b in bad],
+            "reason": [b.reason for b in bad],
+            "raw": [b.raw for b in bad],
+        },
+        columns=["line", "reason", "raw"],
+    )
+
+
+def read_dataset(path: str | Path) -> loader.LoadResult:
+    """A dataset artifact written by ingest; it was clean when written, so allow no bad row."""
+    return loader.load_census(path, max_bad_fraction=0.0)
+
+
+# 2. validate -----------------------------------------------------------------------------
+
+
+def validate(train_path: Path, baseline_out: Path) -> dict:
+    frame = read_dataset(train_path).frame
+    stats = statistics.compute(frame)
+    problems = statistics.anomalies(frame, stats)
+    if problems:
+        raise DataError("training data failed validation: " + "; ".join(problems))
+    write_json(baseline_out, stats)
+    return stats
+
+
+# 3. train --------------------------------------------------------------------------------
+
+
+def train_model(train_path: Path, hyperparameters: dict, model_dir: Path) -> CensusModel:
+    data = read_dataset(train_path)
+    model = train(
+        data.frame,
+        Hyperparameters.model_validate(hyperparameters),
+        data_sha256=data.sha256,
+        progress=print_progress(every_percent=25),
+    )
+    model.save(model_dir)
+    return model
+
+
+# 4. evaluate -----------------------------------------------------------------------------
+
+
+def evaluate_model(model_dir: Path, test_path: Path) -> dict:
+    model = CensusModel.load(model_dir)
+    frame = read_dataset(test_path).frame
+    return metrics_math.evaluate(
+        frame, features.labels(frame), model.predict_proba(frame), model.threshold
+    )
+
+
+# 5. decide -------------------------------------------------------------------------------
+
+
+@dataclass
+class Candidate:
+    uri: str
+    decision: Decision
+
+
+def decide_and_stage(
+    *,
+    challenger_metrics: dict,
+    model_dir: Path,
+    baseline_path: Path,
+    train_path: Path,
+    test_path: Path,
+    registry: Registry,
+    storage: Storage,
+    bars: Bars,
+    candidates_root: str,
+    run_id: str,
+) -> Candidate:
+    """Compare with prod's champion on the same test split; stage the candidate if it wins.
+
+    The candidate (model, baseline, training data, metrics, smoke instances) goes to the
+    staging models bucket, the one place the prod deployer may read in staging.
+    """
+    champion = registry.alias(CHAMPION)
+    champion_metrics = None
+    if champion is not None:
+        champion_dir = registry.fetch(champion)
+        champion_metrics = evaluate_model(Path(champion_dir), test_path)
+        champion_metrics["version"] = champion.version
+    decision = decide(challenger_metrics, champion_metrics, bars)
+    uri = ""
+    if decision.deploy:
+        uri = f"{candidates_root}/{run_id}"
+        staged = storage.stage(
+            {
+                "model": model_dir,
+                "baseline.json": baseline_path,
+                "train.csv": train_path,  # Vertex monitoring's skew baseline
+            },
+            {
+                "metrics.json": json.dumps(challenger_metrics),
+                "smoke.json": json.dumps(smoke_instances(test_path)),
+                "decision.json": json.dumps(decision.as_dict()),
+            },
+            uri,
+        )
+        uri = staged
+    return Candidate(uri=uri, decision=decision)
+
+
+def smoke_instances(test_path: Path) -> list[dict]:
+    frame = read_dataset(test_path).frame.head(SMOKE_ROWS)
+    return predict.frame_to_instances(frame)
+
+
+# 6. deploy -------------------------------------------------------------------------------
+
+
+def deploy_candidate(
+    *,
+    candidate_uri: str,
+    run_id: str,
+    commit: str,
+    registry: Registry,
+    endpoint: Endpoint,
+    storage: Storage,
+    prod_models_root: str,
+    prod_data_root: str,
+    rollout: Rollout,
+    log=print,
+) -> dict:
+    """Copy into prod, register a version, canary it, smoke-test it, tidy the endpoint.
+
+    Idempotent: the version is found by its candidate label, so a re-run neither registers
+    a second version nor deploys twice. A failed smoke test restores the traffic as it was,
+    takes the new version off the endpoint, leaves the aliases alone, and fails the step.
+    """
+    baseline_uri = f"{prod_data_root}/{run_id}/baseline.json"
+    version = registry.find(CANDIDATE_LABEL, run_id)
+    if version is None:
+        model_uri = storage.copy_tree(
+            f"{candidate_uri}/model", f"{prod_models_root}/{run_id}/model"
+        )
+        storage.copy_tree(f"{candidate_uri}/baseline.json", baseline_uri)
+        storage.copy_tree(f"{candidate_uri}/train.csv", f"{prod_data_root}/{run_id}/train.csv")
+        version = registry.register(
+            model_uri, labels={CANDIDATE_LABEL: run_id, "commit": commit, "run": run_id}
+        )
+        log(f"registered version {version.version} from {model_uri}")
+    before: EndpointState = endpoint.state()
+    if before.traffic.get(version.version):
+        log(f"version {version.version} already serves {before.traffic}; nothing to deploy")
+        return {
+            "version": version.version,
+            "traffic": before.traffic,
+            "undeployed": [],
+            "smoke": "skipped: already serving",
+            "baseline_uri": baseline_uri,
+        }
+    traffic = canary_split(before, version.version, rollout.canary_percent)
+    endpoint.deploy(version.version, traffic, rollout)
+    log(f"deployed version {version.version}: traffic {traffic}")
+    instances = json.loads(storage.read_text(f"{candidate_uri}/smoke.json"))
+    try:
+        problems = predict.check_predictions(
+            instances, endpoint.predict(instances, version.version)
+        )
+    except Exception as exc:  # any failure to answer is a failed smoke test
+        problems = [f"prediction failed: {exc}"]
+    if problems:
+        restored = rollback(before, version.version)
+        endpoint.set_traffic(restored)
+        endpoint.undeploy(version.version)
+        registry.delete(version.version)  # no orphan version left behind
+        raise DeployFailed(
+            f"smoke test of version {version.version} failed ({'; '.join(problems)}); "
+            f"traffic rolled back to {restored or 'nothing'}"
+        )
+    log(f"smoke test passed on {len(instances)} instances")
+    if traffic.get(version.version) == 100:
+        registry.set_alias(CHAMPION, version.version)
+        registry.set_alias(CHALLENGER, None)
+    else:
+        registry.set_alias(CHALLENGER, version.version)
+    after = endpoint.state()
+    undeployed = to_undeploy(after.deployed, after.traffic, rollout.versions_kept)
+    for old in undeployed:
+        endpoint.undeploy(old)
+    if undeployed:
+        log(f"undeployed versions without traffic: {', '.join(undeployed)}")
+    return {
+        "version": version.version,
+        "traffic": traffic,
+        "undeployed": undeployed,
+        "smoke": "passed",
+        "baseline_uri": baseline_uri,
+    }
+
+
+# 7. monitor ------------------------------------------------------------------------------
+
+
+def monitoring_config(
+    *, endpoint_id: str, baseline_uri: str, monitoring: MonitoringSettings, kms_key: str
+) -> dict:
+    """One description of monitoring, applied locally as a file and on Vertex as the job."""
+    skew, drift = monitoring.thresholds("skew"), monitoring.thresholds("drift")
+    return {
+        "endpoint_id": endpoint_id,
+        "baseline_uri": baseline_uri,
+        "features": sorted(skew),
+        "skew_thresholds": dict(sorted(skew.items())),
+        "drift_thresholds": dict(sorted(drift.items())),
+        "sample_rate": monitoring.sample_rate,
+        "interval_hours": monitoring.interval_hours,
+        "alert_emails": list(monitoring.emails),
+        "kms_key": kms_key,
+    }
+
+
+# Concluding a canary (`mlops canary`) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CanaryOutcome:
+    champion: str
+    challenger: str
+    verdict: canary.Verdict
+    traffic: dict[str, int]
+    undeployed: list[str]
+
+
+def conclude_canary(
+    *,
+    registry: Registry,
+    endpoint: Endpoint,
+    monitoring: Monitoring,
+    criteria: CanaryCriteria,
+    versions_kept: int,
+    window_end: datetime,
+) -> CanaryOutcome:
+    """Judge the challenger on the window's figures, then promote it, roll it back, or wait.
+
+    Promotion moves the champion alias to the challenger; both verdicts clear the challenger
+    alias and undeploy what no longer gets traffic; waiting changes nothing.
+    """
+    champion, challenger = registry.alias(CHAMPION), registry.alias(CHALLENGER)
+    if champion is None or challenger is None:
+        raise UserError("no canary to judge: the endpoint has no challenger version")
+    start = window_end - timedelta(minutes=criteria.window_minutes)
+    stats = monitoring.version_stats(start, window_end)
+
+    def figures(version: str):
+        return stats.get(version) or canary.no_traffic(version)
+
+    verdict = canary.judge(figures(champion.version), figures(challenger.version), criteria)
+    traffic, undeploy = canary.plan(
+        endpoint.state(), champion.version, challenger.version, verdict, versions_kept
+    )
+    if verdict.action != "wait":
+        endpoint.set_traffic(traffic)
+        if verdict.action == "promote":
+            registry.set_alias(CHAMPION, challenger.version)
+        registry.set_alias(CHALLENGER, None)
+        for version in undeploy:
+            endpoint.undeploy(version)
+    return CanaryOutcome(champion.version, challenger.version, verdict, traffic, undeploy)

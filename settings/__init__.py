@@ -1,0 +1,44 @@
+"""Typed, validated environment settings: the one source of every name and threshold.
+
+Importing this package reads nothing and has no side effects; `load_platform()` reads the
+three envs' settings.toml files.
+"""
+
+from settings.agents import AGENT_NAMES, ENCRYPTER_DECRYPTER, SERVICE_AGENTS, service_agent_email
+from settings.files import ENV_NAMES, ENVS_DIR, REPO_ROOT, load_platform, load_settings
+from settings.model import (
+    AlertSettings,
+    Bars,
+    CanaryCriteria,
+    MonitoringSettings,
+    PipelineSettings,
+    Platform,
+    Rollout,
+    ServingSettings,
+    Settings,
+)
+from settings.tenants import LOCAL_SERVING_IMAGE, Tenants, tenants_for
+
+__all__ = [
+    "AGENT_NAMES",
+    "ENCRYPTER_DECRYPTER",
+    "ENVS_DIR",
+    "ENV_NAMES",
+    "LOCAL_SERVING_IMAGE",
+    "REPO_ROOT",
+    "SERVICE_AGENTS",
+    "AlertSettings",
+    "Bars",
+    "CanaryCriteria",
+    "MonitoringSettings",
+    "PipelineSettings",
+    "Platform",
+    "Rollout",
+    "ServingSettings",
+    "Settings",
+    "Tenants",
+    "load_platform",
+    "load_settings",
+    "service_agent_email",
+    "tenants_for",
+]

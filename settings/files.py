@@ -1,0 +1,47 @@
+"""Reading envs/<env>/settings.toml: every problem names the file and the field."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from kernel.errors import UserError, explain
+from settings.model import Platform, Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ENVS_DIR = REPO_ROOT / "envs"
+ENV_NAMES: tuple[str, ...] = ("dev", "staging", "prod")
+SETTINGS_FILE = "settings.toml"
+
+
+def settings_path(env: str, envs_dir: Path = ENVS_DIR) -> Path:
+    return envs_dir / env / SETTINGS_FILE
+
+
+def load_settings(env: str, envs_dir: Path = ENVS_DIR) -> Settings:
+    if env not in ENV_NAMES:
+        raise UserError(f"unknown env {env!r}; expected one of {', '.join(ENV_NAMES)}")
+    path = settings_path(env, envs_dir)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{path}: settings file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path}: not valid TOML ({exc})") from None
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise UserError(f"{path}: {explain(exc)}") from None
+    if settings.env != env:
+        raise UserError(f"{path}: env: says {settings.env!r} but the file is in envs/{env}/")
+    return settings
+
+
+def load_platform(envs_dir: Path = ENVS_DIR) -> Platform:
+    envs = {env: load_settings(env, envs_dir) for env in ENV_NAMES}
+    try:
+        return Platform(envs=envs)
+    except ValidationError as exc:
+        raise UserError(f"{envs_dir}: {explain(exc)}") from None

@@ -1,0 +1,356 @@
+"""The typed settings of one tenant, and of all of them together (Platform).
+
+Each env keeps `envs/<env>/settings.toml`. The stacks, the pipeline's parameter defaults, the
+preflight, the monitor and the canary all read these objects; names one env needs from
+another are derived through `Platform`, never typed twice. The groups a pipeline run takes
+as parameters (Bars, Rollout, MonitoringSettings) are defined here once: their defaults live
+only in the settings files.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Annotated, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from kernel.errors import UserError
+from settings.agents import service_agent_email
+from trainer.schema import FEATURE_NAMES
+
+Env = Literal["dev", "staging", "prod"]
+Role = Literal["interactive", "non-prod", "prod"]
+KeyPurpose = Literal["storage", "bigquery", "vertex", "artifacts", "pubsub"]
+BucketPurpose = Literal["pipeline_root", "data", "models", "templates"]
+Identity = Literal["pipeline", "trainer", "deployer", "serving", "build", "infra"]
+
+# Which dedicated identities each tenant role has (DESIGN.md, "The three tenants").
+IDENTITIES_BY_ROLE: dict[str, tuple[str, ...]] = {
+    "interactive": ("pipeline", "trainer", "build", "infra"),
+    "non-prod": ("pipeline", "trainer", "build", "infra"),
+    "prod": ("deployer", "serving", "build", "infra"),
+}
+# The bucket purposes a run uses in a tenant, whose metadata the preflight reads.
+RUN_BUCKETS = {"non-prod": ("pipeline_root", "data", "models"), "prod": ("models", "data")}
+
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+Fraction = Annotated[float, Field(ge=0, le=1)]
+ProjectId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
+AccountId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
+ResourceName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
+
+
+def bucket_name(name: str) -> str:
+    """Cloud Storage's naming rule (the dotted-name variant aside), or ValueError."""
+    if not _BUCKET_RE.match(name) or "goog" in name:
+        raise ValueError(f"{name!r} is not a valid Cloud Storage bucket name")
+    return name
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors and values never change after validation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KmsSettings(Strict):
+    key_ring: ResourceName
+    rotation_days: int = Field(ge=1, le=90, description="key rotation period, 90 days or less")
+    keys: dict[KeyPurpose, ResourceName]
+
+    @field_validator("keys")
+    @classmethod
+    def _every_purpose(cls, keys: dict) -> dict:
+        missing = sorted(set(get_args(KeyPurpose)) - set(keys))
+        if missing:
+            raise ValueError(f"a key is needed for every purpose; missing {', '.join(missing)}")
+        return keys
+
+
+class BucketSettings(Strict):
+    pipeline_root: str
+    data: str
+    models: str
+    templates: str
+    pipeline_root_retention_days: int = Field(ge=1, le=3650)
+    noncurrent_retention_days: int = Field(ge=1, le=3650)
+
+    _names = field_validator("pipeline_root", "data", "models", "templates")(bucket_name)
+
+    def by_purpose(self) -> dict[str, str]:
+        return {p: getattr(self, p) for p in get_args(BucketPurpose)}
+
+
+class ArtifactRegistrySettings(Strict):
+    images: ResourceName
+    templates: ResourceName
+
+
+class CloudBuildSettings(Strict):
+    github_owner: str = Field(pattern=r"^[A-Za-z0-9-]+$")
+    github_repo: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    promotion_branch: str = Field(pattern=r"^[A-Za-z0-9._/-]+$")
+    infra_branch: str = Field(pattern=r"^[A-Za-z0-9._/-]+$")
+    pr_checks: bool = Field(description="this env's Cloud Build runs the PR checks")
+    timeout_minutes: int = Field(ge=5, le=1440)
+
+
+class Bars(Strict):
+    """What a challenger must reach to be deployed (a pipeline parameter group)."""
+
+    min_roc_auc: Fraction
+    min_accuracy: Fraction
+    max_slice_gap: Fraction
+    champion_margin: Fraction = Field(description="ROC AUC gain over the champion, strictly")
+
+
+class PipelineSettings(Strict):
+    """The promotion pipeline (it runs in a non-prod tenant)."""
+
+    bars: Bars
+    training_machine_type: str
+    # Retraining without a person: Cloud Scheduler publishes to the retraining topic.
+    retraining_schedule: str | None = Field(None, pattern=r"^(\S+\s+){4}\S+$")
+    retraining_time_zone: str = "Etc/UTC"
+
+
+class Rollout(Strict):
+    """How a new version reaches the prod endpoint (a pipeline parameter group)."""
+
+    canary_percent: int = Field(ge=1, le=100)
+    machine_type: str
+    min_replicas: int = Field(ge=1, le=100)
+    max_replicas: int = Field(ge=1, le=100)
+    versions_kept: int = Field(ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _replicas(self) -> Rollout:
+        if self.max_replicas < self.min_replicas:
+            raise ValueError(f"max_replicas {self.max_replicas} < min_replicas {self.min_replicas}")
+        return self
+
+
+class CanaryCriteria(Strict):
+    """When `mlops canary` judges a challenger, and what makes it roll back."""
+
+    min_requests: int = Field(ge=1)
+    max_error_rate_increase: Fraction
+    max_latency_ratio: float = Field(ge=1)
+    window_minutes: int = Field(ge=1, le=10_080)
+
+
+class AlertSettings(Strict):
+    """Cloud Monitoring alert policies on the prod endpoint."""
+
+    error_rate: Fraction
+    latency_p99_ms: float = Field(gt=0)
+
+
+class ServingSettings(Strict):
+    """The prod endpoint: its id, how versions roll out, canary analysis, alerts."""
+
+    endpoint_id: str = Field(pattern=r"^[1-9][0-9]{0,9}$", description="Vertex ids are numeric")
+    rollout: Rollout
+    canary: CanaryCriteria
+    alerts: AlertSettings
+
+
+class MonitoringSettings(Strict):
+    """Skew and drift monitoring of the prod endpoint (a pipeline parameter group)."""
+
+    emails: list[str] = Field(min_length=1)
+    skew_threshold: Fraction
+    drift_threshold: Fraction
+    feature_thresholds: dict[str, Fraction] = Field(default_factory=dict)
+    sample_rate: float = Field(gt=0, le=1)
+    interval_hours: int = Field(ge=1, le=24)
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, emails: list[str]) -> list[str]:
+        for email in emails:
+            if not _EMAIL_RE.match(email):
+                raise ValueError(f"{email!r} is not an email address")
+        return emails
+
+    @field_validator("feature_thresholds")
+    @classmethod
+    def _known_features(cls, thresholds: dict) -> dict:
+        unknown = sorted(set(thresholds) - set(FEATURE_NAMES))
+        if unknown:
+            raise ValueError(f"unknown feature(s) {', '.join(unknown)}")
+        return thresholds
+
+    def thresholds(self, measure: Literal["skew", "drift"]) -> dict[str, float]:
+        """Every feature's threshold for `measure`: its override, or the default."""
+        default = self.skew_threshold if measure == "skew" else self.drift_threshold
+        return {name: self.feature_thresholds.get(name, default) for name in FEATURE_NAMES}
+
+
+class Settings(Strict):
+    env: Env
+    role: Role
+    project_id: ProjectId
+    project_number: str = Field(pattern=r"^[0-9]{6,20}$")
+    region: str = Field(pattern=r"^[a-z]+-[a-z]+[0-9]$")
+    peer: Env | None = Field(None, description="the other tenant of a non-prod/prod pair")
+    state_bucket: str
+    kms: KmsSettings
+    buckets: BucketSettings
+    service_accounts: dict[Identity, AccountId]
+    bigquery_dataset: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
+    artifact_registry: ArtifactRegistrySettings
+    cloudbuild: CloudBuildSettings
+    pipeline: PipelineSettings | None = Field(None, description="non-prod and interactive")
+    serving: ServingSettings | None = Field(None, description="prod only")
+    monitoring: MonitoringSettings | None = Field(None, description="prod only")
+
+    _state_bucket = field_validator("state_bucket")(bucket_name)
+
+    @model_validator(mode="after")
+    def _fits_role(self) -> Settings:
+        expected = set(IDENTITIES_BY_ROLE[self.role])
+        if set(self.service_accounts) != expected:
+            raise ValueError(
+                f"service_accounts for a {self.role} tenant must be exactly "
+                f"{', '.join(sorted(expected))}; got {', '.join(sorted(self.service_accounts))}"
+            )
+        if self.role == "interactive" and self.peer is not None:
+            raise ValueError("an interactive (dev) tenant has no peer")
+        if self.role != "interactive" and self.peer is None:
+            raise ValueError(f"a {self.role} tenant needs its peer env")
+        wanted = {"serving", "monitoring"} if self.role == "prod" else {"pipeline"}
+        for section in ("pipeline", "serving", "monitoring"):
+            present = getattr(self, section) is not None
+            if present != (section in wanted):
+                verdict = "required" if section in wanted else "not used"
+                raise ValueError(f"[{section}]: {verdict} in a {self.role} tenant")
+        if self.role == "non-prod" and self.pipeline and not self.pipeline.retraining_schedule:
+            raise ValueError("pipeline.retraining_schedule: a non-prod tenant retrains on a cron")
+        return self
+
+    # Derived names: computed once here so stacks, pipelines and the preflight agree.
+
+    def service_account_email(self, identity: Identity) -> str:
+        return f"{self.service_accounts[identity]}@{self.project_id}.iam.gserviceaccount.com"
+
+    def service_agent_email(self, purpose: str) -> str:
+        """The Google service agent that uses the `purpose` key in this tenant's project."""
+        return service_agent_email(purpose, self.project_number)
+
+    @property
+    def key_ring_id(self) -> str:
+        return f"projects/{self.project_id}/locations/{self.region}/keyRings/{self.kms.key_ring}"
+
+    def key_id(self, purpose: KeyPurpose) -> str:
+        return f"{self.key_ring_id}/cryptoKeys/{self.kms.keys[purpose]}"
+
+    @property
+    def rotation_period(self) -> str:
+        return f"{self.kms.rotation_days * 86400}s"
+
+    def image_repository_url(self) -> str:
+        return f"{self.region}-docker.pkg.dev/{self.project_id}/{self.artifact_registry.images}"
+
+    @property
+    def retraining_topic(self) -> str:
+        return "census-retraining"
+
+    def template_uri(self, commit: str) -> str:
+        """Where the staging build uploads the compiled pipeline, versioned by commit."""
+        return f"gs://{self.buckets.templates}/census-promotion/{commit}.yaml"
+
+    def template_repository_url(self) -> str:
+        return f"https://{self.region}-kfp.pkg.dev/{self.project_id}/{self.artifact_registry.templates}"
+
+    @property
+    def keys_protected(self) -> bool:
+        """Staging and prod keys survive `terraform destroy` (prevent_destroy); dev's may go."""
+        return self.role in ("non-prod", "prod")
+
+    @property
+    def run_buckets(self) -> tuple[str, ...]:
+        """The bucket purposes a run uses here (dev counts as non-prod)."""
+        return RUN_BUCKETS["prod" if self.role == "prod" else "non-prod"]
+
+    # The role-specific sections, for callers that already know the role.
+
+    def pipeline_settings(self) -> PipelineSettings:
+        if self.pipeline is None:
+            raise UserError(f"{self.env} is a {self.role} env; the pipeline runs in non-prod")
+        return self.pipeline
+
+    def serving_settings(self) -> ServingSettings:
+        if self.serving is None:
+            raise UserError(f"{self.env} is a {self.role} env; the endpoint lives in prod")
+        return self.serving
+
+    def monitoring_settings(self) -> MonitoringSettings:
+        if self.monitoring is None:
+            raise UserError(f"{self.env} is a {self.role} env; monitoring lives in prod")
+        return self.monitoring
+
+
+class Platform(BaseModel):
+    """All tenants together, so cross-tenant names are derived, not repeated."""
+
+    model_config = ConfigDict(frozen=True)
+    envs: dict[str, Settings]
+
+    @model_validator(mode="after")
+    def _peers(self) -> Platform:
+        for name, settings in self.envs.items():
+            if settings.peer is None:
+                continue
+            peer = self.envs.get(settings.peer)
+            if peer is None:
+                raise ValueError(f"{name}: peer {settings.peer!r} has no settings")
+            if peer.peer != name:
+                raise ValueError(f"{name}: peer {settings.peer} does not name {name} back")
+            if {settings.role, peer.role} != {"non-prod", "prod"}:
+                raise ValueError(f"{name}: peers must be one non-prod and one prod tenant")
+            if peer.region != settings.region:
+                raise ValueError(
+                    f"{name}: region {settings.region} differs from peer {peer.env}'s "
+                    f"{peer.region}; CMEK keys must sit in the pipeline's region"
+                )
+        projects = [s.project_id for s in self.envs.values()]
+        if len(set(projects)) != len(projects):
+            raise ValueError("every env needs its own project")
+        return self
+
+    def __getitem__(self, env: str) -> Settings:
+        try:
+            return self.envs[env]
+        except KeyError:
+            raise UserError(
+                f"unknown env {env!r}; expected one of {', '.join(self.envs)}"
+            ) from None
+
+    def peer_of(self, env: str) -> Settings | None:
+        peer = self[env].peer
+        return self.envs[peer] if peer else None
+
+    def prod_peer_of(self, env: str) -> Settings:
+        """The prod tenant a non-prod env promotes to."""
+        s = self[env]
+        peer = self.peer_of(env)
+        if s.role != "non-prod" or peer is None:
+            raise UserError(f"the promotion pipeline runs in a non-prod env; {env} is {s.role}")
+        return peer
+
+    def by_project(self, project_id: str) -> Settings:
+        for s in self.envs.values():
+            if s.project_id == project_id:
+                return s
+        raise UserError(f"no env has project {project_id!r}")
+
+    @cached_property
+    def prod(self) -> Settings:
+        return next(s for s in self.envs.values() if s.role == "prod")
+
+    @cached_property
+    def non_prod(self) -> Settings:
+        return next(s for s in self.envs.values() if s.role == "non-prod")

@@ -1,0 +1,58 @@
+"""The two tenants as a promotion run sees them: every name it needs, derived from settings.
+
+Compiled into the pipeline template (so a run cannot be pointed elsewhere) and handed to
+adapters.wiring, which opens each tenant's services from it.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from settings.model import Platform, Strict
+
+LOCAL_SERVING_IMAGE = "local"  # the local endpoint serves in-process
+
+
+class Tenants(Strict):
+    """Where a run reads and writes, and as whom: all derived from settings."""
+
+    staging_project: str
+    prod_project: str
+    region: str
+    staging_kms_key: str = Field(description="CMEK for the pipeline job and training (staging)")
+    prod_kms_key: str = Field(description="CMEK for the model, endpoint and monitoring (prod)")
+    trainer_service_account: str
+    deployer_service_account: str
+    serving_service_account: str
+    staging_dataset: str
+    staging_pipeline_root: str
+    staging_models_bucket: str
+    prod_models_bucket: str
+    prod_data_bucket: str
+    endpoint_id: str
+    serving_image: str = Field(description="the prediction server image new versions use")
+
+
+def tenants_for(platform: Platform, env: str, *, local: bool) -> Tenants:
+    """The tenants of a promotion run from non-prod `env` to its prod peer."""
+    s = platform[env]
+    prod = platform.prod_peer_of(env)
+    return Tenants(
+        staging_project=s.project_id,
+        prod_project=prod.project_id,
+        region=s.region,
+        staging_kms_key=s.key_id("vertex"),
+        prod_kms_key=prod.key_id("vertex"),
+        trainer_service_account=s.service_account_email("trainer"),
+        deployer_service_account=prod.service_account_email("deployer"),
+        serving_service_account=prod.service_account_email("serving"),
+        staging_dataset=s.bigquery_dataset,
+        staging_pipeline_root=s.buckets.pipeline_root,
+        staging_models_bucket=s.buckets.models,
+        prod_models_bucket=prod.buckets.models,
+        prod_data_bucket=prod.buckets.data,
+        endpoint_id=prod.serving_settings().endpoint_id,
+        serving_image=(
+            LOCAL_SERVING_IMAGE if local else f"{s.image_repository_url()}/serving:latest"
+        ),
+    )

@@ -1,0 +1,95 @@
+"""The Vertex AI requests the shells send, field by field (no credentials needed)."""
+
+import pytest
+
+from adapters.vertex import requests
+from adapters.vertex.endpoint import smoke_attempts
+from pipelines import params
+from promotion.steps import monitoring_config
+from settings import load_platform
+
+KEY = "projects/census-ml-prod/locations/europe-west4/keyRings/census-ml/cryptoKeys/vertex"
+
+
+def test_upload_is_a_new_version_of_the_registered_model():
+    common = dict(
+        artifact_uri="gs://census-ml-prod-models/census-income/run-1/model",
+        serving_image="europe-west4-docker.pkg.dev/p/census-images/serving:abc",
+        project="census-ml-prod",
+        region="europe-west4",
+        kms_key=KEY,
+        run_id="census-promotion-2026-11-21-10-00-00",
+        commit="0123ABCD",
+        candidate="census-promotion-2026-11-21-10-00-00",
+    )
+    parent = "projects/census-ml-prod/locations/europe-west4/models/census-income"
+    r = requests.upload_request(**common, parent_model=parent)
+    assert r["parent_model"] == parent and "model_id" not in r
+    assert r["encryption_spec_key_name"] == KEY
+    assert r["labels"] == {
+        "run": "census-promotion-2026-11-21-10-00-00",
+        "commit": "0123abcd",
+        "candidate": "census-promotion-2026-11-21-10-00-00",
+    }
+    assert r["is_default_version"] is False
+    assert (r["serving_container_predict_route"], r["serving_container_health_route"]) == (
+        "/predict",
+        "/health",
+    )
+    first = requests.upload_request(**common, parent_model=None)
+    assert first["model_id"] == "census-income" and "parent_model" not in first
+
+
+def test_deploy_request_and_traffic_mapping():
+    traffic = requests.vertex_traffic({"1": 90, "2": 10}, {"1": "111"}, new="2")
+    assert traffic == {"111": 90, "0": 10}
+    r = requests.deploy_request(
+        model_resource="m@2",
+        traffic_split=traffic,
+        machine_type="n1-standard-2",
+        min_replicas=1,
+        max_replicas=3,
+        service_account="census-serving@census-ml-prod.iam.gserviceaccount.com",
+    )
+    assert r["traffic_split"] == {"111": 90, "0": 10}
+    assert r["service_account"].startswith("census-serving@")
+    assert (r["min_replica_count"], r["max_replica_count"]) == (1, 3)
+
+
+def test_monitoring_job_covers_every_feature_with_settings_thresholds():
+    p = params.build(load_platform(), "staging", {}, local=False)
+    config = monitoring_config(
+        endpoint_id=p.tenants.endpoint_id,
+        baseline_uri="gs://census-ml-prod-data/census-income/r/baseline.json",
+        monitoring=p.monitoring,
+        kms_key=p.tenants.prod_kms_key,
+    )
+    o = requests.monitoring_objectives(config, "gs://census-ml-prod-data/census-income/r/train.csv")
+    assert len(o["skew"]["skew_thresholds"]) == 14 and len(o["drift"]["drift_thresholds"]) == 14
+    assert o["skew"]["target_field"] == "income_bracket"
+    assert o["skew"]["skew_thresholds"]["fnlwgt"] == 0.15
+    assert o["alert"]["user_emails"] == ["ml-platform-oncall@example.com"]
+    job = requests.monitoring_job_request(
+        config,
+        endpoint="projects/census-ml-prod/locations/europe-west4/endpoints/4242000001",
+        training_data_uri="gs://census-ml-prod-data/census-income/r/train.csv",
+        project="census-ml-prod",
+        region="europe-west4",
+    )
+    assert job["encryption_spec_key_name"] == p.tenants.prod_kms_key
+    skew = job["objective_configs"].skew_detection_config
+    assert skew.data_source.endswith("train.csv") and skew.skew_thresholds["age"] == 0.1
+    assert job["logging_sampling_strategy"].sample_rate == 0.8
+    assert job["schedule_config"].monitor_interval == 1
+    assert job["alert_config"].user_emails == ["ml-platform-oncall@example.com"]
+
+
+@pytest.mark.parametrize(("canary", "attempts"), [(100, 1), (50, 10), (10, 66), (1, 500)])
+def test_smoke_attempts_make_a_canary_answer(canary, attempts):
+    assert smoke_attempts(canary) == attempts
+
+
+def test_label_values_are_vertex_safe():
+    assert requests.label_value("Feature/ABC_1.2") == "feature-abc_1-2"
+    assert len(requests.label_value("x" * 100)) == 63
+    assert requests.label_value("") == "none"

@@ -1,0 +1,133 @@
+"""The deploy step on the local prod tenant: real models, real registry and endpoint state."""
+
+import json
+from pathlib import Path
+
+import pytest
+from local_prod import open_local_prod
+
+from adapters.local.storage import LocalStorage
+from adapters.local.workspace import LocalTenant
+from promotion import steps
+from settings import Rollout
+from trainer import loader
+from trainer.hyperparameters import Hyperparameters
+from trainer.model import train
+
+ROLLOUT = Rollout(
+    canary_percent=10, versions_kept=2, machine_type="n1-standard-2", min_replicas=1, max_replicas=2
+)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, census_train) -> Path:
+    model = train(
+        census_train.frame.head(3000),
+        Hyperparameters(num_boost_round=20),
+        data_sha256=census_train.sha256,
+    )
+    return model.save(tmp_path_factory.mktemp("model") / "model")
+
+
+@pytest.fixture
+def world(tmp_path, model_dir, census_test):
+    """A workspace, the prod services, and a way to stage candidates like decide does."""
+    prod = open_local_prod(tmp_path)
+    test_csv = loader.to_csv(census_test.frame.head(50), tmp_path / "test.csv")
+    storage = LocalStorage()
+
+    def candidate(run_id: str, model: Path = model_dir) -> str:
+        return storage.stage(
+            {"model": model, "baseline.json": test_csv, "train.csv": test_csv},
+            {"smoke.json": json.dumps(steps.smoke_instances(test_csv))},
+            str(tmp_path / "staging-models" / run_id),
+        )
+
+    def deploy(run_id: str, rollout=ROLLOUT, model: Path = model_dir) -> dict:
+        return steps.deploy_candidate(
+            candidate_uri=candidate(run_id, model),
+            run_id=run_id,
+            commit="abc",
+            registry=prod.registry,
+            endpoint=prod.endpoint,
+            storage=prod.storage,
+            prod_models_root=str(tmp_path / "prod-models"),
+            prod_data_root=str(tmp_path / "prod-data"),
+            rollout=rollout,
+            log=lambda _: None,
+        )
+
+    return prod, deploy, tmp_path
+
+
+def aliases(prod) -> dict:
+    return {a: v.version for v in prod.registry.versions() for a in v.aliases}
+
+
+def test_first_version_takes_all_traffic_and_becomes_champion(world):
+    prod, deploy, tmp = world
+    result = deploy("run-1")
+    assert result["version"] == "1" and result["smoke"] == "passed"
+    assert prod.endpoint.state().traffic == {"1": 100}
+    assert aliases(prod) == {"champion": "1"}
+    assert (tmp / "prod-models" / "run-1" / "model" / "model.txt").exists()
+    assert (tmp / "prod-data" / "run-1" / "baseline.json").exists()
+
+
+def test_second_version_is_a_canary_and_rerun_is_idempotent(world):
+    prod, deploy, _ = world
+    deploy("run-1")
+    deploy("run-2")
+    assert prod.endpoint.state().traffic == {"1": 90, "2": 10}
+    assert aliases(prod) == {"champion": "1", "challenger": "2"}
+    again = deploy("run-2")  # same inputs: no second version, no second deployment
+    assert again["smoke"] == "skipped: already serving"
+    assert [v.version for v in prod.registry.versions()] == ["1", "2"]
+    assert prod.endpoint.state().deployed == ("1", "2")
+
+
+def test_promotion_and_undeploying_beyond_versions_kept(world):
+    prod, deploy, _ = world
+    deploy("run-1")
+    deploy("run-2")
+    full = ROLLOUT.model_copy(update={"canary_percent": 100})
+    result = deploy("run-3", rollout=full)
+    assert prod.endpoint.state().traffic == {"3": 100}
+    assert aliases(prod) == {"champion": "3"}
+    assert result["undeployed"] == ["1"]  # v2 stays warm: versions_kept=2
+    assert prod.endpoint.state().deployed == ("2", "3")
+
+
+def test_failed_smoke_test_rolls_back_and_leaves_no_orphan(world, model_dir, tmp_path):
+    prod, deploy, _ = world
+    deploy("run-1")
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "model.json").write_text((model_dir / "model.json").read_text())
+    (broken / "model.txt").write_text("this is not a model")
+    with pytest.raises(
+        steps.DeployFailed,
+        match=r"smoke test of version 2 failed .*rolled "
+        r"back to \{'1': 100\}",
+    ):
+        deploy("run-bad", model=broken)
+    assert prod.endpoint.state().traffic == {"1": 100}
+    assert prod.endpoint.state().deployed == ("1",)
+    assert [v.version for v in prod.registry.versions()] == ["1"]
+    assert aliases(prod) == {"champion": "1"}
+
+
+def test_a_crash_mid_write_leaves_the_last_good_state(tmp_path, monkeypatch):
+    tenant = LocalTenant(tmp_path, "p")
+    tenant.write_state("endpoint", {"traffic": {"1": 100}})
+
+    def crash(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("kernel.atomic.os.replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        tenant.write_state("endpoint", {"traffic": {"2": 100}})
+    assert tenant.read_state("endpoint", None) == {"traffic": {"1": 100}}
+    assert [
+        p.name for p in tenant.state_path("endpoint").parent.iterdir() if p.suffix == ".tmp"
+    ] == []

@@ -1,0 +1,148 @@
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kernel.errors import UserError
+from settings import ENV_NAMES, ENVS_DIR, Settings, load_platform, load_settings
+
+
+@pytest.fixture
+def envs_copy(tmp_path: Path) -> Path:
+    for env in ENV_NAMES:
+        (tmp_path / env).mkdir()
+        shutil.copy(ENVS_DIR / env / "settings.toml", tmp_path / env / "settings.toml")
+    return tmp_path
+
+
+def edit(envs_dir: Path, env: str, old: str, new: str) -> Path:
+    path = envs_dir / env / "settings.toml"
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def test_real_settings_load_and_derive_cross_tenant_names(platform):
+    staging, prod = platform["staging"], platform["prod"]
+    assert platform.peer_of("staging") is prod and platform.peer_of("prod") is staging
+    assert platform.peer_of("dev") is None
+    assert prod.service_account_email("deployer") == (
+        "census-deployer@census-ml-prod.iam.gserviceaccount.com"
+    )
+    assert staging.key_id("vertex") == (
+        "projects/census-ml-staging/locations/europe-west4/keyRings/census-ml/cryptoKeys/vertex"
+    )
+    assert staging.rotation_period == "7776000s"
+    assert prod.image_repository_url() == "europe-west4-docker.pkg.dev/census-ml-prod/census-images"
+
+
+@pytest.mark.parametrize(
+    ("env", "old", "new", "message"),
+    [
+        (
+            "prod",
+            "rotation_days = 90",
+            "rotation_days = 120",
+            r"kms\.rotation_days: Input should be less than or equal to 90 \(got 120\)",
+        ),
+        (
+            "staging",
+            'models = "census-ml-staging-models"',
+            'models = "Census_Models!"',
+            r"buckets\.models: 'Census_Models!' is not a valid Cloud Storage bucket name",
+        ),
+        (
+            "prod",
+            'project_number = "100000000003"',
+            'project_number = "12ab"',
+            r"project_number: String should match pattern",
+        ),
+        (
+            "prod",
+            "canary_percent = 10",
+            "canary_percent = 0",
+            r"serving\.rollout\.canary_percent: Input should be greater than or equal to 1",
+        ),
+        (
+            "prod",
+            'serving = "census-serving"',
+            'trainer = "census-serving"',
+            r"service_accounts for a prod tenant must be exactly build, deployer, infra, serving",
+        ),
+        (
+            "prod",
+            "fnlwgt = 0.15",
+            "salary = 0.15",
+            r"monitoring\.feature_thresholds: unknown feature\(s\) salary",
+        ),
+        (
+            "prod",
+            'emails = ["ml-platform-oncall@example.com"]',
+            'emails = ["oncall"]',
+            r"monitoring\.emails: 'oncall' is not an email address",
+        ),
+        (
+            "prod",
+            "[serving.canary]",
+            "[serving.canary_analysis]",
+            r"serving\.canary: Field required; serving\.canary_analysis: Extra inputs",
+        ),
+        (
+            "staging",
+            "[pipeline.bars]",
+            "[pipeline.thresholds]",
+            r"pipeline\.bars: Field required",
+        ),
+        (
+            "staging",
+            'retraining_schedule = "0 3 * * 1"',
+            "",
+            r"pipeline\.retraining_schedule: a non-prod tenant retrains on a cron",
+        ),
+        (
+            "staging",
+            'env = "staging"',
+            'env = "prod"',
+            r"env: says 'prod' but the file is in envs/staging/",
+        ),
+        ("staging", "keys = { storage", 'keys = { bigq = "x", storage', r"kms\.keys\.bigq"),
+    ],
+)
+def test_bad_settings_name_the_file_and_field(envs_copy, env, old, new, message):
+    path = edit(envs_copy, env, old, new)
+    with pytest.raises(UserError, match=message) as info:
+        load_settings(env, envs_copy)
+    assert str(info.value).startswith(f"{path}: ")
+
+
+def test_missing_field_and_bad_toml(envs_copy):
+    path = edit(envs_copy, "dev", 'region = "europe-west4"\n', "")
+    with pytest.raises(UserError, match=rf"{path}: region: Field required"):
+        load_settings("dev", envs_copy)
+    edit(envs_copy, "prod", "[kms]", "[kms")
+    with pytest.raises(UserError, match=r"settings\.toml: not valid TOML"):
+        load_settings("prod", envs_copy)
+
+
+def test_peers_must_name_each_other(envs_copy):
+    edit(envs_copy, "prod", 'peer = "staging"', 'peer = "dev"')
+    with pytest.raises(UserError, match="staging: peer prod does not name staging back"):
+        load_platform(envs_copy)
+
+
+def test_unknown_env_and_missing_file(envs_copy):
+    with pytest.raises(UserError, match="unknown env 'qa'"):
+        load_settings("qa", envs_copy)
+    (envs_copy / "dev" / "settings.toml").unlink()
+    with pytest.raises(UserError, match=r"settings\.toml: settings file not found"):
+        load_settings("dev", envs_copy)
+
+
+def test_each_role_has_exactly_its_sections(platform):
+    staging = platform["staging"].model_dump()
+    with pytest.raises(ValueError, match=r"\[monitoring\]: not used in a non-prod tenant"):
+        Settings.model_validate({**staging, "monitoring": platform["prod"].monitoring.model_dump()})
+    prod = platform["prod"].model_dump()
+    with pytest.raises(ValueError, match=r"\[serving\]: required in a prod tenant"):
+        Settings.model_validate({**prod, "serving": None})
