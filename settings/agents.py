@@ -41,7 +41,3 @@ AGENT_NAMES: dict[str, str] = {purpose: agent[2] for purpose, agent in SERVICE_A
 
 def service_agent_email(purpose: str, project_number: str) -> str:
     return SERVICE_AGENTS[purpose][1].format(n=project_number)
-
-
-def agent_api(purpose: str) -> str:
-    return SERVICE_AGENTS[purpose][0]

@@ -341,16 +341,6 @@ class Platform(BaseModel):
             raise UserError(f"the promotion pipeline runs in a non-prod env; {env} is {s.role}")
         return peer
 
-    def by_project(self, project_id: str) -> Settings:
-        for s in self.envs.values():
-            if s.project_id == project_id:
-                return s
-        raise UserError(f"no env has project {project_id!r}")
-
     @cached_property
     def prod(self) -> Settings:
         return next(s for s in self.envs.values() if s.role == "prod")
-
-    @cached_property
-    def non_prod(self) -> Settings:
-        return next(s for s in self.envs.values() if s.role == "non-prod")

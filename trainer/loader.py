@@ -256,10 +256,6 @@ def write_quarantine(path: str | Path, bad: list[BadRow]) -> Path:
     return write_text(path, "\n".join(lines) + "\n")
 
 
-def read_quarantine(path: str | Path) -> list[BadRow]:
-    return [BadRow(**json.loads(line)) for line in Path(path).read_text().splitlines() if line]
-
-
 def to_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a loaded frame back in the census format (header, `?` for missing), atomically.
 

@@ -81,9 +81,6 @@ FEATURES: tuple[Feature, ...] = (
 )
 
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
-BY_NAME: dict[str, Feature] = {f.name: f for f in FEATURES}
-CATEGORICAL: tuple[str, ...] = tuple(f.name for f in FEATURES if f.is_categorical)
-NUMERIC: tuple[str, ...] = tuple(f.name for f in FEATURES if not f.is_categorical)
 
 LABEL = "income_bracket"
 NEGATIVE_CLASS = "<=50K"

@@ -35,21 +35,16 @@ def run_training(
 ) -> dict:
     """The whole training job; returns the metrics it wrote."""
     started = time.perf_counter()
-    quarantine = output_dir / "quarantine"
-    train_data = loader.load_census(
-        train_source,
-        split="train",
-        max_bad_fraction=max_bad_fraction,
-        quarantine_path=quarantine / "train.jsonl",
-    )
-    log(f"loaded {train_data.summary()}")
-    test_data = loader.load_census(
-        test_source,
-        split="test",
-        max_bad_fraction=max_bad_fraction,
-        quarantine_path=quarantine / "test.jsonl",
-    )
-    log(f"loaded {test_data.summary()}")
+    loaded = {}
+    for split, source in (("train", train_source), ("test", test_source)):
+        loaded[split] = loader.load_census(
+            source,
+            split=split,
+            max_bad_fraction=max_bad_fraction,
+            quarantine_path=output_dir / "quarantine" / f"{split}.jsonl",
+        )
+        log(f"loaded {loaded[split].summary()}")
+    train_data, test_data = loaded["train"], loaded["test"]
     log(f"training {hyperparameters.num_boost_round} rounds of gradient-boosted trees")
     model = train(
         train_data.frame, hyperparameters, data_sha256=train_data.sha256, progress=print_progress()

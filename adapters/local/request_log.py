@@ -146,8 +146,3 @@ class RequestLog:
         """Write everything queued, then stop."""
         self.queue.put(_STOP)
         self.thread.join()
-
-
-def read_log(path: str | Path) -> pd.DataFrame:
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(f"SELECT * FROM {TABLE} ORDER BY ts").df()

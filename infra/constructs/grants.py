@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from cdktf_cdktf_provider_google.artifact_registry_repository_iam_member import (
     ArtifactRegistryRepositoryIamMember,
@@ -27,6 +28,31 @@ def grant_id(grant: Grant) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "-", f"{grant.kind}-{what}-{role}-{who}")
 
 
+# Per grant kind: the `*_iam_member` resource, and the arguments that say what it sits on.
+WHERE: dict[str, tuple[type, Callable[[Grant, str], dict]]] = {
+    "project": (ProjectIamMember, lambda g, _: {"project": g.resource}),
+    "bucket": (StorageBucketIamMember, lambda g, _: {"bucket": g.resource}),
+    "dataset": (
+        BigqueryDatasetIamMember,
+        lambda g, _: {"project": g.project, "dataset_id": g.resource},
+    ),
+    "repository": (
+        ArtifactRegistryRepositoryIamMember,
+        lambda g, region: {"project": g.project, "location": region, "repository": g.resource},
+    ),
+    "service_account": (
+        ServiceAccountIamMember,
+        lambda g, _: {"service_account_id": f"projects/{g.project}/serviceAccounts/{g.resource}"},
+    ),
+    "key": (KmsCryptoKeyIamMember, lambda g, _: {"crypto_key_id": g.resource}),
+    "key_ring": (KmsKeyRingIamMember, lambda g, _: {"key_ring_id": g.resource}),
+    "run_service": (
+        CloudRunServiceIamMember,
+        lambda g, region: {"project": g.project, "location": region, "service": g.resource},
+    ),
+}
+
+
 class IamGrants(Construct):
     def __init__(
         self,
@@ -41,49 +67,20 @@ class IamGrants(Construct):
         super().__init__(scope, id_)
         self.members = []
         for grant in grants:
+            if grant.kind not in WHERE:
+                raise ValueError(f"unknown grant kind {grant.kind!r}")
+            resource, where = WHERE[grant.kind]
             needs = [
                 *depends_on.get((grant.kind, grant.resource), []),
                 *depends_on.get(("member", grant.member_email), []),
             ]
-            common = {"role": grant.role, "member": grant.member, "depends_on": needs}
-            rid = grant_id(grant)
-            if grant.kind == "project":
-                r = ProjectIamMember(self, rid, project=grant.resource, **common)
-            elif grant.kind == "bucket":
-                r = StorageBucketIamMember(self, rid, bucket=grant.resource, **common)
-            elif grant.kind == "dataset":
-                r = BigqueryDatasetIamMember(
-                    self, rid, project=grant.project, dataset_id=grant.resource, **common
-                )
-            elif grant.kind == "repository":
-                r = ArtifactRegistryRepositoryIamMember(
+            self.members.append(
+                resource(
                     self,
-                    rid,
-                    project=grant.project,
-                    location=region,
-                    repository=grant.resource,
-                    **common,
+                    grant_id(grant),
+                    **where(grant, region),
+                    role=grant.role,
+                    member=grant.member,
+                    depends_on=needs,
                 )
-            elif grant.kind == "service_account":
-                r = ServiceAccountIamMember(
-                    self,
-                    rid,
-                    service_account_id=f"projects/{grant.project}/serviceAccounts/{grant.resource}",
-                    **common,
-                )
-            elif grant.kind == "key":
-                r = KmsCryptoKeyIamMember(self, rid, crypto_key_id=grant.resource, **common)
-            elif grant.kind == "key_ring":
-                r = KmsKeyRingIamMember(self, rid, key_ring_id=grant.resource, **common)
-            elif grant.kind == "run_service":
-                r = CloudRunServiceIamMember(
-                    self,
-                    rid,
-                    project=grant.project,
-                    location=region,
-                    service=grant.resource,
-                    **common,
-                )
-            else:
-                raise ValueError(f"unknown grant kind {grant.kind!r}")
-            self.members.append(r)
+            )

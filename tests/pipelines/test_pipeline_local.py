@@ -87,41 +87,18 @@ def test_a_failure_before_deploy_leaves_prod_exactly_as_it_was(first_run, worksp
     assert fingerprint(workspace / PROD) == prod_before
 
 
+def mlops_run(workspace: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "mlops.cli", "run", "--local", "--workspace", str(workspace)]
+    return subprocess.run([*command, *args], capture_output=True, text=True)
+
+
 def test_bad_parameters_are_refused_before_anything_runs(tmp_path):
     workspace = tmp_path / "never-created"
     for bad in ("rollout.canary_percent=0", "bars.min_accuracy=1.2", "rollout.canary_percent=101"):
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "mlops.cli",
-                "run",
-                "--local",
-                "--workspace",
-                str(workspace),
-                "--param",
-                bad,
-            ],
-            capture_output=True,
-            text=True,
-        )
+        proc = mlops_run(workspace, "--param", bad)
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.startswith("mlops run: error: bad pipeline parameter ")
         assert "Traceback" not in proc.stderr
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mlops.cli",
-            "run",
-            "--local",
-            "--env",
-            "qa",
-            "--workspace",
-            str(workspace),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    proc = mlops_run(workspace, "--env", "qa")
     assert proc.returncode == 2 and "unknown env 'qa'" in proc.stderr
     assert not workspace.exists()

@@ -12,12 +12,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import duckdb
 import httpx
 import pytest
 from local_prod import ROLLOUT, open_local_prod
 from serving_fixtures import sample_instances, save_small_model
 
-from adapters.local.request_log import read_log
+from adapters.local.request_log import TABLE
 from adapters.local.storage import LocalStorage
 
 REQUESTS, CONCURRENCY = 400, 8
@@ -175,3 +176,8 @@ def test_mlops_serve_splits_traffic_and_logs_everything(tmp_path):
     row = log[log.status == 200].iloc[0]
     assert row.age == sample_instances()[0]["age"] and row.label in ("<=50K", ">50K")
     assert log[log.status == 400].error.iloc[0].startswith("malformed JSON")
+
+
+def read_log(path):
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(f"SELECT * FROM {TABLE} ORDER BY ts").df()

@@ -11,7 +11,7 @@ def test_encode_uses_schema_codes_and_nan_for_missing(census_train):
     matrix = features.encode(frame)
     assert matrix.shape == (3, 14)
     workclass = schema.FEATURE_NAMES.index("workclass")
-    assert matrix[0, workclass] == schema.BY_NAME["workclass"].code_of("State-gov") == 5
+    assert matrix[0, workclass] == feature("workclass").code_of("State-gov") == 5
     assert np.isnan(matrix[2, workclass])
     assert matrix[0, 0] == 39.0
 
@@ -30,3 +30,7 @@ def test_encode_names_missing_columns():
 def test_labels(census_test):
     y = features.labels(census_test.frame)
     assert y.sum() == 3_846 and len(y) == 16_281
+
+
+def feature(name: str) -> schema.Feature:
+    return next(f for f in schema.FEATURES if f.name == name)

@@ -72,7 +72,7 @@ def test_bad_rows_are_quarantined_with_line_and_reason(write_csv, tmp_path):
         (7, "workclass: unknown category 'Space-agency'"),
         (8, "capital_gain: not a finite number 'inf'"),
     ]
-    assert loader.read_quarantine(quarantine) == result.bad_rows
+    assert read_quarantine(quarantine) == result.bad_rows
     assert json.loads(quarantine.read_text().splitlines()[0])["raw"] == BAD_ROWS[0]
     assert "5 quarantined" in result.summary()
 
@@ -86,7 +86,7 @@ def test_too_many_bad_rows_fail_with_counts_and_keep_the_quarantine(write_csv, t
         r"allowed 10\.00%; see .*bad\.jsonl",
     ):
         loader.load_census(path, max_bad_fraction=0.10, quarantine_path=quarantine)
-    assert len(loader.read_quarantine(quarantine)) == 5
+    assert len(read_quarantine(quarantine)) == 5
 
 
 def test_checksum_mismatch_is_refused(tmp_path, monkeypatch):
@@ -143,3 +143,7 @@ def test_url_source_over_loopback_http(write_csv, tmp_path):
             loader.load_census(f"http://127.0.0.1:{server.server_port}/missing.csv")
     finally:
         server.shutdown()
+
+
+def read_quarantine(path) -> list[loader.BadRow]:
+    return [loader.BadRow(**json.loads(line)) for line in path.read_text().splitlines() if line]

@@ -12,12 +12,12 @@ def test_feature_names_are_the_uci_names_in_snake_case():
 
 
 def test_categories_are_unique_and_codes_follow_declared_order():
-    for feature in schema.FEATURES:
-        assert len(set(feature.categories)) == len(feature.categories), feature.name
-    sex = schema.BY_NAME["sex"]
+    for f in schema.FEATURES:
+        assert len(set(f.categories)) == len(f.categories), f.name
+    sex = feature("sex")
     assert [sex.code_of("Female"), sex.code_of("Male"), sex.code_of("male")] == [0, 1, None]
-    assert len(schema.BY_NAME["native_country"].categories) == 41
-    assert len(schema.CATEGORICAL) == 8 and len(schema.NUMERIC) == 6
+    assert len(feature("native_country").categories) == 41
+    assert sum(f.is_categorical for f in schema.FEATURES) == 8 and len(schema.FEATURES) == 14
 
 
 def test_as_dict_describes_every_feature():
@@ -28,3 +28,7 @@ def test_as_dict_describes_every_feature():
         "kind": "categorical",
         "categories": ["Female", "Male"],
     }
+
+
+def feature(name: str) -> schema.Feature:
+    return next(f for f in schema.FEATURES if f.name == name)
