@@ -29,6 +29,40 @@ class Grant:
         return self.member.split(":", 1)[1]
 
 
+@dataclass(frozen=True)
+class CustomRole:
+    """A project-level custom role: exactly the permissions a job needs, no predefined role has."""
+
+    role_id: str
+    title: str
+    description: str
+    permissions: tuple[str, ...]
+
+    def name(self, project: str) -> str:
+        return f"projects/{project}/roles/{self.role_id}"
+
+
+# `mlops doctor` reads each CMEK key and its IAM policy: roles/cloudkms.viewer has no
+# cloudkms.cryptoKeys.getIamPolicy, and every predefined role that has it is far broader
+# (cloudkms.admin, iam.securityReviewer, viewer).
+PREFLIGHT_ROLE = CustomRole(
+    "censusPreflight",
+    "census preflight",
+    "Reads the CMEK keys and their IAM policies for the preflight (mlops doctor).",
+    ("cloudkms.cryptoKeys.get", "cloudkms.cryptoKeys.getIamPolicy"),
+)
+
+
+def custom_roles(s: Settings) -> list[CustomRole]:
+    """The custom roles each env's stack defines in its own project."""
+    return [PREFLIGHT_ROLE]
+
+
+def role_label(role: str) -> str:
+    """`roles/x` as is; a custom role by its id: `custom census...`."""
+    return f"custom {role.rsplit('/', 1)[-1]}" if role.startswith("projects/") else role
+
+
 def _sa(email: str) -> str:
     return f"serviceAccount:{email}"
 
@@ -109,7 +143,11 @@ RETRAIN_FUNCTION = "census-retrain"
 
 def preflight_grants(s: Settings, caller: str) -> list[Grant]:
     """Read-only metadata a caller needs for `mlops doctor` on tenant `s`."""
-    grants = [Grant(s.project_id, "key_ring", s.key_ring_id, "roles/cloudkms.viewer", _sa(caller))]
+    grants = [
+        Grant(
+            s.project_id, "key_ring", s.key_ring_id, PREFLIGHT_ROLE.name(s.project_id), _sa(caller)
+        )
+    ]
     grants += [
         Grant(
             s.project_id,
@@ -217,7 +255,7 @@ def describe(platform: Platform, env: str, grant: Grant) -> tuple[str, str, str]
     """(member, role, on) in the words of the table in docs/infra.md."""
     return (
         member_name(platform, env, grant.member_email),
-        grant.role,
+        role_label(grant.role),
         resource_name(platform, env, grant),
     )
 

@@ -21,10 +21,11 @@ from infra.constructs.kms import CmekKeys, KeysProps
 from infra.constructs.props import Place
 from infra.constructs.registry import Registries
 from infra.constructs.retraining import Retraining, RetrainingProps
+from infra.constructs.roles import CustomRoles
 from infra.constructs.storage import PROTECTED_IN_PROD, Buckets, BucketsProps
 from infra.constructs.vertex import Endpoint, MetadataStore
 from infra.constructs.warehouse import Warehouse
-from infra.iam import RETRAIN_FUNCTION, plan_grants
+from infra.iam import RETRAIN_FUNCTION, custom_roles, plan_grants
 from infra.layout import stack_name
 from settings import Platform, Settings
 
@@ -113,6 +114,9 @@ class PlatformStack(TerraformStack):
         accounts = ServiceAccounts(
             self, "identities", place, accounts=dict(s.service_accounts), depends_on=apis
         ).accounts
+        roles = CustomRoles(
+            self, "roles", project=s.project_id, roles=custom_roles(s), depends_on=apis
+        ).by_name
 
         grants = plan_grants(platform, env)
         key_grants = [g for g in grants if g.kind == "key"]
@@ -201,6 +205,7 @@ class PlatformStack(TerraformStack):
             **{("member", s.service_account_email(i)): [a] for i, a in accounts.items()},
             ("member", s.service_agent_email("vertex")): [kms.agents["vertex"]],
             ("key_ring", s.key_ring_id): [kms.key_ring],
+            **{("role", name): [role] for name, role in roles.items()},
         }
         if retraining is not None:
             needs[("run_service", RETRAIN_FUNCTION)] = [retraining.function]

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kernel import gcp
 from kernel.uris import download_prefix
 from promotion.ports import Endpoint, Registry
 from trainer.model import CensusModel
@@ -20,7 +21,8 @@ def load_model(storage_uri: str) -> CensusModel:
         from google.cloud import storage
 
         folder = Path(tempfile.mkdtemp(prefix="model-"))
-        return CensusModel.load(download_prefix(storage.Client(), storage_uri, folder))
+        client = storage.Client(client_options=gcp.client_options("storage"))
+        return CensusModel.load(download_prefix(client, storage_uri, folder))
     return CensusModel.load(storage_uri)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from kernel import gcp
 from kernel import uris as gcs
 from kernel.atomic import write_text
 from kernel.errors import DataError
@@ -107,7 +108,8 @@ def _read_gcs(uri: str) -> bytes:
     from google.cloud import storage  # only where data really lives in Cloud Storage
 
     bucket, name = gcs.split(uri)
-    return storage.Client().bucket(bucket).blob(name).download_as_bytes()
+    client = storage.Client(client_options=gcp.client_options("storage"))
+    return client.bucket(bucket).blob(name).download_as_bytes()
 
 
 def _verified_bundle(split: str) -> bytes:

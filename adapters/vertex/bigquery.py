@@ -7,6 +7,7 @@ import tempfile
 
 import pandas as pd
 
+from kernel import gcp
 from trainer import loader
 
 
@@ -17,7 +18,9 @@ class BigQueryWarehouse:
         from google.cloud import bigquery
 
         self.bq = bigquery
-        self.client = bigquery.Client(project=project, location=region)
+        self.client = bigquery.Client(
+            project=project, location=region, client_options=gcp.client_options("bigquery")
+        )
         self.dataset = f"{project}.{dataset}"
 
     def _load(self, table: str, rows: list[dict], schema: list) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kernel import gcp
+
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 
 
@@ -21,4 +23,5 @@ def deployer_credentials(deployer_service_account: str) -> Any:
         target_principal=deployer_service_account,
         target_scopes=SCOPES,
         lifetime=3600,
+        iam_endpoint_override=gcp.impersonation_url(deployer_service_account),
     )

@@ -7,8 +7,11 @@ Google Cloud clients, and ask KMS which of the caller's permissions hold.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from kernel import gcp
 from kernel.errors import UserError
 from settings import AGENT_NAMES, ENCRYPTER_DECRYPTER, Platform
 from settings.model import KeyPurpose
@@ -16,6 +19,8 @@ from settings.model import KeyPurpose
 # The purposes whose keys a run touches, in either tenant.
 KEYS_USED: tuple[KeyPurpose, ...] = ("vertex", "storage", "bigquery")
 CALLER_PERMISSIONS = ("cloudkms.cryptoKeys.get", "cloudkms.cryptoKeys.getIamPolicy")
+# The custom role the stacks grant the submitter for exactly these (infra.iam.PREFLIGHT_ROLE).
+PREFLIGHT_ROLE_ID = "the census preflight role (custom censusPreflight)"
 
 
 @dataclass(frozen=True)
@@ -100,14 +105,14 @@ def judge_key(expected: KeyExpectation, facts: KeyFacts) -> list[Problem]:
             Problem(
                 key,
                 f"the caller lacks {', '.join(missing)}, so the preflight cannot verify this key",
-                "grant roles/cloudkms.viewer on the key ring to the caller",
+                f"grant {PREFLIGHT_ROLE_ID} on the key ring to the caller ({expected.deploy_fix})",
             )
         )
     return problems
 
 
 def judge_buckets(
-    expected: dict[str, str], found: dict[str, str | None], env: str
+    expected: Mapping[str, str], found: Mapping[str, str | None], env: str
 ) -> list[Problem]:
     """`found`: bucket -> its default KMS key, or absent when the bucket does not exist."""
     problems = []
@@ -143,8 +148,29 @@ def judge_dataset(
     return []
 
 
+def denied(resource: str, permission: str | None, env: str) -> Problem:
+    """The caller may not read `resource`: name what is missing and where it is granted."""
+    what = permission or "read access"
+    return Problem(
+        resource,
+        f"the caller lacks {what}, so the preflight cannot verify it",
+        f"grant it to the submitter in infra/iam.py (preflight_grants), then "
+        f"cd envs/{env} && cdktf deploy",
+    )
+
+
+def checked_buckets(platform: Platform, env: str) -> dict[str, str]:
+    """The buckets a run uses in `env`, each with the key it must be encrypted with."""
+    s = platform[env]
+    return {getattr(s.buckets, p): s.key_id("storage") for p in s.run_buckets}
+
+
 def preflight(platform: Platform, env: str) -> list[Problem]:
-    """The shell: gather facts from Google Cloud and judge them."""
+    """The shell: gather facts from Google Cloud as the caller, and judge them.
+
+    A fact the caller may not read becomes a Problem naming the missing permission (Google
+    answers 403 both for a missing grant and, to the ungranted, for a missing resource).
+    """
     s = platform[env]
     try:
         import google.auth
@@ -158,7 +184,9 @@ def preflight(platform: Platform, env: str) -> list[Problem]:
             "`gcloud auth application-default login`, or use --dry-run"
         ) from None
     problems: list[Problem] = []
-    client = kms.KeyManagementServiceClient()
+    client = kms.KeyManagementServiceClient(
+        transport=gcp.transport("cloudkms"), client_options=gcp.client_options("cloudkms")
+    )
     for expected in expectations(platform, env):
         try:
             key = client.get_crypto_key(name=expected.key_id)
@@ -176,17 +204,26 @@ def preflight(platform: Platform, env: str) -> list[Problem]:
             )
         except exceptions.NotFound:
             facts = KeyFacts(exists=False)
+        except exceptions.Forbidden as exc:
+            problems.append(denied(expected.key_id, _permission(exc), env))
+            continue
         problems += judge_key(expected, facts)
-    gcs = storage.Client(project=s.project_id)
+    gcs = storage.Client(project=s.project_id, client_options=gcp.client_options("storage"))
+    expected_buckets = checked_buckets(platform, env)
     found = {}
-    for bucket in s.buckets.by_purpose().values():
-        existing = gcs.lookup_bucket(bucket)
+    for bucket in expected_buckets:
+        try:
+            existing = gcs.lookup_bucket(bucket)
+        except exceptions.Forbidden as exc:
+            problems.append(denied(f"gs://{bucket}", _permission(exc), env))
+            found[bucket] = expected_buckets[bucket]  # judged as unknown, not as wrong
+            continue
         if existing is not None:
             found[bucket] = existing.default_kms_key_name
-    problems += judge_buckets(
-        {b: s.key_id("storage") for b in s.buckets.by_purpose().values()}, found, env
-    )
-    bq = bigquery.Client(project=s.project_id)
+    problems += judge_buckets(expected_buckets, found, env)
+    if s.role == "prod":
+        return problems  # runs use the non-prod dataset only
+    bq = bigquery.Client(project=s.project_id, client_options=gcp.client_options("bigquery"))
     try:
         dataset = bq.get_dataset(f"{s.project_id}.{s.bigquery_dataset}")
         config = dataset.default_encryption_configuration
@@ -199,4 +236,17 @@ def preflight(platform: Platform, env: str) -> list[Problem]:
         )
     except exceptions.NotFound:
         problems += judge_dataset(s.bigquery_dataset, None, False, s.key_id("bigquery"), env)
+    except exceptions.Forbidden as exc:
+        problems.append(
+            denied(f"dataset {s.project_id}.{s.bigquery_dataset}", _permission(exc), env)
+        )
     return problems
+
+
+def _permission(exc) -> str | None:
+    """The permission Google says was missing (ErrorInfo metadata, or the message)."""
+    metadata = getattr(exc, "metadata", None) or {}
+    if metadata.get("permission"):
+        return metadata["permission"]
+    match = re.search(r"[Pp]ermission '?([a-z]+\.[A-Za-z]+\.[A-Za-z]+)'?", str(exc))
+    return match.group(1) if match else None

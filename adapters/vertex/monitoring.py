@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters.vertex import requests
+from kernel import gcp
 from promotion.ports import VersionStats
 
 
@@ -56,7 +57,11 @@ class VertexMonitoring:
     def version_stats(self, start: datetime, end: datetime) -> dict[str, VersionStats]:
         from google.cloud import monitoring_v3
 
-        client = monitoring_v3.MetricServiceClient(credentials=self.credentials)
+        client = monitoring_v3.MetricServiceClient(
+            credentials=self.credentials,
+            transport=gcp.transport("monitoring"),
+            client_options=gcp.client_options("monitoring"),
+        )
         endpoint_id = self.endpoint.rsplit("/", 1)[-1]
         queries = requests.monitoring_queries(
             self.project, endpoint_id, int(start.timestamp()), int(end.timestamp())

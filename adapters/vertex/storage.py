@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from kernel import gcp
 from kernel.uris import download_prefix, split
 
 
@@ -12,7 +13,9 @@ class GcsStorage:
     def __init__(self, credentials: Any = None, project: str | None = None) -> None:
         from google.cloud import storage
 
-        self.client = storage.Client(project=project, credentials=credentials)
+        self.client = storage.Client(
+            project=project, credentials=credentials, client_options=gcp.client_options("storage")
+        )
 
     def copy_tree(self, source: str, destination: str) -> str:
         src_bucket, src_prefix = split(source)

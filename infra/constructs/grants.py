@@ -63,7 +63,8 @@ class IamGrants(Construct):
         region: str,
         depends_on: dict[tuple[str, str], list],
     ) -> None:
-        """`depends_on` maps (kind, resource) or ("member", email) to what must exist first."""
+        """`depends_on` maps (kind, resource), ("member", email) or ("role", name) to what
+        must exist first."""
         super().__init__(scope, id_)
         self.members = []
         for grant in grants:
@@ -73,6 +74,7 @@ class IamGrants(Construct):
             needs = [
                 *depends_on.get((grant.kind, grant.resource), []),
                 *depends_on.get(("member", grant.member_email), []),
+                *depends_on.get(("role", grant.role), []),
             ]
             self.members.append(
                 resource(

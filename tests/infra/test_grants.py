@@ -50,7 +50,7 @@ def test_cross_tenant_table_is_exactly_the_grants_naming_another_env(stacks, pla
         assert foreign == cross.get(env, set()), env
     # The one write path into prod: staging's pipeline minting the deployer's tokens; the
     # rest is staging's submitter reading prod metadata for the preflight.
-    read_only = {"roles/cloudkms.viewer", "roles/storage.legacyBucketReader"}
+    read_only = {"custom censusPreflight", "roles/storage.legacyBucketReader"}
     assert {r for r in cross["prod"] if r[1] not in read_only} == {
         ("staging pipeline", "roles/iam.serviceAccountTokenCreator", "service account deployer")
     }

@@ -1,0 +1,10 @@
+"""The simulated APIs, one module each; `install` registers their routes on a Simulation."""
+
+from __future__ import annotations
+
+
+def install(sim) -> None:
+    from simulation.apis import bigquery, iamcredentials, kms, metadata, storage
+
+    for api in (metadata, iamcredentials, storage, kms, bigquery):
+        api.install(sim)

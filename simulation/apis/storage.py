@@ -1,0 +1,280 @@
+"""Cloud Storage (JSON API): buckets, objects, uploads, downloads, copies; CMEK as Google does.
+
+Objects are plain files under <root>/storage/<bucket>/<name>, so a process that mounts that
+folder at /gcs sees what Vertex AI's Cloud Storage FUSE mount would show. A write into a
+CMEK bucket needs the bucket project's Cloud Storage agent to hold encrypt permission on the
+key, in the bucket's location; otherwise it fails as Google fails it.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.parser
+import email.policy
+import hashlib
+import json
+import mimetypes
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import google_crc32c
+from starlette.responses import JSONResponse, Response
+
+from simulation.wire import ApiError
+
+B = r"/storage/v1/b/(?P<bucket>[^/]+)"
+OBJECT = B + r"/o/(?P<name>.+)"
+UPLOAD = r"/upload/storage/v1/b/(?P<bucket>[^/]+)/o"
+DOWNLOAD = r"/download" + OBJECT
+COPY = r"/storage/v1/b/(?P<src>[^/]+)/o/(?P<name>.+)/{verb}/b/(?P<dst>[^/]+)/o/(?P<target>.+)"
+ENCRYPT = "cloudkms.cryptoKeyVersions.useToEncrypt"
+DECRYPT = "cloudkms.cryptoKeyVersions.useToDecrypt"
+
+
+def install(sim) -> None:
+    root = sim.root / "storage"
+    uploads: dict[str, dict] = {}
+
+    def bucket_of(name: str):
+        found = sim.world.buckets.get(name)
+        if found is None:
+            raise ApiError(404, f"The specified bucket does not exist: {name}")
+        return found
+
+    def path_of(bucket: str, name: str) -> Path:
+        path = (root / bucket / name).resolve()
+        if not str(path).startswith(str((root / bucket).resolve()) + "/"):
+            raise ApiError(400, f"Invalid object name {name!r}")
+        return path
+
+    def resource(bucket: str, name: str | None = None) -> str:
+        return f"projects/_/buckets/{bucket}" + (f"/objects/{name}" if name else "")
+
+    def use_key(call, bucket, permission: str) -> str | None:
+        """The bucket's key, after checking its project's storage agent may use it."""
+        if not bucket.kms_key:
+            return None
+        key = sim.world.keys.get(bucket.kms_key)
+        agent = sim.world.storage_agent(bucket.project)
+        if key is None or key.location != bucket.location:
+            raise ApiError(
+                400,
+                f"Cloud KMS key {bucket.kms_key} does not exist or is not in the bucket's "
+                f"location {bucket.location}.",
+            )
+        if key.state != "ENABLED":
+            raise ApiError(400, f"Cloud KMS key {bucket.kms_key} is {key.state}.")
+        if not sim.allowed(agent, permission, bucket.kms_key):
+            call.entry.checks.append(_agent_check(agent, permission, bucket.kms_key, False))
+            raise ApiError(
+                403,
+                "Permission denied on Cloud KMS key. Please ensure that your Cloud Storage "
+                f"service account ({agent}) has been authorized to use this key: "
+                f"{bucket.kms_key}",
+            )
+        call.entry.checks.append(_agent_check(agent, permission, bucket.kms_key, True))
+        return f"{bucket.kms_key}/cryptoKeyVersions/1"
+
+    def object_json(bucket, name: str, path: Path) -> dict:
+        stat = path.stat()
+        data = path.read_bytes()
+        data_hash = hashlib.md5(data).digest()  # noqa: S324 - GCS's md5Hash
+        crc = google_crc32c.value(data).to_bytes(4, "big")
+        return {
+            "kind": "storage#object",
+            "id": f"{bucket.name}/{name}/{stat.st_mtime_ns}",
+            "name": name,
+            "bucket": bucket.name,
+            "generation": str(stat.st_mtime_ns),
+            "metageneration": "1",
+            "contentType": mimetypes.guess_type(name)[0] or "application/octet-stream",
+            "size": str(stat.st_size),
+            "md5Hash": base64.b64encode(data_hash).decode(),
+            "crc32c": base64.b64encode(crc).decode(),
+            "kmsKeyName": f"{bucket.kms_key}/cryptoKeyVersions/1" if bucket.kms_key else None,
+            "mediaLink": f"{sim.url}/storage/download/storage/v1/b/{bucket.name}/o/"
+            f"{quote(name, safe='')}?alt=media",
+            "selfLink": f"{sim.url}/storage/storage/v1/b/{bucket.name}/o/{quote(name, safe='')}",
+            "timeCreated": _rfc3339(stat.st_mtime),
+            "updated": _rfc3339(stat.st_mtime),
+        }
+
+    def write(call, bucket_name: str, name: str, data: bytes) -> JSONResponse:
+        call.authorize(resource(bucket_name, name), "storage.objects.create")
+        bucket = bucket_of(bucket_name)
+        path = path_of(bucket_name, name)
+        if path.exists():
+            call.authorize(resource(bucket_name, name), "storage.objects.delete")
+        use_key(call, bucket, ENCRYPT)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.upload")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+        return JSONResponse(object_json(bucket, name, path))
+
+    @sim.route("storage", "GET", B, "storage.buckets.get")
+    def get_bucket(call, bucket):
+        call.authorize(resource(bucket))
+        b = bucket_of(bucket)
+        body = {
+            "kind": "storage#bucket",
+            "id": b.name,
+            "name": b.name,
+            "projectNumber": sim.world.projects[b.project],
+            "location": b.location.upper(),
+            "storageClass": "STANDARD",
+            "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": True}},
+        }
+        if b.kms_key:
+            body["encryption"] = {"defaultKmsKeyName": b.kms_key}
+        return JSONResponse(body)
+
+    @sim.route("storage", "GET", B + "/o", "storage.objects.list")
+    def list_objects(call, bucket):
+        call.authorize(resource(bucket))
+        b = bucket_of(bucket)
+        prefix = call.query.get("prefix", "")
+        base = root / bucket
+        items = []
+        if base.exists():
+            for path in sorted(base.rglob("*")):
+                name = str(path.relative_to(base))
+                if path.is_file() and name.startswith(prefix) and ".upload" not in path.name:
+                    items.append(object_json(b, name, path))
+        return JSONResponse({"kind": "storage#objects", "items": items})
+
+    @sim.route(
+        "storage", "GET", r"/storage/v1/b/(?P<bucket>[^/]+)/o/(?P<name>.+)", "storage.objects.get"
+    )
+    def get_object(call, bucket, name):
+        call.authorize(resource(bucket, name))
+        b = bucket_of(bucket)
+        path = path_of(bucket, name)
+        if not path.is_file():
+            raise ApiError(404, f"No such object: {bucket}/{name}")
+        if call.query.get("alt") == "media":
+            use_key(call, b, DECRYPT)
+            return Response(path.read_bytes(), media_type="application/octet-stream")
+        return JSONResponse(object_json(b, name, path))
+
+    @sim.route(
+        "storage",
+        "GET",
+        r"/download/storage/v1/b/(?P<bucket>[^/]+)/o/(?P<name>.+)",
+        "storage.objects.get",
+    )
+    def download(call, bucket, name):
+        call.authorize(resource(bucket, name))
+        b = bucket_of(bucket)
+        path = path_of(bucket, name)
+        if not path.is_file():
+            raise ApiError(404, f"No such object: {bucket}/{name}")
+        use_key(call, b, DECRYPT)
+        return Response(path.read_bytes(), media_type="application/octet-stream")
+
+    @sim.route(
+        "storage",
+        "DELETE",
+        r"/storage/v1/b/(?P<bucket>[^/]+)/o/(?P<name>.+)",
+        "storage.objects.delete",
+    )
+    def delete(call, bucket, name):
+        call.authorize(resource(bucket, name))
+        path = path_of(bucket, name)
+        if not path.is_file():
+            raise ApiError(404, f"No such object: {bucket}/{name}")
+        path.unlink()
+        return Response(status_code=204)
+
+    @sim.route(
+        "storage", "POST", r"/upload/storage/v1/b/(?P<bucket>[^/]+)/o", "storage.objects.insert"
+    )
+    def upload(call, bucket):
+        kind = call.query.get("uploadType", "media")
+        if kind == "media":
+            return write(call, bucket, call.query["name"], call.body)
+        if kind == "multipart":
+            metadata, data = _multipart(call.request.headers["content-type"], call.body)
+            return write(call, bucket, metadata.get("name") or call.query["name"], data)
+        if kind == "resumable":
+            metadata = call.json()
+            upload_id = uuid.uuid4().hex
+            name = metadata.get("name") or call.query.get("name")
+            uploads[upload_id] = {"bucket": bucket, "name": name, "data": b""}
+            location = (
+                f"{sim.url}/storage/upload/storage/v1/b/{bucket}/o"
+                f"?uploadType=resumable&upload_id={upload_id}"
+            )
+            return Response(status_code=200, headers={"Location": location})
+        raise ApiError(400, f"unsupported uploadType {kind}")
+
+    @sim.route(
+        "storage", "PUT", r"/upload/storage/v1/b/(?P<bucket>[^/]+)/o", "storage.objects.insert"
+    )
+    def upload_chunk(call, bucket):
+        state = uploads.get(call.query.get("upload_id", ""))
+        if state is None:
+            raise ApiError(404, "no such upload")
+        state["data"] += call.body
+        total = call.request.headers.get("content-range", "").rsplit("/", 1)[-1]
+        if total in ("*", ""):
+            return Response(status_code=308, headers={"Range": f"bytes=0-{len(state['data']) - 1}"})
+        uploads.pop(call.query["upload_id"])
+        return write(call, state["bucket"], state["name"], state["data"])
+
+    def copy(call, src, name, dst, target):
+        call.authorize(resource(src, name), "storage.objects.get")
+        source_bucket = bucket_of(src)
+        path = path_of(src, name)
+        if not path.is_file():
+            raise ApiError(404, f"No such object: {src}/{name}")
+        use_key(call, source_bucket, DECRYPT)
+        return write(call, dst, target, path.read_bytes())
+
+    @sim.route(
+        "storage",
+        "POST",
+        r"/storage/v1/b/(?P<src>[^/]+)/o/(?P<name>.+)/copyTo/b/(?P<dst>[^/]+)/o/(?P<target>.+)",
+        "storage.objects.copy",
+    )
+    def copy_to(call, src, name, dst, target):
+        return copy(call, src, name, dst, target)
+
+    @sim.route(
+        "storage",
+        "POST",
+        r"/storage/v1/b/(?P<src>[^/]+)/o/(?P<name>.+)/rewriteTo/b/(?P<dst>[^/]+)/o/(?P<target>.+)",
+        "storage.objects.rewrite",
+    )
+    def rewrite(call, src, name, dst, target):
+        response = copy(call, src, name, dst, target)
+        resource_body = json.loads(response.body)
+        size = resource_body["size"]
+        return JSONResponse(
+            {"kind": "storage#rewriteResponse", "totalBytesRewritten": size, "objectSize": size,
+             "done": True, "resource": resource_body}
+        )  # fmt: skip
+
+
+def _agent_check(agent: str, permission: str, key: str, allowed: bool):
+    from simulation.wire import Check
+
+    via = "the key's IAM policy" if allowed else "no binding grants it"
+    return Check(f"{permission} (as {agent})", key, allowed, via)
+
+
+def _multipart(content_type: str, body: bytes) -> tuple[dict, bytes]:
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    parts = list(message.iter_parts())
+    metadata = json.loads(parts[0].get_content())
+    data = parts[1].get_payload(decode=True)
+    return metadata, data
+
+
+def _rfc3339(seconds: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(seconds))

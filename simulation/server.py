@@ -1,0 +1,215 @@
+"""The simulation's one HTTP server: every API under `/{service}/...`, every call checked.
+
+Each route names the REST method it implements (its discovery name); before a handler
+changes anything it calls `call.authorize(resource)`, which looks up the permission that
+method needs and checks it against the caller's bindings. A denial answers 403 in Google's
+error shape, so the client library raises what it raises in production. Every request goes
+to the wire log: who, what, which permission on which resource, allowed or denied.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route as StarletteRoute
+
+from simulation import iam
+from simulation.tokens import Tokens
+from simulation.wire import ApiError, Check, WireEntry
+from simulation.world import World
+
+
+@dataclass
+class Route:
+    verb: str
+    pattern: re.Pattern
+    method: str  # the REST method's discovery name, for the IAM check and the wire log
+    handler: Callable[..., Response]
+
+
+class Call:
+    """One request: who sent it, what it asked, and the checks it passed."""
+
+    def __init__(self, sim: Simulation, request: Request, route: Route, entry: WireEntry) -> None:
+        self.sim, self.request, self.route, self.entry = sim, request, route, entry
+        self.principal = entry.principal
+        self.body = b""
+
+    @property
+    def query(self):
+        return self.request.query_params
+
+    def json(self) -> dict:
+        return json.loads(self.body or b"{}")
+
+    def authorize(self, resource: str, permission: str | None = None) -> None:
+        """403 unless the caller holds the permission the route's method needs on `resource`."""
+        permission = permission or iam.required_permission(self.route.method)
+        if permission is None:
+            return
+        self.sim.check(self.entry, self.principal, permission, resource)
+
+
+class Simulation:
+    """The simulated cloud: a World, its tokens, its HTTP server and its wire log."""
+
+    def __init__(self, world: World, root: Path) -> None:
+        self.world, self.root = world, root
+        self.tokens = Tokens()
+        self.wire: list[WireEntry] = []
+        self.lock = threading.RLock()
+        self.routes: dict[str, list[Route]] = {}
+        self.port = 0
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        from simulation.apis import install
+
+        install(self)
+
+    # Routes and checks --------------------------------------------------------------------
+
+    def route(self, service: str, verb: str, pattern: str, method: str):
+        def register(handler):
+            self.routes.setdefault(service, []).append(
+                Route(verb, re.compile(pattern + r"$"), method, handler)
+            )
+            return handler
+
+        return register
+
+    def check(
+        self, entry: WireEntry, principal: str | None, permission: str, resource: str
+    ) -> None:
+        with self.lock:
+            chain = self.world.chain(resource)
+            binding = (
+                iam.holds(
+                    principal, permission, chain, self.world.bindings, self.world.custom_roles
+                )
+                if principal
+                else None
+            )
+        via = f"{binding.role} on {binding.resource}" if binding else "no binding grants it"
+        entry.checks.append(Check(permission, resource, binding is not None, via))
+        if binding is None:
+            raise ApiError(
+                403,
+                f"Permission '{permission}' denied on resource '{resource}' (or it may not "
+                f"exist) for {principal}.",
+                permission=permission,
+                resource=resource,
+            )
+
+    def allowed(self, principal: str, permission: str, resource: str) -> bool:
+        with self.lock:
+            chain = self.world.chain(resource)
+            return bool(
+                iam.holds(
+                    principal, permission, chain, self.world.bindings, self.world.custom_roles
+                )
+            )
+
+    async def _dispatch(self, request: Request) -> Response:
+        # The raw path: object names and resource names keep their encoded slashes.
+        raw = request.scope.get("raw_path", request.url.path.encode()).decode().split("?")[0]
+        _, service, rest = raw.split("/", 2) if raw.count("/") >= 2 else ("", raw[1:], "")
+        rest = "/" + rest
+        for route in self.routes.get(service, []):
+            if route.verb != request.method:
+                continue
+            match = route.pattern.match(rest)
+            if match is None:
+                continue
+            params = {k: unquote(v) for k, v in match.groupdict().items() if v is not None}
+            return await self._run(request, route, params)
+        return ApiError(404, f"the simulation has no {request.method} {service}{rest}").response()
+
+    async def _run(self, request: Request, route: Route, params: dict) -> Response:
+        principal = None
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            principal = self.tokens.principal(header[7:].strip())
+        with self.lock:
+            entry = WireEntry(
+                len(self.wire) + 1, time.time(), principal, request.method,
+                request.url.path, route.method,
+            )  # fmt: skip
+            self.wire.append(entry)
+        call = Call(self, request, route, entry)
+        call.body = await request.body()
+        try:
+            if principal is None and not route.method.startswith("metadata."):
+                raise ApiError(401, "Request is missing a valid OAuth 2 access token.")
+            response = route.handler(call, **params)
+        except ApiError as exc:
+            response = exc.response()
+        entry.status = response.status_code
+        return response
+
+    # The server -------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Simulation:
+        app = Starlette(routes=[StarletteRoute("/{rest:path}", self._dispatch, methods=_VERBS)])
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="simulation", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the simulated cloud did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> Simulation:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def environ(self, principal: str) -> dict[str, str]:
+        """The environment variables that make a process run as `principal`, against us."""
+        host = f"127.0.0.1:{self.port}/metadata/{self.tokens.slot(principal)}"
+        return {
+            "MLOPS_API_ENDPOINT": f"{self.url}/{{service}}",
+            "GCE_METADATA_HOST": host,
+            "GCE_METADATA_IP": host,
+            "GOOGLE_CLOUD_PROJECT": self.world.project_of_identity(principal),
+            # No user credentials from this machine may stand in for the principal.
+            "GOOGLE_APPLICATION_CREDENTIALS": "",
+            "CLOUDSDK_CONFIG": str(self.root / "gcloud-config"),
+            "NO_GCE_CHECK": "False",
+        }
+
+    def credentials(self, principal: str):
+        """In-process credentials of `principal`, for tests that call a client directly."""
+        from google.oauth2.credentials import Credentials
+
+        return Credentials(token=self.tokens.issue(principal))
+
+
+_VERBS = ["GET", "POST", "PUT", "PATCH", "DELETE"]

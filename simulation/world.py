@@ -1,0 +1,253 @@
+"""The simulated cloud's state, seeded from the synthesized stacks (envs/*/cdktf.out).
+
+Pure data. `World.from_stacks` reads each stack's Terraform JSON as Google would see it after
+an apply: projects, service accounts, service agents (with the project roles Google gives
+them), keys, buckets, datasets, repositories, the endpoint, custom roles and every IAM
+binding, project-, resource- and service-account-level. Nothing is described twice: change a
+grant in infra/iam.py, synthesize, and the simulation enforces the new grant.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from simulation.iam import Binding
+
+# Google's naming of service agents (what google_project_service_identity and the storage
+# and BigQuery data sources return), and the role Google grants each on its project.
+AGENT_EMAILS = {
+    "aiplatform.googleapis.com": "service-{n}@gcp-sa-aiplatform.iam.gserviceaccount.com",
+    "storage.googleapis.com": "service-{n}@gs-project-accounts.iam.gserviceaccount.com",
+    "bigquery.googleapis.com": "bq-{n}@bigquery-encryption.iam.gserviceaccount.com",
+    "artifactregistry.googleapis.com": (
+        "service-{n}@gcp-sa-artifactregistry.iam.gserviceaccount.com"
+    ),
+    "pubsub.googleapis.com": "service-{n}@gcp-sa-pubsub.iam.gserviceaccount.com",
+    "cloudfunctions.googleapis.com": "service-{n}@gcf-admin-robot.iam.gserviceaccount.com",
+    "run.googleapis.com": "service-{n}@serverless-robot-prod.iam.gserviceaccount.com",
+}
+AGENT_ROLES = {
+    "aiplatform.googleapis.com": "roles/aiplatform.serviceAgent",
+    "artifactregistry.googleapis.com": "roles/artifactregistry.serviceAgent",
+    "pubsub.googleapis.com": "roles/pubsub.serviceAgent",
+    "cloudfunctions.googleapis.com": "roles/cloudfunctions.serviceAgent",
+    "run.googleapis.com": "roles/run.serviceAgent",
+}
+# Data sources that name a project's agent without creating it (the provider's documented way
+# for Cloud Storage and BigQuery).
+AGENT_DATA_SOURCES = {
+    "google_storage_project_service_account": "storage.googleapis.com",
+    "google_bigquery_default_service_account": "bigquery.googleapis.com",
+}
+
+_REF = re.compile(r"\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}")
+
+
+@dataclass
+class CryptoKey:
+    name: str  # projects/p/locations/l/keyRings/r/cryptoKeys/k
+    state: str = "ENABLED"  # of the primary version
+
+    @property
+    def location(self) -> str:
+        return self.name.split("/")[3]
+
+    @property
+    def project(self) -> str:
+        return self.name.split("/")[1]
+
+
+@dataclass
+class Bucket:
+    name: str
+    project: str
+    location: str
+    kms_key: str | None
+
+
+@dataclass
+class Dataset:
+    project: str
+    dataset_id: str
+    location: str
+    kms_key: str | None
+
+
+@dataclass
+class World:
+    projects: dict[str, str] = field(default_factory=dict)  # project id → number
+    regions: dict[str, str] = field(default_factory=dict)  # project id → default region
+    accounts: dict[str, str] = field(default_factory=dict)  # service account → project
+    agents: dict[str, str] = field(default_factory=dict)  # service agent → project
+    key_rings: set[str] = field(default_factory=set)
+    keys: dict[str, CryptoKey] = field(default_factory=dict)
+    buckets: dict[str, Bucket] = field(default_factory=dict)
+    datasets: dict[str, Dataset] = field(default_factory=dict)  # "project.dataset"
+    repositories: set[str] = field(default_factory=set)
+    endpoints: dict[str, str | None] = field(default_factory=dict)  # name → CMEK key
+    custom_roles: dict[str, frozenset[str]] = field(default_factory=dict)
+    bindings: list[Binding] = field(default_factory=list)
+
+    # Resource hierarchy -----------------------------------------------------------------
+
+    def project_id(self, project: str) -> str:
+        """A project id, given an id or a number."""
+        for pid, number in self.projects.items():
+            if project in (pid, number):
+                return pid
+        raise KeyError(f"no project {project!r}")
+
+    def chain(self, resource: str) -> list[str]:
+        """`resource` and its ancestors up to its project, for an IAM check."""
+        parts = resource.split("/")
+        if resource.startswith("projects/_/buckets/"):
+            bucket = self.buckets.get(parts[3])
+            chain = [f"projects/_/buckets/{parts[3]}"]
+            if len(parts) > 4:
+                chain.insert(0, resource)
+            return chain + ([f"projects/{bucket.project}"] if bucket else [])
+        chain = [resource]
+        if "/cryptoKeys/" in resource:
+            chain.append(resource.split("/cryptoKeys/")[0])
+        project = f"projects/{self.project_id(parts[1])}"
+        return [*chain, project] if resource != project else chain
+
+    def is_identity(self, email: str) -> bool:
+        return email in self.accounts or email in self.agents
+
+    def project_of_identity(self, email: str) -> str:
+        project = self.accounts.get(email) or self.agents.get(email)
+        if project is None:
+            raise KeyError(f"no service account or agent {email!r} in the simulated cloud")
+        return project
+
+    def storage_agent(self, project: str) -> str:
+        return AGENT_EMAILS["storage.googleapis.com"].format(n=self.projects[project])
+
+    def agent(self, service: str, project: str) -> str:
+        return AGENT_EMAILS[service].format(n=self.projects[project])
+
+    # Seeding ----------------------------------------------------------------------------
+
+    @classmethod
+    def from_stacks(cls, stacks: dict[str, dict]) -> World:
+        world = cls()
+        for stack in stacks.values():
+            google = stack["provider"]["google"][0]
+            project, region = google["project"], google["region"]
+            world.projects[project] = stack["output"]["project_number"]["value"]
+            world.regions[project] = region
+        for stack in stacks.values():
+            world._seed(stack)
+        return world
+
+    def _seed(self, stack: dict) -> None:
+        google = stack["provider"]["google"][0]
+        project, region = google["project"], google["region"]
+        ids: dict[tuple[str, str], dict[str, str]] = {}
+        resources = stack.get("resource", {})
+
+        def each(rtype: str):
+            for name, body in resources.get(rtype, {}).items():
+                yield name, {k: _resolve(v, ids) for k, v in body.items()}
+
+        def agent(service: str, in_project: str = project) -> str:
+            email = AGENT_EMAILS[service].format(n=self.projects[in_project])
+            self.agents[email] = in_project
+            if service in AGENT_ROLES:
+                self.bindings.append(
+                    Binding(
+                        f"projects/{in_project}", AGENT_ROLES[service], f"serviceAccount:{email}"
+                    )
+                )
+            return email
+
+        for name, body in each("google_service_account"):
+            email = f"{body['account_id']}@{body.get('project', project)}.iam.gserviceaccount.com"
+            self.accounts[email] = body.get("project", project)
+            ids[("google_service_account", name)] = {"email": email}
+        for name, body in each("google_project_service_identity"):
+            ids[("google_project_service_identity", name)] = {"email": agent(body["service"])}
+        for rtype, service in AGENT_DATA_SOURCES.items():
+            for name, body in stack.get("data", {}).get(rtype, {}).items():
+                email = agent(service, body.get("project", project))
+                ids[(f"data.{rtype}", name)] = {"email_address": email, "email": email}
+        for name, body in each("google_kms_key_ring"):
+            p, loc = body.get("project", project), body["location"]
+            ring = f"projects/{p}/locations/{loc}/keyRings/{body['name']}"
+            self.key_rings.add(ring)
+            ids[("google_kms_key_ring", name)] = {"id": ring}
+        for name, body in each("google_kms_crypto_key"):
+            key = f"{body['key_ring']}/cryptoKeys/{body['name']}"
+            self.keys[key] = CryptoKey(key)
+            ids[("google_kms_crypto_key", name)] = {"id": key}
+        for _, body in each("google_storage_bucket"):
+            kms = (body.get("encryption") or {}).get("default_kms_key_name")
+            self.buckets[body["name"]] = Bucket(
+                body["name"], body.get("project", project), body["location"].lower(), kms
+            )
+        for _, body in each("google_bigquery_dataset"):
+            p = body.get("project", project)
+            kms = (body.get("default_encryption_configuration") or {}).get("kms_key_name")
+            self.datasets[f"{p}.{body['dataset_id']}"] = Dataset(
+                p, body["dataset_id"], body["location"], kms
+            )
+        for _, body in each("google_artifact_registry_repository"):
+            p = body.get("project", project)
+            self.repositories.add(
+                f"projects/{p}/locations/{body['location']}/repositories/{body['repository_id']}"
+            )
+        for _, body in each("google_vertex_ai_endpoint"):
+            p = body.get("project", project)
+            name = f"projects/{p}/locations/{body['location']}/endpoints/{body['name']}"
+            self.endpoints[name] = (body.get("encryption_spec") or {}).get("kms_key_name")
+        for _, body in each("google_project_iam_custom_role"):
+            p = body.get("project", project)
+            self.custom_roles[f"projects/{p}/roles/{body['role_id']}"] = frozenset(
+                body["permissions"]
+            )
+        for rtype, where in _IAM_MEMBERS.items():
+            for _, body in each(rtype):
+                self.bindings.append(
+                    Binding(where(body, project, region), body["role"], body["member"])
+                )
+
+
+def _resolve(value, ids: dict[tuple[str, str], dict[str, str]]):
+    """Terraform references (${type.name.attribute}) to the values an apply would give."""
+    if isinstance(value, str):
+
+        def sub(m: re.Match) -> str:
+            return ids.get((m.group(1), m.group(2)), {}).get(m.group(3), m.group(0))
+
+        return _REF.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: _resolve(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, ids) for v in value]
+    return value
+
+
+_IAM_MEMBERS = {
+    "google_project_iam_member": lambda b, p, r: f"projects/{b['project']}",
+    "google_storage_bucket_iam_member": lambda b, p, r: f"projects/_/buckets/{b['bucket']}",
+    "google_bigquery_dataset_iam_member": (
+        lambda b, p, r: f"projects/{b.get('project', p)}/datasets/{b['dataset_id']}"
+    ),
+    "google_artifact_registry_repository_iam_member": (
+        lambda b, p, r: (
+            f"projects/{b.get('project', p)}/locations/{b.get('location', r)}"
+            f"/repositories/{b['repository']}"
+        )
+    ),
+    "google_service_account_iam_member": lambda b, p, r: b["service_account_id"],
+    "google_kms_crypto_key_iam_member": lambda b, p, r: b["crypto_key_id"],
+    "google_kms_key_ring_iam_member": lambda b, p, r: b["key_ring_id"],
+    "google_cloud_run_service_iam_member": (
+        lambda b, p, r: (
+            f"projects/{b.get('project', p)}/locations/{b.get('location', r)}"
+            f"/services/{b['service']}"
+        )
+    ),
+}

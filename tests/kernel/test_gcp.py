@@ -1,0 +1,36 @@
+"""One endpoint setting for every Google client."""
+
+import pytest
+
+from kernel import gcp
+
+
+def test_unset_means_google_defaults():
+    assert gcp.endpoint("storage", {}) is None
+    assert gcp.endpoint("storage", {gcp.ENV_VAR: "  "}) is None
+
+
+def test_the_template_names_each_service():
+    env = {gcp.ENV_VAR: "https://{service}-psc.p.googleapis.com/"}
+    assert gcp.endpoint("aiplatform", env) == "https://aiplatform-psc.p.googleapis.com"
+    assert gcp.endpoint("cloudkms", env) == "https://cloudkms-psc.p.googleapis.com"
+
+
+def test_bad_templates_and_services_are_refused():
+    with pytest.raises(ValueError, match=r"must contain \{service\}"):
+        gcp.endpoint("storage", {gcp.ENV_VAR: "http://127.0.0.1:1"})
+    with pytest.raises(ValueError, match="unknown Google API 'compute'"):
+        gcp.endpoint("compute", {})
+
+
+def test_client_options_transport_and_impersonation(monkeypatch):
+    monkeypatch.delenv(gcp.ENV_VAR, raising=False)
+    assert gcp.client_options("bigquery") is None and gcp.transport("cloudkms") is None
+    assert gcp.impersonation_url("d@p.iam.gserviceaccount.com") is None
+    monkeypatch.setenv(gcp.ENV_VAR, "http://127.0.0.1:9/{service}")
+    assert gcp.client_options("bigquery") == {"api_endpoint": "http://127.0.0.1:9/bigquery"}
+    assert gcp.transport("cloudkms") == "rest"
+    assert gcp.impersonation_url("d@p.iam.gserviceaccount.com") == (
+        "http://127.0.0.1:9/iamcredentials/v1/projects/-/serviceAccounts/"
+        "d@p.iam.gserviceaccount.com:generateAccessToken"
+    )
