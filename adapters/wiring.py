@@ -83,6 +83,7 @@ def open_prod(target: str, workspace: str, tenants: Tenants) -> Prod:
             LocalMonitoring(tenant),
             str(tenant.path / "buckets"),
         )
+    from adapters.vertex import session
     from adapters.vertex.credentials import deployer_credentials
     from adapters.vertex.endpoint import VertexEndpoint
     from adapters.vertex.monitoring import VertexMonitoring
@@ -90,6 +91,7 @@ def open_prod(target: str, workspace: str, tenants: Tenants) -> Prod:
     from adapters.vertex.storage import GcsStorage
 
     credentials = deployer_credentials(tenants.deployer_service_account)
+    session.configure(project, region, credentials)
     storage = GcsStorage(credentials=credentials, project=project)
     registry = VertexRegistry(
         project, region, credentials, storage, tenants.serving_image, tenants.prod_kms_key

@@ -241,7 +241,8 @@ def deploy_candidate(
         problems = [f"prediction failed: {exc}"]
     if problems:
         restored = rollback(before, version.version)
-        endpoint.set_traffic(restored)
+        if restored:  # else it was the only model: undeploying it clears the traffic
+            endpoint.set_traffic(restored)
         endpoint.undeploy(version.version)
         registry.delete(version.version)  # no orphan version left behind
         raise DeployFailed(

@@ -72,6 +72,9 @@ class Simulation:
         self.lock = threading.RLock()
         self.routes: dict[str, list[Route]] = {}
         self.port = 0
+        self.images: dict[str, list[str]] = {}  # image URI prefix → command (tests add some)
+        self.on_stop: list[Callable[[], None]] = []
+        self.predictions: list[tuple[float, str, str, int, float]] = []
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         from simulation.apis import install
@@ -180,7 +183,14 @@ class Simulation:
             time.sleep(0.01)
         return self
 
+    def record_prediction(self, endpoint: str, deployed_id: str, status: int, ms: float) -> None:
+        """What Cloud Monitoring counts: each prediction, its deployed model, status, latency."""
+        with self.lock:
+            self.predictions.append((time.time(), endpoint, deployed_id, status, ms))
+
     def stop(self) -> None:
+        for stop in reversed(self.on_stop):
+            stop()
         if self._server is not None:
             self._server.should_exit = True
             self._thread.join(timeout=10)

@@ -50,9 +50,12 @@ class LocalEndpoint:
 
     def undeploy(self, version: str) -> None:
         def change(s: dict) -> None:
-            if s["traffic"].get(version):
+            others = [v for v in s["deployed"] if v != version]
+            if s["traffic"].get(version) and others:  # as Vertex: the last one may go
                 raise ValueError(f"version {version} still has traffic; move it first")
-            s["deployed"] = [v for v in s["deployed"] if v != version]
+            s["deployed"] = others
+            if not others:
+                s["traffic"] = {}
 
         self._update(change)
 

@@ -69,6 +69,8 @@ class VertexEndpoint:
         self.endpoint.deploy(**request)
 
     def set_traffic(self, traffic: dict[str, int]) -> None:
+        if not any(traffic.values()):  # the SDK would send an update with an empty mask
+            raise ValueError("an endpoint's traffic cannot be set to nothing; undeploy instead")
         ids = self._deployed()
         self.endpoint.update(traffic_split={ids[v]: p for v, p in traffic.items() if p})
 

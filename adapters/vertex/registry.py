@@ -86,7 +86,12 @@ class VertexRegistry:
             self._registry().add_version_aliases([name], version)
 
     def delete(self, version: str) -> None:
-        self._registry().delete_version(version)
+        """One version; Vertex refuses to delete a model's only version, so then the model."""
+        others = [v for v in self.versions() if v.version != version]
+        if others:
+            self._registry().delete_version(version)
+        else:
+            self.ai.Model(self.parent, credentials=self.credentials).delete()
 
     def fetch(self, version: ModelVersion) -> str:
         folder = Path(tempfile.mkdtemp(prefix=f"champion-v{version.version}-"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def install(sim) -> None:
-    from simulation.apis import bigquery, iamcredentials, kms, metadata, storage
+    from simulation.apis import aiplatform, bigquery, iamcredentials, kms, metadata, storage
 
-    for api in (metadata, iamcredentials, storage, kms, bigquery):
+    for api in (metadata, iamcredentials, storage, kms, bigquery, aiplatform):
         api.install(sim)

@@ -1,0 +1,116 @@
+"""The deploy step on the Vertex target, run as the staging pipeline identity (impersonating
+the prod deployer) against the simulation, with the stacks' IAM and real prediction servers."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from serving_fixtures import save_small_model
+
+from promotion import steps
+from trainer import loader
+
+PIPELINE = "census-pipeline@census-ml-staging.iam.gserviceaccount.com"
+SERVING = "census-serving@census-ml-prod.iam.gserviceaccount.com"
+IMAGE = "europe-west4-docker.pkg.dev/census-ml-staging/census-images/serving:abc123"
+GARBAGE = "europe-west4-docker.pkg.dev/census-ml-staging/census-images/serving:garbage"
+STEP = Path(__file__).with_name("vertex_step.py")
+PROD_VERTEX_KEY = (
+    "projects/census-ml-prod/locations/europe-west4/keyRings/census-ml/cryptoKeys/vertex"
+)
+
+
+def stage_candidate(sim, run_id: str) -> str:
+    """What decide leaves in the staging models bucket for the deployer."""
+    folder = sim.root / "storage/census-ml-staging-models/census-income/candidates" / run_id
+    folder.mkdir(parents=True)
+    save_small_model(folder / "model")
+    loader.to_csv(loader.load_census(split="test").frame.head(50), folder / "train.csv")
+    (folder / "baseline.json").write_text("{}")
+    (folder / "smoke.json").write_text(json.dumps(steps.smoke_instances(folder / "train.csv")))
+    return f"gs://census-ml-staging-models/census-income/candidates/{run_id}"
+
+
+def deploy(sim, run_id: str, image: str = IMAGE) -> subprocess.CompletedProcess:
+    env = {**os.environ, **sim.environ(PIPELINE)}
+    return subprocess.run(
+        [sys.executable, str(STEP), "deploy", stage_candidate(sim, run_id), run_id, image],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def result_of(done: subprocess.CompletedProcess) -> dict:
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
+    return json.loads(line.removeprefix("RESULT "))
+
+
+def endpoint(sim) -> dict:
+    return next(iter(sim.vertex["endpoints"].values()))
+
+
+def registered(sim) -> dict:
+    return sim.vertex["models"].get(
+        "projects/census-ml-prod/locations/europe-west4/models/census-income"
+    )
+
+
+@pytest.fixture
+def garbage_image(cloud):
+    sim = cloud()
+    sim.images[GARBAGE] = [sys.executable, str(Path(__file__).with_name("garbage_server.py"))]
+    return sim
+
+
+def test_first_run_deploys_version_1_at_100_with_cmek_and_the_serving_identity(cloud):
+    sim = cloud()
+    result = result_of(deploy(sim, "run-1"))
+    assert result["version"] == "1" and result["traffic"] == {"1": 100}
+    assert result["smoke"] == "passed"
+    model = registered(sim)
+    assert model["aliases"]["champion"] == "1"
+    assert model["versions"]["1"]["encryptionSpec"]["kmsKeyName"] == PROD_VERTEX_KEY
+    assert model["versions"]["1"]["labels"]["run"] == "run-1"
+    deployed = endpoint(sim)["deployedModels"]
+    assert [d["serviceAccount"] for d in deployed] == [SERVING]
+    # Every prod call was made as the deployer, never as the staging pipeline.
+    vertex_calls = [e for e in sim.wire if e.method.startswith("aiplatform.")]
+    assert vertex_calls and {e.principal for e in vertex_calls} == {
+        "census-deployer@census-ml-prod.iam.gserviceaccount.com"
+    }
+
+
+def test_second_run_canaries(cloud):
+    sim = cloud()
+    result_of(deploy(sim, "run-1"))
+    second = result_of(deploy(sim, "run-2"))
+    assert second["version"] == "2" and second["traffic"] == {"1": 90, "2": 10}
+    model = registered(sim)
+    assert model["aliases"]["champion"] == "1" and model["aliases"]["challenger"] == "2"
+    assert model["aliases"]["default"] == "1"
+
+
+def test_a_bad_first_version_is_rolled_back_and_removed(garbage_image):
+    sim = garbage_image
+    done = deploy(sim, "run-1", GARBAGE)
+    assert done.returncode != 0
+    assert "DeployFailed: smoke test of version 1 failed" in done.stderr
+    assert "traffic rolled back to nothing" in done.stderr
+    assert endpoint(sim)["deployedModels"] == [] and endpoint(sim)["trafficSplit"] == {}
+    assert registered(sim) is None  # the only version: the model itself went
+
+
+def test_a_bad_later_version_is_rolled_back_to_the_champion(garbage_image):
+    sim = garbage_image
+    result_of(deploy(sim, "run-1"))
+    done = deploy(sim, "run-2", GARBAGE)
+    assert done.returncode != 0 and "traffic rolled back to {'1': 100}" in done.stderr
+    ids = {d["modelVersionId"] for d in endpoint(sim)["deployedModels"]}
+    assert ids == {"1"} and list(endpoint(sim)["trafficSplit"].values()) == [100]
+    assert set(registered(sim)["versions"]) == {"1"}

@@ -1,0 +1,41 @@
+"""Run a promotion step on the Vertex target, in its own process, as whoever the
+environment makes it (the tests set the simulation's metadata server for a principal).
+
+    python vertex_step.py deploy CANDIDATE_URI RUN_ID SERVING_IMAGE
+    python vertex_step.py canary UNTIL_ISO
+"""
+
+import json
+import sys
+
+from adapters import wiring
+from promotion import steps
+from settings import load_platform, tenants_for
+
+
+def main(step: str, *args: str) -> None:
+    platform = load_platform()
+    tenants = tenants_for(platform, "staging", local=False)
+    if step == "deploy":
+        candidate, run_id, image = args
+        tenants = tenants.model_copy(update={"serving_image": image})
+        prod = wiring.open_prod("vertex", "", tenants)
+        result = steps.deploy_candidate(
+            candidate_uri=candidate,
+            run_id=run_id,
+            commit="abc123",
+            registry=prod.registry,
+            endpoint=prod.endpoint,
+            storage=prod.storage,
+            prod_models_root=f"gs://{tenants.prod_models_bucket}/census-income",
+            prod_data_root=f"gs://{tenants.prod_data_bucket}/census-income",
+            rollout=platform["prod"].serving.rollout,
+            log=lambda line: print(f"deploy: {line}", flush=True),
+        )
+        print("RESULT " + json.dumps(result))
+    else:
+        raise SystemExit(f"unknown step {step}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
