@@ -97,6 +97,9 @@ def _in_tenant(s: Settings) -> list[Grant]:
         # Deployer: registers versions, deploys to the endpoint as the serving SA, copies the
         # approved model and its baseline into prod's own buckets.
         add("project", p, "roles/aiplatform.user", sa("deployer"))
+        # ...and judges the canary on the endpoint's Cloud Monitoring figures (time series
+        # have no narrower scope than the project).
+        add("project", p, "roles/monitoring.viewer", sa("deployer"))
         add("bucket", b.models, "roles/storage.objectUser", sa("deployer"))
         add("bucket", b.data, "roles/storage.objectUser", sa("deployer"))
         add("service_account", sa("serving"), "roles/iam.serviceAccountUser", sa("deployer"))

@@ -74,7 +74,8 @@ class Simulation:
         self.port = 0
         self.images: dict[str, list[str]] = {}  # image URI prefix → command (tests add some)
         self.on_stop: list[Callable[[], None]] = []
-        self.predictions: list[tuple[float, str, str, int, float]] = []
+        # (time, endpoint, deployed model, status, total ms, model ms): what Monitoring counts
+        self.predictions: list[tuple[float, str, str, int, float, float]] = []
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         from simulation.apis import install
@@ -183,10 +184,14 @@ class Simulation:
             time.sleep(0.01)
         return self
 
-    def record_prediction(self, endpoint: str, deployed_id: str, status: int, ms: float) -> None:
+    def record_prediction(
+        self, endpoint: str, deployed_id: str, status: int, total_ms: float, model_ms: float
+    ) -> None:
         """What Cloud Monitoring counts: each prediction, its deployed model, status, latency."""
         with self.lock:
-            self.predictions.append((time.time(), endpoint, deployed_id, status, ms))
+            self.predictions.append(
+                (time.time(), endpoint, deployed_id, status, total_ms, model_ms)
+            )
 
     def stop(self) -> None:
         for stop in reversed(self.on_stop):

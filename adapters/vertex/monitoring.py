@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from adapters.vertex import requests
 from kernel import gcp
+from kernel.errors import UserError
 from promotion.ports import VersionStats
 
 
@@ -55,24 +56,37 @@ class VertexMonitoring:
         return None  # the job itself is the configuration on Vertex; nothing reads it back
 
     def version_stats(self, start: datetime, end: datetime) -> dict[str, VersionStats]:
-        from google.cloud import monitoring_v3
+        from google.auth.transport.requests import AuthorizedSession
 
-        client = monitoring_v3.MetricServiceClient(
-            credentials=self.credentials,
-            transport=gcp.transport("monitoring"),
-            client_options=gcp.client_options("monitoring"),
-        )
+        session = AuthorizedSession(self.credentials)
+        base = gcp.endpoint("monitoring") or "https://monitoring.googleapis.com"
         endpoint_id = self.endpoint.rsplit("/", 1)[-1]
-        queries = requests.monitoring_queries(
-            self.project, endpoint_id, int(start.timestamp()), int(end.timestamp())
-        )
-        series = {
-            measure: [type(s).to_dict(s) for s in client.list_time_series(request=query)]
-            for measure, query in queries.items()
-        }
+        start_s, end_s = (int(_utc(t).timestamp()) for t in (start, end))
+        queries = requests.monitoring_queries(self.project, endpoint_id, start_s, end_s)
+        series = {}
+        for measure, query in queries.items():
+            response = session.get(base + query["path"], params=query["params"], timeout=60)
+            if response.status_code != 200:
+                raise UserError(
+                    f"Cloud Monitoring refused the canary's figures "
+                    f"({response.status_code}): {_message(response)}"
+                )
+            series[measure] = response.json().get("timeSeries", [])
         return requests.interpret_time_series(series, self.deployed_versions())
 
     def deployed_versions(self) -> dict[str, str]:
         """{deployed model id: model version} of the endpoint, to name the series."""
         endpoint = self.ai.Endpoint(self.endpoint, credentials=self.credentials)
         return {m.id: m.model_version_id for m in endpoint.list_models()}
+
+
+def _utc(moment: datetime) -> datetime:
+    """A naive time is UTC here, as in the request log (never the machine's zone)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _message(response: Any) -> str:
+    try:
+        return str(response.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return response.text[:300]

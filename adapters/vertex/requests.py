@@ -6,6 +6,7 @@ The shells (services.py, submit.py) pass these straight to the Vertex AI SDK.
 from __future__ import annotations
 
 import re
+import time
 
 from kernel.names import HEALTH_ROUTE, MODEL_NAME, PREDICT_ROUTE, SERVING_PORT
 from promotion.ports import VersionStats
@@ -126,36 +127,47 @@ def monitoring_job_request(
 
 
 # Cloud Monitoring: the canary's figures per deployed model -----------------------------
+# google-cloud-monitoring speaks gRPC only, so these are the REST API's (projects.timeSeries.list)
+# query parameters and JSON responses, sent by an authorized session.
 
 METRICS = {
     "requests": "aiplatform.googleapis.com/prediction/online/prediction_count",
     "errors": "aiplatform.googleapis.com/prediction/online/error_count",
     "latency": "aiplatform.googleapis.com/prediction/online/prediction_latencies",
 }
+# prediction_latencies has one series per latency_type (overhead, model, total): the canary
+# judges what a client waits for.
+LATENCY_TYPE = "total"
+
+
+def _rfc3339(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def monitoring_queries(project: str, endpoint_id: str, start_s: int, end_s: int) -> dict[str, dict]:
-    """ListTimeSeries requests, one per measure, each summed per deployed model."""
-    window = end_s - start_s
+    """(URL path, query parameters) of one timeSeries.list per measure, per deployed model."""
     queries = {}
     for measure, metric in METRICS.items():
-        aligner = "ALIGN_PERCENTILE_95" if measure == "latency" else "ALIGN_SUM"
-        reducer = "REDUCE_MEAN" if measure == "latency" else "REDUCE_SUM"
+        latency = measure == "latency"
+        metric_filter = (
+            f'metric.type = "{metric}" AND resource.type = '
+            f'"aiplatform.googleapis.com/Endpoint" AND '
+            f'resource.labels.endpoint_id = "{endpoint_id}"'
+        )
+        if latency:
+            metric_filter += f' AND metric.labels.latency_type = "{LATENCY_TYPE}"'
         queries[measure] = {
-            "name": f"projects/{project}",
-            "filter": (
-                f'metric.type = "{metric}" AND resource.type = '
-                f'"aiplatform.googleapis.com/Endpoint" AND '
-                f'resource.labels.endpoint_id = "{endpoint_id}"'
-            ),
-            "interval": {"start_time": {"seconds": start_s}, "end_time": {"seconds": end_s}},
-            "aggregation": {
-                "alignment_period": {"seconds": window},
-                "per_series_aligner": aligner,
-                "cross_series_reducer": reducer,
-                "group_by_fields": ["metric.labels.deployed_model_id"],
+            "path": f"/v3/projects/{project}/timeSeries",
+            "params": {
+                "filter": metric_filter,
+                "interval.startTime": _rfc3339(start_s),
+                "interval.endTime": _rfc3339(end_s),
+                "aggregation.alignmentPeriod": f"{end_s - start_s}s",
+                "aggregation.perSeriesAligner": "ALIGN_PERCENTILE_95" if latency else "ALIGN_SUM",
+                "aggregation.crossSeriesReducer": "REDUCE_MEAN" if latency else "REDUCE_SUM",
+                "aggregation.groupByFields": "metric.labels.deployed_model_id",
+                "view": "FULL",
             },
-            "view": "FULL",
         }
     return queries
 
@@ -163,17 +175,17 @@ def monitoring_queries(project: str, endpoint_id: str, start_s: int, end_s: int)
 def interpret_time_series(
     series_by_measure: dict[str, list[dict]], versions: dict[str, str]
 ) -> dict[str, VersionStats]:
-    """Time series (as dicts) → per-version stats; `versions` maps deployed model id → version."""
+    """timeSeries.list JSON → per-version stats; `versions` maps deployed model id → version."""
     totals: dict[str, dict[str, float]] = {}
     for measure, series in series_by_measure.items():
         for s in series:
             model_id = s["metric"]["labels"]["deployed_model_id"]
             points = [
-                p["value"].get("int64_value", p["value"].get("double_value", 0))
-                for p in s["points"]
+                float(p["value"].get("int64Value", p["value"].get("doubleValue", 0)))
+                for p in s.get("points", [])
             ]
-            value = max(points) if measure == "latency" else sum(float(p) for p in points)
-            totals.setdefault(model_id, {})[measure] = float(value) if points else 0.0
+            value = max(points) if measure == "latency" else sum(points)
+            totals.setdefault(model_id, {})[measure] = value if points else 0.0
     out = {}
     for model_id, t in totals.items():
         version = versions.get(model_id, model_id)

@@ -11,8 +11,8 @@ from pathlib import Path
 from kernel.errors import UserError
 
 
-def _local_prod(args: argparse.Namespace):
-    """(prod settings, prod's local services, its tenant folder) for --env and --workspace."""
+def _prod(args: argparse.Namespace, target: str = "local"):
+    """(prod settings, prod's services on `target`, its local tenant folder)."""
     from adapters import wiring
     from adapters.local.workspace import LocalTenant, workspace_root
     from settings import load_platform, tenants_for
@@ -22,8 +22,13 @@ def _local_prod(args: argparse.Namespace):
     if settings.role != "prod" or settings.peer is None:
         raise UserError(f"{args.env} is a {settings.role} env; the endpoint lives in prod")
     root = workspace_root(args.workspace)
-    prod = wiring.open_prod("local", str(root), tenants_for(platform, settings.peer, local=True))
+    tenants = tenants_for(platform, settings.peer, local=target == "local")
+    prod = wiring.open_prod(target, str(root), tenants)
     return settings, prod, LocalTenant(root, settings.project_id)
+
+
+def _local_prod(args: argparse.Namespace):
+    return _prod(args, "local")
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -96,7 +101,7 @@ def monitor(args: argparse.Namespace) -> int:
 def canary(args: argparse.Namespace) -> int:
     from promotion.steps import conclude_canary
 
-    settings, prod, _ = _local_prod(args)
+    settings, prod, _ = _prod(args, args.target)
     s = settings.serving_settings()
     criteria = s.canary
     if args.window_minutes:
@@ -148,6 +153,12 @@ def add(commands, env_default: str = "prod") -> None:
 
     c = commands.add_parser("canary", help="promote the challenger or roll it back")
     common(c)
+    c.add_argument(
+        "--target",
+        choices=("local", "vertex"),
+        default="local",
+        help="the local endpoint, or Vertex AI's as the prod deployer (default local)",
+    )
     c.add_argument("--window-minutes", type=int, help="canary window (default: settings)")
     c.add_argument("--until", help="end of the window, ISO time in UTC (default now)")
     c.set_defaults(handler=canary)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 
 def install(sim) -> None:
-    from simulation.apis import aiplatform, bigquery, iamcredentials, kms, metadata, storage
+    from simulation.apis import (
+        aiplatform,
+        bigquery,
+        iamcredentials,
+        kms,
+        metadata,
+        monitoring,
+        storage,
+    )
 
-    for api in (metadata, iamcredentials, storage, kms, bigquery, aiplatform):
+    for api in (metadata, iamcredentials, storage, kms, bigquery, aiplatform, monitoring):
         api.install(sim)

@@ -59,17 +59,24 @@ def test_stats_from_the_request_log(tmp_path):
 def test_cloud_monitoring_queries_and_interpretation():
     queries = requests.monitoring_queries("census-ml-prod", "4242000001", 1000, 4600)
     q = queries["errors"]
-    assert q["name"] == "projects/census-ml-prod"
-    assert 'metric.type = "aiplatform.googleapis.com/prediction/online/error_count"' in q["filter"]
-    assert 'resource.labels.endpoint_id = "4242000001"' in q["filter"]
-    assert q["aggregation"]["alignment_period"] == {"seconds": 3600}
-    assert q["aggregation"]["group_by_fields"] == ["metric.labels.deployed_model_id"]
-    assert queries["latency"]["aggregation"]["per_series_aligner"] == "ALIGN_PERCENTILE_95"
+    assert q["path"] == "/v3/projects/census-ml-prod/timeSeries"
+    params = q["params"]
+    assert (
+        'metric.type = "aiplatform.googleapis.com/prediction/online/error_count"'
+        in (params["filter"])
+    )
+    assert 'resource.labels.endpoint_id = "4242000001"' in params["filter"]
+    assert params["aggregation.alignmentPeriod"] == "3600s"
+    assert params["interval.startTime"] == "1970-01-01T00:16:40Z"
+    assert params["aggregation.groupByFields"] == "metric.labels.deployed_model_id"
+    latency = queries["latency"]["params"]
+    assert latency["aggregation.perSeriesAligner"] == "ALIGN_PERCENTILE_95"
+    assert 'metric.labels.latency_type = "total"' in latency["filter"]
 
-    def series(model, *values, kind="int64_value"):
+    def series(model, *values, kind="int64Value"):
         return {
             "metric": {"labels": {"deployed_model_id": model}},
-            "points": [{"value": {kind: v}} for v in values],
+            "points": [{"value": {kind: str(v) if kind == "int64Value" else v}} for v in values],
         }
 
     stats = requests.interpret_time_series(
@@ -77,8 +84,8 @@ def test_cloud_monitoring_queries_and_interpretation():
             "requests": [series("111", 600, 400), series("222", 90, 10)],
             "errors": [series("111", 1), series("222", 4)],
             "latency": [
-                series("111", 7.5, kind="double_value"),
-                series("222", 30.0, kind="double_value"),
+                series("111", 7.5, kind="doubleValue"),
+                series("222", 30.0, kind="doubleValue"),
             ],
         },
         {"111": "1", "222": "2"},

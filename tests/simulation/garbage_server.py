@@ -1,8 +1,13 @@
-"""A serving container that answers every prediction with garbage: a bad version."""
+"""Bad serving containers: `garbage` answers every prediction with nonsense; `flaky` answers
+well at first (it passes the smoke test) and then fails most requests with a 500."""
 
 import json
 import os
+import sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
+
+MODE = sys.argv[1] if len(sys.argv) > 1 else "garbage"
+served = [0]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -20,7 +25,17 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):  # predict
         length = int(self.headers.get("content-length", 0))
         instances = json.loads(self.rfile.read(length))["instances"]
-        self._send({"predictions": [{"label": "maybe", "probability": 7} for _ in instances]})
+        served[0] += 1
+        if MODE == "flaky":
+            if served[0] > 3 and served[0] % 4:
+                self.send_response(500)
+                self.send_header("content-length", "0")
+                self.end_headers()
+                return
+            answer = [{"label": "<=50K", "probability": 0.2} for _ in instances]
+        else:
+            answer = [{"label": "maybe", "probability": 7} for _ in instances]
+        self._send({"predictions": answer})
 
     def log_message(self, *args):
         pass

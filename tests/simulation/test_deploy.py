@@ -15,6 +15,7 @@ from trainer import loader
 
 PIPELINE = "census-pipeline@census-ml-staging.iam.gserviceaccount.com"
 SERVING = "census-serving@census-ml-prod.iam.gserviceaccount.com"
+DEPLOYER = "census-deployer@census-ml-prod.iam.gserviceaccount.com"
 IMAGE = "europe-west4-docker.pkg.dev/census-ml-staging/census-images/serving:abc123"
 GARBAGE = "europe-west4-docker.pkg.dev/census-ml-staging/census-images/serving:garbage"
 STEP = Path(__file__).with_name("vertex_step.py")
@@ -34,10 +35,10 @@ def stage_candidate(sim, run_id: str) -> str:
     return f"gs://census-ml-staging-models/census-income/candidates/{run_id}"
 
 
-def deploy(sim, run_id: str, image: str = IMAGE) -> subprocess.CompletedProcess:
+def deploy(sim, run_id: str, image: str = IMAGE, *canary: str) -> subprocess.CompletedProcess:
     env = {**os.environ, **sim.environ(PIPELINE)}
     return subprocess.run(
-        [sys.executable, str(STEP), "deploy", stage_candidate(sim, run_id), run_id, image],
+        [sys.executable, str(STEP), "deploy", stage_candidate(sim, run_id), run_id, image, *canary],
         env=env,
         capture_output=True,
         text=True,
@@ -61,10 +62,15 @@ def registered(sim) -> dict:
     )
 
 
+FLAKY = "europe-west4-docker.pkg.dev/census-ml-staging/census-images/serving:flaky"
+
+
 @pytest.fixture
 def garbage_image(cloud):
     sim = cloud()
-    sim.images[GARBAGE] = [sys.executable, str(Path(__file__).with_name("garbage_server.py"))]
+    bad = str(Path(__file__).with_name("garbage_server.py"))
+    sim.images[GARBAGE] = [sys.executable, bad, "garbage"]
+    sim.images[FLAKY] = [sys.executable, bad, "flaky"]
     return sim
 
 
@@ -114,3 +120,46 @@ def test_a_bad_later_version_is_rolled_back_to_the_champion(garbage_image):
     ids = {d["modelVersionId"] for d in endpoint(sim)["deployedModels"]}
     assert ids == {"1"} and list(endpoint(sim)["trafficSplit"].values()) == [100]
     assert set(registered(sim)["versions"]) == {"1"}
+
+
+def serve_traffic(sim, requests: int) -> None:
+    """Clients calling the prod endpoint, as Vertex would count them."""
+    import httpx
+
+    name = next(iter(sim.vertex["endpoints"]))
+    token = sim.tokens.issue(DEPLOYER)  # a caller allowed to predict (aiplatform.user)
+    instances = steps.smoke_instances(sim.root / "test.csv")
+    with httpx.Client(headers={"authorization": f"Bearer {token}"}) as client:
+        for i in range(requests):
+            client.post(
+                f"{sim.url}/aiplatform/v1/{name}:predict",
+                json={"instances": [instances[i % len(instances)]]},
+            )
+
+
+@pytest.mark.parametrize(
+    ("image", "verdict", "traffic", "champion"),
+    [(IMAGE, "PROMOTE", "2", "2"), (FLAKY, "ROLLBACK", "1", "1")],
+)
+def test_mlops_canary_on_vertex_judges_cloud_monitoring_figures(
+    garbage_image, image, verdict, traffic, champion
+):
+    from datetime import UTC, datetime, timedelta
+
+    from simulated import mlops_as
+
+    sim = garbage_image
+    loader.to_csv(loader.load_census(split="test").frame.head(50), sim.root / "test.csv")
+    result_of(deploy(sim, "run-1"))
+    result_of(deploy(sim, "run-2", image, "50"))
+    serve_traffic(sim, 500)
+    until = (datetime.now(UTC) + timedelta(minutes=1)).replace(tzinfo=None).isoformat()
+    done = mlops_as(sim, PIPELINE, "canary", "--target", "vertex", "--until", until)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert f"canary v2 vs champion v1: {verdict}:" in done.stdout
+    split = endpoint(sim)["trafficSplit"]
+    served_by = {d["id"]: d["modelVersionId"] for d in endpoint(sim)["deployedModels"]}
+    assert {served_by[k]: v for k, v in split.items()} == {traffic: 100}
+    assert registered(sim)["aliases"]["champion"] == champion
+    assert "challenger" not in registered(sim)["aliases"]
+    assert any(e.method == "monitoring.projects.timeSeries.list" for e in sim.wire)

@@ -1,8 +1,7 @@
 """Run a promotion step on the Vertex target, in its own process, as whoever the
 environment makes it (the tests set the simulation's metadata server for a principal).
 
-    python vertex_step.py deploy CANDIDATE_URI RUN_ID SERVING_IMAGE
-    python vertex_step.py canary UNTIL_ISO
+    python vertex_step.py deploy CANDIDATE_URI RUN_ID SERVING_IMAGE [CANARY_PERCENT]
 """
 
 import json
@@ -17,8 +16,11 @@ def main(step: str, *args: str) -> None:
     platform = load_platform()
     tenants = tenants_for(platform, "staging", local=False)
     if step == "deploy":
-        candidate, run_id, image = args
+        candidate, run_id, image, *canary = args
         tenants = tenants.model_copy(update={"serving_image": image})
+        rollout = platform["prod"].serving.rollout
+        if canary:
+            rollout = rollout.model_copy(update={"canary_percent": int(canary[0])})
         prod = wiring.open_prod("vertex", "", tenants)
         result = steps.deploy_candidate(
             candidate_uri=candidate,
@@ -29,7 +31,7 @@ def main(step: str, *args: str) -> None:
             storage=prod.storage,
             prod_models_root=f"gs://{tenants.prod_models_bucket}/census-income",
             prod_data_root=f"gs://{tenants.prod_data_bucket}/census-income",
-            rollout=platform["prod"].serving.rollout,
+            rollout=rollout,
             log=lambda line: print(f"deploy: {line}", flush=True),
         )
         print("RESULT " + json.dumps(result))
