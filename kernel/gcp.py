@@ -50,3 +50,15 @@ def impersonation_url(target: str) -> str | None:
     """google-auth's `iam_endpoint_override` (a full URL) for impersonating `target`."""
     url = endpoint("iamcredentials")
     return f"{url}/v1/projects/-/serviceAccounts/{target}:generateAccessToken" if url else None
+
+
+STORAGE_OVERRIDE = "API_ENDPOINT_OVERRIDE"
+
+
+def point_libraries() -> None:
+    """Point the Storage clients other libraries create (the Vertex AI SDK checks a
+    pipeline's root bucket with its own) where ours go: google-cloud-storage reads
+    API_ENDPOINT_OVERRIDE. A value already set is left alone."""
+    url = endpoint("storage")
+    if url:
+        os.environ.setdefault(STORAGE_OVERRIDE, url)

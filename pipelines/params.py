@@ -126,11 +126,24 @@ def merge(values: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def template_defaults(template: dict) -> dict[str, Any]:
+    """The run-level defaults a compiled template carries (its root input definitions)."""
+    inputs = template.get("root", {}).get("inputDefinitions", {}).get("parameters", {})
+    missing = sorted(set(RUN_GROUPS) - set(inputs))
+    if missing:
+        raise UserError(f"the template is not this pipeline's: no parameter(s) {missing}")
+    return {name: inputs[name].get("defaultValue") for name in RUN_GROUPS}
+
+
 def build(
     platform: Platform, env: str, overrides: dict[str, Any], *, local: bool
 ) -> PipelineParams:
     """Defaults from settings, then overrides; refused with a clear message if invalid."""
-    values = merge(defaults(platform, env, local=local), overrides)
+    return validated(merge(defaults(platform, env, local=local), overrides))
+
+
+def validated(values: dict[str, Any]) -> PipelineParams:
+    """PipelineParams from merged values, or a UserError naming each bad field."""
     try:
         return PipelineParams.model_validate(values)
     except ValidationError as exc:

@@ -15,6 +15,8 @@ from pipelines import components
 from settings import Tenants
 
 LOCAL_IMAGE = "python:3.11-slim"  # never pulled: the local runner uses this interpreter
+# Every task runs every time: a cached ingest would reuse last week's data at the same URI,
+# a cached decide or deploy would act on a prod that has moved on.
 STEP_NAMES = ("ingest", "validate", "train", "evaluate", "decide", "deploy", "monitor")
 
 
@@ -46,9 +48,13 @@ def build(target: str, image: str, tenants: Tenants, training_machine_type: str 
         workspace: str,
     ):
         shared = {"target": target, "workspace": workspace, "tenants": where}
-        ingest = ops["ingest"](**shared, data=data).set_display_name("ingest")
-        validate = ops["validate"](train_data=ingest.outputs["train_data"]).set_display_name(
-            "validate"
+        ingest = (
+            ops["ingest"](**shared, data=data).set_caching_options(False).set_display_name("ingest")
+        )
+        validate = (
+            ops["validate"](train_data=ingest.outputs["train_data"])
+            .set_caching_options(False)
+            .set_display_name("validate")
         )
         train_args = {"train_data": ingest.outputs["train_data"], "training": training}
         if target == "vertex":
@@ -58,34 +64,49 @@ def build(target: str, image: str, tenants: Tenants, training_machine_type: str 
                 service_account=tenants.trainer_service_account,
                 encryption_spec_key_name=tenants.staging_kms_key,
             )
-        train = train_op(**train_args).set_display_name("train").after(validate)
-        evaluate = ops["evaluate"](
-            model=train.outputs["model"], test_data=ingest.outputs["test_data"]
-        ).set_display_name("evaluate")
-        decide = ops["decide"](
-            **shared,
-            bars=bars,
-            evaluation=evaluate.outputs["evaluation"],
-            model=train.outputs["model"],
-            baseline=validate.outputs["baseline"],
-            train_data=ingest.outputs["train_data"],
-            test_data=ingest.outputs["test_data"],
-            run_id=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
-        ).set_display_name("decide")
+        train = (
+            train_op(**train_args)
+            .set_caching_options(False)
+            .set_display_name("train")
+            .after(validate)
+        )
+        evaluate = (
+            ops["evaluate"](model=train.outputs["model"], test_data=ingest.outputs["test_data"])
+            .set_caching_options(False)
+            .set_display_name("evaluate")
+        )
+        decide = (
+            ops["decide"](
+                **shared,
+                bars=bars,
+                evaluation=evaluate.outputs["evaluation"],
+                model=train.outputs["model"],
+                baseline=validate.outputs["baseline"],
+                train_data=ingest.outputs["train_data"],
+                test_data=ingest.outputs["test_data"],
+                run_id=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+            )
+            .set_caching_options(False)
+            .set_display_name("decide")
+        )
         # kfp.local resolves a task's single return value ("Output") inside a condition,
         # not a named output: decide returns the verdict, its reason goes in an artifact.
         with dsl.If(decide.outputs["Output"] == True, name="deploy-to-prod"):  # noqa: E712
-            deploy = ops["deploy"](
-                **shared,
-                rollout=rollout,
-                decision=decide.outputs["decision"],
-                commit=commit,
-                run_id=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
-            ).set_display_name("deploy")
+            deploy = (
+                ops["deploy"](
+                    **shared,
+                    rollout=rollout,
+                    decision=decide.outputs["decision"],
+                    commit=commit,
+                    run_id=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                )
+                .set_caching_options(False)
+                .set_display_name("deploy")
+            )
             ops["monitor"](
                 **shared,
                 monitoring_settings=monitoring,
                 deployment=deploy.outputs["deployment"],
-            ).set_display_name("monitor")
+            ).set_caching_options(False).set_display_name("monitor")
 
     return dsl.pipeline(name=PIPELINE_NAME, description=__doc__.splitlines()[0])(census_promotion)

@@ -12,8 +12,10 @@ from pathlib import Path
 
 from adapters.vertex import doctor
 from adapters.vertex.requests import label_value
+from kernel import gcp
 from kernel.errors import Failed, UserError
 from kernel.names import PIPELINE_NAME
+from kernel.uris import split
 from pipelines.params import PipelineParams
 from settings import Platform
 
@@ -54,14 +56,55 @@ def pipeline_job_request(
     }
 
 
+def pipeline_job_body(request: dict, template: dict, service_account: str) -> dict:
+    """The REST PipelineJob the request describes, with the compiled template inline.
+
+    The SDK's PipelineJob.submit would also check (and, if missing, create) the pipeline-root
+    bucket and change its IAM policy, and resolve the project number through Resource
+    Manager; the preflight has checked the bucket, so the job is created directly.
+    """
+    return {
+        "displayName": request["display_name"],
+        "pipelineSpec": template,
+        "runtimeConfig": {
+            "gcsOutputDirectory": request["pipeline_root"],
+            "parameterValues": request["parameter_values"],
+        },
+        "encryptionSpec": {"kmsKeyName": request["encryption_spec_key_name"]},
+        "serviceAccount": service_account,
+        "labels": request["labels"],
+    }
+
+
+TERMINAL = ("PIPELINE_STATE_SUCCEEDED", "PIPELINE_STATE_FAILED", "PIPELINE_STATE_CANCELLED")
+
+
+def read_template(path: str) -> dict:
+    """A compiled pipeline from a file or a gs:// URI (as the caller)."""
+    import yaml
+
+    if path.startswith("gs://"):
+        from google.cloud import storage
+
+        bucket, name = split(path)
+        client = storage.Client(client_options=gcp.client_options("storage"))
+        text = client.bucket(bucket).blob(name).download_as_text()
+    else:
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise UserError(f"cannot read the pipeline template {path}: {exc}") from None
+    return yaml.safe_load(text)
+
+
 def build_request(
-    platform: Platform, env: str, params: PipelineParams, template: Path, now: float | None = None
+    platform: Platform, env: str, params: PipelineParams, template: str, now: float | None = None
 ) -> tuple[dict, str]:
     """(PipelineJob kwargs, the service account it runs as): everything from settings."""
     s = platform[env]
     request = pipeline_job_request(
         params,
-        template_path=str(template),
+        template_path=template,
         pipeline_root=f"gs://{s.buckets.pipeline_root}/runs",
         run_id=run_id(params.commit, now),
         env=env,
@@ -88,15 +131,23 @@ def submit(
             log(f"preflight: {problem}")
         raise UserError(f"preflight found {len(problems)} problem(s); nothing was submitted")
     log("preflight: keys, grants, buckets and dataset OK")
-    from google.cloud import aiplatform
+    from google.cloud import aiplatform_v1
 
-    job = aiplatform.PipelineJob(**request)
-    job.submit(service_account=service_account)
-    log(f"submitted {job.resource_name}")
+    client = aiplatform_v1.PipelineServiceClient(
+        transport=gcp.transport("aiplatform"), client_options=gcp.client_options("aiplatform")
+    )
+    body = pipeline_job_body(request, read_template(request["template_path"]), service_account)
+    job = client.create_pipeline_job(
+        parent=f"projects/{request['project']}/locations/{request['location']}",
+        pipeline_job=aiplatform_v1.PipelineJob.from_json(json.dumps(body)),
+        pipeline_job_id=request["job_id"],
+    )
+    log(f"submitted {job.name}")
     if wait:
-        job.wait()
-        state = job.state.name if job.state is not None else "in an unknown state"
-        if state != "PIPELINE_STATE_SUCCEEDED":
-            raise RunFailed(f"pipeline run {job.resource_name} ended {state}")
-        log(f"pipeline run {job.resource_name} succeeded")
-    return job.resource_name
+        while job.state.name not in TERMINAL:
+            time.sleep(10)
+            job = client.get_pipeline_job(name=job.name)
+        if job.state.name != "PIPELINE_STATE_SUCCEEDED":
+            raise RunFailed(f"pipeline run {job.name} ended {job.state.name}")
+        log(f"pipeline run {job.name} succeeded")
+    return job.name

@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
-
-import pandas as pd
+from typing import TYPE_CHECKING, Protocol
 
 from settings import Rollout
+
+if TYPE_CHECKING:  # pandas is for the warehouse's callers, not for every importer of the ports
+    import pandas as pd
 
 
 @dataclass

@@ -73,6 +73,8 @@ class Simulation:
         self.routes: dict[str, list[Route]] = {}
         self.port = 0
         self.images: dict[str, list[str]] = {}  # image URI prefix → command (tests add some)
+        # What runs a created pipeline job (None: it stays pending, as a queue would hold it).
+        self.run_pipelines: Callable[[dict], None] | None = None
         self.on_stop: list[Callable[[], None]] = []
         # (time, endpoint, deployed model, status, total ms, model ms): what Monitoring counts
         self.predictions: list[tuple[float, str, str, int, float, float]] = []

@@ -15,6 +15,7 @@ from kernel import gcp
 def configure(project: str, region: str, credentials: Any = None) -> None:
     from google.cloud import aiplatform
 
+    gcp.point_libraries()
     aiplatform.init(
         project=project,
         location=region,

@@ -69,7 +69,7 @@ def submit(args: argparse.Namespace) -> int:
     template = Path(args.template or "build/census-promotion-vertex.yaml")
     if not args.template:
         compile_to(platform, "vertex", args.env, params, template, image_tag=args.image_tag)
-    request, service_account = vertex.build_request(platform, args.env, params, template)
+    request, service_account = vertex.build_request(platform, args.env, params, str(template))
     if args.dry_run:
         print(vertex.describe(request, service_account))
         print(

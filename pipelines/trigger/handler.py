@@ -2,9 +2,11 @@
 
 The message (Pub/Sub data, JSON): {"parameters": {...}, "reason": "..."}, the parameters
 by group ({"bars": {"min_roc_auc": 0.93}}) or dotted ({"bars.min_roc_auc": 0.93}).
-Only run-level knobs may be overridden (data, training, bars, the canary share, commit);
-projects, keys, identities and buckets come from settings alone, so a publisher cannot
-redirect a run. An unknown, forbidden or ill-typed parameter is an error and starts nothing.
+Only run-level knobs may be overridden (data, training, bars, the canary share, commit),
+each onto the defaults of the template the run will use (the latest one the staging build
+published, with its commit-pinned images and compiled-in tenants); projects, keys,
+identities and buckets are never a message's to set, so a publisher cannot redirect a run.
+An unknown, forbidden or ill-typed parameter is an error and starts nothing.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from pathlib import Path
+from collections.abc import Callable
 
 from kernel.errors import UserError
 from pipelines import params as pipeline_params
 from pipelines import submit
-from settings import Platform
+from settings import Platform, tenants_for
 
 # Whole groups a message may set, and single fields of the others.
 OVERRIDABLE_GROUPS = frozenset({"data", "training", "bars"})
@@ -60,25 +62,47 @@ def overrides(body: dict) -> dict:
 
 
 def build_job(
-    event_data: dict, platform: Platform, env: str, *, now: float | None = None
+    event_data: dict,
+    platform: Platform,
+    env: str,
+    template: dict,
+    template_path: str,
+    *,
+    now: float | None = None,
 ) -> tuple[dict, str]:
-    """(PipelineJob kwargs, service account) for a valid message; BadMessage otherwise."""
+    """(PipelineJob kwargs, service account) for a valid message; BadMessage otherwise.
+
+    `template` is the compiled pipeline (parsed YAML) found at `template_path`.
+    """
     body = decode(event_data)
+    tenants = tenants_for(platform, env, local=False).model_dump()  # validation only
     try:
-        p = pipeline_params.build(platform, env, overrides(body), local=False)
+        defaults = {"tenants": tenants, **pipeline_params.template_defaults(template)}
+        p = pipeline_params.validated(pipeline_params.merge(defaults, overrides(body)))
     except UserError as exc:
         raise BadMessage(str(exc)) from None
-    template = Path(platform[env].template_uri("latest"))
-    request, service_account = submit.build_request(platform, env, p, template, now=now)
-    request["template_path"] = platform[env].template_uri("latest")
+    request, service_account = submit.build_request(platform, env, p, template_path, now=now)
     request["labels"]["trigger"] = "pubsub"
     return request, service_account
 
 
-def handle(event_data: dict, platform: Platform, env: str, *, send, log) -> dict | None:
-    """Build and send the run, or log why not. `send(request, service_account)` submits."""
+def handle(
+    event_data: dict,
+    platform: Platform,
+    env: str,
+    *,
+    template: Callable[[], tuple[dict, str]],
+    send: Callable[[dict, str], object],
+    log: Callable[[dict], object],
+) -> dict | None:
+    """Build and send the run, or log why not.
+
+    `template()` reads the latest compiled pipeline: (parsed YAML, a path to it);
+    `send(request, service_account)` submits.
+    """
     try:
-        request, service_account = build_job(event_data, platform, env)
+        body, path = template()
+        request, service_account = build_job(event_data, platform, env, body, path)
     except BadMessage as exc:
         log({"severity": "ERROR", "message": f"retraining message rejected: {exc}"})
         return None

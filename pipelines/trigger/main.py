@@ -1,6 +1,8 @@
 """Cloud Run function entry point (deployed as main.py): a CloudEvent from Pub/Sub in.
 
 MLOPS_ENV names the non-prod env; MLOPS_DRY_RUN=1 logs the request instead of submitting.
+The shell: read the latest compiled template from the templates bucket (its defaults are the
+run's), let the pure handler build the PipelineJob, submit it after the preflight.
 """
 
 from __future__ import annotations
@@ -16,6 +18,18 @@ from settings import load_platform
 
 def _log(entry: dict) -> None:
     print(json.dumps(entry), flush=True)  # structured logs: Cloud Logging parses JSON lines
+
+
+def _env() -> str:
+    return os.environ.get("MLOPS_ENV", "staging")
+
+
+def _template() -> tuple[dict, str]:
+    """The latest template the staging build published (read as this function's identity)."""
+    from pipelines.submit import read_template
+
+    uri = load_platform()[_env()].template_uri("latest")
+    return read_template(uri), uri
 
 
 def _send(request: dict, service_account: str) -> None:
@@ -34,7 +48,7 @@ def _send(request: dict, service_account: str) -> None:
     platform = load_platform()
     submit.submit(
         platform,
-        os.environ["MLOPS_ENV"],
+        _env(),
         request,
         service_account,
         wait=False,
@@ -44,6 +58,4 @@ def _send(request: dict, service_account: str) -> None:
 
 @functions_framework.cloud_event
 def on_message(event) -> None:
-    handler.handle(
-        event.data, load_platform(), os.environ.get("MLOPS_ENV", "staging"), send=_send, log=_log
-    )
+    handler.handle(event.data, load_platform(), _env(), template=_template, send=_send, log=_log)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 import time
 import uuid
 
@@ -379,3 +380,110 @@ def install(sim) -> None:
                 "modelVersionId": deployed["modelVersionId"],
             }
         )
+
+    # Model monitoring -------------------------------------------------------------------
+
+    def job_view(job: dict) -> dict:
+        return {k: v for k, v in job.items() if not k.startswith("_")}
+
+    jobs_method = f"{M}.modelDeploymentMonitoringJobs"
+
+    @sim.route("aiplatform", "POST", JOBS, f"{jobs_method}.create")
+    def create_job(call, project, location):
+        pid = project_id(project)
+        call.authorize(f"projects/{pid}")
+        body = call.json()
+        endpoint_name = body.get("endpoint", "")
+        if endpoint_name not in sim.world.endpoints:
+            raise ApiError(404, f"Endpoint {endpoint_name} does not exist.")
+        cmek(call, pid, location, body.get("encryptionSpec"))
+        name = f"{parent(project, location)}/modelDeploymentMonitoringJobs/{next(ids)}"
+        jobs[name] = {
+            **body,
+            "name": name,
+            "state": "JOB_STATE_RUNNING",
+            "createTime": _now(),
+            "updateTime": _now(),
+        }
+        return JSONResponse(job_view(jobs[name]))
+
+    @sim.route("aiplatform", "GET", JOBS, f"{jobs_method}.list")
+    def list_jobs(call, project, location):
+        call.authorize(f"projects/{project_id(project)}")
+        prefix = parent(project, location)
+        wanted = re.search(r'display_name\s*=\s*"([^"]*)"', call.query.get("filter", ""))
+        found = [
+            job_view(j)
+            for name, j in jobs.items()
+            if name.startswith(prefix) and (not wanted or j.get("displayName") == wanted.group(1))
+        ]
+        return JSONResponse({"modelDeploymentMonitoringJobs": found})
+
+    @sim.route("aiplatform", "GET", JOBS + r"/(?P<job>[^/:]+)", f"{jobs_method}.get")
+    def get_job(call, project, location, job):
+        call.authorize(f"projects/{project_id(project)}")
+        name = f"{parent(project, location)}/modelDeploymentMonitoringJobs/{job}"
+        if name not in jobs:
+            raise ApiError(404, f"Monitoring job {name} does not exist.")
+        return JSONResponse(job_view(jobs[name]))
+
+    @sim.route("aiplatform", "PATCH", JOBS + r"/(?P<job>[^/:]+)", f"{jobs_method}.patch")
+    def patch_job(call, project, location, job):
+        call.authorize(f"projects/{project_id(project)}")
+        name = f"{parent(project, location)}/modelDeploymentMonitoringJobs/{job}"
+        if name not in jobs:
+            raise ApiError(404, f"Monitoring job {name} does not exist.")
+        mask = call.query.get("updateMask", call.query.get("update_mask", ""))
+        fields = [f.strip() for f in mask.split(",") if f.strip()]
+        if not fields:
+            raise ApiError(400, "update_mask is required and may not be empty.")
+        body = call.json()
+        for field in fields:
+            key = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), field)
+            jobs[name][key] = body.get(key)
+        jobs[name]["updateTime"] = _now()
+        kind = (T + "UpdateModelDeploymentMonitoringJobOperationMetadata",
+                T + "ModelDeploymentMonitoringJob")  # fmt: skip
+        return operation(name, job_view(jobs[name]), kind)
+
+    # Pipeline jobs ----------------------------------------------------------------------
+
+    pipelines = sim.vertex.setdefault("pipelines", {})
+    pipeline_method = f"{M}.pipelineJobs"
+
+    @sim.route("aiplatform", "POST", V1 + "/pipelineJobs", f"{pipeline_method}.create")
+    def create_pipeline(call, project, location):
+        pid = project_id(project)
+        call.authorize(f"projects/{pid}")
+        body = call.json()
+        identity = body.get("serviceAccount")
+        if identity:
+            call.authorize(
+                f"projects/{sim.world.accounts.get(identity, pid)}/serviceAccounts/{identity}",
+                "iam.serviceAccounts.actAs",
+            )
+        cmek(call, pid, location, body.get("encryptionSpec"))
+        if "pipelineSpec" not in body:
+            raise ApiError(400, "A pipeline job needs a pipelineSpec.")
+        job_id = call.query.get("pipelineJobId") or str(next(ids))
+        name = f"{parent(project, location)}/pipelineJobs/{job_id}"
+        if name in pipelines:
+            raise ApiError(409, f"Pipeline job {name} already exists.")
+        pipelines[name] = {
+            **body,
+            "name": name,
+            "state": "PIPELINE_STATE_PENDING",
+            "createTime": _now(),
+            "updateTime": _now(),
+        }
+        if sim.run_pipelines is not None:
+            sim.run_pipelines(pipelines[name])
+        return JSONResponse(pipelines[name])
+
+    @sim.route("aiplatform", "GET", V1 + r"/pipelineJobs/(?P<job>[^/:]+)", f"{pipeline_method}.get")
+    def get_pipeline(call, project, location, job):
+        call.authorize(f"projects/{project_id(project)}")
+        name = f"{parent(project, location)}/pipelineJobs/{job}"
+        if name not in pipelines:
+            raise ApiError(404, f"Pipeline job {name} does not exist.")
+        return JSONResponse(pipelines[name])

@@ -11,10 +11,10 @@ SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 
 
 def install(sim) -> None:
-    def principal(slot: str) -> str:
+    def principal(slot: str, account: str = "default") -> str:
         found = sim.tokens.principal_of_slot(int(slot))
-        if found is None:
-            raise ApiError(404, f"no metadata slot {slot}")
+        if found is None or account not in ("default", found):
+            raise ApiError(404, f"no service account {account} in metadata slot {slot}")
         return found
 
     @sim.route("metadata", "GET", r"/(?P<slot>\d+)/?", "metadata.ping")
@@ -23,26 +23,22 @@ def install(sim) -> None:
         return PlainTextResponse("computeMetadata/\n", headers=FLAVOR)
 
     prefix = r"/(?P<slot>\d+)/computeMetadata/v1"
-    default = prefix + "/instance/service-accounts/default"
+    default = prefix + r"/instance/service-accounts/(?P<account>[^/]+)"
 
     @sim.route("metadata", "GET", default + "/?", "metadata.sa")
-    def account(call, slot):
-        email = principal(slot)
+    def account(call, slot, account):
+        email = principal(slot, account)
         return JSONResponse(
             {"email": email, "scopes": SCOPES, "aliases": ["default"]}, headers=FLAVOR
         )
 
-    @sim.route(
-        "metadata", "GET", prefix + r"/instance/service-accounts/default/email", "metadata.email"
-    )
-    def email(call, slot):
-        return PlainTextResponse(principal(slot), headers=FLAVOR)
+    @sim.route("metadata", "GET", default + "/email", "metadata.email")
+    def email(call, slot, account):
+        return PlainTextResponse(principal(slot, account), headers=FLAVOR)
 
-    @sim.route(
-        "metadata", "GET", prefix + r"/instance/service-accounts/default/token", "metadata.token"
-    )
-    def token(call, slot):
-        issued = sim.tokens.issue(principal(slot))
+    @sim.route("metadata", "GET", default + "/token", "metadata.token")
+    def token(call, slot, account):
+        issued = sim.tokens.issue(principal(slot, account))
         return JSONResponse(
             {"access_token": issued, "expires_in": 3599, "token_type": "Bearer"}, headers=FLAVOR
         )

@@ -34,3 +34,13 @@ def test_client_options_transport_and_impersonation(monkeypatch):
         "http://127.0.0.1:9/iamcredentials/v1/projects/-/serviceAccounts/"
         "d@p.iam.gserviceaccount.com:generateAccessToken"
     )
+
+
+def test_libraries_storage_clients_follow(monkeypatch):
+    monkeypatch.delenv(gcp.STORAGE_OVERRIDE, raising=False)
+    monkeypatch.setenv(gcp.ENV_VAR, "http://127.0.0.1:9/{service}")
+    gcp.point_libraries()
+    assert gcp.os.environ[gcp.STORAGE_OVERRIDE] == "http://127.0.0.1:9/storage"
+    monkeypatch.setenv(gcp.STORAGE_OVERRIDE, "https://storage-psc.p.googleapis.com")
+    gcp.point_libraries()
+    assert gcp.os.environ[gcp.STORAGE_OVERRIDE] == "https://storage-psc.p.googleapis.com"

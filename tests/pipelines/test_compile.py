@@ -144,3 +144,12 @@ def test_submit_dry_run_prints_the_exact_request(capsys):
     assert job["job_id"].startswith("census-promotion-") and job["job_id"].endswith("-0123abcd")
     assert job["parameter_values"]["commit"] == "0123abcd"
     assert job["enable_caching"] is False
+
+
+def test_no_task_is_ever_served_from_the_cache(vertex):
+    """A run from the console or a schedule must not reuse a cached decide or deploy."""
+    for component in (None, "comp-condition-1"):
+        for name, task in tasks(vertex, component).items():
+            if "componentRef" in task and name.startswith("condition"):
+                continue
+            assert task.get("cachingOptions", {}).get("enableCache") is not True, name

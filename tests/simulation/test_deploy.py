@@ -163,3 +163,29 @@ def test_mlops_canary_on_vertex_judges_cloud_monitoring_figures(
     assert registered(sim)["aliases"]["champion"] == champion
     assert "challenger" not in registered(sim)["aliases"]
     assert any(e.method == "monitoring.projects.timeSeries.list" for e in sim.wire)
+
+
+def test_the_monitoring_job_is_created_then_updated_never_duplicated(cloud):
+    sim = cloud()
+    result = result_of(deploy(sim, "run-1"))
+    env = {**os.environ, **sim.environ(PIPELINE)}
+
+    def monitor() -> dict:
+        done = subprocess.run(
+            [sys.executable, str(STEP), "monitor", result["baseline_uri"]],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        return result_of(done)
+
+    assert monitor() == {"action": "created"}
+    assert monitor() == {"action": "updated"}
+    (job,) = sim.vertex["jobs"].values()
+    assert job["encryptionSpec"]["kmsKeyName"] == PROD_VERTEX_KEY
+    assert job["endpoint"].endswith("/endpoints/4242000001")
+    objectives = job["modelDeploymentMonitoringObjectiveConfigs"]
+    skew = objectives[0]["objectiveConfig"]["trainingPredictionSkewDetectionConfig"]
+    assert skew["skewThresholds"]["fnlwgt"]["value"] == 0.15
+    assert job["loggingSamplingStrategy"]["randomSampleConfig"]["sampleRate"] == 0.8

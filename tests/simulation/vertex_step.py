@@ -2,6 +2,7 @@
 environment makes it (the tests set the simulation's metadata server for a principal).
 
     python vertex_step.py deploy CANDIDATE_URI RUN_ID SERVING_IMAGE [CANARY_PERCENT]
+    python vertex_step.py monitor BASELINE_URI
 """
 
 import json
@@ -35,6 +36,16 @@ def main(step: str, *args: str) -> None:
             log=lambda line: print(f"deploy: {line}", flush=True),
         )
         print("RESULT " + json.dumps(result))
+    elif step == "monitor":
+        (baseline,) = args
+        prod = wiring.open_prod("vertex", "", tenants)
+        config = steps.monitoring_config(
+            endpoint_id=tenants.endpoint_id,
+            baseline_uri=baseline,
+            monitoring=platform["prod"].monitoring_settings(),
+            kms_key=tenants.prod_kms_key,
+        )
+        print("RESULT " + json.dumps({"action": prod.monitoring.apply(config)}))
     else:
         raise SystemExit(f"unknown step {step}")
 
