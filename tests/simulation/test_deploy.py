@@ -189,3 +189,50 @@ def test_the_monitoring_job_is_created_then_updated_never_duplicated(cloud):
     skew = objectives[0]["objectiveConfig"]["trainingPredictionSkewDetectionConfig"]
     assert skew["skewThresholds"]["fnlwgt"]["value"] == 0.15
     assert job["loggingSamplingStrategy"]["randomSampleConfig"]["sampleRate"] == 0.8
+
+
+@pytest.mark.parametrize(
+    ("rtype", "removed", "named"),
+    [
+        (
+            "google_service_account_iam_member",
+            lambda b: b["role"] == "roles/iam.serviceAccountTokenCreator",
+            "iam.serviceAccounts.getAccessToken",
+        ),
+        (
+            "google_project_iam_member",
+            lambda b: b["member"].endswith(DEPLOYER) and b["role"] == "roles/aiplatform.user",
+            "aiplatform.endpoints.get",
+        ),
+        (
+            "google_storage_bucket_iam_member",
+            lambda b: b["member"].endswith(DEPLOYER) and b["bucket"] == "census-ml-prod-models",
+            "storage.objects.create",
+        ),
+        (
+            "google_service_account_iam_member",
+            lambda b: b["role"] == "roles/iam.serviceAccountUser" and DEPLOYER in b["member"],
+            "iam.serviceAccounts.actAs",
+        ),
+        (
+            "google_kms_crypto_key_iam_member",
+            lambda b: "gcp-sa-aiplatform" in b["member"],
+            "cloudkms.cryptoKeyVersions.useToEncrypt",
+        ),
+        (
+            "google_kms_crypto_key_iam_member",
+            lambda b: "gs-project-accounts" in b["member"],
+            "Cloud Storage service account",
+        ),
+    ],
+)
+def test_removing_one_grant_the_deploy_needs_fails_it_naming_the_permission(
+    cloud, stacks, rtype, removed, named
+):
+    from simulated import without
+
+    sim = cloud(without(stacks, "prod", rtype, removed))
+    done = deploy(sim, "run-1")
+    assert done.returncode != 0
+    assert named in done.stderr, done.stderr[-1500:]
+    assert any(e.status in (400, 403) for e in sim.wire)
