@@ -67,6 +67,7 @@ class Simulation:
 
     def __init__(self, world: World, root: Path) -> None:
         self.world, self.root = world, root
+        root.mkdir(parents=True, exist_ok=True)
         self.tokens = Tokens()
         self.wire: list[WireEntry] = []
         self.lock = threading.RLock()

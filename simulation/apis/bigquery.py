@@ -1,24 +1,60 @@
-"""BigQuery: datasets (more to come: load jobs, queries answered by DuckDB)."""
+"""BigQuery: datasets, load jobs (uploaded files, NDJSON or CSV) and queries, answered by a
+DuckDB database per simulation. Tables are named `project.dataset.table`; a table loaded into
+a CMEK dataset needs the project's BigQuery agent to hold encrypt permission on the key.
+"""
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse
+import io
+import json
+import re
+import threading
+import time
+import uuid
 
-from simulation.wire import ApiError
+import duckdb
+import pandas as pd
+from starlette.responses import JSONResponse, Response
+
+from simulation.apis.storage import _multipart
+from simulation.wire import ApiError, Check
+
+P = r"/bigquery/v2/projects/(?P<project>[^/]+)"
+ENCRYPT = "cloudkms.cryptoKeyVersions.useToEncrypt"
+_TYPES = {"INT64": "BIGINT", "INTEGER": "BIGINT", "FLOAT64": "DOUBLE", "FLOAT": "DOUBLE",
+          "STRING": "VARCHAR", "BOOL": "BOOLEAN", "BOOLEAN": "BOOLEAN"}  # fmt: skip
+_BQ_TYPES = {"BIGINT": "INTEGER", "DOUBLE": "FLOAT", "VARCHAR": "STRING", "BOOLEAN": "BOOLEAN"}
+_TABLE = re.compile(r"`([a-z][a-z0-9-]*)\.([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)`")
 
 
 def install(sim) -> None:
-    @sim.route(
-        "bigquery",
-        "GET",
-        r"/bigquery/v2/projects/(?P<project>[^/]+)/datasets/(?P<dataset>[^/]+)",
-        "bigquery.datasets.get",
-    )
-    def get_dataset(call, project, dataset):
-        call.authorize(f"projects/{project}/datasets/{dataset}")
+    database = duckdb.connect(str(sim.root / "bigquery.duckdb"))
+    lock = threading.Lock()
+    jobs: dict[str, dict] = {}
+    creators: dict[str, str] = {}  # a job's creator may always read it (BigQuery's rule)
+    results: dict[str, tuple[list[dict], list[list]]] = {}
+    uploads: dict[str, dict] = {}
+
+    def dataset_of(project: str, dataset: str):
         found = sim.world.datasets.get(f"{project}.{dataset}")
         if found is None:
             raise ApiError(404, f"Not found: Dataset {project}:{dataset}")
+        return found
+
+    def job_json(project: str, job_id: str, configuration: dict, location: str) -> dict:
+        return {
+            "kind": "bigquery#job",
+            "id": f"{project}:{location}.{job_id}",
+            "jobReference": {"projectId": project, "jobId": job_id, "location": location},
+            "configuration": configuration,
+            "status": {"state": "DONE"},
+            "statistics": {"creationTime": str(int(time.time() * 1000))},
+        }
+
+    @sim.route("bigquery", "GET", P + r"/datasets/(?P<dataset>[^/]+)", "bigquery.datasets.get")
+    def get_dataset(call, project, dataset):
+        call.authorize(f"projects/{project}/datasets/{dataset}")
+        found = dataset_of(project, dataset)
         body = {
             "kind": "bigquery#dataset",
             "id": f"{project}:{dataset}",
@@ -28,3 +64,140 @@ def install(sim) -> None:
         if found.kms_key:
             body["defaultEncryptionConfiguration"] = {"kmsKeyName": found.kms_key}
         return JSONResponse(body)
+
+    def load(call, project: str, job: dict, data: bytes) -> JSONResponse:
+        call.authorize(f"projects/{project}", "bigquery.jobs.create")
+        config = job["configuration"]["load"]
+        ref = config["destinationTable"]
+        dataset = dataset_of(ref["projectId"], ref["datasetId"])
+        call.authorize(
+            f"projects/{ref['projectId']}/datasets/{ref['datasetId']}", "bigquery.tables.updateData"
+        )
+        if dataset.kms_key:
+            agent = sim.world.agent("bigquery.googleapis.com", dataset.project)
+            allowed = sim.allowed(agent, ENCRYPT, dataset.kms_key)
+            call.entry.checks.append(
+                Check(f"{ENCRYPT} (as {agent})", dataset.kms_key, allowed, "key")
+            )
+            if not allowed:
+                raise ApiError(
+                    400,
+                    f"The BigQuery service account {agent} does not have permission to "
+                    f"encrypt with {dataset.kms_key}.",
+                )
+        fields = (config.get("schema") or {}).get("fields", [])
+        if config.get("sourceFormat") == "NEWLINE_DELIMITED_JSON":
+            rows = [json.loads(line) for line in data.decode().splitlines() if line.strip()]
+            frame = pd.DataFrame(rows, columns=[f["name"] for f in fields])
+        else:
+            frame = pd.read_csv(io.BytesIO(data), names=[f["name"] for f in fields] or None)
+        columns = (
+            ", ".join(
+                f'CAST("{f["name"]}" AS {_TYPES.get(f["type"], "VARCHAR")}) AS "{f["name"]}"'
+                for f in fields
+            )
+            or "*"
+        )
+        name = f'"{ref["projectId"]}.{ref["datasetId"]}.{ref["tableId"]}"'
+        with lock:
+            database.register("incoming", frame)
+            database.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT {columns} FROM incoming")  # noqa: S608
+            database.unregister("incoming")
+        job_id = job.get("jobReference", {}).get("jobId") or uuid.uuid4().hex
+        body = job_json(project, job_id, job["configuration"], dataset.location)
+        jobs[job_id], creators[job_id] = body, call.principal
+        return JSONResponse(body)
+
+    @sim.route("bigquery", "POST", r"/upload" + P + r"/jobs", "bigquery.jobs.insert")
+    def upload(call, project):
+        kind = call.query.get("uploadType")
+        if kind == "multipart":
+            job, data = _multipart(call.request.headers["content-type"], call.body)
+            return load(call, project, job, data)
+        if kind == "resumable":
+            upload_id = uuid.uuid4().hex
+            uploads[upload_id] = {"job": call.json(), "data": b""}
+            location = (
+                f"{sim.url}/bigquery/upload/bigquery/v2/projects/{project}/jobs"
+                f"?uploadType=resumable&upload_id={upload_id}"
+            )
+            return Response(status_code=200, headers={"Location": location})
+        raise ApiError(400, f"unsupported uploadType {kind}")
+
+    @sim.route("bigquery", "PUT", r"/upload" + P + r"/jobs", "bigquery.jobs.insert")
+    def upload_chunk(call, project):
+        state = uploads.get(call.query.get("upload_id", ""))
+        if state is None:
+            raise ApiError(404, "no such upload")
+        state["data"] += call.body
+        total = call.request.headers.get("content-range", "").rsplit("/", 1)[-1]
+        if total in ("*", ""):
+            return Response(status_code=308, headers={"Range": f"bytes=0-{len(state['data']) - 1}"})
+        uploads.pop(call.query["upload_id"])
+        return load(call, project, state["job"], state["data"])
+
+    def run_query(call, project: str, sql: str, job_id: str) -> None:
+        for ref in _TABLE.finditer(sql):
+            call.authorize(
+                f"projects/{ref.group(1)}/datasets/{ref.group(2)}", "bigquery.tables.getData"
+            )
+        translated = _TABLE.sub(lambda m: f'"{m.group(1)}.{m.group(2)}.{m.group(3)}"', sql)
+        try:
+            with lock:
+                cursor = database.execute(translated)
+                rows = cursor.fetchall()
+                names = [d[0] for d in cursor.description]
+                kinds = [str(d[1]) for d in cursor.description]
+        except duckdb.Error as exc:
+            raise ApiError(400, f"Query error: {exc}") from None
+        schema = [
+            {"name": n, "type": _BQ_TYPES.get(k, "STRING")}
+            for n, k in zip(names, kinds, strict=True)
+        ]
+        results[job_id] = (schema, [list(r) for r in rows])
+
+    @sim.route("bigquery", "POST", P + r"/jobs", "bigquery.jobs.insert")
+    def insert(call, project):
+        call.authorize(f"projects/{project}", "bigquery.jobs.create")
+        job = call.json()
+        query = job.get("configuration", {}).get("query")
+        if not query:
+            raise ApiError(400, "only query jobs may be inserted without an upload")
+        job_id = job.get("jobReference", {}).get("jobId") or uuid.uuid4().hex
+        run_query(call, project, query["query"], job_id)
+        location = job.get("jobReference", {}).get("location") or "europe-west4"
+        jobs[job_id] = job_json(project, job_id, job["configuration"], location)
+        creators[job_id] = call.principal
+        return JSONResponse(jobs[job_id])
+
+    @sim.route("bigquery", "GET", P + r"/jobs/(?P<job>[^/]+)", "bigquery.jobs.get")
+    def get_job(call, project, job):
+        if creators.get(job) != call.principal:
+            call.authorize(f"projects/{project}")
+        if job not in jobs:
+            raise ApiError(404, f"Not found: Job {project}:{job}")
+        return JSONResponse(jobs[job])
+
+    @sim.route("bigquery", "GET", P + r"/queries/(?P<job>[^/]+)", "bigquery.jobs.getQueryResults")
+    def query_results(call, project, job):
+        if creators.get(job) != call.principal:
+            call.authorize(f"projects/{project}", "bigquery.jobs.get")
+        if job not in results:
+            raise ApiError(404, f"Not found: Job {project}:{job}")
+        schema, rows = results[job]
+        start = int(call.query.get("startIndex", 0))
+        page = int(call.query.get("maxResults", 100_000))
+        chunk = rows[start : start + page]
+        body = {
+            "kind": "bigquery#getQueryResultsResponse",
+            "jobReference": {"projectId": project, "jobId": job},
+            "jobComplete": True,
+            "schema": {"fields": schema},
+            "totalRows": str(len(rows)),
+            "rows": [{"f": [{"v": None if v is None else str(v)} for v in r]} for r in chunk],
+        }
+        if start + page < len(rows):
+            body["pageToken"] = str(start + page)
+        return JSONResponse(body)
+
+    sim.on_stop.append(database.close)

@@ -3,10 +3,12 @@ environment makes it (the tests set the simulation's metadata server for a princ
 
     python vertex_step.py deploy CANDIDATE_URI RUN_ID SERVING_IMAGE [CANARY_PERCENT]
     python vertex_step.py monitor BASELINE_URI
+    python vertex_step.py ingest OUT_DIR
 """
 
 import json
 import sys
+from pathlib import Path
 
 from adapters import wiring
 from promotion import steps
@@ -36,6 +38,18 @@ def main(step: str, *args: str) -> None:
             log=lambda line: print(f"deploy: {line}", flush=True),
         )
         print("RESULT " + json.dumps(result))
+    elif step == "ingest":
+        out = Path(args[0])
+        staging = wiring.open_staging("vertex", "", tenants)
+        data = f"gs://{platform['staging'].buckets.data}/census"
+        summary = steps.ingest(
+            staging.warehouse,
+            {"train": f"{data}/adult.data", "test": f"{data}/adult.test"},
+            0.01,
+            {"train": out / "train.csv", "test": out / "test.csv"},
+            out / "quarantine",
+        )
+        print("RESULT " + json.dumps(summary))
     elif step == "monitor":
         (baseline,) = args
         prod = wiring.open_prod("vertex", "", tenants)

@@ -1,0 +1,62 @@
+"""The ingest step on the Vertex target: BigQuery load jobs into the CMEK dataset, as the
+staging pipeline identity, against the simulation (DuckDB answers BigQuery's queries)."""
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from simulated import without
+
+from trainer import loader
+
+PIPELINE = "census-pipeline@census-ml-staging.iam.gserviceaccount.com"
+STEP = Path(__file__).with_name("vertex_step.py")
+
+
+def seed_census(sim) -> None:
+    folder = sim.root / "storage/census-ml-staging-data/census"
+    folder.mkdir(parents=True)
+    for split, name in (("train", "adult.data"), ("test", "adult.test")):
+        (folder / name).write_bytes(gzip.decompress(loader.bundled_path(split).read_bytes()))
+
+
+def ingest(sim, out: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, **sim.environ(PIPELINE)}
+    return subprocess.run(
+        [sys.executable, str(STEP), "ingest", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_ingest_loads_the_census_into_bigquery(cloud, tmp_path):
+    sim = cloud()
+    seed_census(sim)
+    done = ingest(sim, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout.split("RESULT ", 1)[1])
+    assert summary["train"] == {"rows": 32_561, "quarantined": 0}
+    assert summary["test"]["rows"] == 16_281
+    loads = [e for e in sim.wire if e.method == "bigquery.jobs.insert"]
+    assert loads and {e.principal for e in loads} == {PIPELINE}
+    assert any("as bq-100000000002@" in c.permission for e in loads for c in e.checks)
+
+
+def test_without_the_bigquery_agents_key_grant_the_load_fails(cloud, stacks, tmp_path):
+    sim = cloud(
+        without(
+            stacks,
+            "staging",
+            "google_kms_crypto_key_iam_member",
+            lambda b: "bigquery-encryption" in b["member"],
+        )
+    )
+    seed_census(sim)
+    done = ingest(sim, tmp_path)
+    assert done.returncode != 0
+    assert "does not have permission to encrypt" in done.stderr
