@@ -187,6 +187,13 @@ class Simulation:
             time.sleep(0.01)
         return self
 
+    def log_call(self, principal: str | None, verb: str, method: str) -> WireEntry:
+        """A call the simulation makes on a principal's behalf (a launcher it stands in for)."""
+        with self.lock:
+            entry = WireEntry(len(self.wire) + 1, time.time(), principal, verb, "-", method)
+            self.wire.append(entry)
+        return entry
+
     def record_prediction(
         self, endpoint: str, deployed_id: str, status: int, total_ms: float, model_ms: float
     ) -> None:

@@ -21,8 +21,12 @@ def pipeline_params(args: argparse.Namespace, *, local: bool):
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.target == "vertex":
+        if not args.simulated:
+            raise UserError("the Vertex target runs here only --simulated; `mlops submit` runs it")
+        return run_simulated(args)
     if not args.local:
-        raise UserError("only --local runs here; use `mlops submit` for Vertex AI")
+        raise UserError("say where: --local, or --target vertex --simulated")
     from adapters.local.workspace import workspace_root
     from pipelines.runner import run_local, summary
 
@@ -30,6 +34,21 @@ def run(args: argparse.Namespace) -> int:
     workspace = workspace_root(args.workspace)
     print(f"census promotion pipeline, local backend, workspace {relative(workspace)}")
     print(summary(run_local(params, workspace)))
+    return 0
+
+
+def run_simulated(args: argparse.Namespace) -> int:
+    from simulation import run as simulated
+
+    result = simulated.run(args.workspace, env=args.env)
+    print("\nwire log (each call: status, method, identity, the permission checked):")
+    for entry in result.wire:
+        if not entry.method.startswith("metadata."):
+            print(entry.line())
+    print(result.summary())
+    if result.state != "PIPELINE_STATE_SUCCEEDED":
+        print(result.submit_output[-3000:])
+        raise Failed(f"the simulated Vertex run ended {result.state}")
     return 0
 
 
@@ -93,10 +112,20 @@ def _options(sub: argparse.ArgumentParser) -> None:
 
 
 def add(commands) -> None:
-    sub = commands.add_parser("run", help="run the promotion pipeline (--local)")
+    sub = commands.add_parser(
+        "run", help="run the promotion pipeline (--local, or --target vertex --simulated)"
+    )
     sub.add_argument("--local", action="store_true", help="on this machine, with kfp.local")
+    sub.add_argument("--target", choices=("local", "vertex"), default="local", help="default local")
     sub.add_argument(
-        "--workspace", help="local tenants' folder (default $MLOPS_WORKSPACE or .mlops)"
+        "--simulated",
+        action="store_true",
+        help="with --target vertex: against a fresh simulated Google Cloud (docs/simulation.md)",
+    )
+    sub.add_argument(
+        "--workspace",
+        help="local tenants' folder (default $MLOPS_WORKSPACE or .mlops); with --simulated, "
+        "where the simulation keeps its state (default a new temporary folder)",
     )
     _options(sub)
     sub.set_defaults(handler=run)

@@ -70,7 +70,7 @@ def install(sim) -> None:
             }
         )
 
-    def cmek(call, project: str, location: str, spec: dict | None) -> None:
+    def cmek(entry, project: str, location: str, spec: dict | None) -> None:
         """Vertex encrypts with the key as its service agent; it must be allowed to."""
         key = (spec or {}).get("kmsKeyName")
         if not key:
@@ -82,7 +82,7 @@ def install(sim) -> None:
                 400, f"The Cloud KMS key {key} does not exist or is not in region {location}."
             )
         allowed = sim.allowed(agent, ENCRYPT, key)
-        call.entry.checks.append(Check(f"{ENCRYPT} (as {agent})", key, allowed, "key policy"))
+        entry.checks.append(Check(f"{ENCRYPT} (as {agent})", key, allowed, "key policy"))
         if not allowed:
             raise ApiError(
                 400,
@@ -118,7 +118,7 @@ def install(sim) -> None:
         call.authorize(f"projects/{project_id(project)}")
         body = call.json()
         spec = body["model"]
-        cmek(call, project_id(project), location, spec.get("encryptionSpec"))
+        cmek(call.entry, project_id(project), location, spec.get("encryptionSpec"))
         artifacts = spec.get("artifactUri", "")
         agent = sim.world.agent("aiplatform.googleapis.com", project_id(project))
         if artifacts.startswith("gs://"):  # Vertex copies the artifacts as its agent
@@ -283,7 +283,7 @@ def install(sim) -> None:
                 f"projects/{sim.world.accounts.get(identity, pid)}/serviceAccounts/{identity}",
                 "iam.serviceAccounts.actAs",
             )
-        cmek(call, pid, location, target.get("encryptionSpec"))
+        cmek(call.entry, pid, location, target.get("encryptionSpec"))
         deployed_id = str(next(ids))
         image = (model.get("containerSpec") or {}).get("imageUri", "")
         repository = repository_of(image)
@@ -396,7 +396,7 @@ def install(sim) -> None:
         endpoint_name = body.get("endpoint", "")
         if endpoint_name not in sim.world.endpoints:
             raise ApiError(404, f"Endpoint {endpoint_name} does not exist.")
-        cmek(call, pid, location, body.get("encryptionSpec"))
+        cmek(call.entry, pid, location, body.get("encryptionSpec"))
         name = f"{parent(project, location)}/modelDeploymentMonitoringJobs/{next(ids)}"
         jobs[name] = {
             **body,
@@ -462,7 +462,7 @@ def install(sim) -> None:
                 f"projects/{sim.world.accounts.get(identity, pid)}/serviceAccounts/{identity}",
                 "iam.serviceAccounts.actAs",
             )
-        cmek(call, pid, location, body.get("encryptionSpec"))
+        cmek(call.entry, pid, location, body.get("encryptionSpec"))
         if "pipelineSpec" not in body:
             raise ApiError(400, "A pipeline job needs a pipelineSpec.")
         job_id = call.query.get("pipelineJobId") or str(next(ids))
@@ -487,3 +487,37 @@ def install(sim) -> None:
         if name not in pipelines:
             raise ApiError(404, f"Pipeline job {name} does not exist.")
         return JSONResponse(pipelines[name])
+
+    # Custom jobs (created for the launcher the simulation stands in for) ------------------
+
+    custom_jobs = sim.vertex.setdefault("custom_jobs", {})
+
+    def create_custom_job(
+        caller: str, project: str, location: str, display_name: str, identity: str, key
+    ) -> dict:
+        """What the GCPC launcher's customJobs.create would ask of Vertex, checked the same."""
+        entry = sim.log_call(caller, "POST", f"{M}.customJobs.create")
+        pid = project_id(project)
+        try:
+            sim.check(entry, caller, "aiplatform.customJobs.create", f"projects/{pid}")
+            if identity:
+                owner = sim.world.accounts.get(identity, pid)
+                account = f"projects/{owner}/serviceAccounts/{identity}"
+                sim.check(entry, caller, "iam.serviceAccounts.actAs", account)
+            spec = {"kmsKeyName": key} if key else None
+            cmek(entry, pid, location, spec)
+        except ApiError as exc:
+            entry.status = exc.status
+            raise
+        entry.status = 200
+        name = f"{parent(project, location)}/customJobs/{next(ids)}"
+        custom_jobs[name] = {
+            "name": name,
+            "displayName": display_name,
+            "serviceAccount": identity,
+            "encryptionSpec": spec,
+            "state": "JOB_STATE_RUNNING",
+        }
+        return custom_jobs[name]
+
+    sim.create_custom_job = create_custom_job
