@@ -388,6 +388,14 @@ def install(sim) -> None:
 
     jobs_method = f"{M}.modelDeploymentMonitoringJobs"
 
+    def job_named(call, project: str, location: str, job: str) -> str:
+        """The job's full name, once the caller may act on it and it exists."""
+        call.authorize(f"projects/{project_id(project)}")
+        name = f"{parent(project, location)}/modelDeploymentMonitoringJobs/{job}"
+        if name not in jobs:
+            raise ApiError(404, f"Monitoring job {name} does not exist.")
+        return name
+
     @sim.route("aiplatform", "POST", JOBS, f"{jobs_method}.create")
     def create_job(call, project, location):
         pid = project_id(project)
@@ -421,18 +429,11 @@ def install(sim) -> None:
 
     @sim.route("aiplatform", "GET", JOBS + r"/(?P<job>[^/:]+)", f"{jobs_method}.get")
     def get_job(call, project, location, job):
-        call.authorize(f"projects/{project_id(project)}")
-        name = f"{parent(project, location)}/modelDeploymentMonitoringJobs/{job}"
-        if name not in jobs:
-            raise ApiError(404, f"Monitoring job {name} does not exist.")
-        return JSONResponse(job_view(jobs[name]))
+        return JSONResponse(job_view(jobs[job_named(call, project, location, job)]))
 
     @sim.route("aiplatform", "PATCH", JOBS + r"/(?P<job>[^/:]+)", f"{jobs_method}.patch")
     def patch_job(call, project, location, job):
-        call.authorize(f"projects/{project_id(project)}")
-        name = f"{parent(project, location)}/modelDeploymentMonitoringJobs/{job}"
-        if name not in jobs:
-            raise ApiError(404, f"Monitoring job {name} does not exist.")
+        name = job_named(call, project, location, job)
         mask = call.query.get("updateMask", call.query.get("update_mask", ""))
         fields = [f.strip() for f in mask.split(",") if f.strip()]
         if not fields:

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 from starlette.responses import JSONResponse, Response
 
-from simulation.apis.storage import _multipart
+from simulation.apis.uploads import Resumable, multipart
 from simulation.wire import ApiError, Check
 
 P = r"/bigquery/v2/projects/(?P<project>[^/]+)"
@@ -33,7 +33,7 @@ def install(sim) -> None:
     jobs: dict[str, dict] = {}
     creators: dict[str, str] = {}  # a job's creator may always read it (BigQuery's rule)
     results: dict[str, tuple[list[dict], list[list]]] = {}
-    uploads: dict[str, dict] = {}
+    resumable = Resumable()
 
     def dataset_of(project: str, dataset: str):
         found = sim.world.datasets.get(f"{project}.{dataset}")
@@ -112,29 +112,20 @@ def install(sim) -> None:
     def upload(call, project):
         kind = call.query.get("uploadType")
         if kind == "multipart":
-            job, data = _multipart(call.request.headers["content-type"], call.body)
+            job, data = multipart(call.request.headers["content-type"], call.body)
             return load(call, project, job, data)
         if kind == "resumable":
-            upload_id = uuid.uuid4().hex
-            uploads[upload_id] = {"job": call.json(), "data": b""}
-            location = (
-                f"{sim.url}/bigquery/upload/bigquery/v2/projects/{project}/jobs"
-                f"?uploadType=resumable&upload_id={upload_id}"
-            )
-            return Response(status_code=200, headers={"Location": location})
+            url = f"{sim.url}/bigquery/upload/bigquery/v2/projects/{project}/jobs"
+            return resumable.start(url, call.json())
         raise ApiError(400, f"unsupported uploadType {kind}")
 
     @sim.route("bigquery", "PUT", r"/upload" + P + r"/jobs", "bigquery.jobs.insert")
     def upload_chunk(call, project):
-        state = uploads.get(call.query.get("upload_id", ""))
-        if state is None:
-            raise ApiError(404, "no such upload")
-        state["data"] += call.body
-        total = call.request.headers.get("content-range", "").rsplit("/", 1)[-1]
-        if total in ("*", ""):
-            return Response(status_code=308, headers={"Range": f"bytes=0-{len(state['data']) - 1}"})
-        uploads.pop(call.query["upload_id"])
-        return load(call, project, state["job"], state["data"])
+        done = resumable.chunk(call)
+        if isinstance(done, Response):
+            return done
+        job, data = done
+        return load(call, project, job, data)
 
     def run_query(call, project: str, sql: str, job_id: str) -> None:
         for ref in _TABLE.finditer(sql):

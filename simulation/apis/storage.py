@@ -9,8 +9,6 @@ key, in the bucket's location; otherwise it fails as Google fails it.
 from __future__ import annotations
 
 import base64
-import email.parser
-import email.policy
 import hashlib
 import json
 import mimetypes
@@ -21,6 +19,7 @@ from urllib.parse import quote
 import google_crc32c
 from starlette.responses import JSONResponse, Response
 
+from simulation.apis.uploads import Resumable, multipart
 from simulation.wire import ApiError
 
 B = r"/storage/v1/b/(?P<bucket>[^/]+)"
@@ -34,7 +33,7 @@ DECRYPT = "cloudkms.cryptoKeyVersions.useToDecrypt"
 
 def install(sim) -> None:
     root = sim.root / "storage"
-    uploads: dict[str, dict] = {}
+    resumable = Resumable()
 
     def bucket_of(name: str):
         found = sim.world.buckets.get(name)
@@ -153,10 +152,10 @@ def install(sim) -> None:
         path = path_of(bucket, name)
         if not path.is_file():
             raise ApiError(404, f"No such object: {bucket}/{name}")
-        if call.query.get("alt") == "media":
-            use_key(call, b, DECRYPT)
-            return Response(path.read_bytes(), media_type="application/octet-stream")
-        return JSONResponse(object_json(b, name, path))
+        if call.query.get("alt") != "media":
+            return JSONResponse(object_json(b, name, path))
+        use_key(call, b, DECRYPT)
+        return Response(path.read_bytes(), media_type="application/octet-stream")
 
     @sim.route(
         "storage",
@@ -165,13 +164,7 @@ def install(sim) -> None:
         "storage.objects.get",
     )
     def download(call, bucket, name):
-        call.authorize(resource(bucket, name))
-        b = bucket_of(bucket)
-        path = path_of(bucket, name)
-        if not path.is_file():
-            raise ApiError(404, f"No such object: {bucket}/{name}")
-        use_key(call, b, DECRYPT)
-        return Response(path.read_bytes(), media_type="application/octet-stream")
+        return get_object(call, bucket, name)  # the media link always asks for alt=media
 
     @sim.route(
         "storage",
@@ -195,33 +188,21 @@ def install(sim) -> None:
         if kind == "media":
             return write(call, bucket, call.query["name"], call.body)
         if kind == "multipart":
-            metadata, data = _multipart(call.request.headers["content-type"], call.body)
+            metadata, data = multipart(call.request.headers["content-type"], call.body)
             return write(call, bucket, metadata.get("name") or call.query["name"], data)
         if kind == "resumable":
-            metadata = call.json()
-            upload_id = uuid.uuid4().hex
-            name = metadata.get("name") or call.query.get("name")
-            uploads[upload_id] = {"bucket": bucket, "name": name, "data": b""}
-            location = (
-                f"{sim.url}/storage/upload/storage/v1/b/{bucket}/o"
-                f"?uploadType=resumable&upload_id={upload_id}"
-            )
-            return Response(status_code=200, headers={"Location": location})
+            return resumable.start(f"{sim.url}/storage/upload/storage/v1/b/{bucket}/o", call.json())
         raise ApiError(400, f"unsupported uploadType {kind}")
 
     @sim.route(
         "storage", "PUT", r"/upload/storage/v1/b/(?P<bucket>[^/]+)/o", "storage.objects.insert"
     )
     def upload_chunk(call, bucket):
-        state = uploads.get(call.query.get("upload_id", ""))
-        if state is None:
-            raise ApiError(404, "no such upload")
-        state["data"] += call.body
-        total = call.request.headers.get("content-range", "").rsplit("/", 1)[-1]
-        if total in ("*", ""):
-            return Response(status_code=308, headers={"Range": f"bytes=0-{len(state['data']) - 1}"})
-        uploads.pop(call.query["upload_id"])
-        return write(call, state["bucket"], state["name"], state["data"])
+        done = resumable.chunk(call)
+        if isinstance(done, Response):
+            return done
+        metadata, data = done
+        return write(call, bucket, metadata.get("name") or call.query.get("name"), data)
 
     def copy(call, src, name, dst, target):
         call.authorize(resource(src, name), "storage.objects.get")
@@ -262,16 +243,6 @@ def _agent_check(agent: str, permission: str, key: str, allowed: bool):
 
     via = "the key's IAM policy" if allowed else "no binding grants it"
     return Check(f"{permission} (as {agent})", key, allowed, via)
-
-
-def _multipart(content_type: str, body: bytes) -> tuple[dict, bytes]:
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + body
-    )
-    parts = list(message.iter_parts())
-    metadata = json.loads(parts[0].get_content())
-    data = parts[1].get_payload(decode=True)
-    return metadata, data
 
 
 def _rfc3339(seconds: float) -> str:
