@@ -22,7 +22,7 @@ from infra.constructs.props import Place
 from infra.constructs.registry import Registries
 from infra.constructs.retraining import Retraining, RetrainingProps
 from infra.constructs.roles import CustomRoles
-from infra.constructs.storage import PROTECTED_IN_PROD, Buckets, BucketsProps
+from infra.constructs.storage import PROTECTED, PROTECTED_IN_PROD, Buckets, BucketsProps
 from infra.constructs.vertex import Endpoint, MetadataStore
 from infra.constructs.warehouse import Warehouse
 from infra.iam import RETRAIN_FUNCTION, custom_roles, plan_grants
@@ -53,7 +53,7 @@ def buckets_props(s: Settings) -> BucketsProps:
         names={**s.buckets.by_purpose(), "state": s.state_bucket},
         noncurrent_retention_days=s.buckets.noncurrent_retention_days,
         pipeline_root_retention_days=s.buckets.pipeline_root_retention_days,
-        protected=PROTECTED_IN_PROD if s.role == "prod" else (),
+        protected=PROTECTED_IN_PROD if s.role == "prod" else PROTECTED,
     )
 
 
@@ -191,7 +191,7 @@ class PlatformStack(TerraformStack):
                 "retraining",
                 retraining_props(s),
                 kms_key_name=key("pubsub"),
-                source_bucket=s.buckets.templates,
+                source_bucket=buckets["templates"].name,  # a reference: it waits for it
                 image_repository=repos[s.artifact_registry.images].id,
                 depends_on=[granted["pubsub"], *apis, *accounts.values(), buckets["templates"]],
             )

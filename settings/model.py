@@ -94,7 +94,6 @@ class CloudBuildSettings(Strict):
     promotion_branch: str = Field(pattern=r"^[A-Za-z0-9._/-]+$")
     infra_branch: str = Field(pattern=r"^[A-Za-z0-9._/-]+$")
     pr_checks: bool = Field(description="this env's Cloud Build runs the PR checks")
-    timeout_minutes: int = Field(ge=5, le=1440)
 
 
 class Bars(Strict):

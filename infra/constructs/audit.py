@@ -1,7 +1,9 @@
-"""Data-access audit logs for Cloud Storage: who read or wrote which object, in Cloud Logging.
+"""Data-access audit logs: who read or wrote which object, used which key, or called which
+Vertex AI method, in Cloud Logging.
 
-This is the modern replacement for legacy bucket usage logs (checkov CKV_GCP_62), which would
-need yet another bucket, itself unlogged.
+For Cloud Storage this is the modern replacement for legacy bucket usage logs (checkov
+CKV_GCP_62), which would need yet another bucket, itself unlogged. Cloud KMS logs every
+encrypt/decrypt with the caller; Vertex AI every read of models, endpoints and jobs.
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ from cdktf_cdktf_provider_google.project_iam_audit_config import (
 )
 from constructs import Construct
 
-AUDITED_SERVICES = ("storage.googleapis.com",)
+AUDITED_SERVICES = (
+    "storage.googleapis.com",
+    "cloudkms.googleapis.com",
+    "aiplatform.googleapis.com",
+)
 
 
 class DataAccessAuditLogs(Construct):

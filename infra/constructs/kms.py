@@ -11,6 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdktf import TerraformProvider, TerraformResourceLifecycle
+from cdktf_cdktf_provider_google.data_google_bigquery_default_service_account import (
+    DataGoogleBigqueryDefaultServiceAccount,
+)
+from cdktf_cdktf_provider_google.data_google_storage_project_service_account import (
+    DataGoogleStorageProjectServiceAccount,
+)
 from cdktf_cdktf_provider_google.kms_crypto_key import KmsCryptoKey
 from cdktf_cdktf_provider_google.kms_key_ring import KmsKeyRing
 from constructs import Construct
@@ -18,6 +24,12 @@ from constructs import Construct
 from infra.constructs.beta import ProjectServiceIdentity
 from infra.constructs.props import Place
 from settings import SERVICE_AGENTS
+
+# The agents the provider documents data sources for (reading one makes the agent exist).
+AGENT_DATA_SOURCES = {
+    "storage": DataGoogleStorageProjectServiceAccount,
+    "bigquery": DataGoogleBigqueryDefaultServiceAccount,
+}
 
 
 @dataclass(frozen=True)
@@ -68,16 +80,25 @@ class CmekKeys(Construct):
             )
             for purpose, name in props.keys.items()
         }
-        # Service agents exist only once something asks for them; create them explicitly so
-        # the key grants below never name an agent that does not exist yet.
-        self.agents = {
-            purpose: ProjectServiceIdentity(
-                self,
-                f"agent-{purpose}",
-                project=place.project,
-                service=service,
-                provider=beta,
-                depends_on=list(depends_on),
-            )
-            for purpose, (service, _, _) in SERVICE_AGENTS.items()
-        }
+        # Service agents exist only once something asks for them; ask explicitly so the key
+        # grants never name an agent that does not exist yet. Cloud Storage and BigQuery have
+        # their own data sources for this (google_project_service_identity returns no email
+        # for Cloud Storage); the others are created with google_project_service_identity.
+        self.agents = {}
+        for purpose, (service, _, _) in SERVICE_AGENTS.items():
+            if purpose in AGENT_DATA_SOURCES:
+                self.agents[purpose] = AGENT_DATA_SOURCES[purpose](
+                    self,
+                    f"agent-{purpose}",
+                    project=place.project,
+                    depends_on=list(depends_on),
+                )
+            else:
+                self.agents[purpose] = ProjectServiceIdentity(
+                    self,
+                    f"agent-{purpose}",
+                    project=place.project,
+                    service=service,
+                    provider=beta,
+                    depends_on=list(depends_on),
+                )

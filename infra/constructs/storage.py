@@ -15,7 +15,8 @@ from constructs import Construct
 
 from infra.constructs.props import Place
 
-# Buckets whose loss would lose a model or the infrastructure's state.
+# Buckets whose loss would lose the infrastructure's state (every env) or a served model (prod).
+PROTECTED = ("state",)
 PROTECTED_IN_PROD = ("models", "state")
 
 

@@ -30,8 +30,9 @@ WAIVERS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "CKV_GCP_82": (
         ("dev",),
-        "dev keys may go with the dev env; staging and prod keys have prevent_destroy, "
-        "enforced by our rule key-prevent-destroy",
+        "dev may be torn down: destroying a key only destroys its versions (Google never "
+        "deletes a key or key ring, so their names stay taken and a later apply must import "
+        "them); staging and prod keys have prevent_destroy, enforced by key-prevent-destroy",
     ),
 }
 

@@ -111,7 +111,7 @@ def test_buckets_are_cmek_private_versioned(platform, env):
         for b in resources_of(json.loads(out), "google_storage_bucket")
         if b["lifecycle"]["prevent_destroy"]
     }
-    expected = {s.buckets.models, s.state_bucket} if env == "prod" else set()
+    expected = {s.buckets.models, s.state_bucket} if env == "prod" else {s.state_bucket}
     assert protected == expected
 
 

@@ -55,16 +55,23 @@ def test_every_service_agent_is_created_before_its_grant(stacks, platform):
     for env, stack in stacks.items():
         agents = {a["service"] for a in resources_of(stack, "google_project_service_identity")}
         assert agents == {
-            "storage.googleapis.com",
-            "bigquery.googleapis.com",
             "aiplatform.googleapis.com",
             "artifactregistry.googleapis.com",
             "pubsub.googleapis.com",
         }
+        # Cloud Storage and BigQuery: the data sources the provider documents for their agents.
+        data = stack["data"]
+        assert len(data["google_storage_project_service_account"]) == 1
+        assert len(data["google_bigquery_default_service_account"]) == 1
         key_grants = resources_of(stack, "google_kms_crypto_key_iam_member")
-        vertex = service_agent_email("vertex", platform[env].project_number)
-        grant = next(g for g in key_grants if g["member"] == f"serviceAccount:{vertex}")
-        assert any(d.startswith("google_project_service_identity.") for d in grant["depends_on"])
+        for purpose, source in (
+            ("vertex", "google_project_service_identity."),
+            ("storage", "data.google_storage_project_service_account."),
+            ("bigquery", "data.google_bigquery_default_service_account."),
+        ):
+            agent = service_agent_email(purpose, platform[env].project_number)
+            grant = next(g for g in key_grants if g["member"] == f"serviceAccount:{agent}")
+            assert any(d.startswith(source) for d in grant["depends_on"]), purpose
 
 
 def test_no_default_identities_anywhere(stacks):
@@ -97,3 +104,25 @@ def test_prod_alerts_on_endpoint_error_rate_and_latency(stacks, platform):
     for policy in policies.values():
         assert len(policy["notification_channels"]) == len(channels)
     assert not resources_of(stacks["staging"], "google_monitoring_alert_policy")
+
+
+def test_data_access_is_audited_for_storage_keys_and_vertex(stacks):
+    for stack in stacks.values():
+        configs = {c["service"]: c for c in resources_of(stack, "google_project_iam_audit_config")}
+        assert set(configs) == {
+            "storage.googleapis.com",
+            "cloudkms.googleapis.com",
+            "aiplatform.googleapis.com",
+        }
+        for config in configs.values():
+            kinds = {c["log_type"] for c in config["audit_log_config"]}
+            assert kinds == {"ADMIN_READ", "DATA_READ", "DATA_WRITE"}
+
+
+def test_the_function_source_names_its_bucket_by_reference(stacks):
+    (source,) = resources_of(stacks["staging"], "google_storage_bucket_object")
+    assert source["bucket"].startswith("${google_storage_bucket.")
+    (function,) = resources_of(stacks["staging"], "google_cloudfunctions2_function")
+    assert function["build_config"]["source"]["storage_source"]["bucket"].startswith(
+        "${google_storage_bucket."
+    )
