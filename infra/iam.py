@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from settings import AGENT_NAMES, ENCRYPTER_DECRYPTER, SERVICE_AGENTS, Platform, Settings
+from settings import AGENT_NAMES, ENCRYPTER_DECRYPTER, Platform, Settings
 
 
 @dataclass(frozen=True, order=True)
@@ -77,7 +77,7 @@ def key_grants(s: Settings) -> list[Grant]:
             ENCRYPTER_DECRYPTER,
             _sa(s.service_agent_email(purpose)),
         )
-        for purpose in SERVICE_AGENTS
+        for purpose in s.kms.keys
     ]
 
 

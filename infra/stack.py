@@ -11,7 +11,7 @@ from constructs import Construct
 from infra import function_source
 from infra.cicd import triggers
 from infra.constructs.alerts import AlertsProps, EndpointAlerts
-from infra.constructs.apis import RequiredApis
+from infra.constructs.apis import RequiredApis, apis_for
 from infra.constructs.audit import DataAccessAuditLogs
 from infra.constructs.beta import GoogleBetaProvider
 from infra.constructs.cicd import BuildTriggers, TriggersProps
@@ -108,7 +108,7 @@ class PlatformStack(TerraformStack):
         GoogleProvider(self, "google", project=s.project_id, region=s.region)
         beta = GoogleBetaProvider(self, "google-beta", project=s.project_id, region=s.region)
 
-        apis = RequiredApis(self, "apis", project=s.project_id).all
+        apis = RequiredApis(self, "apis", project=s.project_id, apis=apis_for(s.role)).all
         DataAccessAuditLogs(self, "audit", project=s.project_id)
         kms = CmekKeys(self, "kms", keys_props(s), beta=beta, depends_on=apis)
         accounts = ServiceAccounts(

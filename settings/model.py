@@ -31,6 +31,12 @@ IDENTITIES_BY_ROLE: dict[str, tuple[str, ...]] = {
     "non-prod": ("pipeline", "trainer", "build", "infra"),
     "prod": ("deployer", "serving", "build", "infra"),
 }
+# The CMEK keys each tenant role needs: only non-prod has the retraining topic (Pub/Sub).
+KEYS_BY_ROLE: dict[str, tuple[str, ...]] = {
+    "interactive": ("storage", "bigquery", "vertex", "artifacts"),
+    "non-prod": ("storage", "bigquery", "vertex", "artifacts", "pubsub"),
+    "prod": ("storage", "bigquery", "vertex", "artifacts"),
+}
 # The bucket purposes a run uses in a tenant, whose metadata the preflight reads.
 RUN_BUCKETS = {"non-prod": ("pipeline_root", "data", "models"), "prod": ("models", "data")}
 
@@ -59,14 +65,6 @@ class KmsSettings(Strict):
     key_ring: ResourceName
     rotation_days: int = Field(ge=1, le=90, description="key rotation period, 90 days or less")
     keys: dict[KeyPurpose, ResourceName]
-
-    @field_validator("keys")
-    @classmethod
-    def _every_purpose(cls, keys: dict) -> dict:
-        missing = sorted(set(get_args(KeyPurpose)) - set(keys))
-        if missing:
-            raise ValueError(f"a key is needed for every purpose; missing {', '.join(missing)}")
-        return keys
 
 
 class BucketSettings(Strict):
@@ -220,6 +218,12 @@ class Settings(Strict):
             raise ValueError("an interactive (dev) tenant has no peer")
         if self.role != "interactive" and self.peer is None:
             raise ValueError(f"a {self.role} tenant needs its peer env")
+        keys = set(KEYS_BY_ROLE[self.role])
+        if set(self.kms.keys) != keys:
+            raise ValueError(
+                f"kms.keys must be exactly {', '.join(sorted(keys))} for the {self.role} role; "
+                f"got {', '.join(sorted(self.kms.keys))}"
+            )
         wanted = {"serving", "monitoring"} if self.role == "prod" else {"pipeline"}
         for section in ("pipeline", "serving", "monitoring"):
             present = getattr(self, section) is not None

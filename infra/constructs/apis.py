@@ -1,4 +1,4 @@
-"""The Google APIs every env needs, enabled in code."""
+"""The Google APIs each env needs, enabled in code; the retraining ones in non-prod only."""
 
 from __future__ import annotations
 
@@ -10,24 +10,31 @@ REQUIRED_APIS: tuple[str, ...] = (
     "artifactregistry.googleapis.com",
     "bigquery.googleapis.com",
     "cloudbuild.googleapis.com",
-    "cloudfunctions.googleapis.com",
-    "cloudscheduler.googleapis.com",
-    "eventarc.googleapis.com",
-    "run.googleapis.com",
     "cloudkms.googleapis.com",
     "cloudresourcemanager.googleapis.com",
     "iam.googleapis.com",
     "iamcredentials.googleapis.com",
     "logging.googleapis.com",
     "monitoring.googleapis.com",
-    "pubsub.googleapis.com",
     "serviceusage.googleapis.com",
     "storage.googleapis.com",
 )
+# Scheduled retraining (Cloud Scheduler → Pub/Sub → a Cloud Run function): non-prod only.
+RETRAINING_APIS: tuple[str, ...] = (
+    "cloudfunctions.googleapis.com",
+    "cloudscheduler.googleapis.com",
+    "eventarc.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+)
+
+
+def apis_for(role: str) -> tuple[str, ...]:
+    return REQUIRED_APIS + (RETRAINING_APIS if role == "non-prod" else ())
 
 
 class RequiredApis(Construct):
-    def __init__(self, scope: Construct, id_: str, *, project: str) -> None:
+    def __init__(self, scope: Construct, id_: str, *, project: str, apis: tuple[str, ...]) -> None:
         super().__init__(scope, id_)
         self.services = {
             api: ProjectService(
@@ -37,7 +44,7 @@ class RequiredApis(Construct):
                 service=api,
                 disable_on_destroy=False,  # other workloads may use the API too
             )
-            for api in REQUIRED_APIS
+            for api in apis
         }
 
     @property

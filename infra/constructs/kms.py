@@ -85,7 +85,8 @@ class CmekKeys(Construct):
         # their own data sources for this (google_project_service_identity returns no email
         # for Cloud Storage); the others are created with google_project_service_identity.
         self.agents = {}
-        for purpose, (service, _, _) in SERVICE_AGENTS.items():
+        for purpose in props.keys:
+            service = SERVICE_AGENTS[purpose][0]
             if purpose in AGENT_DATA_SOURCES:
                 self.agents[purpose] = AGENT_DATA_SOURCES[purpose](
                     self,

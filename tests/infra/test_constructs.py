@@ -17,7 +17,7 @@ from cdktf_cdktf_provider_google.storage_bucket import StorageBucket
 from cdktf_cdktf_provider_google.vertex_ai_endpoint import VertexAiEndpoint
 from stack_json import resources_of
 
-from infra.constructs.apis import REQUIRED_APIS, RequiredApis
+from infra.constructs.apis import RequiredApis, apis_for
 from infra.constructs.audit import DataAccessAuditLogs
 from infra.constructs.beta import GoogleBetaProvider, ProjectServiceIdentity, VertexAiMetadataStore
 from infra.constructs.grants import IamGrants
@@ -58,12 +58,14 @@ def has(synthesized: str, resource_type: str, properties: dict) -> bool:
 def test_cmek_keys(platform, env):
     s = platform[env]
     out = synth(lambda stack, beta: CmekKeys(stack, "kms", keys_props(s), beta=beta))
-    for purpose in ("storage", "bigquery", "vertex", "artifacts", "pubsub"):
+    purposes = ("storage", "bigquery", "vertex", "artifacts")
+    for purpose in (*purposes, "pubsub") if env == "staging" else purposes:
         assert has(
             out,
             KmsCryptoKey.TF_RESOURCE_TYPE,
             {"name": purpose, "rotation_period": "7776000s", "purpose": "ENCRYPT_DECRYPT"},
         )
+    assert has(out, KmsCryptoKey.TF_RESOURCE_TYPE, {"name": "pubsub"}) is (env == "staging")
     assert has(
         out,
         ProjectServiceIdentity.TF_RESOURCE_TYPE,
@@ -207,11 +209,11 @@ def test_required_apis_and_audit_logs(platform):
     s = platform["dev"]
 
     def build(stack, beta):
-        RequiredApis(stack, "apis", project=s.project_id)
+        RequiredApis(stack, "apis", project=s.project_id, apis=apis_for(s.role))
         DataAccessAuditLogs(stack, "audit", project=s.project_id)
 
     out = synth(build)
-    for api in REQUIRED_APIS:
+    for api in apis_for(s.role):
         assert has(
             out, ProjectService.TF_RESOURCE_TYPE, {"service": api, "disable_on_destroy": False}
         )

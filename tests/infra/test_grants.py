@@ -59,3 +59,17 @@ def test_cross_tenant_table_is_exactly_the_grants_naming_another_env(stacks, pla
 def test_synthesized_grants_equal_the_plan(stacks, platform):
     for env, stack in stacks.items():
         assert grants_in_stack(stack, platform[env].project_id) == plan_grants(platform, env)
+
+
+def test_the_apis_table_is_what_each_stack_enables(stacks):
+    text = DOC.read_text()
+    body = re.search(r"<!-- apis:begin -->(.*?)<!-- apis:end -->", text, re.S)
+    assert body, "docs/infra.md has no apis table"
+    documented: dict[str, set[str]] = defaultdict(set)
+    for line in body.group(1).strip().splitlines()[2:]:
+        envs, apis = (cell.strip() for cell in line.strip("|").split("|"))
+        for env in envs.split(", "):
+            documented[env] |= {f"{api.strip()}.googleapis.com" for api in apis.split(",")}
+    for env, stack in stacks.items():
+        enabled = {s["service"] for s in stack["resource"]["google_project_service"].values()}
+        assert enabled == documented[env], env

@@ -107,6 +107,12 @@ def test_real_settings_load_and_derive_cross_tenant_names(platform):
             r"env: says 'prod' but the file is in envs/staging/",
         ),
         ("staging", "keys = { storage", 'keys = { bigq = "x", storage', r"kms\.keys\.bigq"),
+        (
+            "dev",
+            'artifacts = "artifacts" }',
+            'artifacts = "artifacts", pubsub = "pubsub" }',
+            r"kms\.keys must be exactly artifacts, bigquery, storage, vertex for the interactive",
+        ),
     ],
 )
 def test_bad_settings_name_the_file_and_field(envs_copy, env, old, new, message):
