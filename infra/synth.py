@@ -50,6 +50,18 @@ def cli_app(env: str) -> None:
     try:
         bootstrap = os.environ.get(BOOTSTRAP_ENV_VAR) == "1"
         build_app(load_platform(), env, bootstrap_state=bootstrap).synth()
+        warn_placeholders()
     except UserError as exc:
         print(f"envs/{env}/main.py: error: {exc}", file=sys.stderr)
         sys.exit(2)
+
+
+def warn_placeholders() -> None:
+    """Name, on stderr, every settings value still at the example the repository ships."""
+    from settings.placeholders import placeholders
+
+    found = placeholders(load_platform())
+    if found:
+        print("settings still at their examples (replace before deploying):", file=sys.stderr)
+        for line in found:
+            print(f"  {line}", file=sys.stderr)

@@ -9,11 +9,12 @@ from mlops.commands import relative
 
 
 def synth(args: argparse.Namespace) -> int:
-    from infra.synth import envs_from_option
+    from infra.synth import envs_from_option, warn_placeholders
     from infra.synth import synth as synthesize
 
     for env, path in synthesize(envs_from_option(args.env)).items():
         print(f"{env}: {relative(path)}")
+    warn_placeholders()
     return 0
 
 

@@ -68,8 +68,12 @@ def compile_(args: argparse.Namespace) -> int:
 def doctor(args: argparse.Namespace) -> int:
     from adapters.vertex import doctor as preflight
     from settings import load_platform
+    from settings.placeholders import placeholders
 
-    problems = preflight.preflight(load_platform(), args.env)
+    platform = load_platform()
+    for line in placeholders(platform):
+        print(f"placeholder: {line}")
+    problems = preflight.preflight(platform, args.env)
     for problem in problems:
         print(problem)
     if problems:

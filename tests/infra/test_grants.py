@@ -73,3 +73,18 @@ def test_the_apis_table_is_what_each_stack_enables(stacks):
     for env, stack in stacks.items():
         enabled = {s["service"] for s in stack["resource"]["google_project_service"].values()}
         assert enabled == documented[env], env
+
+
+def test_the_identities_table_is_what_each_stack_creates(stacks, platform):
+    text = DOC.read_text()
+    body = re.search(r"<!-- identities:begin -->(.*?)<!-- identities:end -->", text, re.S)
+    assert body, "docs/infra.md has no identities table"
+    for line in body.group(1).strip().splitlines()[2:]:
+        env, role, project, identities = (cell.strip() for cell in line.strip("|").split("|"))
+        s = platform[env]
+        assert (role, project.strip("`")) == (s.role, s.project_id)
+        created = {
+            a["account_id"]: a for a in stacks[env]["resource"]["google_service_account"].values()
+        }
+        by_identity = {i: s.service_accounts[i] for i in identities.split(", ")}
+        assert set(by_identity.values()) == set(created), env
