@@ -58,7 +58,9 @@ def triggers(s: Settings) -> list[Trigger]:
     out = []
     infra = {"_ENV": s.env}
     if s.cloudbuild.pr_checks:
-        out.append(Trigger("pr-checks", "cloudbuild/pr-checks.yaml", "pull_request", ".*", "build"))
+        out.append(
+            Trigger("pr-checks", "cloudbuild/pr-checks.yaml", "pull_request", ".*", "planner")
+        )
     if s.role == "non-prod":
         out.append(
             Trigger(
@@ -75,14 +77,14 @@ def triggers(s: Settings) -> list[Trigger]:
     for name, event, apply in (
         ("infra-plan", "pull_request", False),
         ("infra-apply", "push", True),
-    ):
+    ):  # a pull request only plans, as the read-only planner; a push applies, as infra
         out.append(
             Trigger(
                 name,
                 "cloudbuild/infra.yaml",
                 event,
                 exact(s.cloudbuild.infra_branch),
-                "infra",
+                "infra" if apply else "planner",
                 substitutions={**infra, "_APPLY": "true" if apply else "false"},
                 included_files=INFRA_FILES,
                 approval=apply and s.role == "prod",  # prod's apply waits for a person

@@ -53,9 +53,54 @@ PREFLIGHT_ROLE = CustomRole(
 )
 
 
+# What `terraform plan` reads to refresh this repository's resources, and nothing that writes
+# (a policy rule holds every identity a pull request can start to read-only permissions).
+PLANNER_ROLE = CustomRole(
+    "censusPlanner",
+    "census planner",
+    "Reads the state and every resource the stacks manage, for terraform plan on pull requests.",
+    (
+        "resourcemanager.projects.get",
+        "resourcemanager.projects.getIamPolicy",
+        "serviceusage.services.get",
+        "serviceusage.services.list",
+        "iam.serviceAccounts.get",
+        "iam.serviceAccounts.list",
+        "iam.serviceAccounts.getIamPolicy",
+        "iam.roles.get",
+        "iam.roles.list",
+        "cloudkms.keyRings.get",
+        "cloudkms.keyRings.getIamPolicy",
+        "cloudkms.cryptoKeys.get",
+        "cloudkms.cryptoKeys.getIamPolicy",
+        "storage.buckets.get",
+        "storage.buckets.getIamPolicy",
+        "storage.objects.get",
+        "storage.objects.list",
+        "bigquery.datasets.get",
+        "bigquery.datasets.getIamPolicy",
+        "artifactregistry.repositories.get",
+        "artifactregistry.repositories.getIamPolicy",
+        "aiplatform.metadataStores.get",
+        "aiplatform.endpoints.get",
+        "cloudbuild.builds.get",
+        "cloudbuild.builds.list",
+        "monitoring.alertPolicies.get",
+        "monitoring.notificationChannels.get",
+        "pubsub.topics.get",
+        "pubsub.topics.getIamPolicy",
+        "cloudscheduler.jobs.get",
+        "cloudfunctions.functions.get",
+        "cloudfunctions.functions.getIamPolicy",
+        "run.services.get",
+        "run.services.getIamPolicy",
+    ),
+)
+
+
 def custom_roles(s: Settings) -> list[CustomRole]:
     """The custom roles each env's stack defines in its own project."""
-    return [PREFLIGHT_ROLE]
+    return [PREFLIGHT_ROLE, PLANNER_ROLE]
 
 
 def role_label(role: str) -> str:
@@ -90,6 +135,9 @@ def _in_tenant(s: Settings) -> list[Grant]:
         g.append(Grant(p, kind, resource, role, _sa(email)))
 
     images, templates = s.artifact_registry.images, s.artifact_registry.templates
+    # Planner: reads everything the stacks manage, and the state (plans run with -lock=false).
+    add("project", p, PLANNER_ROLE.name(p), sa("planner"))
+    add("bucket", s.state_bucket, "roles/storage.objectViewer", sa("planner"))
     # Build: writes its logs everywhere; in non-prod it also pushes images and templates and
     # submits pipeline runs as the pipeline SA (below).
     add("project", p, "roles/logging.logWriter", sa("build"))

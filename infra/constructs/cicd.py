@@ -35,7 +35,13 @@ class BuildTriggers(Construct):
             event = (
                 {"push": CloudbuildTriggerGithubPush(branch=t.branch)}
                 if t.event == "push"
-                else {"pull_request": CloudbuildTriggerGithubPullRequest(branch=t.branch)}
+                else {
+                    # Untrusted contributors' PRs build only after an owner comments /gcbrun.
+                    "pull_request": CloudbuildTriggerGithubPullRequest(
+                        branch=t.branch,
+                        comment_control="COMMENTS_ENABLED_FOR_EXTERNAL_CONTRIBUTORS_ONLY",
+                    )
+                }
             )
             self.triggers[t.name] = CloudbuildTrigger(
                 self,

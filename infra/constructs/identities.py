@@ -14,6 +14,7 @@ PURPOSES = {
     "serving": "identity of the prod endpoint's prediction containers",
     "build": "runs this env's builds and submits pipeline runs (Cloud Build, retraining)",
     "infra": "applies this env's Terraform from Cloud Build (roles granted at bootstrap)",
+    "planner": "plans pull requests and runs their checks: reads, never writes",
 }
 
 

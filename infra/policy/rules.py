@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from kernel import gcp_iam
+
 MAX_ROTATION_SECONDS = 90 * 86400
 PRIMITIVE_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
 PUBLIC_MEMBERS = {"allUsers", "allAuthenticatedUsers"}
@@ -155,6 +157,57 @@ def storage_access_audited(stack: dict, facts: StackFacts) -> Iterator[Violation
         )
 
 
+def _custom_roles(stack: dict) -> dict[str, frozenset[str]]:
+    return {
+        f"projects/{b['project']}/roles/{b['role_id']}": frozenset(b["permissions"])
+        for t, _, b in resources(stack)
+        if t == "google_project_iam_custom_role"
+    }
+
+
+def _identity(trigger: dict) -> str:
+    return trigger.get("service_account", "").rsplit("/", 1)[-1]
+
+
+def pull_requests_read_only(stack: dict, facts: StackFacts) -> Iterator[Violation]:
+    """A trigger a pull request can start must run as an identity that can change nothing:
+    every permission its bindings grant (in this stack) only reads."""
+    custom = _custom_roles(stack)
+    for rtype, address, body in resources(stack):
+        github = body.get("github") or {}
+        if rtype != "google_cloudbuild_trigger" or not github.get("pull_request"):
+            continue
+        who = f"serviceAccount:{_identity(body)}"
+        writes, granted = set(), False
+        for t, _, binding in resources(stack):
+            if IAM_TYPES.match(t) and who in _members(binding):
+                granted = True
+                role = binding["role"]
+                permissions = custom.get(role) or gcp_iam.role_permissions(role)
+                writes |= {p for p in permissions if not gcp_iam.is_read_only(p)}
+        if not granted:  # its powers come from elsewhere (bootstrap): they cannot be judged
+            yield Violation(
+                "pull-requests-read-only",
+                address,
+                f"a pull request can start it as {_identity(body)}, whose roles this stack "
+                "does not grant, so nothing shows they only read",
+            )
+        if writes:
+            yield Violation(
+                "pull-requests-read-only",
+                address,
+                f"a pull request can start it as {_identity(body)}, which may write "
+                f"({', '.join(sorted(writes)[:4])}{', ...' if len(writes) > 4 else ''})",
+            )
+        if github["pull_request"].get("comment_control") in (None, "COMMENTS_DISABLED"):
+            yield Violation(
+                "pull-requests-read-only",
+                address,
+                "anyone's pull request starts it: set comment_control so untrusted "
+                "contributors wait for an owner's /gcbrun",
+            )
+
+
 RULES: tuple[Callable[[dict, StackFacts], Iterator[Violation]], ...] = (
     cmek_everywhere,
     iam_roles,
@@ -162,6 +215,7 @@ RULES: tuple[Callable[[dict, StackFacts], Iterator[Violation]], ...] = (
     bucket_hardening,
     metadata_store_default,
     storage_access_audited,
+    pull_requests_read_only,
 )
 
 

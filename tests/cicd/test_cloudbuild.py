@@ -129,7 +129,14 @@ def test_triggers_match_their_configs(stacks, platform):
         assert set(passed) == set(declared), (env, name)
         if config_name == "staging.yaml":  # one env: its defaults are that env's values
             assert passed == declared, (env, name)
-        identity = "infra" if name.startswith("census-infra") else "build"
+        # A push applies as infra or promotes as build; a pull request runs as the planner.
+        if trigger["github"].get("pull_request"):
+            identity = "planner"
+            assert trigger["github"]["pull_request"]["comment_control"] == (
+                "COMMENTS_ENABLED_FOR_EXTERNAL_CONTRIBUTORS_ONLY"
+            )
+        else:
+            identity = "infra" if name.startswith("census-infra") else "build"
         assert trigger["service_account"].endswith(platform[env].service_account_email(identity))
 
 

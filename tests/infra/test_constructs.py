@@ -82,13 +82,20 @@ def test_service_accounts(platform):
             stack, "ids", place_of(prod), accounts=dict(prod.service_accounts)
         )
     )
-    for account in ("census-deployer", "census-serving", "census-build", "census-infra"):
+    accounts = (
+        "census-deployer",
+        "census-serving",
+        "census-build",
+        "census-infra",
+        "census-planner",
+    )
+    for account in accounts:
         assert has(
             out,
             ServiceAccount.TF_RESOURCE_TYPE,
             {"account_id": account, "project": "census-ml-prod"},
         )
-    assert len(resources_of(json.loads(out), ServiceAccount.TF_RESOURCE_TYPE)) == 4
+    assert len(resources_of(json.loads(out), ServiceAccount.TF_RESOURCE_TYPE)) == len(accounts)
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -158,3 +159,21 @@ def test_checkov_report_parsing_and_waivers():
     assert waiver_for("CKV_GCP_82", "dev")
     with pytest.raises(UserError, match="checkov printed no JSON"):
         parse_report("Traceback ...")
+
+
+def test_a_pull_request_trigger_that_can_write_fails_the_gate(stacks):
+    from infra.policy import rules
+
+    bad = copy.deepcopy(stacks["dev"])
+    for trigger in bad["resource"]["google_cloudbuild_trigger"].values():
+        if trigger["github"].get("pull_request"):
+            trigger["service_account"] = trigger["service_account"].replace("planner", "build")
+    found = rules.check(bad, rules.StackFacts(protect_keys=False))
+    assert {v.rule for v in found} == {"pull-requests-read-only"}
+    assert "census-build@census-ml-dev.iam.gserviceaccount.com, which may write" in str(found[0])
+    uncontrolled = copy.deepcopy(stacks["dev"])
+    for trigger in uncontrolled["resource"]["google_cloudbuild_trigger"].values():
+        trigger["github"].get("pull_request", {}).pop("comment_control", None)
+    assert any(
+        "comment_control" in str(v) for v in rules.check(uncontrolled, rules.StackFacts(False))
+    )
