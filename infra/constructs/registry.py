@@ -31,6 +31,9 @@ class Registries(Construct):
                 format=fmt,
                 description=description,
                 kms_key_name=kms_key_name,
+                # A pushed tag never moves: prod serves images pinned by digest, and a tag
+                # names one build forever.
+                docker_config={"immutable_tags": True} if fmt == "DOCKER" else None,
                 labels=place.labels,
                 depends_on=list(depends_on),
             )

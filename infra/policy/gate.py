@@ -8,7 +8,7 @@ from pathlib import Path
 
 from infra.policy import rules
 from infra.policy.checkov import Finding, run_checkov, waiver_for
-from settings import Settings
+from settings import Platform
 
 
 @dataclass
@@ -49,8 +49,23 @@ class EnvVerdict:
         return out
 
 
-def facts_for(settings: Settings) -> rules.StackFacts:
-    return rules.StackFacts(protect_keys=settings.keys_protected)
+def facts_for(platform: Platform, env: str) -> rules.StackFacts:
+    """The env's protection, and the one cross-tenant write path the design has: the
+    non-prod pipeline minting the prod deployer's tokens."""
+    s = platform[env]
+    allowed = frozenset()
+    peer = platform.peer_of(env)
+    if s.role == "prod" and peer is not None:
+        deployer = s.service_account_email("deployer")
+        allowed = frozenset(
+            {
+                (
+                    peer.service_account_email("pipeline"),
+                    f"projects/{s.project_id}/serviceAccounts/{deployer}",
+                )
+            }
+        )
+    return rules.StackFacts(protect_keys=s.keys_protected, token_creators=allowed)
 
 
 def judge(stack_files: dict[str, Path], facts: dict[str, rules.StackFacts]) -> list[EnvVerdict]:

@@ -21,6 +21,7 @@ DEFAULT_IDENTITY = re.compile(
     r"|@appspot\.gserviceaccount\.com)$"
 )
 IAM_TYPES = re.compile(r"^google_.*_iam_(member|binding|policy)$")
+TOKEN_ROLES = {"roles/iam.serviceAccountTokenCreator", "roles/iam.workloadIdentityUser"}
 
 # Where each data-bearing resource type keeps its CMEK key.
 CMEK_FIELDS: dict[str, tuple[str, ...]] = {
@@ -48,9 +49,11 @@ class Violation:
 
 @dataclass(frozen=True)
 class StackFacts:
-    """What a rule may know besides the JSON: whether this env protects its keys."""
+    """What a rule may know besides the JSON: whether this env protects its keys, and the
+    cross-project token creators the design allows ((member email, service account id))."""
 
     protect_keys: bool
+    token_creators: frozenset[tuple[str, str]] = frozenset()
 
 
 def resources(stack: dict) -> Iterator[tuple[str, str, dict]]:
@@ -208,6 +211,31 @@ def pull_requests_read_only(stack: dict, facts: StackFacts) -> Iterator[Violatio
             )
 
 
+def immutable_images(stack: dict, facts: StackFacts) -> Iterator[Violation]:
+    """A Docker repository whose tags can be moved serves whatever was pushed last."""
+    for rtype, address, body in resources(stack):
+        docker = rtype == "google_artifact_registry_repository" and body.get("format") == "DOCKER"
+        if docker and not (body.get("docker_config") or {}).get("immutable_tags"):
+            yield Violation("immutable-image-tags", address, "tags can be overwritten")
+
+
+def token_creators(stack: dict, facts: StackFacts) -> Iterator[Violation]:
+    """Minting a service account's tokens from another project is a cross-tenant write path:
+    only the ones the design names (facts.token_creators) may exist."""
+    for rtype, address, body in resources(stack):
+        if rtype != "google_service_account_iam_member" or body["role"] not in TOKEN_ROLES:
+            continue
+        target = body["service_account_id"].split("/")[1]
+        member = body["member"].split(":", 1)[-1]
+        other_project = member.split("@", 1)[-1].split(".")[0] != target
+        if other_project and (member, body["service_account_id"]) not in facts.token_creators:
+            yield Violation(
+                "cross-project-token-creators",
+                address,
+                f"{member} (another project) may mint tokens of {body['service_account_id']}",
+            )
+
+
 RULES: tuple[Callable[[dict, StackFacts], Iterator[Violation]], ...] = (
     cmek_everywhere,
     iam_roles,
@@ -216,6 +244,8 @@ RULES: tuple[Callable[[dict, StackFacts], Iterator[Violation]], ...] = (
     metadata_store_default,
     storage_access_audited,
     pull_requests_read_only,
+    immutable_images,
+    token_creators,
 )
 
 

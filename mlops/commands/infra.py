@@ -26,7 +26,7 @@ def policy(args: argparse.Namespace) -> int:
 
     envs = envs_from_option(args.env)
     platform = load_platform()
-    verdicts = judge(synthesize(envs), {env: facts_for(platform[env]) for env in envs})
+    verdicts = judge(synthesize(envs), {env: facts_for(platform, env) for env in envs})
     for verdict in verdicts:
         print("\n".join(verdict.lines()))
     failed = [v.env for v in verdicts if not v.ok]

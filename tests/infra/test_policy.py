@@ -23,7 +23,7 @@ PROTECTED = rules.StackFacts(protect_keys=True)
 
 
 def test_all_envs_pass_the_gate(synthesized_files, platform):
-    verdicts = judge(synthesized_files, {e: facts_for(platform[e]) for e in synthesized_files})
+    verdicts = judge(synthesized_files, {e: facts_for(platform, e) for e in synthesized_files})
     for verdict in verdicts:
         assert verdict.ok, "\n".join(verdict.lines())
         assert sum(f.passed for f in verdict.findings) > 50  # checkov really looked
@@ -177,3 +177,19 @@ def test_a_pull_request_trigger_that_can_write_fails_the_gate(stacks):
     assert any(
         "comment_control" in str(v) for v in rules.check(uncontrolled, rules.StackFacts(False))
     )
+
+
+def test_mutable_tags_and_undeclared_token_creators_fail_the_gate(stacks, platform):
+    from infra.policy import rules
+
+    prod = copy.deepcopy(stacks["prod"])
+    facts = facts_for(platform, "prod")
+    assert rules.check(prod, facts) == []
+    for repo in prod["resource"]["google_artifact_registry_repository"].values():
+        repo.pop("docker_config", None)
+    stranger = "serviceAccount:census-build@census-ml-staging.iam.gserviceaccount.com"
+    for grant in prod["resource"]["google_service_account_iam_member"].values():
+        if grant["role"] == "roles/iam.serviceAccountTokenCreator":
+            grant["member"] = stranger
+    found = {v.rule for v in rules.check(prod, facts)}
+    assert found == {"immutable-image-tags", "cross-project-token-creators"}
