@@ -98,9 +98,18 @@ PLANNER_ROLE = CustomRole(
 )
 
 
+# The retraining function creates pipeline jobs and reads them back, nothing else in Vertex AI.
+SUBMITTER_ROLE = CustomRole(
+    "censusSubmitter",
+    "census pipeline submitter",
+    "Creates promotion pipeline jobs (as the pipeline identity) and reads them back.",
+    ("aiplatform.pipelineJobs.create", "aiplatform.pipelineJobs.get"),
+)
+
+
 def custom_roles(s: Settings) -> list[CustomRole]:
     """The custom roles each env's stack defines in its own project."""
-    return [PREFLIGHT_ROLE, PLANNER_ROLE]
+    return [PREFLIGHT_ROLE, PLANNER_ROLE, *([SUBMITTER_ROLE] if s.role == "non-prod" else [])]
 
 
 def role_label(role: str) -> str:
@@ -179,8 +188,19 @@ def _in_tenant(s: Settings) -> list[Grant]:
     add("bucket", b.templates, "roles/storage.objectUser", sa("build"))
     g.extend(preflight_grants(s, s.service_account_email("build")))
     if s.role == "non-prod":
-        add("project", p, "roles/eventarc.eventReceiver", sa("build"))
-        add("run_service", RETRAIN_FUNCTION, "roles/run.invoker", sa("build"))
+        # The retraining function runs as its own identity: receives its events, reads the
+        # published template, and submits runs as the pipeline identity after the preflight.
+        add("project", p, "roles/logging.logWriter", sa("retrain"))
+        add("project", p, "roles/eventarc.eventReceiver", sa("retrain"))
+        add("run_service", RETRAIN_FUNCTION, "roles/run.invoker", sa("retrain"))
+        add("bucket", b.templates, "roles/storage.objectViewer", sa("retrain"))
+        add("project", p, SUBMITTER_ROLE.name(p), sa("retrain"))
+        add("service_account", sa("pipeline"), "roles/iam.serviceAccountUser", sa("retrain"))
+        g.extend(preflight_grants(s, s.service_account_email("retrain")))
+        # ...and is built by its own identity: reads its source, pushes its image, logs.
+        add("project", p, "roles/logging.logWriter", sa("retrain_builder"))
+        add("bucket", b.templates, "roles/storage.objectViewer", sa("retrain_builder"))
+        add("repository", images, "roles/artifactregistry.writer", sa("retrain_builder"))
     # Trainer: reads data, writes the model and its pipeline outputs.
     add("bucket", b.data, "roles/storage.objectViewer", sa("trainer"))
     add("bucket", b.pipeline_root, "roles/storage.objectUser", sa("trainer"))
@@ -243,8 +263,9 @@ def cross_tenant_grants(platform: Platform, env: str) -> list[Grant]:
                 "roles/iam.serviceAccountTokenCreator",
                 _sa(peer.service_account_email("pipeline")),
             ),
-            # The submitter's preflight checks prod's keys and buckets before a run starts.
+            # The submitters' preflight checks prod's keys and buckets before a run starts.
             *preflight_grants(s, peer.service_account_email("build")),
+            *preflight_grants(s, peer.service_account_email("retrain")),
         ]
     return [
         Grant(

@@ -85,7 +85,8 @@ def retraining_props(s: Settings) -> RetrainingProps:
         topic=s.retraining_topic,
         schedule=pipeline.retraining_schedule or "",
         time_zone=pipeline.retraining_time_zone,
-        build_service_account=s.service_account_email("build"),
+        runtime_service_account=s.service_account_email("retrain"),
+        build_service_account=s.service_account_email("retrain_builder"),
         source_folder=function_source.assemble(function_source.folder(s.env)),
     )
 

@@ -23,12 +23,30 @@ Env = Literal["dev", "staging", "prod"]
 Role = Literal["interactive", "non-prod", "prod"]
 KeyPurpose = Literal["storage", "bigquery", "vertex", "artifacts", "pubsub"]
 BucketPurpose = Literal["pipeline_root", "data", "models", "templates"]
-Identity = Literal["pipeline", "trainer", "deployer", "serving", "build", "infra", "planner"]
+Identity = Literal[
+    "pipeline",
+    "trainer",
+    "deployer",
+    "serving",
+    "build",
+    "infra",
+    "planner",
+    "retrain",
+    "retrain_builder",
+]
 
 # Which dedicated identities each tenant role has (DESIGN.md, "The three tenants").
 IDENTITIES_BY_ROLE: dict[str, tuple[str, ...]] = {
     "interactive": ("pipeline", "trainer", "build", "infra", "planner"),
-    "non-prod": ("pipeline", "trainer", "build", "infra", "planner"),
+    "non-prod": (
+        "pipeline",
+        "trainer",
+        "build",
+        "infra",
+        "planner",
+        "retrain",
+        "retrain_builder",
+    ),
     "prod": ("deployer", "serving", "build", "infra", "planner"),
 }
 # The CMEK keys each tenant role needs: only non-prod has the retraining topic (Pub/Sub).

@@ -15,6 +15,8 @@ PURPOSES = {
     "build": "runs this env's builds and submits pipeline runs (Cloud Build, retraining)",
     "infra": "applies this env's Terraform from Cloud Build (roles granted at bootstrap)",
     "planner": "plans pull requests and runs their checks: reads, never writes",
+    "retrain": "runs the retraining function: reads the template, submits as the pipeline",
+    "retrain_builder": "builds the retraining function's container",
 }
 
 

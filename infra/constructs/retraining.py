@@ -40,7 +40,8 @@ class RetrainingProps:
     topic: str
     schedule: str  # cron
     time_zone: str
-    build_service_account: str  # email
+    runtime_service_account: str  # email: runs the function, receives its events
+    build_service_account: str  # email: builds its container
     source_folder: Path  # the function's source, assembled (infra.function_source)
 
 
@@ -58,6 +59,7 @@ class Retraining(Construct):
     ) -> None:
         super().__init__(scope, id_)
         place, build_sa = props.place, props.build_service_account
+        runtime_sa = props.runtime_service_account
         self.topic = PubsubTopic(
             self,
             "topic",
@@ -111,7 +113,7 @@ class Retraining(Construct):
                 ),
             ),
             service_config=Cloudfunctions2FunctionServiceConfig(
-                service_account_email=build_sa,
+                service_account_email=runtime_sa,
                 max_instance_count=1,
                 available_memory="1Gi",
                 timeout_seconds=540,
@@ -123,7 +125,7 @@ class Retraining(Construct):
                 event_type="google.cloud.pubsub.topic.v1.messagePublished",
                 pubsub_topic=self.topic.id,
                 retry_policy="RETRY_POLICY_DO_NOT_RETRY",
-                service_account_email=build_sa,
+                service_account_email=runtime_sa,
             ),
             labels=place.labels,
             depends_on=list(depends_on),

@@ -173,7 +173,14 @@ def test_retraining_is_scheduled_through_a_cmek_topic(stacks, platform, synthesi
     assert job["pubsub_target"]["topic_name"].startswith("${google_pubsub_topic.")
     (function,) = resources_of(stack, "google_cloudfunctions2_function")
     assert function["event_trigger"]["pubsub_topic"].startswith("${google_pubsub_topic.")
-    assert function["service_config"]["service_account_email"] == (s.service_account_email("build"))
+    # Its own identities: one runs it and receives its events, another builds it; never the
+    # CI build account.
+    runtime = s.service_account_email("retrain")
+    assert function["service_config"]["service_account_email"] == runtime
+    assert function["event_trigger"]["service_account_email"] == runtime
+    assert function["build_config"]["service_account"].endswith(
+        s.service_account_email("retrain_builder")
+    )
     (source,) = resources_of(stack, "google_storage_bucket_object")
     archive = synthesized_files["staging"].parent / source["source"]
     import zipfile

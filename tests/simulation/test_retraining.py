@@ -15,7 +15,7 @@ from pipelines import params
 from pipelines.compile import compile_to
 from settings import load_platform
 
-BUILD = "census-build@census-ml-staging.iam.gserviceaccount.com"
+RETRAIN = "census-retrain@census-ml-staging.iam.gserviceaccount.com"  # its runtime identity
 PIPELINE = "census-pipeline@census-ml-staging.iam.gserviceaccount.com"
 CALL = """
 import json, sys
@@ -53,7 +53,7 @@ def publish(sim, function, body) -> subprocess.CompletedProcess:
     event = {"message": {"data": data, "messageId": "1"}, "subscription": "s"}
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")},
-        **sim.environ(BUILD),
+        **sim.environ(RETRAIN),
         "MLOPS_ENV": "staging",
     }
     return subprocess.run(
@@ -93,7 +93,7 @@ def test_a_valid_message_becomes_a_pipeline_job(published_template, function):
     spec = json.dumps(job["pipelineSpec"])
     assert "census-images/components:0123abc" in spec  # the commit-pinned images stand
     creator = next(e for e in sim.wire if e.method.endswith("pipelineJobs.create"))
-    assert creator.principal == BUILD
+    assert creator.principal == RETRAIN
 
 
 def test_a_bad_message_starts_nothing(published_template, function):
