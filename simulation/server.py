@@ -96,18 +96,23 @@ class Simulation:
 
         return register
 
+    def _holds(self, principal: str | None, permission: str, resource: str):
+        """The binding granting `permission` on `resource` to `principal`, or None (also for a
+        resource in a project this cloud does not have: Google answers such calls 403)."""
+        if principal is None:
+            return None
+        with self.lock:
+            w = self.world
+            try:
+                chain = w.chain(resource)
+            except KeyError:
+                return None
+            return iam.holds(principal, permission, chain, w.bindings, w.custom_roles)
+
     def check(
         self, entry: WireEntry, principal: str | None, permission: str, resource: str
     ) -> None:
-        with self.lock:
-            chain = self.world.chain(resource)
-            binding = (
-                iam.holds(
-                    principal, permission, chain, self.world.bindings, self.world.custom_roles
-                )
-                if principal
-                else None
-            )
+        binding = self._holds(principal, permission, resource)
         via = f"{binding.role} on {binding.resource}" if binding else "no binding grants it"
         entry.checks.append(Check(permission, resource, binding is not None, via))
         if binding is None:
@@ -120,13 +125,7 @@ class Simulation:
             )
 
     def allowed(self, principal: str, permission: str, resource: str) -> bool:
-        with self.lock:
-            chain = self.world.chain(resource)
-            return bool(
-                iam.holds(
-                    principal, permission, chain, self.world.bindings, self.world.custom_roles
-                )
-            )
+        return self._holds(principal, permission, resource) is not None
 
     async def _dispatch(self, request: Request) -> Response:
         # The raw path: object names and resource names keep their encoded slashes.

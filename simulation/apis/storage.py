@@ -143,9 +143,7 @@ def install(sim) -> None:
                     items.append(object_json(b, name, path))
         return JSONResponse({"kind": "storage#objects", "items": items})
 
-    @sim.route(
-        "storage", "GET", r"/storage/v1/b/(?P<bucket>[^/]+)/o/(?P<name>.+)", "storage.objects.get"
-    )
+    @sim.route("storage", "GET", OBJECT, "storage.objects.get")
     def get_object(call, bucket, name):
         call.authorize(resource(bucket, name))
         b = bucket_of(bucket)
@@ -157,21 +155,11 @@ def install(sim) -> None:
         use_key(call, b, DECRYPT)
         return Response(path.read_bytes(), media_type="application/octet-stream")
 
-    @sim.route(
-        "storage",
-        "GET",
-        r"/download/storage/v1/b/(?P<bucket>[^/]+)/o/(?P<name>.+)",
-        "storage.objects.get",
-    )
+    @sim.route("storage", "GET", DOWNLOAD, "storage.objects.get")
     def download(call, bucket, name):
         return get_object(call, bucket, name)  # the media link always asks for alt=media
 
-    @sim.route(
-        "storage",
-        "DELETE",
-        r"/storage/v1/b/(?P<bucket>[^/]+)/o/(?P<name>.+)",
-        "storage.objects.delete",
-    )
+    @sim.route("storage", "DELETE", OBJECT, "storage.objects.delete")
     def delete(call, bucket, name):
         call.authorize(resource(bucket, name))
         path = path_of(bucket, name)
@@ -180,9 +168,7 @@ def install(sim) -> None:
         path.unlink()
         return Response(status_code=204)
 
-    @sim.route(
-        "storage", "POST", r"/upload/storage/v1/b/(?P<bucket>[^/]+)/o", "storage.objects.insert"
-    )
+    @sim.route("storage", "POST", UPLOAD, "storage.objects.insert")
     def upload(call, bucket):
         kind = call.query.get("uploadType", "media")
         if kind == "media":
@@ -194,9 +180,7 @@ def install(sim) -> None:
             return resumable.start(f"{sim.url}/storage/upload/storage/v1/b/{bucket}/o", call.json())
         raise ApiError(400, f"unsupported uploadType {kind}")
 
-    @sim.route(
-        "storage", "PUT", r"/upload/storage/v1/b/(?P<bucket>[^/]+)/o", "storage.objects.insert"
-    )
+    @sim.route("storage", "PUT", UPLOAD, "storage.objects.insert")
     def upload_chunk(call, bucket):
         done = resumable.chunk(call)
         if isinstance(done, Response):
@@ -213,21 +197,11 @@ def install(sim) -> None:
         use_key(call, source_bucket, DECRYPT)
         return write(call, dst, target, path.read_bytes())
 
-    @sim.route(
-        "storage",
-        "POST",
-        r"/storage/v1/b/(?P<src>[^/]+)/o/(?P<name>.+)/copyTo/b/(?P<dst>[^/]+)/o/(?P<target>.+)",
-        "storage.objects.copy",
-    )
+    @sim.route("storage", "POST", COPY.format(verb="copyTo"), "storage.objects.copy")
     def copy_to(call, src, name, dst, target):
         return copy(call, src, name, dst, target)
 
-    @sim.route(
-        "storage",
-        "POST",
-        r"/storage/v1/b/(?P<src>[^/]+)/o/(?P<name>.+)/rewriteTo/b/(?P<dst>[^/]+)/o/(?P<target>.+)",
-        "storage.objects.rewrite",
-    )
+    @sim.route("storage", "POST", COPY.format(verb="rewriteTo"), "storage.objects.rewrite")
     def rewrite(call, src, name, dst, target):
         response = copy(call, src, name, dst, target)
         resource_body = json.loads(response.body)
