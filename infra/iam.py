@@ -107,9 +107,40 @@ SUBMITTER_ROLE = CustomRole(
 )
 
 
+# What the prod deployer does, and nothing more: register versions and move aliases, deploy,
+# shift traffic, smoke-test and undeploy on the endpoint, delete a failed version, create and
+# update the monitoring job, and read the endpoint's figures for the canary. Exactly the
+# permissions the simulated deploy, monitoring and canary steps checked for it
+# (tests/simulation/test_deployer_role.py); roles/aiplatform.user would add ~600 more (delete
+# endpoints, start custom jobs as the project's code agent, ...).
+DEPLOYER_ROLE = CustomRole(
+    "censusDeployer",
+    "census deployer",
+    "Registers, deploys, canaries, rolls back and monitors census-income on the prod endpoint.",
+    (
+        "aiplatform.endpoints.deploy",
+        "aiplatform.endpoints.get",
+        "aiplatform.endpoints.predict",
+        "aiplatform.endpoints.undeploy",
+        "aiplatform.endpoints.update",
+        "aiplatform.modelDeploymentMonitoringJobs.create",
+        "aiplatform.modelDeploymentMonitoringJobs.get",
+        "aiplatform.modelDeploymentMonitoringJobs.list",
+        "aiplatform.modelDeploymentMonitoringJobs.update",
+        "aiplatform.models.delete",
+        "aiplatform.models.get",
+        "aiplatform.models.list",
+        "aiplatform.models.update",
+        "aiplatform.models.upload",
+        "monitoring.timeSeries.list",
+    ),
+)
+
+
 def custom_roles(s: Settings) -> list[CustomRole]:
     """The custom roles each env's stack defines in its own project."""
-    return [PREFLIGHT_ROLE, PLANNER_ROLE, *([SUBMITTER_ROLE] if s.role == "non-prod" else [])]
+    by_role = {"non-prod": [SUBMITTER_ROLE], "prod": [DEPLOYER_ROLE]}
+    return [PREFLIGHT_ROLE, PLANNER_ROLE, *by_role.get(s.role, [])]
 
 
 def role_label(role: str) -> str:
@@ -122,16 +153,11 @@ def _sa(email: str) -> str:
 
 
 def key_grants(s: Settings) -> list[Grant]:
-    """Each service agent may use its own purpose's key, and nothing else."""
+    """Each service agent may use the keys of its own purpose (settings.key_users), no other."""
     return [
-        Grant(
-            s.project_id,
-            "key",
-            s.key_id(purpose),
-            ENCRYPTER_DECRYPTER,
-            _sa(s.service_agent_email(purpose)),
-        )
+        Grant(s.project_id, "key", s.key_id(purpose), ENCRYPTER_DECRYPTER, _sa(agent))
         for purpose in s.kms.keys
+        for agent in s.key_user_emails(purpose)
     ]
 
 
@@ -151,12 +177,11 @@ def _in_tenant(s: Settings) -> list[Grant]:
     # submits pipeline runs as the pipeline SA (below).
     add("project", p, "roles/logging.logWriter", sa("build"))
     if s.role == "prod":
-        # Deployer: registers versions, deploys to the endpoint as the serving SA, copies the
+        # Deployer: registers versions, deploys to the endpoint as the serving SA, monitors it
+        # and judges the canary on its Cloud Monitoring figures (DEPLOYER_ROLE: Vertex AI has no
+        # IAM on models or endpoints, and time series none below the project), and copies the
         # approved model and its baseline into prod's own buckets.
-        add("project", p, "roles/aiplatform.user", sa("deployer"))
-        # ...and judges the canary on the endpoint's Cloud Monitoring figures (time series
-        # have no narrower scope than the project).
-        add("project", p, "roles/monitoring.viewer", sa("deployer"))
+        add("project", p, DEPLOYER_ROLE.name(p), sa("deployer"))
         add("bucket", b.models, "roles/storage.objectUser", sa("deployer"))
         add("bucket", b.data, "roles/storage.objectUser", sa("deployer"))
         add("service_account", sa("serving"), "roles/iam.serviceAccountUser", sa("deployer"))
@@ -195,10 +220,16 @@ def _in_tenant(s: Settings) -> list[Grant]:
         add("project", p, SUBMITTER_ROLE.name(p), sa("retrain"))
         add("service_account", sa("pipeline"), "roles/iam.serviceAccountUser", sa("retrain"))
         g.extend(preflight_grants(s, s.service_account_email("retrain")))
-        # ...and is built by its own identity: reads its source, pushes its image, logs.
+        # ...and is built by its own identity: reads its source, pushes its image (to a
+        # repository of its own, never to the images prod pulls), logs.
         add("project", p, "roles/logging.logWriter", sa("retrain_builder"))
         add("bucket", b.templates, "roles/storage.objectViewer", sa("retrain_builder"))
-        add("repository", images, "roles/artifactregistry.writer", sa("retrain_builder"))
+        add(
+            "repository",
+            str(s.artifact_registry.functions),
+            "roles/artifactregistry.writer",
+            sa("retrain_builder"),
+        )
     # Trainer: reads data, writes the model and its pipeline outputs.
     add("bucket", b.data, "roles/storage.objectViewer", sa("trainer"))
     add("bucket", b.pipeline_root, "roles/storage.objectUser", sa("trainer"))
@@ -283,9 +314,15 @@ def cross_tenant_grants(platform: Platform, env: str) -> list[Grant]:
     ]
 
 
-def plan_grants(platform: Platform, env: str) -> list[Grant]:
+def tenant_grants(platform: Platform, env: str) -> list[Grant]:
+    """Grants whose members all live in `env`'s own project: the tenant stack's."""
     s = platform[env]
-    return sorted({*key_grants(s), *_in_tenant(s), *cross_tenant_grants(platform, env)})
+    return sorted({*key_grants(s), *_in_tenant(s)})
+
+
+def plan_grants(platform: Platform, env: str) -> list[Grant]:
+    """Every grant in `env`'s project, in either of its stacks."""
+    return sorted({*tenant_grants(platform, env), *cross_tenant_grants(platform, env)})
 
 
 def member_name(platform: Platform, env: str, email: str) -> str:
@@ -309,6 +346,7 @@ def resource_name(platform: Platform, env: str, grant: Grant) -> str:
         "repository": {
             s.artifact_registry.images: "images",
             s.artifact_registry.templates: "templates",
+            str(s.artifact_registry.functions): "functions",
         },
         "key": {s.key_id(p): p for p in s.kms.keys},
     }

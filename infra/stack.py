@@ -19,14 +19,14 @@ from infra.constructs.grants import IamGrants
 from infra.constructs.identities import ServiceAccounts
 from infra.constructs.kms import CmekKeys, KeysProps
 from infra.constructs.props import Place
-from infra.constructs.registry import Registries
+from infra.constructs.registry import Registries, Repository
 from infra.constructs.retraining import Retraining, RetrainingProps
 from infra.constructs.roles import CustomRoles
 from infra.constructs.storage import PROTECTED, PROTECTED_IN_PROD, Buckets, BucketsProps
 from infra.constructs.vertex import Endpoint, MetadataStore
 from infra.constructs.warehouse import Warehouse
-from infra.iam import RETRAIN_FUNCTION, custom_roles, plan_grants
-from infra.layout import stack_name
+from infra.iam import RETRAIN_FUNCTION, cross_tenant_grants, custom_roles, tenant_grants
+from infra.layout import cross_tenant_part, stack_name
 from settings import Platform, Settings
 
 # Relative to cdktf.out/stacks/<stack>/: lands in envs/<env>/, outside cdktf.out.
@@ -119,7 +119,7 @@ class PlatformStack(TerraformStack):
             self, "roles", project=s.project_id, roles=custom_roles(s), depends_on=apis
         ).by_name
 
-        grants = plan_grants(platform, env)
+        grants = tenant_grants(platform, env)
         key_grants = [g for g in grants if g.kind == "key"]
         key_purpose = {s.key_id(p): p for p in s.kms.keys}
         self.key_iam = IamGrants(
@@ -129,13 +129,13 @@ class PlatformStack(TerraformStack):
             region=s.region,
             depends_on={
                 **{("key", s.key_id(p)): [k] for p, k in kms.keys.items()},
-                **{("member", s.service_agent_email(p)): [a] for p, a in kms.agents.items()},
+                **{("member", s.service_agent_email(a)): [r] for a, r in kms.agents.items()},
             },
         )
-        granted = {
-            key_purpose[g.resource]: m
-            for g, m in zip(key_grants, self.key_iam.members, strict=True)
-        }
+        # purpose → the grants of its key: what a resource encrypted with it waits for
+        granted: dict[str, list] = {}
+        for g, m in zip(key_grants, self.key_iam.members, strict=True):
+            granted.setdefault(key_purpose[g.resource], []).append(m)
 
         def key(purpose: str) -> str:
             return kms.keys[purpose].id
@@ -145,7 +145,7 @@ class PlatformStack(TerraformStack):
             "buckets",
             buckets_props(s),
             kms_key_name=key("storage"),
-            depends_on=[granted["storage"]],
+            depends_on=granted["storage"],
         ).buckets
         dataset = Warehouse(
             self,
@@ -153,16 +153,47 @@ class PlatformStack(TerraformStack):
             place,
             dataset_id=s.bigquery_dataset,
             kms_key_name=key("bigquery"),
-            depends_on=[granted["bigquery"]],
+            depends_on=granted["bigquery"],
         ).dataset
+        registry = s.artifact_registry
+        repositories = [
+            Repository(
+                "images",
+                registry.images,
+                "DOCKER",
+                "component, trainer and serving images",
+                key("artifacts"),
+            ),
+            Repository(
+                "templates",
+                registry.templates,
+                "KFP",
+                "compiled pipeline templates",
+                key("artifacts"),
+            ),
+        ]
+        if registry.functions is not None:
+            # Cloud Functions tags each build `latest`; the function runs the digest its deploy
+            # recorded, so nothing pulls these images by tag.
+            repositories.append(
+                Repository(
+                    "functions",
+                    registry.functions,
+                    "DOCKER",
+                    "the retraining function's build images",
+                    key("functions"),
+                    immutable_tags=False,
+                )
+            )
         repos = Registries(
             self,
             "registries",
             place,
-            images=s.artifact_registry.images,
-            templates=s.artifact_registry.templates,
-            kms_key_name=key("artifacts"),
-            depends_on=[granted["artifacts"]],
+            repositories,
+            depends_on={
+                r.name: granted["functions" if r.kind == "functions" else "artifacts"]
+                for r in repositories
+            },
         ).repositories
         store = MetadataStore(
             self,
@@ -170,7 +201,7 @@ class PlatformStack(TerraformStack):
             place,
             kms_key_name=key("vertex"),
             beta=beta,
-            depends_on=[granted["vertex"]],
+            depends_on=granted["vertex"],
         ).store
         endpoint = None
         if s.serving is not None:
@@ -180,7 +211,7 @@ class PlatformStack(TerraformStack):
                 place,
                 endpoint_id=s.serving.endpoint_id,
                 kms_key_name=key("vertex"),
-                depends_on=[granted["vertex"]],
+                depends_on=granted["vertex"],
             ).endpoint
             EndpointAlerts(self, "alerts", alerts_props(s), depends_on=apis)
 
@@ -191,10 +222,13 @@ class PlatformStack(TerraformStack):
                 self,
                 "retraining",
                 retraining_props(s),
-                kms_key_name=key("pubsub"),
+                topic_key=key("pubsub"),
+                function_key=key("functions"),
                 source_bucket=buckets["templates"].name,  # a reference: it waits for it
-                image_repository=repos[s.artifact_registry.images].id,
-                depends_on=[granted["pubsub"], *apis, *accounts.values(), buckets["templates"]],
+                image_repository=repos[str(registry.functions)].id,
+                depends_on=[*apis, *accounts.values(), buckets["templates"]],
+                topic_depends_on=granted["pubsub"],
+                function_depends_on=granted["functions"],
             )
 
         bucket_names = {**s.buckets.by_purpose(), "state": s.state_bucket}
@@ -235,10 +269,30 @@ class PlatformStack(TerraformStack):
             TerraformOutput(self, f"output-{name}", value=value).override_logical_id(name)
 
 
+class CrossTenantStack(TerraformStack):
+    """The grants in `env`'s project whose members live in the peer tenant's project.
+
+    Its own stack so that each tenant stack applies on empty projects, and this one after both
+    exist (docs/infra.md, "First apply"); within the app it depends on the tenant stack.
+    """
+
+    def __init__(self, scope: Construct, platform: Platform, env: str) -> None:
+        super().__init__(scope, stack_name(cross_tenant_part(env)))
+        s = platform[env]
+        GcsBackend(self, bucket=s.state_bucket, prefix=f"census-ml/{cross_tenant_part(env)}")
+        from cdktf_cdktf_provider_google.provider import GoogleProvider
+
+        GoogleProvider(self, "google", project=s.project_id, region=s.region)
+        # Everything these name exists before this stack applies: no depends_on to add.
+        IamGrants(self, "iam", cross_tenant_grants(platform, env), region=s.region, depends_on={})
+
+
 def build_app(
     platform: Platform, env: str, outdir: str | None = None, *, bootstrap_state: bool = False
 ) -> App:
     """The CDKTF app of one env; `outdir` None lets the cdktf CLI choose (CDKTF_OUTDIR)."""
     app = App(outdir=outdir) if outdir else App()
-    PlatformStack(app, platform, env, bootstrap_state=bootstrap_state)
+    tenant = PlatformStack(app, platform, env, bootstrap_state=bootstrap_state)
+    if platform.peer_of(env) is not None:
+        CrossTenantStack(app, platform, env).add_dependency(tenant)
     return app

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from infra.layout import outdir, stack_json_path
+from infra.layout import cross_tenant_part, outdir, stack_json_path
 from infra.providers import load_lazily
 from kernel.errors import UserError
 from settings import ENV_NAMES, ENVS_DIR, load_platform
@@ -23,7 +23,10 @@ def envs_from_option(option: str) -> tuple[str, ...]:
 def synth(
     envs: tuple[str, ...], envs_dir: Path = ENVS_DIR, out_root: Path | None = None
 ) -> dict[str, Path]:
-    """One process, one provider load, every env: ~3 s in all instead of ~7 s per env."""
+    """One process, one provider load, every env: ~3 s in all instead of ~7 s per env.
+
+    Returns each stack's JSON path by part: `staging`, `staging-cross-tenant`, ...
+    """
     load_lazily()
     from infra.stack import build_app
 
@@ -34,6 +37,8 @@ def synth(
         outdir(env, out_root).mkdir(parents=True, exist_ok=True)
         build_app(platform, env, outdir=str(outdir(env, out_root))).synth()
         written[env] = stack_json_path(env, out_root)
+        if platform.peer_of(env) is not None:
+            written[cross_tenant_part(env)] = stack_json_path(cross_tenant_part(env), out_root)
     return written
 
 

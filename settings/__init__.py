@@ -4,7 +4,13 @@ Importing this package reads nothing and has no side effects; `load_platform()` 
 three envs' settings.toml files.
 """
 
-from settings.agents import AGENT_NAMES, ENCRYPTER_DECRYPTER, SERVICE_AGENTS, service_agent_email
+from settings.agents import (
+    AGENT_NAMES,
+    ENCRYPTER_DECRYPTER,
+    SERVICE_AGENTS,
+    key_users,
+    service_agent_email,
+)
 from settings.files import ENV_NAMES, ENVS_DIR, REPO_ROOT, load_platform, load_settings
 from settings.model import (
     AlertSettings,
@@ -37,6 +43,7 @@ __all__ = [
     "ServingSettings",
     "Settings",
     "Tenants",
+    "key_users",
     "load_platform",
     "load_settings",
     "service_agent_email",

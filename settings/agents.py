@@ -1,7 +1,7 @@
-"""Google's service agents that use this platform's CMEK keys, by key purpose.
+"""Google's service agents that use this platform's CMEK keys, and which keys each uses.
 
-The stacks grant each one encrypter/decrypter on its own key; the preflight checks those
-grants; both derive the emails from the project number through this one table.
+The stacks grant each one encrypter/decrypter on the keys it uses; the preflight checks those
+grants; the simulated cloud names the agents; all derive the emails through this one table.
 """
 
 from __future__ import annotations
@@ -35,9 +35,30 @@ SERVICE_AGENTS: dict[str, tuple[str, str, str]] = {
         "service-{n}@gcp-sa-pubsub.iam.gserviceaccount.com",
         "Pub/Sub agent",
     ),
+    "functions": (
+        "cloudfunctions.googleapis.com",
+        "service-{n}@gcf-admin-robot.iam.gserviceaccount.com",
+        "Cloud Functions agent",
+    ),
+    "run": (
+        "run.googleapis.com",
+        "service-{n}@serverless-robot-prod.iam.gserviceaccount.com",
+        "Cloud Run agent",
+    ),
 }
-AGENT_NAMES: dict[str, str] = {purpose: agent[2] for purpose, agent in SERVICE_AGENTS.items()}
+AGENT_NAMES: dict[str, str] = {agent: spec[2] for agent, spec in SERVICE_AGENTS.items()}
+
+# Keys more than one agent uses. A CMEK-protected Cloud Run function needs its key on the
+# Cloud Functions, Cloud Run, Artifact Registry and Cloud Storage agents (source, image and
+# instances are all encrypted with it), and its image repository encrypted with the same key.
+# Every other key is its own purpose's agent's alone.
+KEY_USERS: dict[str, tuple[str, ...]] = {"functions": ("functions", "run", "artifacts", "storage")}
 
 
-def service_agent_email(purpose: str, project_number: str) -> str:
-    return SERVICE_AGENTS[purpose][1].format(n=project_number)
+def key_users(purpose: str) -> tuple[str, ...]:
+    """The service agents (SERVICE_AGENTS keys) that need encrypter/decrypter on a key."""
+    return KEY_USERS.get(purpose, (purpose,))
+
+
+def service_agent_email(agent: str, project_number: str) -> str:
+    return SERVICE_AGENTS[agent][1].format(n=project_number)

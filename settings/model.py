@@ -16,12 +16,12 @@ from typing import Annotated, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kernel.errors import UserError
-from settings.agents import service_agent_email
+from settings.agents import key_users, service_agent_email
 from trainer.schema import FEATURE_NAMES
 
 Env = Literal["dev", "staging", "prod"]
 Role = Literal["interactive", "non-prod", "prod"]
-KeyPurpose = Literal["storage", "bigquery", "vertex", "artifacts", "pubsub"]
+KeyPurpose = Literal["storage", "bigquery", "vertex", "artifacts", "pubsub", "functions"]
 BucketPurpose = Literal["pipeline_root", "data", "models", "templates"]
 Identity = Literal[
     "pipeline",
@@ -52,7 +52,7 @@ IDENTITIES_BY_ROLE: dict[str, tuple[str, ...]] = {
 # The CMEK keys each tenant role needs: only non-prod has the retraining topic (Pub/Sub).
 KEYS_BY_ROLE: dict[str, tuple[str, ...]] = {
     "interactive": ("storage", "bigquery", "vertex", "artifacts"),
-    "non-prod": ("storage", "bigquery", "vertex", "artifacts", "pubsub"),
+    "non-prod": ("storage", "bigquery", "vertex", "artifacts", "pubsub", "functions"),
     "prod": ("storage", "bigquery", "vertex", "artifacts"),
 }
 # The bucket purposes a run uses in a tenant, whose metadata the preflight reads.
@@ -102,6 +102,8 @@ class BucketSettings(Strict):
 class ArtifactRegistrySettings(Strict):
     images: ResourceName
     templates: ResourceName
+    # non-prod: the retraining function's build images, CMEK with the function's own key
+    functions: ResourceName | None = None
 
 
 class CloudBuildSettings(Strict):
@@ -250,6 +252,12 @@ class Settings(Strict):
                 raise ValueError(f"[{section}]: {verdict} in a {self.role} tenant")
         if self.role == "non-prod" and self.pipeline and not self.pipeline.retraining_schedule:
             raise ValueError("pipeline.retraining_schedule: a non-prod tenant retrains on a cron")
+        if (self.artifact_registry.functions is not None) != (self.role == "non-prod"):
+            verdict = "required" if self.role == "non-prod" else "not used"
+            raise ValueError(
+                f"artifact_registry.functions: {verdict} in a {self.role} tenant "
+                "(the retraining function's images)"
+            )
         return self
 
     # Derived names: computed once here so stacks, pipelines and the preflight agree.
@@ -257,9 +265,13 @@ class Settings(Strict):
     def service_account_email(self, identity: Identity) -> str:
         return f"{self.service_accounts[identity]}@{self.project_id}.iam.gserviceaccount.com"
 
-    def service_agent_email(self, purpose: str) -> str:
-        """The Google service agent that uses the `purpose` key in this tenant's project."""
-        return service_agent_email(purpose, self.project_number)
+    def service_agent_email(self, agent: str) -> str:
+        """A Google service agent (settings.SERVICE_AGENTS) in this tenant's project."""
+        return service_agent_email(agent, self.project_number)
+
+    def key_user_emails(self, purpose: KeyPurpose) -> tuple[str, ...]:
+        """The service agents in this project that use the `purpose` key."""
+        return tuple(self.service_agent_email(a) for a in key_users(purpose))
 
     @property
     def key_ring_id(self) -> str:

@@ -12,21 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from settings import SERVICE_AGENTS
 from simulation.iam import Binding
 
 # Google's naming of service agents (what google_project_service_identity and the storage
 # and BigQuery data sources return), and the role Google grants each on its project.
-AGENT_EMAILS = {
-    "aiplatform.googleapis.com": "service-{n}@gcp-sa-aiplatform.iam.gserviceaccount.com",
-    "storage.googleapis.com": "service-{n}@gs-project-accounts.iam.gserviceaccount.com",
-    "bigquery.googleapis.com": "bq-{n}@bigquery-encryption.iam.gserviceaccount.com",
-    "artifactregistry.googleapis.com": (
-        "service-{n}@gcp-sa-artifactregistry.iam.gserviceaccount.com"
-    ),
-    "pubsub.googleapis.com": "service-{n}@gcp-sa-pubsub.iam.gserviceaccount.com",
-    "cloudfunctions.googleapis.com": "service-{n}@gcf-admin-robot.iam.gserviceaccount.com",
-    "run.googleapis.com": "service-{n}@serverless-robot-prod.iam.gserviceaccount.com",
-}
+AGENT_EMAILS = {api: template for api, template, _ in SERVICE_AGENTS.values()}
 AGENT_ROLES = {
     "aiplatform.googleapis.com": "roles/aiplatform.serviceAgent",
     "artifactregistry.googleapis.com": "roles/artifactregistry.serviceAgent",
@@ -134,6 +125,8 @@ class World:
     def from_stacks(cls, stacks: dict[str, dict]) -> World:
         world = cls()
         for stack in stacks.values():
+            if "project_number" not in stack.get("output", {}):
+                continue  # a cross-tenant stack: grants only, in a tenant's project
             google = stack["provider"]["google"][0]
             project, region = google["project"], google["region"]
             world.projects[project] = stack["output"]["project_number"]["value"]

@@ -57,4 +57,13 @@ def synthesized_files(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def stacks(synthesized_files) -> dict[str, dict]:
-    return {env: json.loads(path.read_text()) for env, path in synthesized_files.items()}
+    """Every stack by part: `dev`, `staging`, `staging-cross-tenant`, `prod`, ..."""
+    return {part: json.loads(path.read_text()) for part, path in synthesized_files.items()}
+
+
+@pytest.fixture(scope="session")
+def tenant_stacks(stacks) -> dict[str, dict]:
+    """Each env's own stack, by env."""
+    from infra.layout import is_cross_tenant
+
+    return {part: stack for part, stack in stacks.items() if not is_cross_tenant(part)}

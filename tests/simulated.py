@@ -5,19 +5,26 @@ import os
 import subprocess
 import sys
 
+from infra.layout import env_of
 from simulation.server import Simulation
 
 STAGING_BUILD = "census-build@census-ml-staging.iam.gserviceaccount.com"
 
 
 def without(stacks: dict, env: str, rtype: str, match) -> dict:
-    """A copy of the stacks with the `rtype` resources of `env` that `match` removed."""
+    """A copy of the stacks with the `rtype` resources of `env` (either of its stacks) that
+    `match` removed."""
     changed = copy.deepcopy(stacks)
-    resources = changed[env]["resource"][rtype]
-    gone = [name for name, body in resources.items() if match(body)]
-    assert gone, f"no {rtype} in {env} matched"
-    for name in gone:
-        del resources[name]
+    removed = 0
+    for part, stack in changed.items():
+        resources = stack.get("resource", {}).get(rtype, {})
+        if env_of(part) != env:
+            continue
+        gone = [name for name, body in resources.items() if match(body)]
+        for name in gone:
+            del resources[name]
+        removed += len(gone)
+    assert removed, f"no {rtype} in {env} matched"
     return changed
 
 

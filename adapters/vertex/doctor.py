@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from kernel import gcp
 from kernel.errors import UserError
-from settings import AGENT_NAMES, ENCRYPTER_DECRYPTER, Platform
+from settings import AGENT_NAMES, ENCRYPTER_DECRYPTER, Platform, key_users
 from settings.model import KeyPurpose
 
 # The purposes whose keys a run touches, in either tenant.
@@ -59,13 +59,13 @@ def expectations(platform: Platform, env: str) -> list[KeyExpectation]:
     fix = f"cd envs/{env} && cdktf deploy"
     out = []
     for purpose in KEYS_USED:
-        agent = s.service_agent_email(purpose)
+        members = tuple(
+            (f"serviceAccount:{s.service_agent_email(a)}", f"{s.env} {AGENT_NAMES[a]}")
+            for a in key_users(purpose)
+        )
         out.append(
             KeyExpectation(
-                key_id=s.key_id(purpose),
-                region=s.region,
-                members=((f"serviceAccount:{agent}", f"{s.env} {AGENT_NAMES[purpose]}"),),
-                deploy_fix=fix,
+                key_id=s.key_id(purpose), region=s.region, members=members, deploy_fix=fix
             )
         )
     return out

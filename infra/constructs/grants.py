@@ -22,7 +22,9 @@ from infra.iam import Grant
 
 def grant_id(grant: Grant) -> str:
     """A stable, readable logical id, so a plan shows which grant changed."""
-    who = grant.member_email.split("@")[0]
+    who, domain = grant.member_email.split("@")
+    if re.fullmatch(r"service-\d+", who):  # a service agent: named by its service's domain
+        who = domain.split(".")[0]
     what = grant.resource.rsplit("/", 1)[-1].split("@")[0]
     role = grant.role.removeprefix("roles/")
     return re.sub(r"[^A-Za-z0-9_-]", "-", f"{grant.kind}-{what}-{role}-{who}")

@@ -1,9 +1,9 @@
 """CMEK: one key ring per env, one key per purpose, and the service agents that use them.
 
-One key per purpose (storage, bigquery, vertex, artifacts, pubsub) rather than one per env:
-each Google service agent gets encrypt/decrypt on its own purpose's key only, so a
-compromised or misconfigured agent reaches one class of data, and a key can be rotated or
-disabled without touching the rest.
+One key per purpose (storage, bigquery, vertex, artifacts, pubsub, functions) rather than one
+per env: each Google service agent gets encrypt/decrypt on the keys of its own purpose only
+(settings.key_users), so a compromised or misconfigured agent reaches one class of data, and a
+key can be rotated or disabled without touching the rest.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from constructs import Construct
 
 from infra.constructs.beta import ProjectServiceIdentity
 from infra.constructs.props import Place
-from settings import SERVICE_AGENTS
+from settings import SERVICE_AGENTS, key_users
 
 # The agents the provider documents data sources for (reading one makes the agent exist).
 AGENT_DATA_SOURCES = {
@@ -85,19 +85,19 @@ class CmekKeys(Construct):
         # their own data sources for this (google_project_service_identity returns no email
         # for Cloud Storage); the others are created with google_project_service_identity.
         self.agents = {}
-        for purpose in props.keys:
-            service = SERVICE_AGENTS[purpose][0]
-            if purpose in AGENT_DATA_SOURCES:
-                self.agents[purpose] = AGENT_DATA_SOURCES[purpose](
+        for agent in dict.fromkeys(a for purpose in props.keys for a in key_users(purpose)):
+            service = SERVICE_AGENTS[agent][0]
+            if agent in AGENT_DATA_SOURCES:
+                self.agents[agent] = AGENT_DATA_SOURCES[agent](
                     self,
-                    f"agent-{purpose}",
+                    f"agent-{agent}",
                     project=place.project,
                     depends_on=list(depends_on),
                 )
             else:
-                self.agents[purpose] = ProjectServiceIdentity(
+                self.agents[agent] = ProjectServiceIdentity(
                     self,
-                    f"agent-{purpose}",
+                    f"agent-{agent}",
                     project=place.project,
                     service=service,
                     provider=beta,

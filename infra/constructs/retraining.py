@@ -52,11 +52,16 @@ class Retraining(Construct):
         id_: str,
         props: RetrainingProps,
         *,
-        kms_key_name: str,
+        topic_key: str,
+        function_key: str,
         source_bucket: str,
         image_repository: str,
         depends_on=(),
+        topic_depends_on=(),
+        function_depends_on=(),
     ) -> None:
+        """`function_key` must also encrypt `image_repository` (Cloud Run functions' rule);
+        `*_depends_on`: the grants of each key to the agents that use it."""
         super().__init__(scope, id_)
         place, build_sa = props.place, props.build_service_account
         runtime_sa = props.runtime_service_account
@@ -65,9 +70,9 @@ class Retraining(Construct):
             "topic",
             project=place.project,
             name=props.topic,
-            kms_key_name=kms_key_name,
+            kms_key_name=topic_key,
             labels=place.labels,
-            depends_on=list(depends_on),
+            depends_on=[*depends_on, *topic_depends_on],
         )
         self.schedule = CloudSchedulerJob(
             self,
@@ -101,6 +106,7 @@ class Retraining(Construct):
             location=place.region,
             name=RETRAIN_FUNCTION,
             description="validates a retraining message and submits the promotion pipeline",
+            kms_key_name=function_key,
             build_config=Cloudfunctions2FunctionBuildConfig(
                 runtime="python311",
                 entry_point="on_message",
@@ -128,5 +134,5 @@ class Retraining(Construct):
                 service_account_email=runtime_sa,
             ),
             labels=place.labels,
-            depends_on=list(depends_on),
+            depends_on=[*depends_on, *function_depends_on],
         )

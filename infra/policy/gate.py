@@ -16,6 +16,7 @@ class EnvVerdict:
     env: str
     findings: list[Finding] = field(default_factory=list)
     violations: list[rules.Violation] = field(default_factory=list)
+    exemptions: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[Finding]:
@@ -46,12 +47,13 @@ class EnvVerdict:
                 f"  waived {check_id} on {len(resources)} resource(s): "
                 f"{waiver_for(check_id, self.env)}"
             )
+        out += [f"  exempt {line}" for line in self.exemptions]
         return out
 
 
 def facts_for(platform: Platform, env: str) -> rules.StackFacts:
-    """The env's protection, and the one cross-tenant write path the design has: the
-    non-prod pipeline minting the prod deployer's tokens."""
+    """The env's protection, the one cross-tenant write path the design has (the non-prod
+    pipeline minting the prod deployer's tokens), and the one repository with movable tags."""
     s = platform[env]
     allowed = frozenset()
     peer = platform.peer_of(env)
@@ -65,7 +67,18 @@ def facts_for(platform: Platform, env: str) -> rules.StackFacts:
                 )
             }
         )
-    return rules.StackFacts(protect_keys=s.keys_protected, token_creators=allowed)
+    mutable = ()
+    if s.artifact_registry.functions is not None:
+        mutable = (
+            (
+                s.artifact_registry.functions,
+                "Cloud Functions re-tags each build; the function runs the digest its deploy "
+                "recorded, and nothing else pulls from this repository",
+            ),
+        )
+    return rules.StackFacts(
+        protect_keys=s.keys_protected, token_creators=allowed, mutable_repositories=mutable
+    )
 
 
 def judge(stack_files: dict[str, Path], facts: dict[str, rules.StackFacts]) -> list[EnvVerdict]:
@@ -74,6 +87,18 @@ def judge(stack_files: dict[str, Path], facts: dict[str, rules.StackFacts]) -> l
     verdicts = []
     for env, path in stack_files.items():
         mine = [f for f in findings if Path(f.file).resolve() == path.resolve()]
-        violations = rules.check(json.loads(path.read_text()), facts[env])
-        verdicts.append(EnvVerdict(env, mine, violations))
+        stack = json.loads(path.read_text())
+        violations = rules.check(stack, facts[env])
+        repositories = {
+            r["repository_id"]
+            for r in stack.get("resource", {})
+            .get("google_artifact_registry_repository", {})
+            .values()
+        }
+        exempt = [
+            f"immutable-image-tags on {repo}: {why}"
+            for repo, why in facts[env].mutable_repositories
+            if repo in repositories
+        ]
+        verdicts.append(EnvVerdict(env, mine, violations, exempt))
     return verdicts

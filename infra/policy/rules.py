@@ -49,11 +49,13 @@ class Violation:
 
 @dataclass(frozen=True)
 class StackFacts:
-    """What a rule may know besides the JSON: whether this env protects its keys, and the
-    cross-project token creators the design allows ((member email, service account id))."""
+    """What a rule may know besides the JSON: whether this env protects its keys, the
+    cross-project token creators the design allows ((member email, service account id)), and
+    the Docker repositories nothing pulls from by tag (repository id: why)."""
 
     protect_keys: bool
     token_creators: frozenset[tuple[str, str]] = frozenset()
+    mutable_repositories: tuple[tuple[str, str], ...] = ()
 
 
 def resources(stack: dict) -> Iterator[tuple[str, str, dict]]:
@@ -215,7 +217,8 @@ def immutable_images(stack: dict, facts: StackFacts) -> Iterator[Violation]:
     """A Docker repository whose tags can be moved serves whatever was pushed last."""
     for rtype, address, body in resources(stack):
         docker = rtype == "google_artifact_registry_repository" and body.get("format") == "DOCKER"
-        if docker and not (body.get("docker_config") or {}).get("immutable_tags"):
+        exempt = body.get("repository_id") in dict(facts.mutable_repositories)
+        if docker and not exempt and not (body.get("docker_config") or {}).get("immutable_tags"):
             yield Violation("immutable-image-tags", address, "tags can be overwritten")
 
 

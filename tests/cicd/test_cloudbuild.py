@@ -195,3 +195,49 @@ def test_retraining_is_scheduled_through_a_cmek_topic(stacks, platform, synthesi
     requirements = zipfile.ZipFile(archive).read("requirements.txt").decode()
     assert re.search(r"^google-cloud-aiplatform==1\.\d+\.\d+$", requirements, re.M)
     assert not resources_of(stacks["prod"], "google_pubsub_topic")
+
+
+@pytest.mark.parametrize("apply", ["true", "false"])
+def test_infra_plans_and_applies_the_tenant_stack_before_the_cross_tenant_one(
+    synthesized_files, tmp_path, apply
+):
+    """The plan and apply steps' shell, run as written over prod's synthesized stacks with a
+    `terraform` that records where it ran and what it was asked."""
+    import os
+    import subprocess
+
+    config = load("infra.yaml")
+    config["substitutions"] = {**config["substitutions"], "_ENV": "prod", "_APPLY": apply}
+    stacks = tmp_path / "stacks"
+    for part in ("prod", "prod-cross-tenant"):
+        (stacks / f"census-ml-{part}").mkdir(parents=True)
+        (stacks / f"census-ml-{part}" / "cdk.tf.json").write_bytes(
+            synthesized_files[part].read_bytes()
+        )
+    fake = tmp_path / "bin" / "terraform"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$(basename $PWD) $*" >> {tmp_path}/calls\n')
+    fake.chmod(0o755)
+    steps = {s["id"]: s for s in config["steps"]}
+    for step in ("plan", "apply"):
+        assert steps[step]["dir"] == "envs/${_ENV}/cdktf.out/stacks"
+        script = substituted(steps[step]["args"][1], config)
+        env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}"}
+        subprocess.run(["sh", "-ceu", script], cwd=stacks, env=env, check=True)
+    calls = (tmp_path / "calls").read_text().splitlines()
+    if apply == "true":
+        assert calls == [
+            "census-ml-prod init -input=false",
+            "census-ml-prod plan -input=false -out=tfplan",
+            "census-ml-prod-cross-tenant init -input=false",
+            "census-ml-prod-cross-tenant plan -input=false -out=tfplan",
+            "census-ml-prod apply -input=false tfplan",
+            "census-ml-prod-cross-tenant apply -input=false tfplan",
+        ]
+    else:
+        assert calls == [
+            "census-ml-prod init -input=false",
+            "census-ml-prod plan -input=false -lock=false",
+            "census-ml-prod-cross-tenant init -input=false",
+            "census-ml-prod-cross-tenant plan -input=false -lock=false",
+        ]

@@ -23,7 +23,7 @@ from infra.constructs.beta import GoogleBetaProvider, ProjectServiceIdentity, Ve
 from infra.constructs.grants import IamGrants
 from infra.constructs.identities import ServiceAccounts
 from infra.constructs.kms import CmekKeys
-from infra.constructs.registry import Registries
+from infra.constructs.registry import Registries, Repository
 from infra.constructs.storage import Buckets, lifecycle_rules
 from infra.constructs.vertex import Endpoint, MetadataStore
 from infra.constructs.warehouse import Warehouse
@@ -154,27 +154,47 @@ def test_warehouse_has_default_cmek(platform):
     )
 
 
-def test_registries(platform):
+def test_registries_keep_their_kind_as_id_and_tags_immutable_unless_told(platform):
     s = platform["staging"]
     out = synth(
         lambda stack, beta: Registries(
             stack,
             "r",
             place_of(s),
-            images="census-images",
-            templates="census-pipelines",
-            kms_key_name=KEY,
+            [
+                Repository("images", "census-images", "DOCKER", "images", KEY),
+                Repository("templates", "census-pipelines", "KFP", "templates", KEY),
+                Repository("functions", "fns", "DOCKER", "f", "k2", immutable_tags=False),
+            ],
+            depends_on={},
         )
     )
+    repos = json.loads(out)["resource"][ArtifactRegistryRepository.TF_RESOURCE_TYPE]
+    # logical ids come from the kind, so renaming a repository never re-creates another
+    assert sorted(name.rsplit("_", 1)[0] for name in repos) == [
+        "r_functions",
+        "r_images",
+        "r_templates",
+    ]
     assert has(
         out,
         ArtifactRegistryRepository.TF_RESOURCE_TYPE,
-        {"repository_id": "census-images", "format": "DOCKER", "kms_key_name": KEY},
+        {
+            "repository_id": "census-images",
+            "format": "DOCKER",
+            "kms_key_name": KEY,
+            "docker_config": {"immutable_tags": True},
+        },
     )
     assert has(
         out,
         ArtifactRegistryRepository.TF_RESOURCE_TYPE,
         {"repository_id": "census-pipelines", "format": "KFP", "kms_key_name": KEY},
+    )
+    assert has(
+        out,
+        ArtifactRegistryRepository.TF_RESOURCE_TYPE,
+        {"repository_id": "fns", "kms_key_name": "k2", "docker_config": {"immutable_tags": False}},
     )
 
 
@@ -389,7 +409,8 @@ def test_retraining(platform):
             stack,
             "r",
             retraining_props(s),
-            kms_key_name=KEY,
+            topic_key=KEY,
+            function_key="function-key",
             source_bucket="b",
             image_repository="repo",
         )
@@ -407,6 +428,7 @@ def test_retraining(platform):
         Cloudfunctions2Function.TF_RESOURCE_TYPE,
         {
             "name": "census-retrain",
+            "kms_key_name": "function-key",
             "build_config": {
                 "runtime": "python311",
                 "entry_point": "on_message",

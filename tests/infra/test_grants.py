@@ -3,7 +3,8 @@
 import re
 from collections import defaultdict
 
-from infra.iam import describe, grants_in_stack, plan_grants
+from infra.iam import describe, grants_in_stack, plan_grants, tenant_grants
+from infra.layout import cross_tenant_part, env_of
 from settings import REPO_ROOT
 
 DOC = REPO_ROOT / "docs" / "infra.md"
@@ -22,16 +23,18 @@ def table(marker: str) -> dict[str, set[tuple[str, str, str]]]:
 
 
 def synthesized(stacks, platform) -> dict[str, set[tuple[str, str, str]]]:
+    """Each stack's grants as table rows, by part."""
     return {
-        env: {describe(platform, env, g) for g in grants_in_stack(stack, platform[env].project_id)}
-        for env, stack in stacks.items()
+        part: {
+            describe(platform, env_of(part), g)
+            for g in grants_in_stack(stack, platform[env_of(part)].project_id)
+        }
+        for part, stack in stacks.items()
     }
 
 
-def test_synthesized_grants_equal_the_documented_tables(stacks, platform):
+def test_each_tenant_stack_grants_exactly_the_grants_table(stacks, platform):
     documented = table("grants")
-    for env, rows in table("cross-tenant").items():
-        documented[env] |= rows
     actual = synthesized(stacks, platform)
     for env in ("dev", "staging", "prod"):
         assert actual[env] == documented[env], (
@@ -43,11 +46,15 @@ def test_synthesized_grants_equal_the_documented_tables(stacks, platform):
         )
 
 
-def test_cross_tenant_table_is_exactly_the_grants_naming_another_env(stacks, platform):
+def test_each_cross_tenant_stack_grants_exactly_the_cross_tenant_table(stacks, platform):
     cross = table("cross-tenant")
-    for env, rows in synthesized(stacks, platform).items():
-        foreign = {r for r in rows if r[0].split(" ")[0] in ("dev", "staging", "prod")}
-        assert foreign == cross.get(env, set()), env
+    actual = synthesized(stacks, platform)
+    assert "dev-cross-tenant" not in actual
+    for env in ("staging", "prod"):
+        assert actual[cross_tenant_part(env)] == cross[env], env
+        # ...and those are exactly the rows that name another env's member
+        foreign = {r for r in actual[cross_tenant_part(env)] if r[0].split(" ")[0] in cross}
+        assert foreign == cross[env]
     # The one write path into prod: staging's pipeline minting the deployer's tokens; the
     # rest is staging's submitter reading prod metadata for the preflight.
     read_only = {"custom censusPreflight", "roles/storage.legacyBucketReader"}
@@ -57,11 +64,18 @@ def test_cross_tenant_table_is_exactly_the_grants_naming_another_env(stacks, pla
 
 
 def test_synthesized_grants_equal_the_plan(stacks, platform):
-    for env, stack in stacks.items():
-        assert grants_in_stack(stack, platform[env].project_id) == plan_grants(platform, env)
+    for env in platform.envs:
+        parts = [p for p in stacks if env_of(p) == env]
+        synthesized = sorted(
+            g for p in parts for g in grants_in_stack(stacks[p], platform[env].project_id)
+        )
+        assert synthesized == plan_grants(platform, env)
+        assert grants_in_stack(stacks[env], platform[env].project_id) == tenant_grants(
+            platform, env
+        )
 
 
-def test_the_apis_table_is_what_each_stack_enables(stacks):
+def test_the_apis_table_is_what_each_stack_enables(tenant_stacks):
     text = DOC.read_text()
     body = re.search(r"<!-- apis:begin -->(.*?)<!-- apis:end -->", text, re.S)
     assert body, "docs/infra.md has no apis table"
@@ -70,12 +84,12 @@ def test_the_apis_table_is_what_each_stack_enables(stacks):
         envs, apis = (cell.strip() for cell in line.strip("|").split("|"))
         for env in envs.split(", "):
             documented[env] |= {f"{api.strip()}.googleapis.com" for api in apis.split(",")}
-    for env, stack in stacks.items():
+    for env, stack in tenant_stacks.items():
         enabled = {s["service"] for s in stack["resource"]["google_project_service"].values()}
         assert enabled == documented[env], env
 
 
-def test_the_identities_table_is_what_each_stack_creates(stacks, platform):
+def test_the_identities_table_is_what_each_stack_creates(tenant_stacks, platform):
     text = DOC.read_text()
     body = re.search(r"<!-- identities:begin -->(.*?)<!-- identities:end -->", text, re.S)
     assert body, "docs/infra.md has no identities table"
@@ -84,7 +98,8 @@ def test_the_identities_table_is_what_each_stack_creates(stacks, platform):
         s = platform[env]
         assert (role, project.strip("`")) == (s.role, s.project_id)
         created = {
-            a["account_id"]: a for a in stacks[env]["resource"]["google_service_account"].values()
+            a["account_id"]: a
+            for a in tenant_stacks[env]["resource"]["google_service_account"].values()
         }
         by_identity = {i: s.service_accounts[i] for i in identities.split(", ")}
         assert set(by_identity.values()) == set(created), env

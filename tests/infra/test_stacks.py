@@ -1,12 +1,12 @@
-"""The real env stacks, synthesized once per session."""
+"""The real env tenant_stacks, synthesized once per session."""
 
 from stack_json import resources_of
 
 from settings import service_agent_email
 
 
-def test_backend_providers_and_outputs(stacks, platform):
-    for env, stack in stacks.items():
+def test_backend_providers_and_outputs(tenant_stacks, platform):
+    for env, stack in tenant_stacks.items():
         s = platform[env]
         assert stack["terraform"]["backend"] == {
             "gcs": {"bucket": s.state_bucket, "prefix": f"census-ml/{env}"}
@@ -26,35 +26,24 @@ def test_backend_providers_and_outputs(stacks, platform):
         ):
             assert name in outputs, (env, name)
         assert outputs["project_id"]["value"] == s.project_id
-    assert "endpoint" in stacks["prod"]["output"]
-    assert "service_account_pipeline" in stacks["staging"]["output"]
-    assert "service_account_deployer" in stacks["prod"]["output"]
+    assert "endpoint" in tenant_stacks["prod"]["output"]
+    assert "service_account_pipeline" in tenant_stacks["staging"]["output"]
+    assert "service_account_deployer" in tenant_stacks["prod"]["output"]
 
 
-def test_only_prod_has_the_endpoint(stacks):
-    assert len(resources_of(stacks["prod"], "google_vertex_ai_endpoint")) == 1
-    assert not resources_of(stacks["staging"], "google_vertex_ai_endpoint")
+def test_only_prod_has_the_endpoint(tenant_stacks):
+    assert len(resources_of(tenant_stacks["prod"], "google_vertex_ai_endpoint")) == 1
+    assert not resources_of(tenant_stacks["staging"], "google_vertex_ai_endpoint")
 
 
-def test_cmek_users_wait_for_their_key_grant(stacks):
-    """A bucket created before the storage agent may use the key fails; depends_on orders it."""
-    for stack in stacks.values():
-        for rtype, purpose in (
-            ("google_storage_bucket", "key-storage"),
-            ("google_bigquery_dataset", "key-bigquery"),
-            ("google_artifact_registry_repository", "key-artifacts"),
-            ("google_vertex_ai_metadata_store", "key-vertex"),
-        ):
-            for body in resources_of(stack, rtype):
-                assert any(
-                    purpose in d and "cryptoKeyEncrypterDecrypter" in d for d in body["depends_on"]
-                ), rtype
-
-
-def test_every_service_agent_is_created_before_its_grant(stacks, platform):
-    for env, stack in stacks.items():
+def test_every_service_agent_is_created_before_its_grant(tenant_stacks, platform):
+    for env, stack in tenant_stacks.items():
         agents = {a["service"] for a in resources_of(stack, "google_project_service_identity")}
-        retraining = {"pubsub.googleapis.com"} if env == "staging" else set()
+        retraining = (
+            {"pubsub.googleapis.com", "cloudfunctions.googleapis.com", "run.googleapis.com"}
+            if env == "staging"
+            else set()
+        )
         assert agents == {
             "aiplatform.googleapis.com",
             "artifactregistry.googleapis.com",
@@ -75,17 +64,18 @@ def test_every_service_agent_is_created_before_its_grant(stacks, platform):
             assert any(d.startswith(source) for d in grant["depends_on"]), purpose
 
 
-def test_no_default_identities_anywhere(stacks):
-    for stack in stacks.values():
+def test_no_default_identities_anywhere(tenant_stacks):
+    for stack in tenant_stacks.values():
         text = str(stack)
         assert "developer.gserviceaccount.com" not in text
         assert "@cloudbuild.gserviceaccount.com" not in text
 
 
-def test_prod_alerts_on_endpoint_error_rate_and_latency(stacks, platform):
+def test_prod_alerts_on_endpoint_error_rate_and_latency(tenant_stacks, platform):
     prod = platform["prod"]
     policies = {
-        p["display_name"]: p for p in resources_of(stacks["prod"], "google_monitoring_alert_policy")
+        p["display_name"]: p
+        for p in resources_of(tenant_stacks["prod"], "google_monitoring_alert_policy")
     }
     assert set(policies) == {
         "census-income endpoint: error rate",
@@ -100,15 +90,15 @@ def test_prod_alerts_on_endpoint_error_rate_and_latency(stacks, platform):
     ]
     assert latency["threshold_value"] == prod.serving.alerts.latency_p99_ms
     assert latency["aggregations"][0]["per_series_aligner"] == "ALIGN_PERCENTILE_99"
-    channels = resources_of(stacks["prod"], "google_monitoring_notification_channel")
+    channels = resources_of(tenant_stacks["prod"], "google_monitoring_notification_channel")
     assert [c["labels"]["email_address"] for c in channels] == prod.monitoring.emails
     for policy in policies.values():
         assert len(policy["notification_channels"]) == len(channels)
-    assert not resources_of(stacks["staging"], "google_monitoring_alert_policy")
+    assert not resources_of(tenant_stacks["staging"], "google_monitoring_alert_policy")
 
 
-def test_data_access_is_audited_for_storage_keys_and_vertex(stacks):
-    for stack in stacks.values():
+def test_data_access_is_audited_for_storage_keys_and_vertex(tenant_stacks):
+    for stack in tenant_stacks.values():
         configs = {c["service"]: c for c in resources_of(stack, "google_project_iam_audit_config")}
         assert set(configs) == {
             "storage.googleapis.com",
@@ -120,10 +110,10 @@ def test_data_access_is_audited_for_storage_keys_and_vertex(stacks):
             assert kinds == {"ADMIN_READ", "DATA_READ", "DATA_WRITE"}
 
 
-def test_the_function_source_names_its_bucket_by_reference(stacks):
-    (source,) = resources_of(stacks["staging"], "google_storage_bucket_object")
+def test_the_function_source_names_its_bucket_by_reference(tenant_stacks):
+    (source,) = resources_of(tenant_stacks["staging"], "google_storage_bucket_object")
     assert source["bucket"].startswith("${google_storage_bucket.")
-    (function,) = resources_of(stacks["staging"], "google_cloudfunctions2_function")
+    (function,) = resources_of(tenant_stacks["staging"], "google_cloudfunctions2_function")
     assert function["build_config"]["source"]["storage_source"]["bucket"].startswith(
         "${google_storage_bucket."
     )

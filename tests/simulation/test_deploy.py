@@ -1,68 +1,29 @@
 """The deploy step on the Vertex target, run as the staging pipeline identity (impersonating
 the prod deployer) against the simulation, with the stacks' IAM and real prediction servers."""
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from serving_fixtures import save_small_model
-
-from promotion import steps
-from trainer import loader
-
-PIPELINE = "census-pipeline@census-ml-staging.iam.gserviceaccount.com"
-SERVING = "census-serving@census-ml-prod.iam.gserviceaccount.com"
-DEPLOYER = "census-deployer@census-ml-prod.iam.gserviceaccount.com"
-IMAGE = "europe-west4-docker.pkg.dev/census-ml-staging/census-images/serving:abc123"
-GARBAGE = "europe-west4-docker.pkg.dev/census-ml-staging/census-images/serving:garbage"
-STEP = Path(__file__).with_name("vertex_step.py")
-PROD_VERTEX_KEY = (
-    "projects/census-ml-prod/locations/europe-west4/keyRings/census-ml/cryptoKeys/vertex"
+from prod_deploy import (
+    DEPLOYER,
+    FLAKY,
+    GARBAGE,
+    IMAGE,
+    PIPELINE,
+    PROD_VERTEX_KEY,
+    SERVING,
+    STEP,
+    deploy,
+    endpoint,
+    registered,
+    result_of,
+    serve_traffic,
 )
 
-
-def stage_candidate(sim, run_id: str) -> str:
-    """What decide leaves in the staging models bucket for the deployer."""
-    folder = sim.root / "storage/census-ml-staging-models/census-income/candidates" / run_id
-    folder.mkdir(parents=True)
-    save_small_model(folder / "model")
-    loader.to_csv(loader.load_census(split="test").frame.head(50), folder / "train.csv")
-    (folder / "baseline.json").write_text("{}")
-    (folder / "smoke.json").write_text(json.dumps(steps.smoke_instances(folder / "train.csv")))
-    return f"gs://census-ml-staging-models/census-income/candidates/{run_id}"
-
-
-def deploy(sim, run_id: str, image: str = IMAGE, *canary: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, **sim.environ(PIPELINE)}
-    return subprocess.run(
-        [sys.executable, str(STEP), "deploy", stage_candidate(sim, run_id), run_id, image, *canary],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def result_of(done: subprocess.CompletedProcess) -> dict:
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
-    return json.loads(line.removeprefix("RESULT "))
-
-
-def endpoint(sim) -> dict:
-    return next(iter(sim.vertex["endpoints"].values()))
-
-
-def registered(sim) -> dict:
-    return sim.vertex["models"].get(
-        "projects/census-ml-prod/locations/europe-west4/models/census-income"
-    )
-
-
-FLAKY = "europe-west4-docker.pkg.dev/census-ml-staging/census-images/serving:flaky"
+from trainer import loader
 
 
 @pytest.fixture
@@ -120,21 +81,6 @@ def test_a_bad_later_version_is_rolled_back_to_the_champion(garbage_image):
     ids = {d["modelVersionId"] for d in endpoint(sim)["deployedModels"]}
     assert ids == {"1"} and list(endpoint(sim)["trafficSplit"].values()) == [100]
     assert set(registered(sim)["versions"]) == {"1"}
-
-
-def serve_traffic(sim, requests: int) -> None:
-    """Clients calling the prod endpoint, as Vertex would count them."""
-    import httpx
-
-    name = next(iter(sim.vertex["endpoints"]))
-    token = sim.tokens.issue(DEPLOYER)  # a caller allowed to predict (aiplatform.user)
-    instances = steps.smoke_instances(sim.root / "test.csv")
-    with httpx.Client(headers={"authorization": f"Bearer {token}"}) as client:
-        for i in range(requests):
-            client.post(
-                f"{sim.url}/aiplatform/v1/{name}:predict",
-                json={"instances": [instances[i % len(instances)]]},
-            )
 
 
 @pytest.mark.parametrize(
@@ -201,7 +147,7 @@ def test_the_monitoring_job_is_created_then_updated_never_duplicated(cloud):
         ),
         (
             "google_project_iam_member",
-            lambda b: b["member"].endswith(DEPLOYER) and b["role"] == "roles/aiplatform.user",
+            lambda b: b["member"].endswith(DEPLOYER) and b["role"].endswith("/censusDeployer"),
             "aiplatform.endpoints.get",
         ),
         (

@@ -1,14 +1,15 @@
 """The simulated world is the synthesized stacks, as Google would hold them after an apply."""
 
 from infra.iam import grants_in_stack
+from infra.layout import env_of
 from simulation.world import World
 
 
 def test_every_synthesized_binding_is_enforced(stacks, platform):
     world = World.from_stacks(stacks)
     seeded = {(b.role, b.member) for b in world.bindings}
-    for env, stack in stacks.items():
-        for grant in grants_in_stack(stack, platform[env].project_id):
+    for part, stack in stacks.items():
+        for grant in grants_in_stack(stack, platform[env_of(part)].project_id):
             assert (grant.role, grant.member) in seeded, grant
     assert world.projects == {s.project_id: s.project_number for s in platform.envs.values()}
 
