@@ -63,8 +63,10 @@ def open_staging(target: str, workspace: str, tenants: Tenants) -> Staging:
     return Staging(warehouse, GcsStorage(project=project), "gs:/")
 
 
-def open_prod(target: str, workspace: str, tenants: Tenants) -> Prod:
-    """Prod's services; on Vertex every call is made as the impersonated prod deployer."""
+def open_prod(target: str, workspace: str, tenants: Tenants, *, as_: str = "deployer") -> Prod:
+    """Prod's services. On Vertex every call is made as `as_`: "deployer" or "reader"
+    (impersonated: the staging pipeline's way into prod), or "self" (the caller's own
+    identity: prod's deploy trigger, which runs as the deployer)."""
     check_target(target)
     project, region, endpoint_id = tenants.prod_project, tenants.region, tenants.endpoint_id
     if target == "local":
@@ -84,13 +86,16 @@ def open_prod(target: str, workspace: str, tenants: Tenants) -> Prod:
             str(tenant.path / "buckets"),
         )
     from adapters.vertex import session
-    from adapters.vertex.credentials import deployer_credentials
+    from adapters.vertex.credentials import impersonated, own_credentials
     from adapters.vertex.endpoint import VertexEndpoint
     from adapters.vertex.monitoring import VertexMonitoring
     from adapters.vertex.registry import VertexRegistry
     from adapters.vertex.storage import GcsStorage
 
-    credentials = deployer_credentials(tenants.deployer_service_account)
+    who = {"deployer": tenants.deployer_service_account, "reader": tenants.reader_service_account}
+    if as_ not in (*who, "self"):
+        raise ValueError(f"open_prod as {as_!r}: expected deployer, reader or self")
+    credentials = own_credentials() if as_ == "self" else impersonated(who[as_])
     session.configure(project, region, credentials)
     storage = GcsStorage(credentials=credentials, project=project)
     registry = VertexRegistry(
@@ -99,5 +104,5 @@ def open_prod(target: str, workspace: str, tenants: Tenants) -> Prod:
     endpoint = VertexEndpoint(
         project, region, endpoint_id, credentials, registry, tenants.serving_service_account
     )
-    monitoring = VertexMonitoring(project, region, endpoint.endpoint.resource_name, credentials)
+    monitoring = VertexMonitoring(project, region, endpoint.resource_name, credentials)
     return Prod(registry, endpoint, storage, monitoring, "gs:/")

@@ -41,8 +41,9 @@ INFRA_FILES = (
 class Trigger:
     name: str
     config: str  # path of the build config in the repository
-    event: str  # "push" or "pull_request"
-    branch: str  # a regex over branch names (for pull requests: the base branch)
+    event: str  # "push", "pull_request", or "manual" (run on demand, from `branch`)
+    branch: str  # a regex over branch names (for pull requests: the base branch); for a
+    # manual trigger, the branch it checks out
     identity: str  # which of the env's service accounts the build runs as
     substitutions: dict[str, str] = field(default_factory=dict)
     included_files: tuple[str, ...] = ()
@@ -54,7 +55,8 @@ def exact(branch: str) -> str:
     return f"^{branch}$"
 
 
-def triggers(s: Settings) -> list[Trigger]:
+def triggers(s: Settings, promotion: str = "canary") -> list[Trigger]:
+    """`promotion`: the non-prod tenant's setting (infra.iam.promotion_of)."""
     out = []
     infra = {"_ENV": s.env}
     if s.cloudbuild.pr_checks:
@@ -72,6 +74,21 @@ def triggers(s: Settings) -> list[Trigger]:
                 substitutions=promotion_substitutions(s),
                 included_files=PROMOTION_FILES,
                 ignored_files=IGNORED_FOR_PROMOTION,
+            )
+        )
+    if s.role == "prod" and promotion == "approval":
+        # Runs stop with an approved candidate; this deploys one, as the deployer, once a
+        # person approves the build: `gcloud builds triggers run census-deploy
+        # --branch=main --substitutions=_CANDIDATE=gs://...` (docs/cicd.md).
+        out.append(
+            Trigger(
+                "deploy",
+                "cloudbuild/deploy.yaml",
+                "manual",
+                s.cloudbuild.infra_branch,
+                "deployer",
+                substitutions={"_CANDIDATE": "", "_ACTION": "deploy"},
+                approval=True,
             )
         )
     for name, event, apply in (

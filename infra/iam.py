@@ -111,8 +111,9 @@ SUBMITTER_ROLE = CustomRole(
 # shift traffic, smoke-test and undeploy on the endpoint, delete a failed version, create and
 # update the monitoring job, and read the endpoint's figures for the canary. Exactly the
 # permissions the simulated deploy, monitoring and canary steps checked for it
-# (tests/simulation/test_deployer_role.py); roles/aiplatform.user would add ~600 more (delete
-# endpoints, start custom jobs as the project's code agent, ...).
+# (tests/simulation/test_deployer_role.py). It replaces roles/aiplatform.user and
+# roles/monitoring.viewer: 479 permissions, 261 of them writes (delete endpoints, start
+# custom jobs as the project's code agent, ...).
 DEPLOYER_ROLE = CustomRole(
     "censusDeployer",
     "census deployer",
@@ -137,9 +138,20 @@ DEPLOYER_ROLE = CustomRole(
 )
 
 
+# What the staging pipeline's decide step reads in prod, as the prod reader: the registered
+# versions and their aliases (the champion's metrics); its artifacts come from the models
+# bucket (objectViewer there).
+READER_ROLE = CustomRole(
+    "censusReader",
+    "census registry reader",
+    "Reads census-income's registered versions and aliases in prod, for the decide step.",
+    ("aiplatform.models.get", "aiplatform.models.list"),
+)
+
+
 def custom_roles(s: Settings) -> list[CustomRole]:
     """The custom roles each env's stack defines in its own project."""
-    by_role = {"non-prod": [SUBMITTER_ROLE], "prod": [DEPLOYER_ROLE]}
+    by_role = {"non-prod": [SUBMITTER_ROLE], "prod": [DEPLOYER_ROLE, READER_ROLE]}
     return [PREFLIGHT_ROLE, PLANNER_ROLE, *by_role.get(s.role, [])]
 
 
@@ -161,7 +173,14 @@ def key_grants(s: Settings) -> list[Grant]:
     ]
 
 
-def _in_tenant(s: Settings) -> list[Grant]:
+def promotion_of(platform: Platform, env: str) -> str:
+    """How runs reach prod for `env` (either tenant): its non-prod tenant's setting."""
+    s = platform[env]
+    non_prod = s if s.role == "non-prod" else platform.peer_of(env)
+    return non_prod.pipeline_settings().promotion if non_prod is not None else "canary"
+
+
+def _in_tenant(s: Settings, promotion: str = "canary") -> list[Grant]:
     p, b = s.project_id, s.buckets
     sa = s.service_account_email
     g: list[Grant] = []
@@ -182,9 +201,14 @@ def _in_tenant(s: Settings) -> list[Grant]:
         # IAM on models or endpoints, and time series none below the project), and copies the
         # approved model and its baseline into prod's own buckets.
         add("project", p, DEPLOYER_ROLE.name(p), sa("deployer"))
+        if promotion == "approval":  # ...and runs prod's deploy trigger: writes its logs
+            add("project", p, "roles/logging.logWriter", sa("deployer"))
         add("bucket", b.models, "roles/storage.objectUser", sa("deployer"))
         add("bucket", b.data, "roles/storage.objectUser", sa("deployer"))
         add("service_account", sa("serving"), "roles/iam.serviceAccountUser", sa("deployer"))
+        # Reader: the decide step's view of prod (versions, aliases, the champion's files).
+        add("project", p, READER_ROLE.name(p), sa("reader"))
+        add("bucket", b.models, "roles/storage.objectViewer", sa("reader"))
         # Serving: reads the model it serves.
         add("bucket", b.models, "roles/storage.objectViewer", sa("serving"))
         # Vertex AI's agent loads model artifacts and the monitoring baseline through the
@@ -284,13 +308,19 @@ def cross_tenant_grants(platform: Platform, env: str) -> list[Grant]:
     if peer is None:
         return []
     if s.role == "prod":
+        # The staging pipeline reads prod as the reader; it acts as the deployer only when
+        # runs may promote on their own (promotion = "canary").
+        acts_as = ["reader", *(["deployer"] if promotion_of(platform, env) == "canary" else [])]
         return [
-            Grant(
-                s.project_id,
-                "service_account",
-                s.service_account_email("deployer"),
-                "roles/iam.serviceAccountTokenCreator",
-                _sa(peer.service_account_email("pipeline")),
+            *(
+                Grant(
+                    s.project_id,
+                    "service_account",
+                    s.service_account_email(identity),
+                    "roles/iam.serviceAccountTokenCreator",
+                    _sa(peer.service_account_email("pipeline")),
+                )
+                for identity in acts_as
             ),
             # The submitters' preflight checks prod's keys and buckets before a run starts.
             *preflight_grants(s, peer.service_account_email("build")),
@@ -317,7 +347,7 @@ def cross_tenant_grants(platform: Platform, env: str) -> list[Grant]:
 def tenant_grants(platform: Platform, env: str) -> list[Grant]:
     """Grants whose members all live in `env`'s own project: the tenant stack's."""
     s = platform[env]
-    return sorted({*key_grants(s), *_in_tenant(s)})
+    return sorted({*key_grants(s), *_in_tenant(s, promotion_of(platform, env))})
 
 
 def plan_grants(platform: Platform, env: str) -> list[Grant]:

@@ -25,7 +25,13 @@ from infra.constructs.roles import CustomRoles
 from infra.constructs.storage import PROTECTED, PROTECTED_IN_PROD, Buckets, BucketsProps
 from infra.constructs.vertex import Endpoint, MetadataStore
 from infra.constructs.warehouse import Warehouse
-from infra.iam import RETRAIN_FUNCTION, cross_tenant_grants, custom_roles, tenant_grants
+from infra.iam import (
+    RETRAIN_FUNCTION,
+    cross_tenant_grants,
+    custom_roles,
+    promotion_of,
+    tenant_grants,
+)
 from infra.layout import cross_tenant_part, stack_name
 from settings import Platform, Settings
 
@@ -68,12 +74,12 @@ def alerts_props(s: Settings) -> AlertsProps:
     )
 
 
-def triggers_props(s: Settings) -> TriggersProps:
+def triggers_props(s: Settings, promotion: str = "canary") -> TriggersProps:
     return TriggersProps(
         place=place_of(s),
         github_owner=s.cloudbuild.github_owner,
         github_repo=s.cloudbuild.github_repo,
-        triggers=tuple(triggers(s)),
+        triggers=tuple(triggers(s, promotion)),
         identities={i: s.service_account_email(i) for i in s.service_accounts},
     )
 
@@ -215,7 +221,12 @@ class PlatformStack(TerraformStack):
             ).endpoint
             EndpointAlerts(self, "alerts", alerts_props(s), depends_on=apis)
 
-        BuildTriggers(self, "triggers", triggers_props(s), depends_on=[*apis, *accounts.values()])
+        BuildTriggers(
+            self,
+            "triggers",
+            triggers_props(s, promotion_of(platform, env)),
+            depends_on=[*apis, *accounts.values()],
+        )
         retraining = None
         if s.role == "non-prod":
             retraining = Retraining(

@@ -131,7 +131,7 @@ def decide(
     from settings import Bars, Tenants
 
     where = Tenants.model_validate(tenants)
-    prod = wiring.open_prod(target, workspace, where)
+    prod = wiring.open_prod(target, workspace, where, as_="reader")  # reads the champion
     staging = wiring.open_staging(target, workspace, where)
     candidate = steps.decide_and_stage(
         challenger_metrics=json.loads(Path(evaluation.path).read_text()),
@@ -191,6 +191,43 @@ def deploy(
     )
     Path(deployment.path).write_text(json.dumps(result))
     deployment.metadata.update({k: v for k, v in result.items() if k in ("version", "smoke")})
+
+
+def approve(
+    target: str,
+    workspace: str,
+    tenants: dict,
+    decision: Input[Artifact],
+    commit: str,
+    run_id: str,
+    approval: Output[Artifact],
+):
+    """promotion = "approval": record the candidate for prod's deploy trigger; prod is untouched."""
+    import json
+    from pathlib import Path
+
+    from adapters import wiring
+    from promotion import steps
+    from settings import Tenants
+
+    where = Tenants.model_validate(tenants)
+    staging = wiring.open_staging(target, workspace, where)
+    decided = json.loads(Path(decision.path).read_text())
+    approved = steps.approve_candidate(
+        candidate_uri=decided["candidate_uri"],
+        run_id=run_id,
+        commit=commit,
+        serving_image=where.serving_image,
+        reason=decided["reason"],
+        storage=staging.storage,
+    )
+    record = {**approved.as_dict(), "candidate_uri": approved.candidate_uri}
+    Path(approval.path).write_text(json.dumps(record))
+    approval.metadata["candidate_uri"] = approved.candidate_uri
+    print(
+        f"approve: candidate {approved.candidate_uri} awaits prod's deploy trigger "
+        f"(mlops deploy --candidate {approved.candidate_uri})"
+    )
 
 
 def monitor(

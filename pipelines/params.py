@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kernel.errors import UserError, explain
+from kernel.images import require_pinned
 from settings import Bars, MonitoringSettings, Platform, Rollout, Tenants, tenants_for
 from settings.model import Fraction, Strict
 from trainer.hyperparameters import Hyperparameters
@@ -133,6 +134,37 @@ def template_defaults(template: dict) -> dict[str, Any]:
     if missing:
         raise UserError(f"the template is not this pipeline's: no parameter(s) {missing}")
     return {name: inputs[name].get("defaultValue") for name in RUN_GROUPS}
+
+
+def compiled_serving_images(template: dict) -> set[str]:
+    """Every serving image a compiled template's steps were given (tenants are constants)."""
+    found: set[str] = set()
+    stack: list[Any] = [template]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            tenants = node.get("tenants")
+            if isinstance(tenants, dict):
+                constant = (tenants.get("runtimeValue") or {}).get("constant")
+                if isinstance(constant, dict) and "serving_image" in constant:
+                    found.add(constant["serving_image"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def require_pinned_serving_image(template: dict, path: str) -> None:
+    """A run that may deploy to prod starts only from a template whose serving image is
+    pinned by digest; a UserError names the template and the image otherwise."""
+    images = compiled_serving_images(template)
+    if not images:
+        raise UserError(f"{path}: the template names no serving image; is it this pipeline's?")
+    for image in sorted(images):
+        require_pinned(
+            image,
+            f"{path} (compile it with --param tenants.serving_image=REPOSITORY/serving@sha256:…)",
+        )
 
 
 def build(

@@ -17,7 +17,7 @@ from settings import Tenants
 LOCAL_IMAGE = "python:3.11-slim"  # never pulled: the local runner uses this interpreter
 # Every task runs every time: a cached ingest would reuse last week's data at the same URI,
 # a cached decide or deploy would act on a prod that has moved on.
-STEP_NAMES = ("ingest", "validate", "train", "evaluate", "decide", "deploy", "monitor")
+STEP_NAMES = ("ingest", "validate", "train", "evaluate", "decide", "deploy", "monitor", "approve")
 
 
 def build(target: str, image: str, tenants: Tenants, training_machine_type: str = "n1-standard-4"):
@@ -91,6 +91,15 @@ def build(target: str, image: str, tenants: Tenants, training_machine_type: str 
         )
         # kfp.local resolves a task's single return value ("Output") inside a condition,
         # not a named output: decide returns the verdict, its reason goes in an artifact.
+        if tenants.promotion == "approval":  # the run stops; prod's deploy trigger deploys
+            with dsl.If(decide.outputs["Output"] == True, name="approve-for-prod"):  # noqa: E712
+                ops["approve"](
+                    **shared,
+                    decision=decide.outputs["decision"],
+                    commit=commit,
+                    run_id=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                ).set_caching_options(False).set_display_name("approve")
+            return
         with dsl.If(decide.outputs["Output"] == True, name="deploy-to-prod"):  # noqa: E712
             deploy = (
                 ops["deploy"](

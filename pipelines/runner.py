@@ -94,6 +94,7 @@ class RunResult:
     traffic: dict
     aliases: dict
     wall_seconds: float
+    approval: dict | None = None  # promotion = "approval": the candidate prod will deploy
 
 
 def run_local(params: PipelineParams, workspace: Path, out=sys.stdout) -> RunResult:
@@ -154,6 +155,7 @@ def _result(run_dir, log_path, durations, params, workspace, wall) -> RunResult:
         evaluation=_read_json(run_dir / "evaluate" / "evaluation") or {},
         report=report if report.is_file() else None,
         deployment=_read_json(run_dir / "deploy" / "deployment"),
+        approval=_read_json(run_dir / "approve" / "approval"),
         traffic=prod.endpoint.state().traffic,
         aliases=aliases,
         wall_seconds=wall,
@@ -175,6 +177,11 @@ def summary(result: RunResult) -> str:
         lines.append(
             f"  deployed : version {result.deployment['version']}; smoke test "
             f"{result.deployment['smoke']}"
+        )
+    if result.approval:
+        lines.append(
+            f"  approved : {result.approval['candidate_uri']} awaits prod's deploy "
+            f"(mlops deploy --candidate {result.approval['candidate_uri']})"
         )
     traffic = ", ".join(f"v{v} {p}%" for v, p in result.traffic.items()) or "no traffic"
     aliases = ", ".join(f"{a}=v{v}" for a, v in sorted(result.aliases.items())) or "none"

@@ -185,6 +185,57 @@ def smoke_instances(test_path: Path) -> list[dict]:
     return predict.frame_to_instances(frame)
 
 
+# 5b. approve (promotion = "approval": the run stops here) ------------------------------
+
+# A folder of its own beside the candidate's files: staging a folder replaces it whole.
+APPROVAL_FILE = "approval/approval.json"
+_APPROVAL_FIELDS = ("run_id", "commit", "serving_image", "reason")
+
+
+@dataclass(frozen=True)
+class Approval:
+    """What prod's deploy trigger needs to deploy a candidate a run approved."""
+
+    candidate_uri: str
+    run_id: str
+    commit: str
+    serving_image: str
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {field: getattr(self, field) for field in _APPROVAL_FIELDS}
+
+
+def approve_candidate(
+    *, candidate_uri: str, run_id: str, commit: str, serving_image: str, reason: str, storage
+) -> Approval:
+    """Record, beside the staged candidate, everything its deployment will need."""
+    approval = Approval(candidate_uri, run_id, commit, serving_image, reason)
+    folder, name = APPROVAL_FILE.split("/")
+    storage.stage({}, {name: json.dumps(approval.as_dict(), indent=2)}, f"{candidate_uri}/{folder}")
+    return approval
+
+
+def read_approval(storage: Storage, candidate_uri: str) -> Approval:
+    """The approval a run left with `candidate_uri`; a UserError names what is wrong."""
+    where = f"{candidate_uri.rstrip('/')}/{APPROVAL_FILE}"
+    try:
+        text = storage.read_text(where)
+    except FileNotFoundError:
+        raise UserError(
+            f"{where}: no approval here: is {candidate_uri} a candidate a run approved "
+            '(promotion = "approval")?'
+        ) from None
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{where}: not JSON ({exc})") from None
+    missing = [f for f in _APPROVAL_FIELDS if not isinstance(record.get(f), str) or not record[f]]
+    if not isinstance(record, dict) or missing:
+        raise UserError(f"{where}: missing or empty: {', '.join(missing) or 'everything'}")
+    return Approval(candidate_uri.rstrip("/"), *(record[f] for f in _APPROVAL_FIELDS))
+
+
 # 6. deploy -------------------------------------------------------------------------------
 
 

@@ -21,12 +21,15 @@ from trainer.schema import FEATURE_NAMES
 
 Env = Literal["dev", "staging", "prod"]
 Role = Literal["interactive", "non-prod", "prod"]
+# Who may change prod after a run approves a candidate (docs/cicd.md, "Promotion modes").
+Promotion = Literal["canary", "approval"]
 KeyPurpose = Literal["storage", "bigquery", "vertex", "artifacts", "pubsub", "functions"]
 BucketPurpose = Literal["pipeline_root", "data", "models", "templates"]
 Identity = Literal[
     "pipeline",
     "trainer",
     "deployer",
+    "reader",
     "serving",
     "build",
     "infra",
@@ -47,7 +50,7 @@ IDENTITIES_BY_ROLE: dict[str, tuple[str, ...]] = {
         "retrain",
         "retrain_builder",
     ),
-    "prod": ("deployer", "serving", "build", "infra", "planner"),
+    "prod": ("deployer", "reader", "serving", "build", "infra", "planner"),
 }
 # The CMEK keys each tenant role needs: only non-prod has the retraining topic (Pub/Sub).
 KEYS_BY_ROLE: dict[str, tuple[str, ...]] = {
@@ -131,6 +134,11 @@ class PipelineSettings(Strict):
     # Retraining without a person: Cloud Scheduler publishes to the retraining topic.
     retraining_schedule: str | None = Field(None, pattern=r"^(\S+\s+){4}\S+$")
     retraining_time_zone: str = "Etc/UTC"
+    promotion: Promotion = Field(
+        "canary",
+        description="canary: a run deploys to prod itself; approval: a run stops with an "
+        "approved candidate that prod's deploy trigger, after a person approves, deploys",
+    )
 
 
 class Rollout(Strict):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from settings.model import Platform, Strict
+from settings.model import Platform, Promotion, Strict
 
 LOCAL_SERVING_IMAGE = "local"  # the local endpoint serves in-process
 
@@ -23,6 +23,7 @@ class Tenants(Strict):
     prod_kms_key: str = Field(description="CMEK for the model, endpoint and monitoring (prod)")
     trainer_service_account: str
     deployer_service_account: str
+    reader_service_account: str = Field(description="reads prod's registry, changes nothing")
     serving_service_account: str
     staging_dataset: str
     staging_pipeline_root: str
@@ -31,6 +32,7 @@ class Tenants(Strict):
     prod_data_bucket: str
     endpoint_id: str
     serving_image: str = Field(description="the prediction server image new versions use")
+    promotion: Promotion = Field(description="canary: the run deploys; approval: it stops")
 
 
 def tenants_for(platform: Platform, env: str, *, local: bool) -> Tenants:
@@ -45,6 +47,7 @@ def tenants_for(platform: Platform, env: str, *, local: bool) -> Tenants:
         prod_kms_key=prod.key_id("vertex"),
         trainer_service_account=s.service_account_email("trainer"),
         deployer_service_account=prod.service_account_email("deployer"),
+        reader_service_account=prod.service_account_email("reader"),
         serving_service_account=prod.service_account_email("serving"),
         staging_dataset=s.bigquery_dataset,
         staging_pipeline_root=s.buckets.pipeline_root,
@@ -52,6 +55,7 @@ def tenants_for(platform: Platform, env: str, *, local: bool) -> Tenants:
         prod_models_bucket=prod.buckets.models,
         prod_data_bucket=prod.buckets.data,
         endpoint_id=prod.serving_settings().endpoint_id,
+        promotion=s.pipeline_settings().promotion,
         serving_image=(
             LOCAL_SERVING_IMAGE if local else f"{s.image_repository_url()}/serving:latest"
         ),

@@ -12,6 +12,7 @@ simulated cloud, as the identities that act in production.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import subprocess
@@ -78,7 +79,12 @@ def run(root: Path | None = None, env: str = "staging", log=print) -> SimulatedR
     with sim:
         seed_census(sim, staging.buckets.data)
         template = root / "census-promotion-vertex.yaml"
-        built = params.build(platform, env, {"commit": "simulated"}, local=False)
+        # What the build hands the compile: the serving image it pushed, by digest.
+        digest = hashlib.sha256(b"simulated serving image").hexdigest()
+        serving = f"{staging.image_repository_url()}/serving@sha256:{digest}"
+        built = params.build(
+            platform, env, {"commit": "simulated", "tenants.serving_image": serving}, local=False
+        )
         compile_to(platform, "vertex", env, built, template, image_tag="simulated")
         build = staging.service_account_email("build")
         log(f"submitting as {build} (preflight first)")

@@ -9,6 +9,7 @@ environment, as the endpoint's serving identity, from a copy of the version's ar
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -20,7 +21,8 @@ import httpx
 
 from simulation.wire import ApiError
 
-SERVING_IMAGE = "/serving:"  # what this repository's serving image URIs contain
+# What this repository's serving image URIs look like, by tag or by digest.
+SERVING_IMAGE = re.compile(r"/serving[:@]")
 
 
 def command_for(images: dict[str, list[str]], image: str) -> list[str]:
@@ -28,7 +30,7 @@ def command_for(images: dict[str, list[str]], image: str) -> list[str]:
     for prefix, command in images.items():
         if image.startswith(prefix):
             return command
-    if SERVING_IMAGE in image:
+    if SERVING_IMAGE.search(image):
         return [sys.executable, "-m", "serving"]
     raise ApiError(400, f"Image {image} cannot be pulled: the simulation knows no such image.")
 

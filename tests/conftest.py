@@ -67,3 +67,39 @@ def tenant_stacks(stacks) -> dict[str, dict]:
     from infra.layout import is_cross_tenant
 
     return {part: stack for part, stack in stacks.items() if not is_cross_tenant(part)}
+
+
+@pytest.fixture(scope="session")
+def approval_envs(tmp_path_factory) -> Path:
+    """A copy of envs/ with staging's `promotion = "approval"`."""
+    import shutil
+
+    from settings import ENV_NAMES, ENVS_DIR
+
+    envs = tmp_path_factory.mktemp("approval-envs")
+    for env in ENV_NAMES:
+        (envs / env).mkdir()
+        shutil.copy(ENVS_DIR / env / "settings.toml", envs / env / "settings.toml")
+    staging = envs / "staging" / "settings.toml"
+    text = staging.read_text()
+    assert 'promotion = "canary"' in text
+    staging.write_text(text.replace('promotion = "canary"', 'promotion = "approval"'))
+    return envs
+
+
+@pytest.fixture(scope="session")
+def approval_platform(approval_envs):
+    from settings import load_platform
+
+    return load_platform(approval_envs)
+
+
+@pytest.fixture(scope="session")
+def approval_stacks(approval_envs, tmp_path_factory) -> dict[str, dict]:
+    """Every stack, synthesized with staging's `promotion = "approval"`."""
+    from infra.synth import synth
+    from settings import ENV_NAMES
+
+    out = tmp_path_factory.mktemp("approval-synth")
+    files = synth(ENV_NAMES, envs_dir=approval_envs, out_root=out)
+    return {part: json.loads(path.read_text()) for part, path in files.items()}

@@ -15,8 +15,10 @@ from trainer import loader
 PIPELINE = "census-pipeline@census-ml-staging.iam.gserviceaccount.com"
 SERVING = "census-serving@census-ml-prod.iam.gserviceaccount.com"
 DEPLOYER = "census-deployer@census-ml-prod.iam.gserviceaccount.com"
-IMAGE = "europe-west4-docker.pkg.dev/census-ml-staging/census-images/serving:abc123"
-GARBAGE = "europe-west4-docker.pkg.dev/census-ml-staging/census-images/serving:garbage"
+REPO = "europe-west4-docker.pkg.dev/census-ml-staging/census-images"
+# what the build hands over: serving images pinned by digest (prod refuses tags)
+IMAGE = f"{REPO}/serving@sha256:{'a' * 64}"
+GARBAGE = f"{REPO}/serving@sha256:{'b' * 64}"  # a server answering nonsense
 STEP = Path(__file__).parent / "simulation" / "vertex_step.py"
 PROD_VERTEX_KEY = (
     "projects/census-ml-prod/locations/europe-west4/keyRings/census-ml/cryptoKeys/vertex"
@@ -61,7 +63,7 @@ def registered(sim) -> dict:
     )
 
 
-FLAKY = "europe-west4-docker.pkg.dev/census-ml-staging/census-images/serving:flaky"
+FLAKY = f"{REPO}/serving@sha256:{'c' * 64}"  # a server failing a third of its requests
 
 
 def serve_traffic(sim, requests: int) -> None:

@@ -1,7 +1,9 @@
-"""Who a Vertex-target call runs as: the default identity, or the prod deployer impersonated.
+"""Who a Vertex-target call runs as: the caller's own identity, or a prod identity
+impersonated.
 
-Prod is always reached as the prod deployer: the staging pipeline SA may mint its tokens
-and do nothing else in prod.
+The staging pipeline reaches prod only by impersonation: the prod reader (the decide step
+reads the champion) and, when runs may promote on their own, the prod deployer. Prod's own
+deploy trigger runs as the deployer and needs no impersonation.
 """
 
 from __future__ import annotations
@@ -13,15 +15,20 @@ from kernel import gcp
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 
 
-def deployer_credentials(deployer_service_account: str) -> Any:
+def own_credentials() -> Any:
     import google.auth
+
+    credentials, _ = google.auth.default(scopes=SCOPES)
+    return credentials
+
+
+def impersonated(service_account: str) -> Any:
     from google.auth import impersonated_credentials
 
-    source, _ = google.auth.default(scopes=SCOPES)
     return impersonated_credentials.Credentials(
-        source_credentials=source,
-        target_principal=deployer_service_account,
+        source_credentials=own_credentials(),
+        target_principal=service_account,
         target_scopes=SCOPES,
         lifetime=3600,
-        iam_endpoint_override=gcp.impersonation_url(deployer_service_account),
+        iam_endpoint_override=gcp.impersonation_url(service_account),
     )

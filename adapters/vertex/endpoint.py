@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -33,13 +34,17 @@ class VertexEndpoint:
         registry: VertexRegistry,
         serving_service_account: str,
     ) -> None:
+        self.resource_name = f"projects/{project}/locations/{region}/endpoints/{endpoint_id}"
+        self.credentials = credentials
+        self.registry, self.serving_service_account = registry, serving_service_account
+
+    @functools.cached_property
+    def endpoint(self) -> Any:
+        """Fetched on first use (one GET): opening prod to read its registry touches no
+        endpoint, so the prod reader needs no endpoint permission."""
         from google.cloud import aiplatform
 
-        self.endpoint = aiplatform.Endpoint(
-            f"projects/{project}/locations/{region}/endpoints/{endpoint_id}",
-            credentials=credentials,
-        )
-        self.registry, self.serving_service_account = registry, serving_service_account
+        return aiplatform.Endpoint(self.resource_name, credentials=self.credentials)
 
     def _deployed(self) -> dict[str, str]:
         """{version: deployed_model_id}, oldest deployment first (one GET of the endpoint)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import time
 
+from kernel.images import require_pinned
 from kernel.names import HEALTH_ROUTE, MODEL_NAME, PREDICT_ROUTE, SERVING_PORT
 from promotion.ports import VersionStats
 from trainer import schema
@@ -30,7 +31,11 @@ def upload_request(
     commit: str,
     candidate: str,
 ) -> dict:
-    """Model.upload kwargs: a new version of the registered model, never a new model."""
+    """Model.upload kwargs: a new version of the registered model, never a new model.
+
+    Refuses a serving image that is not pinned by digest: the version would serve whatever
+    was pushed last under its tag."""
+    require_pinned(serving_image, "tenants.serving_image")
     request = {
         "display_name": MODEL_NAME,
         "artifact_uri": artifact_uri,

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from kernel import gcp
 from kernel.uris import download_prefix, split
 
+# google-cloud-storage fetches each bucket's metadata in the background to label its trace
+# spans: a buckets.get that every identity here, granted objects and not buckets, is denied
+# (a 403 in prod's audit log per run, seen in the simulation's wire log). Nothing here traces.
+NO_BUCKET_METADATA = "DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA"
+
 
 class GcsStorage:
     def __init__(self, credentials: Any = None, project: str | None = None) -> None:
         from google.cloud import storage
+
+        os.environ.setdefault(NO_BUCKET_METADATA, "true")
 
         self.client = storage.Client(
             project=project, credentials=credentials, client_options=gcp.client_options("storage")
@@ -40,8 +48,13 @@ class GcsStorage:
         return destination
 
     def read_text(self, uri: str) -> str:
+        from google.api_core.exceptions import NotFound
+
         bucket, name = split(uri)
-        return self.client.bucket(bucket).blob(name).download_as_text()
+        try:
+            return self.client.bucket(bucket).blob(name).download_as_text()
+        except NotFound:
+            raise FileNotFoundError(uri) from None
 
     def download_tree(self, uri: str, destination: Path) -> Path:
         return download_prefix(self.client, uri, destination)

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from cdktf_cdktf_provider_google.cloudbuild_trigger import (
     CloudbuildTrigger,
     CloudbuildTriggerApprovalConfig,
+    CloudbuildTriggerGitFileSource,
     CloudbuildTriggerGithub,
     CloudbuildTriggerGithubPullRequest,
     CloudbuildTriggerGithubPush,
+    CloudbuildTriggerSourceToBuild,
 )
 from constructs import Construct
 
@@ -31,18 +33,38 @@ class BuildTriggers(Construct):
         super().__init__(scope, id_)
         place = props.place
         self.triggers = {}
+        repo_uri = f"https://github.com/{props.github_owner}/{props.github_repo}"
         for t in props.triggers:
-            event = (
-                {"push": CloudbuildTriggerGithubPush(branch=t.branch)}
-                if t.event == "push"
-                else {
-                    # Untrusted contributors' PRs build only after an owner comments /gcbrun.
-                    "pull_request": CloudbuildTriggerGithubPullRequest(
-                        branch=t.branch,
-                        comment_control="COMMENTS_ENABLED_FOR_EXTERNAL_CONTRIBUTORS_ONLY",
-                    )
+            if t.event == "manual":  # run on demand: the config and source from one branch
+                source: dict = {
+                    "source_to_build": CloudbuildTriggerSourceToBuild(
+                        uri=repo_uri, ref=f"refs/heads/{t.branch}", repo_type="GITHUB"
+                    ),
+                    "git_file_source": CloudbuildTriggerGitFileSource(
+                        path=t.config,
+                        uri=repo_uri,
+                        revision=f"refs/heads/{t.branch}",
+                        repo_type="GITHUB",
+                    ),
                 }
-            )
+            else:
+                event = (
+                    {"push": CloudbuildTriggerGithubPush(branch=t.branch)}
+                    if t.event == "push"
+                    else {
+                        # Untrusted contributors' PRs build only after an owner comments /gcbrun.
+                        "pull_request": CloudbuildTriggerGithubPullRequest(
+                            branch=t.branch,
+                            comment_control="COMMENTS_ENABLED_FOR_EXTERNAL_CONTRIBUTORS_ONLY",
+                        )
+                    }
+                )
+                source = {
+                    "filename": t.config,
+                    "github": CloudbuildTriggerGithub(
+                        owner=props.github_owner, name=props.github_repo, **event
+                    ),
+                }
             self.triggers[t.name] = CloudbuildTrigger(
                 self,
                 t.name,
@@ -50,10 +72,7 @@ class BuildTriggers(Construct):
                 location="global",
                 name=f"census-{t.name}",
                 description=f"{t.config} on {t.event} to {t.branch} ({place.env})",
-                filename=t.config,
-                github=CloudbuildTriggerGithub(
-                    owner=props.github_owner, name=props.github_repo, **event
-                ),
+                **source,
                 service_account=(
                     f"projects/{place.project}/serviceAccounts/{props.identities[t.identity]}"
                 ),

@@ -11,6 +11,7 @@ PURPOSES = {
     "pipeline": "runs the census promotion pipeline on Vertex AI",
     "trainer": "runs the census custom training job",
     "deployer": "registers model versions and deploys them to the prod endpoint",
+    "reader": "reads prod's registered versions for the staging decide step; changes nothing",
     "serving": "identity of the prod endpoint's prediction containers",
     "build": "runs this env's builds and submits pipeline runs (Cloud Build, retraining)",
     "infra": "applies this env's Terraform from Cloud Build (roles granted at bootstrap)",

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infra.iam import promotion_of
 from infra.policy import rules
 from infra.policy.checkov import Finding, run_checkov, waiver_for
 from settings import Platform
@@ -52,20 +53,22 @@ class EnvVerdict:
 
 
 def facts_for(platform: Platform, env: str) -> rules.StackFacts:
-    """The env's protection, the one cross-tenant write path the design has (the non-prod
-    pipeline minting the prod deployer's tokens), and the one repository with movable tags."""
+    """The env's protection, the cross-tenant token paths the design has (the non-prod
+    pipeline minting the prod reader's tokens, and the deployer's when runs promote on their
+    own), and the one repository with movable tags."""
     s = platform[env]
     allowed = frozenset()
     peer = platform.peer_of(env)
     if s.role == "prod" and peer is not None:
-        deployer = s.service_account_email("deployer")
+        # The staging pipeline may read prod as the reader, and act as the deployer only when
+        # runs promote on their own.
+        targets = ["reader", *(["deployer"] if promotion_of(platform, env) == "canary" else [])]
         allowed = frozenset(
-            {
-                (
-                    peer.service_account_email("pipeline"),
-                    f"projects/{s.project_id}/serviceAccounts/{deployer}",
-                )
-            }
+            (
+                peer.service_account_email("pipeline"),
+                f"projects/{s.project_id}/serviceAccounts/{s.service_account_email(t)}",
+            )
+            for t in targets
         )
     mutable = ()
     if s.artifact_registry.functions is not None:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from kernel import gcp_iam
+from kernel.images import is_pinned
 
 MAX_ROTATION_SECONDS = 90 * 86400
 PRIMITIVE_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
@@ -222,6 +223,41 @@ def immutable_images(stack: dict, facts: StackFacts) -> Iterator[Violation]:
             yield Violation("immutable-image-tags", address, "tags can be overwritten")
 
 
+_IMAGE_REF = re.compile(
+    r"^(?:[a-z0-9-]+-docker\.pkg\.dev|(?:[a-z]+\.)?gcr\.io|docker\.io)/[a-z0-9._/-]+"
+    r"(?P<tag>:[A-Za-z0-9_.-]+)?(?:@sha256:[0-9a-f]{64})?$"
+)
+IMAGE_FIELDS = {"image", "image_uri", "container_image"}  # an untagged name there means :latest
+
+
+def pinned_images(stack: dict, facts: StackFacts) -> Iterator[Violation]:
+    """Whatever the stacks run (a container, a model server) runs one build, named by its
+    digest: an image reference by tag runs whatever was pushed last under it."""
+    for _, address, body in resources(stack):
+        for field_name, value in _strings(body):
+            ref = _IMAGE_REF.match(value)
+            if not ref or is_pinned(value):
+                continue
+            if ref.group("tag") or field_name in IMAGE_FIELDS:
+                yield Violation(
+                    "mutable-image-reference",
+                    address,
+                    f"{value} is not pinned by digest (use REPOSITORY/NAME@sha256:...)",
+                )
+
+
+def _strings(value, name: str = "") -> Iterator[tuple[str, str]]:
+    """(field name, value) for every string in a body, at any depth."""
+    if isinstance(value, str):
+        yield name, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(v, k)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v, name)
+
+
 def token_creators(stack: dict, facts: StackFacts) -> Iterator[Violation]:
     """Minting a service account's tokens from another project is a cross-tenant write path:
     only the ones the design names (facts.token_creators) may exist."""
@@ -248,6 +284,7 @@ RULES: tuple[Callable[[dict, StackFacts], Iterator[Violation]], ...] = (
     storage_access_audited,
     pull_requests_read_only,
     immutable_images,
+    pinned_images,
     token_creators,
 )
 

@@ -85,6 +85,7 @@ def doctor(args: argparse.Namespace) -> int:
 def submit(args: argparse.Namespace) -> int:
     from pipelines import submit as vertex
     from pipelines.compile import compile_to
+    from pipelines.params import require_pinned_serving_image
     from settings import load_platform
 
     platform = load_platform()
@@ -92,6 +93,7 @@ def submit(args: argparse.Namespace) -> int:
     template = Path(args.template or "build/census-promotion-vertex.yaml")
     if not args.template:
         compile_to(platform, "vertex", args.env, params, template, image_tag=args.image_tag)
+    require_pinned_serving_image(vertex.read_template(str(template)), str(template))
     request, service_account = vertex.build_request(platform, args.env, params, str(template))
     if args.dry_run:
         print(vertex.describe(request, service_account))

@@ -11,8 +11,9 @@ from pathlib import Path
 from kernel.errors import UserError
 
 
-def _prod(args: argparse.Namespace, target: str = "local"):
-    """(prod settings, prod's services on `target`, its local tenant folder)."""
+def _prod(args: argparse.Namespace, target: str = "local", as_: str = "deployer", **tenant):
+    """(prod settings, prod's services on `target` as `as_`, its local tenant folder);
+    `tenant`: Tenants fields to override (the serving image an approval names)."""
     from adapters import wiring
     from adapters.local.workspace import LocalTenant, workspace_root
     from settings import load_platform, tenants_for
@@ -23,7 +24,8 @@ def _prod(args: argparse.Namespace, target: str = "local"):
         raise UserError(f"{args.env} is a {settings.role} env; the endpoint lives in prod")
     root = workspace_root(args.workspace)
     tenants = tenants_for(platform, settings.peer, local=target == "local")
-    prod = wiring.open_prod(target, str(root), tenants)
+    tenants = tenants.model_copy(update=tenant)
+    prod = wiring.open_prod(target, str(root), tenants, as_=as_)
     return settings, prod, LocalTenant(root, settings.project_id)
 
 
@@ -98,10 +100,57 @@ def monitor(args: argparse.Namespace) -> int:
     return 0
 
 
+def deploy(args: argparse.Namespace) -> int:
+    """Deploy a candidate a run approved (promotion = "approval"): prod's deploy trigger runs
+    this as the prod deployer, after a person approved the build."""
+    from kernel.names import MODEL_NAME
+    from promotion import steps
+    from settings import tenants_for
+
+    as_ = "self" if args.target == "vertex" else "deployer"
+    _, reader, _ = _prod(args, args.target, as_)
+    approval = steps.read_approval(reader.storage, args.candidate)
+    image = {} if args.target == "local" else {"serving_image": approval.serving_image}
+    settings, prod, _ = _prod(args, args.target, as_, **image)
+    tenants = tenants_for(_platform(), settings.peer, local=args.target == "local")
+    print(f"deploying {approval.candidate_uri} (run {approval.run_id}, commit {approval.commit})")
+    result = steps.deploy_candidate(
+        candidate_uri=approval.candidate_uri,
+        run_id=approval.run_id,
+        commit=approval.commit,
+        registry=prod.registry,
+        endpoint=prod.endpoint,
+        storage=prod.storage,
+        prod_models_root=f"{prod.bucket_uri(tenants.prod_models_bucket)}/{MODEL_NAME}",
+        prod_data_root=f"{prod.bucket_uri(tenants.prod_data_bucket)}/{MODEL_NAME}",
+        rollout=settings.serving_settings().rollout,
+        log=lambda line: print(f"deploy: {line}", flush=True),
+    )
+    config = steps.monitoring_config(
+        endpoint_id=tenants.endpoint_id,
+        baseline_uri=result["baseline_uri"],
+        monitoring=settings.monitoring_settings(),
+        kms_key=tenants.prod_kms_key,
+    )
+    action = prod.monitoring.apply(config)
+    traffic = ", ".join(f"v{v} {p}%" for v, p in result["traffic"].items())
+    print(
+        f"deployed version {result['version']} (smoke test {result['smoke']}); endpoint "
+        f"{traffic}; monitoring {action}"
+    )
+    return 0
+
+
+def _platform():
+    from settings import load_platform
+
+    return load_platform()
+
+
 def canary(args: argparse.Namespace) -> int:
     from promotion.steps import conclude_canary
 
-    settings, prod, _ = _prod(args, args.target)
+    settings, prod, _ = _prod(args, args.target, "self" if args.as_self else "deployer")
     s = settings.serving_settings()
     criteria = s.canary
     if args.window_minutes:
@@ -159,6 +208,25 @@ def add(commands, env_default: str = "prod") -> None:
         default="local",
         help="the local endpoint, or Vertex AI's as the prod deployer (default local)",
     )
+    c.add_argument(
+        "--as-self",
+        action="store_true",
+        help="on Vertex, as the caller's own identity (prod's trigger runs as the deployer) "
+        "instead of impersonating the deployer",
+    )
     c.add_argument("--window-minutes", type=int, help="canary window (default: settings)")
     c.add_argument("--until", help="end of the window, ISO time in UTC (default now)")
     c.set_defaults(handler=canary)
+
+    d = commands.add_parser(
+        "deploy", help='deploy a candidate a run approved (promotion = "approval")'
+    )
+    common(d)
+    d.add_argument("--candidate", required=True, help="the candidate's URI the run printed")
+    d.add_argument(
+        "--target",
+        choices=("local", "vertex"),
+        default="local",
+        help="the local endpoint, or Vertex AI's as the caller (the prod deployer)",
+    )
+    d.set_defaults(handler=deploy)

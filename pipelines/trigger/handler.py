@@ -77,6 +77,7 @@ def build_job(
     body = decode(event_data)
     tenants = tenants_for(platform, env, local=False).model_dump()  # validation only
     try:
+        pipeline_params.require_pinned_serving_image(template, template_path)
         defaults = {"tenants": tenants, **pipeline_params.template_defaults(template)}
         p = pipeline_params.validated(pipeline_params.merge(defaults, overrides(body)))
     except UserError as exc:

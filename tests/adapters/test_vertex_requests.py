@@ -4,6 +4,7 @@ import pytest
 
 from adapters.vertex import requests
 from adapters.vertex.endpoint import smoke_attempts
+from kernel.errors import UserError
 from pipelines import params
 from promotion.steps import monitoring_config
 from settings import load_platform
@@ -11,10 +12,38 @@ from settings import load_platform
 KEY = "projects/census-ml-prod/locations/europe-west4/keyRings/census-ml/cryptoKeys/vertex"
 
 
+PINNED = "europe-west4-docker.pkg.dev/p/census-images/serving@sha256:" + "0a" * 32
+COMMON = dict(
+    artifact_uri="gs://census-ml-prod-models/census-income/run-1/model",
+    serving_image=PINNED,
+    project="census-ml-prod",
+    region="europe-west4",
+    kms_key=KEY,
+    run_id="census-promotion-2026-11-21-10-00-00",
+    commit="0123ABCD",
+    candidate="census-promotion-2026-11-21-10-00-00",
+)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "europe-west4-docker.pkg.dev/p/census-images/serving:abc",
+        "europe-west4-docker.pkg.dev/p/census-images/serving",
+        "europe-west4-docker.pkg.dev/p/census-images/serving:abc@sha256:" + "0a" * 32,
+        "europe-west4-docker.pkg.dev/p/census-images/serving@sha256:" + "0a" * 31,
+        "",
+    ],
+)
+def test_upload_refuses_a_serving_image_not_pinned_by_digest(image):
+    with pytest.raises(UserError, match=r"tenants.serving_image: .* is not pinned by digest"):
+        requests.upload_request(**{**COMMON, "serving_image": image}, parent_model=None)
+
+
 def test_upload_is_a_new_version_of_the_registered_model():
     common = dict(
         artifact_uri="gs://census-ml-prod-models/census-income/run-1/model",
-        serving_image="europe-west4-docker.pkg.dev/p/census-images/serving:abc",
+        serving_image=PINNED,
         project="census-ml-prod",
         region="europe-west4",
         kms_key=KEY,

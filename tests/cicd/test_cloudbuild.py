@@ -38,7 +38,7 @@ def step_text(step: dict) -> str:
 
 
 def test_the_three_configs_parse_with_timeouts_and_cloud_logging():
-    assert set(CONFIGS) == {"pr-checks.yaml", "staging.yaml", "infra.yaml"}
+    assert set(CONFIGS) == {"pr-checks.yaml", "staging.yaml", "infra.yaml", "deploy.yaml"}
     for name in CONFIGS:
         config = load(name)
         assert config["steps"], name
@@ -74,8 +74,12 @@ def commands(name: str) -> list[list[str]]:
             r"&&|;", substituted(" ".join(map(str, step.get("args", []))), config)
         ):
             tokens = shlex.split(part.strip().removeprefix("-ceu").strip()) if part.strip() else []
-            if tokens and (tokens[0] == "make" or tokens[0].endswith("mlops")):
-                found.append(tokens)
+            # after shell keywords (then, else, a case label): the command itself
+            start = next(
+                (i for i, tok in enumerate(tokens) if tok == "make" or tok.endswith("mlops")), None
+            )
+            if start is not None:
+                found.append(tokens[start:])
     return found
 
 
@@ -109,7 +113,43 @@ def test_staging_builds_publishes_and_waits_for_the_run():
         "gs://${_TEMPLATES_BUCKET}/census-promotion/$COMMIT_SHA.yaml" in steps["publish-template"]
     )
     assert "mlops submit" in steps["run-promotion"] and "--wait" in steps["run-promotion"]
-    assert "components:$COMMIT_SHA" in steps["compile"]
+    assert "/workspace/components.digest" in steps["compile"]
+
+
+def test_the_build_hands_compile_and_submit_the_pushed_digests(tmp_path):
+    """The push step's shell, run as written with a `docker` that answers like one after a
+    push; the compile and submit steps then read pinned references, never tags."""
+    import os
+    import subprocess
+
+    from kernel.images import is_pinned
+
+    config = load("staging.yaml")
+    steps = {s["id"]: s for s in config["steps"]}
+    fake = tmp_path / "bin" / "docker"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = inspect ]; then ref="$4"; repo="${ref%:*}";\n'
+        '  echo "$repo@sha256:$(echo "$ref" | sha256sum | cut -c1-64)"; fi\n'
+    )
+    fake.chmod(0o755)
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    script = substituted(steps["push-images"]["args"][1], config)
+    script = script.replace("/workspace", str(workspace))
+    env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}"}
+    subprocess.run(["sh", "-ceu", script], env=env, check=True, capture_output=True)
+    digests = {p.stem: p.read_text().strip() for p in workspace.glob("*.digest")}
+    assert set(digests) == {"components", "trainer", "serving"}
+    assert all(is_pinned(d) for d in digests.values()), digests
+    for step in ("compile", "run-promotion"):
+        text = substituted(" ".join(steps[step]["args"]), config)
+        assert "tenants.serving_image=$(cat /workspace/serving.digest)" in text, step
+        assert "serving:" not in text, step
+    assert '--image "$(cat /workspace/components.digest)"' in substituted(
+        " ".join(steps["compile"]["args"]), config
+    )
 
 
 def triggers(stacks) -> dict[tuple[str, str], dict]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 
 import pytest
@@ -15,6 +16,7 @@ from settings import load_platform
 PLATFORM = load_platform()
 NOW = 1_795_000_000.0
 PATH = "/tmp/template/census-promotion.yaml"
+SERVING = "europe-west4-docker.pkg.dev/census-ml-staging/census-images/serving@sha256:" + "d" * 64
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +26,12 @@ def template(tmp_path_factory):
     from pipelines.compile import compile_to
 
     out = tmp_path_factory.mktemp("template") / "t.yaml"
-    older = params.build(PLATFORM, "staging", {"bars.min_accuracy": 0.8}, local=False)
+    older = params.build(
+        PLATFORM,
+        "staging",
+        {"bars.min_accuracy": 0.8, "tenants.serving_image": SERVING},
+        local=False,
+    )
     compile_to(PLATFORM, "vertex", "staging", older, out, image_tag="0123abc")
     return yaml.safe_load(out.read_text())
 
@@ -105,6 +112,18 @@ def test_a_bad_message_is_logged_and_starts_nothing(template, body, message):
     result = handle(body, template, sent, logged)
     assert result is None and sent == []
     assert logged[0]["severity"] == "ERROR" and message in logged[0]["message"]
+
+
+def test_a_template_serving_an_image_by_tag_starts_nothing(template):
+    by_tag = copy.deepcopy(template)
+    for images in (by_tag["root"]["dag"]["tasks"], by_tag["components"]):
+        text = yaml.safe_dump(images).replace(SERVING, SERVING.split("@")[0] + ":latest")
+        images.clear()
+        images.update(yaml.safe_load(text))
+    assert params.compiled_serving_images(by_tag) == {SERVING.split("@")[0] + ":latest"}
+    sent, logged = [], []
+    assert handle({"parameters": {}}, by_tag, sent, logged) is None and sent == []
+    assert "is not pinned by digest" in logged[0]["message"] and PATH in logged[0]["message"]
 
 
 def test_not_a_pubsub_event_is_refused():

@@ -84,6 +84,7 @@ def test_service_accounts(platform):
     )
     accounts = (
         "census-deployer",
+        "census-reader",
         "census-serving",
         "census-build",
         "census-infra",

@@ -55,11 +55,13 @@ def test_each_cross_tenant_stack_grants_exactly_the_cross_tenant_table(stacks, p
         # ...and those are exactly the rows that name another env's member
         foreign = {r for r in actual[cross_tenant_part(env)] if r[0].split(" ")[0] in cross}
         assert foreign == cross[env]
-    # The one write path into prod: staging's pipeline minting the deployer's tokens; the
-    # rest is staging's submitter reading prod metadata for the preflight.
+    # The one write path into prod: staging's pipeline minting the deployer's tokens (with
+    # promotion = "canary"); it also reads prod as the reader, and staging's submitters read
+    # prod metadata for the preflight.
     read_only = {"custom censusPreflight", "roles/storage.legacyBucketReader"}
     assert {r for r in cross["prod"] if r[1] not in read_only} == {
-        ("staging pipeline", "roles/iam.serviceAccountTokenCreator", "service account deployer")
+        ("staging pipeline", "roles/iam.serviceAccountTokenCreator", "service account deployer"),
+        ("staging pipeline", "roles/iam.serviceAccountTokenCreator", "service account reader"),
     }
 
 

@@ -207,3 +207,29 @@ def test_only_the_functions_repository_may_move_its_tags(stacks, platform):
     assert [v.rule for v in rules.check(staging, facts_for(platform, "dev"))] == [
         "immutable-image-tags"
     ]
+
+
+@pytest.mark.parametrize(
+    ("field", "image", "flagged"),
+    [
+        ("image", "europe-west4-docker.pkg.dev/p/r/serving:abc123", True),
+        ("image", "europe-west4-docker.pkg.dev/p/r/serving", True),  # means :latest
+        ("args", "gcr.io/cloud-builders/docker:latest", True),
+        ("image", "europe-west4-docker.pkg.dev/p/r/serving@sha256:" + "f" * 64, False),
+        ("_IMAGE_REPO", "europe-west4-docker.pkg.dev/p/r", False),  # a repository, no image
+    ],
+)
+def test_an_image_referenced_by_tag_fails_the_gate(stacks, platform, field, image, flagged):
+    from infra.policy import rules
+
+    prod = copy.deepcopy(stacks["prod"])
+    prod["resource"]["google_cloud_run_v2_service"] = {
+        "svc": {"template": {"containers": [{field: image}]}}
+    }
+    found = [v for v in rules.check(prod, facts_for(platform, "prod"))]
+    if flagged:
+        (violation,) = found
+        assert violation.rule == "mutable-image-reference" and image in violation.message
+        assert violation.resource == "google_cloud_run_v2_service.svc"
+    else:
+        assert found == []

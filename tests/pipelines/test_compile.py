@@ -129,8 +129,21 @@ def test_local_compile_uses_a_plain_train_component(tmp_path):
     assert data["train_data_uri"] == "bundled:train"
 
 
+SERVING = "europe-west4-docker.pkg.dev/census-ml-staging/census-images/serving@sha256:" + "e" * 64
+
+
+def test_submit_refuses_a_template_that_serves_an_image_by_tag(capsys):
+    code = main(["submit", "--env", "staging", "--dry-run", "--commit", "0123abcd"])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "build/census-promotion-vertex.yaml" in err and "serving:latest" in err
+    assert "is not pinned by digest" in err and "--param tenants.serving_image=" in err
+
+
 def test_submit_dry_run_prints_the_exact_request(capsys):
-    assert main(["submit", "--env", "staging", "--dry-run", "--commit", "0123abcd"]) == 0
+    pinned = f"tenants.serving_image={SERVING}"
+    args = ["submit", "--env", "staging", "--dry-run", "--commit", "0123abcd", "--param", pinned]
+    assert main(args) == 0
     out = capsys.readouterr().out
     request = json.loads(out[: out.index("\ndry run:")])
     job = request["pipeline_job"]

@@ -69,7 +69,7 @@ def test_real_settings_load_and_derive_cross_tenant_names(platform):
             'serving = "census-serving"',
             'trainer = "census-serving"',
             r"service_accounts for a prod tenant must be exactly build, deployer, infra, planner, "
-            r"serving",
+            r"reader, serving",
         ),
         (
             "prod",

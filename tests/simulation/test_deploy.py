@@ -148,7 +148,7 @@ def test_the_monitoring_job_is_created_then_updated_never_duplicated(cloud):
         (
             "google_project_iam_member",
             lambda b: b["member"].endswith(DEPLOYER) and b["role"].endswith("/censusDeployer"),
-            "aiplatform.endpoints.get",
+            "aiplatform.models.list",  # its first call: is this run's version registered?
         ),
         (
             "google_storage_bucket_iam_member",

@@ -126,3 +126,32 @@ def test_removing_a_permission_fails_the_step_that_uses_it(
         sim.stop()
     assert done.returncode != 0
     assert f"Permission '{permission}' denied" in done.stdout + done.stderr, done.stderr[-2000:]
+
+
+def test_decide_reads_the_champion_as_the_reader_and_nothing_more(cloud):
+    """The decide step's view of prod: the champion's version and its files, as the reader
+    the staging pipeline impersonates (no deployer power needed to decide)."""
+    sim = cloud()
+    result_of(deploy(sim, "run-1"))
+    done = subprocess.run(
+        [sys.executable, str(STEP), "champion"],
+        env={**os.environ, **sim.environ(PIPELINE)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result_of(done) == {"version": "1", "files": ["model.json", "model.txt"]}
+    reader = "census-reader@census-ml-prod.iam.gserviceaccount.com"
+    used = {
+        (c.permission, c.via.split(" on ")[0])
+        for e in sim.wire
+        if e.principal == reader
+        for c in e.checks
+        if " (as " not in c.permission  # the storage agent decrypting for it
+    }
+    assert used == {
+        ("aiplatform.models.list", "projects/census-ml-prod/roles/censusReader"),
+        ("aiplatform.models.get", "projects/census-ml-prod/roles/censusReader"),
+        ("storage.objects.list", "roles/storage.objectViewer"),
+        ("storage.objects.get", "roles/storage.objectViewer"),
+    }

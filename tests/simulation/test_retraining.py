@@ -73,7 +73,13 @@ def published_template(cloud, tmp_path):
     platform = load_platform()
     target = sim.root / "storage/census-ml-staging-templates/census-promotion/latest.yaml"
     target.parent.mkdir(parents=True)
-    built = params.build(platform, "staging", {"bars.min_accuracy": 0.8}, local=False)
+    serving = f"{platform['staging'].image_repository_url()}/serving@sha256:{'d' * 64}"
+    built = params.build(
+        platform,
+        "staging",
+        {"bars.min_accuracy": 0.8, "tenants.serving_image": serving},
+        local=False,
+    )
     compile_to(platform, "vertex", "staging", built, target, image_tag="0123abc")
     return sim
 

@@ -40,11 +40,21 @@ def test_the_vertex_target_runs_end_to_end_as_the_real_identities(tmp_path):
     }
     assert made_by("aiplatform.projects.locations.modelDeploymentMonitoringJobs.create")
     assert "custom job as census-trainer@" in out
-    # In prod, Vertex AI is only ever called as the deployer (staging's identities read
-    # prod's key and bucket metadata for the preflight, nothing else).
+    # In prod, Vertex AI is only ever called as the deployer, or as the reader for the decide
+    # step's reads (staging's identities read prod's key and bucket metadata for the
+    # preflight, nothing else).
     vertex_in_prod = [
         line for line in wire.splitlines() if " aiplatform." in line and "census-ml-prod" in line
     ]
     assert vertex_in_prod
-    assert all(" as census-deployer@census-ml-prod." in line for line in vertex_in_prod)
+    as_reader = [line for line in vertex_in_prod if " as census-reader@census-ml-prod." in line]
+    assert {line.split()[2] for line in as_reader} <= {
+        "aiplatform.projects.locations.models.get",
+        "aiplatform.projects.locations.models.listVersions",
+    }
+    assert all(
+        " as census-deployer@census-ml-prod." in line
+        for line in vertex_in_prod
+        if line not in as_reader
+    )
     assert "train: custom job as" in out and "deploy: done" in out and "monitor: done" in out

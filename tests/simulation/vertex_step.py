@@ -4,6 +4,7 @@ environment makes it (the tests set the simulation's metadata server for a princ
     python vertex_step.py deploy CANDIDATE_URI RUN_ID SERVING_IMAGE [CANARY_PERCENT]
     python vertex_step.py monitor BASELINE_URI
     python vertex_step.py ingest OUT_DIR
+    python vertex_step.py champion
 """
 
 import json
@@ -60,6 +61,12 @@ def main(step: str, *args: str) -> None:
             kms_key=tenants.prod_kms_key,
         )
         print("RESULT " + json.dumps({"action": prod.monitoring.apply(config)}))
+    elif step == "champion":  # what decide reads in prod, as the prod reader
+        prod = wiring.open_prod("vertex", "", tenants, as_="reader")
+        champion = prod.registry.alias("champion")
+        local = prod.registry.fetch(champion)
+        files = sorted(p.name for p in Path(local).rglob("*") if p.is_file())
+        print("RESULT " + json.dumps({"version": champion.version, "files": files}))
     else:
         raise SystemExit(f"unknown step {step}")
 

@@ -1,0 +1,77 @@
+"""What staging's `promotion` setting changes in the stacks: with "approval" the staging
+pipeline holds no power to change prod, and prod's deploy trigger, after a person approves,
+deploys as the deployer."""
+
+from __future__ import annotations
+
+from stack_json import resources_of
+
+from infra.first_apply import play
+from infra.policy import rules
+
+DEPLOYER = "census-deployer@census-ml-prod.iam.gserviceaccount.com"
+READER = "census-reader@census-ml-prod.iam.gserviceaccount.com"
+PIPELINE = "serviceAccount:census-pipeline@census-ml-staging.iam.gserviceaccount.com"
+
+
+def token_targets(stacks) -> set[str]:
+    return {
+        g["service_account_id"].rsplit("/", 1)[-1]
+        for g in resources_of(stacks["prod-cross-tenant"], "google_service_account_iam_member")
+        if g["member"] == PIPELINE
+    }
+
+
+def deploy_trigger(stacks) -> list[dict]:
+    return [
+        t
+        for t in resources_of(stacks["prod"], "google_cloudbuild_trigger")
+        if t["name"] == "census-deploy"
+    ]
+
+
+def test_canary_lets_the_staging_pipeline_act_as_the_deployer(stacks):
+    assert token_targets(stacks) == {DEPLOYER, READER}
+    assert deploy_trigger(stacks) == []
+
+
+def test_approval_leaves_the_staging_pipeline_only_the_reader(approval_stacks):
+    assert token_targets(approval_stacks) == {READER}
+
+
+def test_approval_adds_prods_deploy_trigger_run_on_demand_with_approval(approval_stacks):
+    (trigger,) = deploy_trigger(approval_stacks)
+    assert trigger["approval_config"] == {"approval_required": True}
+    assert trigger["service_account"].endswith(f"/serviceAccounts/{DEPLOYER}")
+    assert trigger["git_file_source"]["path"] == "cloudbuild/deploy.yaml"
+    assert trigger["source_to_build"]["ref"] == "refs/heads/main"
+    assert "github" not in trigger  # no event starts it: only `gcloud builds triggers run`
+    writers = {
+        g["member"]
+        for g in resources_of(approval_stacks["prod"], "google_project_iam_member")
+        if g["role"] == "roles/logging.logWriter"
+    }
+    assert f"serviceAccount:{DEPLOYER}" in writers
+
+
+def test_approval_stacks_pass_the_gate_and_the_first_apply(approval_stacks, approval_platform):
+    from infra.iam import promotion_of
+    from infra.layout import env_of
+    from infra.policy.gate import facts_for
+
+    assert promotion_of(approval_platform, "prod") == "approval"
+    assert play(approval_stacks).findings == []
+    for part, stack in approval_stacks.items():
+        assert rules.check(stack, facts_for(approval_platform, env_of(part))) == [], part
+
+
+def test_the_gate_refuses_a_deployer_token_creator_when_runs_need_approval(
+    stacks, approval_platform
+):
+    """The canary stacks' grant is exactly what the approval setting forbids."""
+    from infra.policy.gate import facts_for
+
+    found = rules.check(stacks["prod-cross-tenant"], facts_for(approval_platform, "prod"))
+    assert [(v.rule, DEPLOYER in v.message) for v in found] == [
+        ("cross-project-token-creators", True)
+    ]
