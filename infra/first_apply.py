@@ -17,10 +17,10 @@ Usage and Resource Manager on, as `docs/infra.md` "Bootstrapping" says); nothing
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 
+from infra.policy.rules import strings_of
 from settings import SERVICE_AGENTS
 
 # Each tenant's own stack on empty projects (dev is independent), then the grants in each
@@ -97,19 +97,6 @@ class _Node:
     keys_used: set[str] = field(default_factory=set)
 
 
-def _strings(value) -> Iterator[tuple[str, str]]:
-    """(field name, string) for every string in a body, at any depth."""
-    stack = [("", value)]
-    while stack:
-        name, v = stack.pop()
-        if isinstance(v, str):
-            yield name, v
-        elif isinstance(v, dict):
-            stack.extend(v.items())
-        elif isinstance(v, list):
-            stack.extend((name, x) for x in v)
-
-
 def _nodes(stack: dict, numbers: dict[str, str]) -> dict[str, _Node]:
     project = stack["provider"]["google"][0]["project"]
     nodes: dict[str, _Node] = {}
@@ -128,7 +115,7 @@ def _nodes(stack: dict, numbers: dict[str, str]) -> dict[str, _Node]:
         node = nodes[address]
         node.parents = _parents(node) & nodes.keys()
         body = {k: v for k, v in node.body.items() if k not in ("depends_on", "lifecycle")}
-        resolved = [(f, resolve(s)) for f, s in _strings(body)]
+        resolved = [(f, resolve(s)) for f, s in strings_of(body)]
         node.makes = _makes(node, dict(resolved), numbers)
         for made_kind, made in node.makes:
             for attr in ("id", "name", "email", "email_address", "member"):
@@ -154,7 +141,7 @@ def _nodes(stack: dict, numbers: dict[str, str]) -> dict[str, _Node]:
 def _parents(node: _Node) -> set[str]:
     refs = {
         f"{'data.' if m.group(1) else ''}{m.group(2)}.{m.group(3)}"
-        for _, s in _strings(node.body)
+        for _, s in strings_of(node.body)
         for m in _REF.finditer(s)
     }
     return refs | set(node.body.get("depends_on", []))

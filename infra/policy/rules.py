@@ -234,7 +234,7 @@ def pinned_images(stack: dict, facts: StackFacts) -> Iterator[Violation]:
     """Whatever the stacks run (a container, a model server) runs one build, named by its
     digest: an image reference by tag runs whatever was pushed last under it."""
     for _, address, body in resources(stack):
-        for field_name, value in _strings(body):
+        for field_name, value in strings_of(body):
             ref = _IMAGE_REF.match(value)
             if not ref or is_pinned(value):
                 continue
@@ -246,16 +246,16 @@ def pinned_images(stack: dict, facts: StackFacts) -> Iterator[Violation]:
                 )
 
 
-def _strings(value, name: str = "") -> Iterator[tuple[str, str]]:
+def strings_of(value, name: str = "") -> Iterator[tuple[str, str]]:
     """(field name, value) for every string in a body, at any depth."""
     if isinstance(value, str):
         yield name, value
     elif isinstance(value, dict):
         for k, v in value.items():
-            yield from _strings(v, k)
+            yield from strings_of(v, k)
     elif isinstance(value, list):
         for v in value:
-            yield from _strings(v, name)
+            yield from strings_of(v, name)
 
 
 def token_creators(stack: dict, facts: StackFacts) -> Iterator[Violation]:

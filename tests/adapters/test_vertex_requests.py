@@ -41,16 +41,7 @@ def test_upload_refuses_a_serving_image_not_pinned_by_digest(image):
 
 
 def test_upload_is_a_new_version_of_the_registered_model():
-    common = dict(
-        artifact_uri="gs://census-ml-prod-models/census-income/run-1/model",
-        serving_image=PINNED,
-        project="census-ml-prod",
-        region="europe-west4",
-        kms_key=KEY,
-        run_id="census-promotion-2026-11-21-10-00-00",
-        commit="0123ABCD",
-        candidate="census-promotion-2026-11-21-10-00-00",
-    )
+    common = COMMON
     parent = "projects/census-ml-prod/locations/europe-west4/models/census-income"
     r = requests.upload_request(**common, parent_model=parent)
     assert r["parent_model"] == parent and "model_id" not in r
