@@ -9,12 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from settings import Rollout
-
-if TYPE_CHECKING:  # pandas is for the warehouse's callers, not for every importer of the ports
-    import pandas as pd
 
 
 @dataclass
@@ -61,14 +58,36 @@ class VersionStats:
         return self.errors / self.requests if self.requests else 0.0
 
 
+@dataclass(frozen=True)
+class Ingested:
+    """What a warehouse reports of one ingested file: counts from its own tables."""
+
+    rows: int
+    quarantined: int
+    checksum: str  # "sha256:<hex>" of the bytes read, or the object store's own checksum
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    line: int | None  # None where the warehouse keeps no line order (BigQuery)
+    reason: str
+    raw: str
+
+
 class Warehouse(Protocol):
-    """BigQuery on Vertex, DuckDB locally: tables of one tenant's dataset."""
+    """BigQuery on Vertex, DuckDB locally: one tenant's dataset, which parses, validates and
+    quarantines with the census rules (trainer/rules.py), in SQL."""
 
-    def load_raw_lines(self, table: str, uri: str) -> int: ...
+    def ingest(self, split: str, uri: str) -> Ingested:
+        """`uri` into raw_<split>, then census_<split> (typed) and quarantine_<split>."""
+        ...
 
-    def read_lines(self, table: str) -> list[str]: ...
+    def quarantined(self, split: str) -> list[Quarantined]: ...
 
-    def write_frame(self, table: str, frame: pd.DataFrame) -> None: ...
+    def export(self, split: str, destination: Path) -> Path:
+        """census_<split> in the census CSV format, for steps that may not read the
+        warehouse."""
+        ...
 
 
 class Storage(Protocol):

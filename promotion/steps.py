@@ -8,11 +8,11 @@ call them directly. Nothing here knows whether it runs on Vertex AI or on this m
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from kernel.atomic import write_json
+from kernel.atomic import write_json, write_text
 from kernel.errors import DataError, UserError
 from kernel.names import CANDIDATE_LABEL, CHALLENGER, CHAMPION
 from promotion.domain import canary, statistics
@@ -43,43 +43,39 @@ def ingest(
     out: dict[str, Path],
     quarantine_dir: Path,
 ) -> dict:
-    """Raw CSV into the warehouse, parsed by the one loader; bad rows quarantined.
+    """Each raw CSV into the warehouse, which parses, validates and quarantines in SQL.
 
     Tables per split: raw_<split> (what arrived), census_<split> (typed rows) and
-    quarantine_<split> (line, reason, raw). The typed rows also go to `out[split]` (a CSV
-    artifact) for the steps downstream, which may not read the warehouse.
+    quarantine_<split> (line, reason, raw). The bad fraction is judged from the counts the
+    warehouse returns; the quarantine also goes to `quarantine_dir` (JSON lines, the run's
+    evidence) and the typed rows to `out[split]` (the warehouse's export) for the steps
+    downstream, which may not read the warehouse.
     """
     summary = {}
     for split in SPLITS:
-        raw_table = f"raw_{split}"
-        warehouse.load_raw_lines(raw_table, uris[split])
-        lines = warehouse.read_lines(raw_table)
-        digest = loader.sha256("\n".join(lines).encode())
-        result = loader.from_lines(
-            lines,
-            name=f"{uris[split]} ({raw_table})",
-            sha256_digest=digest,
-            max_bad_fraction=max_bad_fraction,
-            quarantine_path=quarantine_dir / f"{split}.jsonl",
+        ingested = warehouse.ingest(split, uris[split])
+        bad = warehouse.quarantined(split)
+        quarantine = quarantine_dir / f"{split}.jsonl"
+        if bad:
+            write_json_lines(quarantine, [asdict(b) for b in bad])
+        loader.check_counts(
+            f"{uris[split]} (raw_{split})",
+            ingested.rows,
+            ingested.quarantined,
+            max_bad_fraction,
+            quarantine if bad else None,
         )
-        warehouse.write_frame(f"census_{split}", result.frame)
-        warehouse.write_frame(f"quarantine_{split}", _quarantine_frame(result.bad_rows))
-        loader.to_csv(result.frame, out[split])
-        summary[split] = {"rows": len(result.frame), "quarantined": len(result.bad_rows)}
+        warehouse.export(split, out[split])
+        summary[split] = {
+            "rows": ingested.rows,
+            "quarantined": ingested.quarantined,
+            "checksum": ingested.checksum,
+        }
     return summary
 
 
-def _quarantine_frame(bad: list[loader.BadRow]):
-    import pandas as pd
-
-    return pd.DataFrame(
-        {
-            "line": [b.line for b in bad],
-            "reason": [b.reason for b in bad],
-            "raw": [b.raw for b in bad],
-        },
-        columns=["line", "reason", "raw"],
-    )
+def write_json_lines(path: Path, records: list[dict]) -> Path:
+    return write_text(path, "".join(json.dumps(r) + "\n" for r in records))
 
 
 def read_dataset(path: str | Path) -> loader.LoadResult:

@@ -1,8 +1,10 @@
 """One loader for every census source: the bundled copy, a CSV path or URL, a warehouse table.
 
 The raw UCI files need normalising (spaces after commas, `?` for missing, a comment line at
-the top of adult.test, labels ending in a dot). Malformed rows are never dropped silently:
-each goes to the quarantine with its line number and reason, and too many fail the load.
+the top of adult.test, labels ending in a dot). The rules are the warehouse's
+(trainer/rules.py, run here by an in-memory DuckDB), so a file gives the same rows and the
+same quarantine here as in the pipeline. Malformed rows are never dropped silently: each
+goes to the quarantine with its line number and reason, and too many fail the load.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import math
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,16 +20,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from kernel import gcp
 from kernel import uris as gcs
 from kernel.atomic import write_text
 from kernel.errors import DataError
-from trainer import schema
+from trainer import lines as line_stream
+from trainer import rules, schema
 from trainer.options import DEFAULT_MAX_BAD_FRACTION
 
 BUNDLED = {"train": "adult.data", "test": "adult.test"}
-_MISSING = {"?", ""}
 
 
 @dataclass(frozen=True)
@@ -128,65 +130,48 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def parse(lines: pa.RecordBatchReader) -> tuple[pd.DataFrame, list[BadRow]]:
+    """Numbered raw lines (trainer.lines) through the census rules (trainer.rules), in DuckDB:
+    the typed frame in file order, and the lines that break a rule."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.register("raw_lines", lines)
+        sql = rules.in_dialect(rules.judged_sql("raw_lines"), "duckdb") + " ORDER BY line_number"
+        judged = con.execute(sql).fetch_df()
+    bad_mask = judged["reason"].notna()
+    bad = [
+        BadRow(int(n), str(r), str(raw))
+        for n, r, raw in judged.loc[bad_mask, ["line_number", "reason", "raw"]].itertuples(
+            index=False
+        )
+    ]
+    return to_frame(judged.loc[~bad_mask]), bad
+
+
 def parse_lines(lines: Iterable[str]) -> tuple[pd.DataFrame, list[BadRow]]:
-    """Parse raw census lines into a typed frame plus the rows that could not be parsed."""
-    columns: dict[str, list] = {name: [] for name in schema.RAW_COLUMNS}
-    bad: list[BadRow] = []
-    for number, raw in enumerate(lines, start=1):
-        line = raw.rstrip("\r\n")
-        stripped = line.strip()
-        if not stripped or stripped.startswith("|"):
-            continue  # blank lines and the test file's '|1x3 Cross validator' comment
-        fields = [f.strip() for f in line.split(",")]
-        if fields == list(schema.RAW_COLUMNS):
-            continue  # a header row, as warehouse exports write one
-        values, reason = _parse_fields(fields)
-        if reason:
-            bad.append(BadRow(number, reason, line))
-            continue
-        for name, value in zip(schema.RAW_COLUMNS, values, strict=True):
-            columns[name].append(value)
-    return _to_frame(columns), bad
+    """The same for lines already split (numbered from 1)."""
+    texts = list(lines)
+    batch = pa.RecordBatch.from_arrays(
+        [pa.array(range(1, len(texts) + 1), type=pa.int64()), pa.array(texts, type=pa.string())],
+        schema=line_stream.SCHEMA,
+    )
+    return parse(pa.RecordBatchReader.from_batches(line_stream.SCHEMA, [batch]))
 
 
-def _parse_fields(fields: list[str]) -> tuple[list, str | None]:
-    if len(fields) != len(schema.RAW_COLUMNS):
-        return [], f"expected {len(schema.RAW_COLUMNS)} fields, got {len(fields)}"
-    values: list = []
-    for feature, text in zip(schema.FEATURES, fields, strict=False):
-        if text in _MISSING:
-            values.append(None)
-        elif feature.is_categorical:
-            if feature.code_of(text) is None:
-                return [], f"{feature.name}: unknown category {text!r}"
-            values.append(text)
-        else:
-            try:
-                number = float(text)
-            except ValueError:
-                return [], f"{feature.name}: not a number {text!r}"
-            if not math.isfinite(number):
-                return [], f"{feature.name}: not a finite number {text!r}"
-            values.append(number)
-    label = fields[-1].rstrip(".")
-    if label not in schema.CLASSES:
-        return [], f"{schema.LABEL}: unknown label {fields[-1]!r}"
-    values.append(label)
-    return values, None
-
-
-def _to_frame(columns: dict[str, list]) -> pd.DataFrame:
+def to_frame(typed: pd.DataFrame) -> pd.DataFrame:
+    """The warehouse's typed columns as the model's frame: categoricals in schema order."""
     data: dict[str, object] = {}
     for feature in schema.FEATURES:
-        values = columns[feature.name]
+        values = typed[feature.name].to_numpy()
         if feature.is_categorical:
             data[feature.name] = pd.Categorical(values, categories=list(feature.categories))
         else:
-            data[feature.name] = np.array(
-                [np.nan if v is None else v for v in values], dtype=np.float64
-            )
-    data[schema.LABEL] = pd.Categorical(columns[schema.LABEL], categories=list(schema.CLASSES))
-    return pd.DataFrame(data)
+            data[feature.name] = values.astype(np.float64)
+    data[schema.LABEL] = pd.Categorical(
+        typed[schema.LABEL].to_numpy(), categories=list(schema.CLASSES)
+    )
+    return pd.DataFrame(data).reset_index(drop=True)
 
 
 def load_census(
@@ -214,17 +199,8 @@ def load_census(
             f"{name}: SHA-256 mismatch: expected {expected_sha256}, got {digest}; "
             "the file is corrupt or not the one recorded"
         )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{name}: not UTF-8 text ({exc})") from None
-    return from_lines(
-        text.splitlines(),
-        name=name,
-        sha256_digest=digest,
-        max_bad_fraction=max_bad_fraction,
-        quarantine_path=quarantine_path,
-    )
+    frame, bad = parse(line_stream.from_bytes(data))
+    return judge(frame, bad, name, digest, max_bad_fraction, quarantine_path)
 
 
 def from_lines(
@@ -239,18 +215,39 @@ def from_lines(
     if not 0.0 <= max_bad_fraction <= 1.0:
         raise DataError(f"max_bad_fraction must be within 0..1, got {max_bad_fraction}")
     frame, bad = parse_lines(lines)
-    result = LoadResult(frame=frame, source=name, sha256=sha256_digest, bad_rows=bad)
+    return judge(frame, bad, name, sha256_digest, max_bad_fraction, quarantine_path)
+
+
+def judge(
+    frame: pd.DataFrame,
+    bad: list[BadRow],
+    name: str,
+    digest: str,
+    max_bad_fraction: float,
+    quarantine_path: str | Path | None,
+) -> LoadResult:
+    """Keep the evidence, then fail a load with no rows or too many bad ones."""
+    result = LoadResult(frame=frame, source=name, sha256=digest, bad_rows=bad)
     if quarantine_path is not None and bad:
         write_quarantine(quarantine_path, bad)
-    if result.rows_total == 0:
+    check_counts(name, len(frame), len(bad), max_bad_fraction, quarantine_path)
+    return result
+
+
+def check_counts(
+    name: str, good: int, bad: int, max_bad_fraction: float, quarantine_path=None
+) -> None:
+    """Fail a load with no rows, or with more bad rows than allowed (counts from anywhere:
+    a frame here, a warehouse's query there)."""
+    total = good + bad
+    if total == 0:
         raise DataError(f"{name}: no data rows")
-    if result.bad_fraction > max_bad_fraction:
+    if bad / total > max_bad_fraction:
         where = f"; see {quarantine_path}" if quarantine_path and bad else ""
         raise DataError(
-            f"{name}: {len(bad):,} of {result.rows_total:,} rows are malformed "
-            f"({result.bad_fraction:.2%}), above the allowed {max_bad_fraction:.2%}{where}"
+            f"{name}: {bad:,} of {total:,} rows are malformed "
+            f"({bad / total:.2%}), above the allowed {max_bad_fraction:.2%}{where}"
         )
-    return result
 
 
 def write_quarantine(path: str | Path, bad: list[BadRow]) -> Path:

@@ -14,6 +14,7 @@ import uuid
 
 import duckdb
 import pandas as pd
+import sqlglot
 from starlette.responses import JSONResponse, Response
 
 from simulation.apis.uploads import Resumable, multipart
@@ -25,6 +26,31 @@ _TYPES = {"INT64": "BIGINT", "INTEGER": "BIGINT", "FLOAT64": "DOUBLE", "FLOAT": 
           "STRING": "VARCHAR", "BOOL": "BOOLEAN", "BOOLEAN": "BOOLEAN"}  # fmt: skip
 _BQ_TYPES = {"BIGINT": "INTEGER", "DOUBLE": "FLOAT", "VARCHAR": "STRING", "BOOLEAN": "BOOLEAN"}
 _TABLE = re.compile(r"`([a-z][a-z0-9-]*)\.([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)`")
+
+
+def to_duckdb(sql: str) -> tuple[str, set[str]]:
+    """BigQuery SQL as DuckDB runs it (sqlglot), and the `p.d.t` tables it creates.
+
+    Parsing it as BigQuery SQL is the check that it is BigQuery SQL; `project.dataset.table`
+    names become one quoted DuckDB table name each.
+    """
+    names: dict[str, str] = {}
+
+    def placeholder(match: re.Match) -> str:
+        names.setdefault(match.group(0), f"sim_table_{len(names)}")
+        return names[match.group(0)]
+
+    statement = sqlglot.parse_one(_TABLE.sub(placeholder, sql), read="bigquery")
+    created = set()
+    if isinstance(statement, sqlglot.exp.Create):
+        target = statement.this.find(sqlglot.exp.Table)
+        created = {ref for ref, name in names.items() if target is not None and target.name == name}
+    text = statement.sql(dialect="duckdb")
+    for ref, name in names.items():
+        m = _TABLE.match(ref)
+        assert m is not None
+        text = re.sub(rf"\b{name}\b", f'"{m.group(1)}.{m.group(2)}.{m.group(3)}"', text)
+    return text, created
 
 
 def install(sim) -> None:
@@ -128,17 +154,27 @@ def install(sim) -> None:
         return load(call, project, job, data)
 
     def run_query(call, project: str, sql: str, job_id: str) -> None:
-        for ref in _TABLE.finditer(sql):
+        refs = list(_TABLE.finditer(sql))
+        for ref in refs:
             call.authorize(
                 f"projects/{ref.group(1)}/datasets/{ref.group(2)}", "bigquery.tables.getData"
             )
-        translated = _TABLE.sub(lambda m: f'"{m.group(1)}.{m.group(2)}.{m.group(3)}"', sql)
+        try:
+            translated, created = to_duckdb(sql)
+        except sqlglot.errors.SqlglotError as exc:
+            raise ApiError(400, f"Syntax error: {exc}") from None
+        for ref in refs:
+            if ref.group(0) in created:
+                call.authorize(
+                    f"projects/{ref.group(1)}/datasets/{ref.group(2)}", "bigquery.tables.create"
+                )
         try:
             with lock:
                 cursor = database.execute(translated)
-                rows = cursor.fetchall()
-                names = [d[0] for d in cursor.description]
-                kinds = [str(d[1]) for d in cursor.description]
+                description = cursor.description or []
+                rows = cursor.fetchall() if description else []
+                names = [d[0] for d in description]
+                kinds = [str(d[1]) for d in description]
         except duckdb.Error as exc:
             raise ApiError(400, f"Query error: {exc}") from None
         schema = [

@@ -40,7 +40,11 @@ def test_ingest_loads_the_census_into_bigquery(cloud, tmp_path):
     done = ingest(sim, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads(done.stdout.split("RESULT ", 1)[1])
-    assert summary["train"] == {"rows": 32_561, "quarantined": 0}
+    train_sha = loader.bundled_checksums()["adult.data"]
+    assert summary["train"] == {"rows": 32_561, "quarantined": 0, "checksum": f"sha256:{train_sha}"}
+    # the rules ran in BigQuery, as BigQuery SQL, creating the typed and quarantine tables
+    creates = {c.resource for e in sim.wire for c in e.checks if c.permission.endswith(".create")}
+    assert "projects/census-ml-staging/datasets/census" in creates
     assert summary["test"]["rows"] == 16_281
     loads = [e for e in sim.wire if e.method == "bigquery.jobs.insert"]
     assert loads and {e.principal for e in loads} == {PIPELINE}

@@ -125,8 +125,12 @@ def test_empty_and_binary_files_are_refused(write_csv, tmp_path):
         loader.load_census(write_csv(["", "|comment"]))
     binary = tmp_path / "x.bin"
     binary.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(DataError, match="not UTF-8"):
-        loader.load_census(binary)
+    quarantine = tmp_path / "binary.jsonl"
+    with pytest.raises(DataError, match="1 of 1 rows are malformed"):
+        loader.load_census(binary, quarantine_path=quarantine)
+    assert read_quarantine(quarantine) == [
+        loader.BadRow(1, "not valid UTF-8 text", "\ufffd\ufffd\x00garbage")
+    ]
 
 
 def test_url_source_over_loopback_http(write_csv, tmp_path):
