@@ -20,6 +20,7 @@ from promotion.ports import Ingested, Quarantined
 from trainer import lines, loader, rules, schema
 
 _TABLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+MEMORY_LIMIT = "512MB"
 
 
 def _table(name: str) -> str:
@@ -47,10 +48,14 @@ class DuckDBWarehouse:
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        return duckdb.connect(str(self.path))
+        # A bounded buffer pool: DuckDB spills to disk beyond it, so a bigger file takes
+        # longer, never more memory (bench/ingest.py measures it).
+        return duckdb.connect(str(self.path), config={"memory_limit": MEMORY_LIMIT})
 
     def ingest(self, split: str, uri: str) -> Ingested:
-        raw, census, bad = (_table(f"{t}_{split}") for t in ("raw", "census", "quarantine"))
+        raw, judged, census, bad = (
+            _table(f"{t}_{split}") for t in ("raw", "judged", "census", "quarantine")
+        )
         source, expected = _local_source(uri)
         try:
             stream = _Hashing(lines.open_binary(source))
@@ -61,8 +66,11 @@ class DuckDBWarehouse:
             con.register("incoming", batches)
             con.execute(f"CREATE OR REPLACE TABLE {raw} AS SELECT * FROM incoming")
             con.unregister("incoming")
-            for table, sql in ((census, rules.typed_sql), (bad, rules.quarantine_sql)):
-                query = rules.in_dialect(sql(raw), "duckdb") + " ORDER BY line_number"
+            # the rules run once; the typed and quarantine tables are its two halves
+            sql = rules.in_dialect(rules.judged_sql(raw), "duckdb")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {judged} AS {sql}")
+            for table, part in ((census, rules.typed_from), (bad, rules.quarantine_from)):
+                query = rules.in_dialect(part(judged), "duckdb")
                 con.execute(f"CREATE OR REPLACE TABLE {table} AS {query}")
             (good,) = con.execute(f"SELECT count(*) FROM {census}").fetchone() or (0,)
             (quarantined,) = con.execute(f"SELECT count(*) FROM {bad}").fetchone() or (0,)

@@ -57,10 +57,13 @@ class BigQueryWarehouse:
                 f, f"{self.dataset}.raw_{split}", job_config=config
             )
         job.result()  # a BigQuery load job; raises with BigQuery's message on failure
-        raw = self._table(f"raw_{split}")
+        raw, judged = self._table(f"raw_{split}"), self._table(f"judged_{split}")
         census, bad = self._table(f"census_{split}"), self._table(f"quarantine_{split}")
-        self._query(f"CREATE OR REPLACE TABLE {census} AS {rules.typed_sql(raw)}")
-        self._query(f"CREATE OR REPLACE TABLE {bad} AS {rules.quarantine_sql(raw)}")
+        # the rules run once; the typed and quarantine tables are its two halves
+        self._query(f"CREATE OR REPLACE TABLE {judged} AS {rules.judged_sql(raw)}")
+        self._query(f"CREATE OR REPLACE TABLE {census} AS {rules.typed_from(judged)}")
+        self._query(f"CREATE OR REPLACE TABLE {bad} AS {rules.quarantine_from(judged)}")
+        self._query(f"DROP TABLE {judged}")
         (counts,) = self._query(
             f"SELECT (SELECT COUNT(*) FROM {census}) AS good, "  # noqa: S608
             f"(SELECT COUNT(*) FROM {bad}) AS bad"
