@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import uvicorn
@@ -74,6 +75,8 @@ class Simulation:
         self.routes: dict[str, list[Route]] = {}
         self.port = 0
         self.images: dict[str, list[str]] = {}  # image URI prefix → command (tests add some)
+        # Cloud Storage's object reader, for services that read objects as the caller
+        self.read_object: Callable[[Any, str, str], bytes] | None = None
         # What runs a created pipeline job (None: it stays pending, as a queue would hold it).
         self.run_pipelines: Callable[[dict], None] | None = None
         self.on_stop: list[Callable[[], None]] = []

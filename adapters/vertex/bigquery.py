@@ -1,20 +1,40 @@
 """The Vertex target's warehouse: tables in the tenant's CMEK BigQuery dataset.
 
-The census rules run in BigQuery, as SQL (trainer/rules.py): typed and quarantine tables are
-made by queries, and the counts the bad fraction is judged from come from them. Still to
-change (docs/ingest.md, "BigQuery"): the raw lines are uploaded by this process rather than
-loaded by BigQuery from the gs:// URI, and the export comes back through it.
+BigQuery loads the raw file from its gs:// URI; the census rules run in BigQuery, as SQL
+(trainer/rules.py): typed and quarantine tables are made by queries, and the counts the bad
+fraction is judged from come from them. Still to change (docs/ingest.md): the export comes
+back through this process.
 """
 
 from __future__ import annotations
 
-import json
-import tempfile
 from pathlib import Path
 
 from kernel import gcp
+from kernel.errors import DataError, UserError
+from kernel.uris import split as split_uri
 from promotion.ports import Ingested, Quarantined
 from trainer import loader, rules
+
+# BigQuery's CSV load, set to read each line whole: a unit separator (a byte no census line
+# holds) as the delimiter, no quoting, ASCII control characters kept; `line_number` is left
+# NULL (allowJaggedRows), since a load job keeps no source position.
+LINE_DELIMITER = "\x1f"
+
+
+def load_job_options(bq) -> dict:
+    """LoadJobConfig arguments for a raw census file (pure: tested field by field)."""
+    return {
+        "schema": [bq.SchemaField("raw", "STRING"), bq.SchemaField("line_number", "INT64")],
+        "source_format": bq.SourceFormat.CSV,
+        "field_delimiter": LINE_DELIMITER,
+        "quote_character": "",
+        "allow_jagged_rows": True,
+        "ignore_unknown_values": True,
+        "preserve_ascii_control_characters": True,
+        "encoding": "UTF-8",
+        "write_disposition": bq.WriteDisposition.WRITE_TRUNCATE,
+    }
 
 
 class BigQueryWarehouse:
@@ -36,27 +56,17 @@ class BigQueryWarehouse:
         return list(self.client.query(sql).result())  # raises with BigQuery's message
 
     def ingest(self, split: str, uri: str) -> Ingested:
-        data = loader.read_source(uri)
-        text = data.decode("utf-8", errors="replace")
-        lines = text.replace("\r\n", "\n").split("\n")
-        if text.endswith("\n"):
-            lines.pop()
-        rows = [{"line_number": i, "raw": s} for i, s in enumerate(lines, 1)]
-        config = self.bq.LoadJobConfig(
-            schema=[
-                self.bq.SchemaField("line_number", "INT64"),
-                self.bq.SchemaField("raw", "STRING"),
-            ],
-            source_format=self.bq.SourceFormat.NEWLINE_DELIMITED_JSON,
-            write_disposition=self.bq.WriteDisposition.WRITE_TRUNCATE,
-        )
-        with tempfile.TemporaryFile() as f:
-            f.write("\n".join(json.dumps(r) for r in rows).encode())
-            f.seek(0)
-            job = self.client.load_table_from_file(
-                f, f"{self.dataset}.raw_{split}", job_config=config
+        """A load job from `uri` straight into raw_<split> (this process never holds the
+        data), then the rules as queries; the checksum is the object's own (MD5)."""
+        if not uri.startswith("gs://"):
+            raise UserError(
+                f"{uri}: on Vertex AI the census data must be in Cloud Storage (gs://...), "
+                "where BigQuery loads it from"
             )
-        job.result()  # a BigQuery load job; raises with BigQuery's message on failure
+        checksum = self._object_checksum(uri)
+        config = self.bq.LoadJobConfig(**load_job_options(self.bq))
+        job = self.client.load_table_from_uri(uri, f"{self.dataset}.raw_{split}", job_config=config)
+        job.result()  # raises with BigQuery's message on failure
         raw, judged = self._table(f"raw_{split}"), self._table(f"judged_{split}")
         census, bad = self._table(f"census_{split}"), self._table(f"quarantine_{split}")
         # the rules run once; the typed and quarantine tables are its two halves
@@ -68,7 +78,20 @@ class BigQueryWarehouse:
             f"SELECT (SELECT COUNT(*) FROM {census}) AS good, "  # noqa: S608
             f"(SELECT COUNT(*) FROM {bad}) AS bad"
         )
-        return Ingested(int(counts.good), int(counts.bad), f"sha256:{loader.sha256(data)}")
+        return Ingested(int(counts.good), int(counts.bad), checksum)
+
+    def _object_checksum(self, uri: str) -> str:
+        """The object's MD5 as Cloud Storage records it: metadata, not a download."""
+        from google.cloud import storage
+
+        bucket, name = split_uri(uri)
+        client = storage.Client(
+            project=self.client.project, client_options=gcp.client_options("storage")
+        )
+        blob = client.bucket(bucket).get_blob(name)
+        if blob is None:
+            raise DataError(f"census data file not found: {uri}")
+        return f"md5:{blob.md5_hash}"
 
     def quarantined(self, split: str) -> list[Quarantined]:
         sql = (

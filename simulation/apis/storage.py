@@ -143,17 +143,30 @@ def install(sim) -> None:
                     items.append(object_json(b, name, path))
         return JSONResponse({"kind": "storage#objects", "items": items})
 
-    @sim.route("storage", "GET", OBJECT, "storage.objects.get")
-    def get_object(call, bucket, name):
-        call.authorize(resource(bucket, name))
+    def existing(call, bucket: str, name: str):
+        call.authorize(resource(bucket, name), "storage.objects.get")
         b = bucket_of(bucket)
         path = path_of(bucket, name)
         if not path.is_file():
             raise ApiError(404, f"No such object: {bucket}/{name}")
-        if call.query.get("alt") != "media":
-            return JSONResponse(object_json(b, name, path))
+        return b, path
+
+    def read_object(call, bucket: str, name: str) -> bytes:
+        """An object's bytes as the caller reads them (other services, such as BigQuery's
+        load jobs, read Cloud Storage as the caller too)."""
+        b, path = existing(call, bucket, name)
         use_key(call, b, DECRYPT)
-        return Response(path.read_bytes(), media_type="application/octet-stream")
+        return path.read_bytes()
+
+    sim.read_object = read_object
+
+    @sim.route("storage", "GET", OBJECT, "storage.objects.get")
+    def get_object(call, bucket, name):
+        if call.query.get("alt") == "media":
+            data = read_object(call, bucket, name)
+            return Response(data, media_type="application/octet-stream")
+        b, path = existing(call, bucket, name)
+        return JSONResponse(object_json(b, name, path))
 
     @sim.route("storage", "GET", DOWNLOAD, "storage.objects.get")
     def download(call, bucket, name):

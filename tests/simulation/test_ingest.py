@@ -1,7 +1,9 @@
 """The ingest step on the Vertex target: BigQuery load jobs into the CMEK dataset, as the
 staging pipeline identity, against the simulation (DuckDB answers BigQuery's queries)."""
 
+import base64
 import gzip
+import hashlib
 import json
 import os
 import subprocess
@@ -40,8 +42,17 @@ def test_ingest_loads_the_census_into_bigquery(cloud, tmp_path):
     done = ingest(sim, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads(done.stdout.split("RESULT ", 1)[1])
-    train_sha = loader.bundled_checksums()["adult.data"]
-    assert summary["train"] == {"rows": 32_561, "quarantined": 0, "checksum": f"sha256:{train_sha}"}
+    data = (sim.root / "storage/census-ml-staging-data/census/adult.data").read_bytes()
+    md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+    assert summary["train"] == {"rows": 32_561, "quarantined": 0, "checksum": f"md5:{md5}"}
+    # BigQuery loaded the file from Cloud Storage: nothing was uploaded by the component
+    jobs = [e for e in sim.wire if e.method == "bigquery.jobs.insert"]
+    assert jobs and not any("/upload/" in e.path for e in jobs)
+    assert any(
+        c.permission == "storage.objects.get" and c.resource.endswith("census/adult.data")
+        for e in jobs
+        for c in e.checks
+    )
     # the rules ran in BigQuery, as BigQuery SQL, creating the typed and quarantine tables
     creates = {c.resource for e in sim.wire for c in e.checks if c.permission.endswith(".create")}
     assert "projects/census-ml-staging/datasets/census" in creates
@@ -64,3 +75,39 @@ def test_without_the_bigquery_agents_key_grant_the_load_fails(cloud, stacks, tmp
     done = ingest(sim, tmp_path)
     assert done.returncode != 0
     assert "does not have permission to encrypt" in done.stderr
+
+
+def test_bigquery_quarantines_what_duckdb_quarantines(cloud, tmp_path):
+    """The edge cases, through the simulated BigQuery (a gs:// load, rows shuffled) and the
+    local DuckDB warehouse: the same rows, the same reasons and raw texts; only DuckDB knows
+    line numbers (a BigQuery table has no source positions)."""
+    from trainer_edge_cases import edge_case_file
+
+    from adapters.local.warehouse import DuckDBWarehouse
+
+    data = edge_case_file()
+    sim = cloud()
+    target = sim.root / "storage/census-ml-staging-data/census/edge.csv"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(data)
+    done = subprocess.run(
+        [sys.executable, str(STEP), "warehouse", "gs://census-ml-staging-data/census/edge.csv"],
+        env={**os.environ, **sim.environ(PIPELINE)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    bigquery = json.loads(done.stdout.split("RESULT ", 1)[1])
+    local_file = tmp_path / "edge.csv"
+    local_file.write_bytes(data)
+    local = DuckDBWarehouse(tmp_path / "w.duckdb")
+    ingested = local.ingest("train", str(local_file))
+    duck = local.quarantined("train")
+    assert bigquery["ingested"]["rows"] == ingested.rows
+    assert bigquery["ingested"]["quarantined"] == ingested.quarantined == len(duck) >= 6
+    assert sorted((q["reason"], q["raw"]) for q in bigquery["quarantined"]) == sorted(
+        (q.reason, q.raw) for q in duck
+    )
+    assert {q["line"] for q in bigquery["quarantined"]} == {None}
+    assert all(q.line is not None for q in duck)

@@ -5,6 +5,7 @@ environment makes it (the tests set the simulation's metadata server for a princ
     python vertex_step.py monitor BASELINE_URI
     python vertex_step.py ingest OUT_DIR
     python vertex_step.py champion
+    python vertex_step.py warehouse GS_URI
 """
 
 import json
@@ -61,6 +62,12 @@ def main(step: str, *args: str) -> None:
             kms_key=tenants.prod_kms_key,
         )
         print("RESULT " + json.dumps({"action": prod.monitoring.apply(config)}))
+    elif step == "warehouse":  # one file through BigQuery: counts and the quarantine
+        (uri,) = args
+        warehouse = wiring.open_staging("vertex", "", tenants).warehouse
+        ingested = warehouse.ingest("train", uri)
+        bad = [q.__dict__ for q in warehouse.quarantined("train")]
+        print("RESULT " + json.dumps({"ingested": ingested.__dict__, "quarantined": bad}))
     elif step == "champion":  # what decide reads in prod, as the prod reader
         prod = wiring.open_prod("vertex", "", tenants, as_="reader")
         champion = prod.registry.alias("champion")
