@@ -45,7 +45,7 @@ def ingest(
         staging.warehouse,
         {"train": source.train_data_uri, "test": source.test_data_uri},
         source.max_bad_fraction,
-        {"train": Path(train_data.path), "test": Path(test_data.path)},
+        {"train": train_data.uri, "test": test_data.uri},
         Path(quarantine.path),
     )
     for split, figures in summary.items():

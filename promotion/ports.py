@@ -84,9 +84,10 @@ class Warehouse(Protocol):
 
     def quarantined(self, split: str) -> list[Quarantined]: ...
 
-    def export(self, split: str, destination: Path) -> Path:
-        """census_<split> in the census CSV format, for steps that may not read the
-        warehouse."""
+    def export(self, split: str, destination: str) -> str:
+        """census_<split> as CSV shards (with a header) in the folder `destination` (a path,
+        or a gs:// URI on BigQuery), written by the warehouse, for steps that may not read
+        it."""
         ...
 
 

@@ -40,7 +40,7 @@ def ingest(
     warehouse: Warehouse,
     uris: dict[str, str],
     max_bad_fraction: float,
-    out: dict[str, Path],
+    out: dict[str, str],
     quarantine_dir: Path,
 ) -> dict:
     """Each raw CSV into the warehouse, which parses, validates and quarantines in SQL.
@@ -48,8 +48,8 @@ def ingest(
     Tables per split: raw_<split> (what arrived), census_<split> (typed rows) and
     quarantine_<split> (line, reason, raw). The bad fraction is judged from the counts the
     warehouse returns; the quarantine also goes to `quarantine_dir` (JSON lines, the run's
-    evidence) and the typed rows to `out[split]` (the warehouse's export) for the steps
-    downstream, which may not read the warehouse.
+    evidence) and the typed rows to the folder `out[split]` (the warehouse's own export: a
+    path, or a gs:// URI on BigQuery) for the steps downstream, which may not read it.
     """
     summary = {}
     for split in SPLITS:
@@ -76,6 +76,13 @@ def ingest(
 
 def write_json_lines(path: Path, records: list[dict]) -> Path:
     return write_text(path, "".join(json.dumps(r) + "\n" for r in records))
+
+
+def one_csv(dataset: Path) -> Path:
+    """A dataset artifact (a file, or a folder of export shards) as one CSV file."""
+    if dataset.is_file():
+        return dataset
+    return loader.to_csv(read_dataset(dataset).frame, dataset.parent / f"{dataset.name}.csv")
 
 
 def read_dataset(path: str | Path) -> loader.LoadResult:
@@ -163,7 +170,7 @@ def decide_and_stage(
             {
                 "model": model_dir,
                 "baseline.json": baseline_path,
-                "train.csv": train_path,  # Vertex monitoring's skew baseline
+                "train.csv": one_csv(train_path),  # Vertex monitoring's skew baseline
             },
             {
                 "metrics.json": json.dumps(challenger_metrics),

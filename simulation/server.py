@@ -77,6 +77,7 @@ class Simulation:
         self.images: dict[str, list[str]] = {}  # image URI prefix → command (tests add some)
         # Cloud Storage's object reader, for services that read objects as the caller
         self.read_object: Callable[[Any, str, str], bytes] | None = None
+        self.write_object: Callable[[Any, str, str, bytes], Any] | None = None
         # What runs a created pipeline job (None: it stays pending, as a queue would hold it).
         self.run_pipelines: Callable[[dict], None] | None = None
         self.on_stop: list[Callable[[], None]] = []

@@ -93,17 +93,31 @@ def read_source(source: str | Path) -> bytes:
             with urllib.request.urlopen(text, timeout=60) as response:  # noqa: S310 - scheme checked
                 data = response.read()
         else:
-            data = Path(text.removeprefix("file://")).read_bytes()
+            path = Path(text.removeprefix("file://"))
+            if path.is_dir():  # a warehouse's export: shards with a header each, in name order
+                parts = sorted(path.glob("*.csv"))
+                if not parts:
+                    raise DataError(f"{text}: a folder with no .csv shards")
+                return b"".join(_with_newline(_gunzipped(p.read_bytes(), p)) for p in parts)
+            data = path.read_bytes()
     except FileNotFoundError:
         raise DataError(f"census data file not found: {text}") from None
     except OSError as exc:
         raise DataError(f"cannot read census data {text}: {exc}") from None
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise DataError(f"census data {text} is not valid gzip: {exc}") from None
-    return data
+    return _gunzipped(data, text)
+
+
+def _gunzipped(data: bytes, name: str | Path) -> bytes:
+    if data[:2] != b"\x1f\x8b":
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError) as exc:
+        raise DataError(f"census data {name} is not valid gzip: {exc}") from None
+
+
+def _with_newline(data: bytes) -> bytes:
+    return data if not data or data.endswith(b"\n") else data + b"\n"
 
 
 def _read_gcs(uri: str) -> bytes:

@@ -90,13 +90,14 @@ class DuckDBWarehouse:
             ).fetchall()
         return [Quarantined(int(n), str(reason), str(raw)) for n, reason, raw in rows]
 
-    def export(self, split: str, destination: Path) -> Path:
-        destination.parent.mkdir(parents=True, exist_ok=True)
+    def export(self, split: str, destination: str) -> str:
+        folder = Path(destination)
+        folder.mkdir(parents=True, exist_ok=True)
         columns = ", ".join(schema.RAW_COLUMNS)
         with self._connect() as con:
             con.execute(
                 f"COPY (SELECT {columns} FROM {_table(f'census_{split}')} ORDER BY line_number) "
-                f"TO '{_path_literal(destination)}' (HEADER, DELIMITER ',', NULLSTR '?')"
+                f"TO '{_path_literal(folder / 'part-0.csv')}' (HEADER, DELIMITER ',', NULLSTR '')"
             )
         return destination
 

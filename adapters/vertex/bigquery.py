@@ -1,14 +1,14 @@
 """The Vertex target's warehouse: tables in the tenant's CMEK BigQuery dataset.
 
 BigQuery loads the raw file from its gs:// URI; the census rules run in BigQuery, as SQL
-(trainer/rules.py): typed and quarantine tables are made by queries, and the counts the bad
-fraction is judged from come from them. Still to change (docs/ingest.md): the export comes
-back through this process.
+(trainer/rules.py): typed and quarantine tables are made by queries, the counts the bad
+fraction is judged from come from them, and BigQuery exports the typed rows into the
+pipeline root itself. The data never passes through this process (docs/ingest.md).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
 
 from kernel import gcp
 from kernel.errors import DataError, UserError
@@ -35,6 +35,19 @@ def load_job_options(bq) -> dict:
         "encoding": "UTF-8",
         "write_disposition": bq.WriteDisposition.WRITE_TRUNCATE,
     }
+
+
+_EXPORT_URI = re.compile(r"^gs://[a-z0-9][a-z0-9._-]{1,220}(/[A-Za-z0-9._=-]+)+/?$")
+
+
+def export_sql(destination: str, table: str) -> str:
+    """EXPORT DATA of a typed table into the folder `destination`, as CSV shards (pure)."""
+    if not _EXPORT_URI.match(destination):
+        raise UserError(f"{destination}: BigQuery exports to a plainly named gs:// folder")
+    columns = ", ".join(loader.schema.RAW_COLUMNS)
+    uri = f"{destination.rstrip('/')}/part-*.csv"
+    options = f"uri='{uri}', format='CSV', overwrite=true, header=true"
+    return f"EXPORT DATA OPTIONS({options}) AS SELECT {columns} FROM {table}"  # noqa: S608
 
 
 class BigQueryWarehouse:
@@ -100,14 +113,8 @@ class BigQueryWarehouse:
         )
         return [Quarantined(r.line_number, r.reason, r.raw) for r in self._query(sql)]
 
-    def export(self, split: str, destination: Path) -> Path:
-        columns = ", ".join(loader.schema.RAW_COLUMNS)
-        sql = (
-            f"SELECT {columns} FROM {self._table(f'census_{split}')} "  # noqa: S608
-            "ORDER BY line_number"
-        )
-        import pandas as pd
-
-        names = list(loader.schema.RAW_COLUMNS)
-        typed = pd.DataFrame([list(row.values()) for row in self._query(sql)], columns=names)
-        return loader.to_csv(loader.to_frame(typed), destination)
+    def export(self, split: str, destination: str) -> str:
+        """EXPORT DATA into `destination` (a gs:// folder: the dataset artifact), as CSV
+        shards with a header: BigQuery writes them, nothing passes through here."""
+        self._query(export_sql(destination, self._table(f"census_{split}")))
+        return destination

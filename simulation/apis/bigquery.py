@@ -195,6 +195,10 @@ def install(sim) -> None:
                 f"projects/{ref.group(1)}/datasets/{ref.group(2)}", "bigquery.tables.getData"
             )
         try:
+            statement = sqlglot.parse_one(_TABLE.sub("sim_check", sql), read="bigquery")
+            if isinstance(statement, sqlglot.exp.Export):
+                export(call, sql, job_id)
+                return
             translated, created = to_duckdb(sql)
         except sqlglot.errors.SqlglotError as exc:
             raise ApiError(400, f"Syntax error: {exc}") from None
@@ -217,6 +221,30 @@ def install(sim) -> None:
             for n, k in zip(names, kinds, strict=True)
         ]
         results[job_id] = (schema, [list(r) for r in rows])
+
+    def export(call, sql: str, job_id: str) -> None:
+        """EXPORT DATA ... AS SELECT: the result as CSV with a header, in one object where the
+        uri's `*` is (BigQuery shards; one shard here), written as the caller; NULL as ''."""
+        statement = sqlglot.parse_one(sql, read="bigquery")
+        options = {
+            (p.this.name if isinstance(p, sqlglot.exp.Property) else "format"): (
+                p.args.get("value") or p.this
+            ).name
+            for p in statement.args["options"].expressions
+        }
+        uri = options.get("uri", "")
+        if options.get("format", "CSV").upper() != "CSV" or not uri.startswith("gs://"):
+            raise ApiError(400, f"the simulation exports CSV to gs:// only, not {options}")
+        if uri.count("*") != 1:
+            raise ApiError(400, f"EXPORT DATA needs one '*' wildcard in uri, got {uri}")
+        select, _ = to_duckdb(statement.this.sql(dialect="bigquery"))
+        with lock:
+            frame = database.execute(select).fetch_df()
+        text = frame.to_csv(index=False, header=options.get("header") == "true", na_rep="")
+        bucket, name = uri[5:].split("/", 1)
+        assert sim.write_object is not None
+        sim.write_object(call, bucket, name.replace("*", "000000000000"), text.encode())
+        results[job_id] = ([], [])
 
     @sim.route("bigquery", "POST", P + r"/jobs", "bigquery.jobs.insert")
     def insert(call, project):

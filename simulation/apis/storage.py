@@ -159,6 +159,7 @@ def install(sim) -> None:
         return path.read_bytes()
 
     sim.read_object = read_object
+    sim.write_object = lambda call, bucket, name, data: write(call, bucket, name, data)
 
     @sim.route("storage", "GET", OBJECT, "storage.objects.get")
     def get_object(call, bucket, name):

@@ -53,6 +53,16 @@ def test_ingest_loads_the_census_into_bigquery(cloud, tmp_path):
         for e in jobs
         for c in e.checks
     )
+    # ...and exported the typed rows itself (EXPORT DATA, as the caller) for the next steps
+    shard = sim.root / "storage/census-ml-staging-pipeline-root/step-test/train_data"
+    (part,) = shard.glob("part-*.csv")
+    exported = loader.load_census(shard, max_bad_fraction=0.0)
+    assert len(exported.frame) == 32_561 and part.name == "part-000000000000.csv"
+    assert any(
+        c.permission == "storage.objects.create" and "step-test/train_data" in c.resource
+        for e in jobs
+        for c in e.checks
+    )
     # the rules ran in BigQuery, as BigQuery SQL, creating the typed and quarantine tables
     creates = {c.resource for e in sim.wire for c in e.checks if c.permission.endswith(".create")}
     assert "projects/census-ml-staging/datasets/census" in creates

@@ -44,11 +44,12 @@ def main(step: str, *args: str) -> None:
         out = Path(args[0])
         staging = wiring.open_staging("vertex", "", tenants)
         data = f"gs://{platform['staging'].buckets.data}/census"
+        root = f"gs://{platform['staging'].buckets.pipeline_root}/step-test"
         summary = steps.ingest(
             staging.warehouse,
             {"train": f"{data}/adult.data", "test": f"{data}/adult.test"},
             0.01,
-            {"train": out / "train.csv", "test": out / "test.csv"},
+            {"train": f"{root}/train_data", "test": f"{root}/test_data"},
             out / "quarantine",
         )
         print("RESULT " + json.dumps(summary))
