@@ -24,6 +24,9 @@ def edge_case_file() -> bytes:
         a.replace(b"State-gov", b"Space-agency"),  # unknown category
         a.replace(b"<=50K", b"maybe"),  # unknown label
         a.replace(b"2174", b"inf"),  # not finite
+        a.replace(b"39,", b"-5,", 1),  # not a plausible age
+        a.replace(b"39,", b"1e308,", 1),  # finite, and still not an age
+        a.replace(b", 40,", b", 169,", 1),  # more hours than a week has
         c,
     ]
     return b"\n".join(lines) + b"\n"

@@ -27,6 +27,10 @@ def _lit(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else str(value)
+
+
 def _quoted(expression: str) -> str:
     """SQL building the text `'value'`, as the reasons quote an offending value."""
     return f'CONCAT("\'", {expression}, "\'")'
@@ -69,6 +73,15 @@ def _checks() -> list[tuple[str, str]]:
                 f"CONCAT({_lit(feature.name + ': not a finite number ')}, {_quoted(f'v{i}')})",
             )
         )
+        if feature.plausible is not None:
+            low, high = feature.plausible
+            where = f" is outside the plausible range {_number(low)} to {_number(high)}"
+            out.append(
+                (
+                    f"v{i} IS NOT NULL AND (x{i} < {low!r} OR x{i} > {high!r})",
+                    f"CONCAT({_lit(feature.name + ': ')}, {_quoted(f'v{i}')}, {_lit(where)})",
+                )
+            )
     label = f"c{n - 1}"
     classes = ", ".join(_lit(c) for c in schema.CLASSES)
     out.append(

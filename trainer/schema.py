@@ -17,6 +17,9 @@ class Feature:
     name: str
     kind: Kind
     categories: tuple[str, ...] = ()
+    # numeric: the inclusive range a real person's value lies in; outside it, a row is
+    # quarantined (a typo or a unit mistake, not a person), wherever it is parsed
+    plausible: tuple[float, float] | None = None
 
     @property
     def is_categorical(self) -> bool:
@@ -27,8 +30,8 @@ class Feature:
         return _CODES[self.name].get(value)
 
 
-def _num(name: str) -> Feature:
-    return Feature(name, "numeric")
+def _num(name: str, low: float, high: float) -> Feature:
+    return Feature(name, "numeric", plausible=(low, high))
 
 
 def _cat(name: str, categories: str) -> Feature:
@@ -36,19 +39,19 @@ def _cat(name: str, categories: str) -> Feature:
 
 
 FEATURES: tuple[Feature, ...] = (
-    _num("age"),
+    _num("age", 0, 120),
     _cat(
         "workclass",
         "Private, Self-emp-not-inc, Self-emp-inc, Federal-gov, Local-gov, State-gov, "
         "Without-pay, Never-worked",
     ),
-    _num("fnlwgt"),
+    _num("fnlwgt", 0, 1e8),  # a census sampling weight: the data's largest is 1,484,705
     _cat(
         "education",
         "Bachelors, Some-college, 11th, HS-grad, Prof-school, Assoc-acdm, Assoc-voc, 9th, "
         "7th-8th, 12th, Masters, 1st-4th, 10th, Doctorate, 5th-6th, Preschool",
     ),
-    _num("education_num"),
+    _num("education_num", 1, 16),  # the 16 education levels, coded 1 to 16
     _cat(
         "marital_status",
         "Married-civ-spouse, Divorced, Never-married, Separated, Widowed, "
@@ -66,9 +69,9 @@ FEATURES: tuple[Feature, ...] = (
     ),
     _cat("race", "White, Asian-Pac-Islander, Amer-Indian-Eskimo, Other, Black"),
     _cat("sex", "Female, Male"),
-    _num("capital_gain"),
-    _num("capital_loss"),
-    _num("hours_per_week"),
+    _num("capital_gain", 0, 1e7),  # dollars a year: the data caps at 99,999
+    _num("capital_loss", 0, 1e7),
+    _num("hours_per_week", 0, 168),  # the hours in a week
     _cat(
         "native_country",
         "United-States, Cambodia, England, Puerto-Rico, Canada, Germany, "

@@ -87,3 +87,23 @@ def test_crlf_header_blank_lines_comments_and_quoted_commas(tmp_path):
     assert len(result.frame) == 3
     assert [(b.line, b.reason) for b in result.bad_rows] == [(6, "expected 15 fields, got 16")]
     assert result.bad_rows[0].raw == quoted.decode()  # as it arrived, without its line ending
+
+
+def test_the_edge_case_file_quarantines_each_case_by_its_line(tmp_path):
+    from trainer_edge_cases import edge_case_file
+
+    result = load(tmp_path, edge_case_file())
+    assert [(b.line, b.reason) for b in result.bad_rows] == [
+        (6, "education: unknown category 'Bach\x0celors'"),
+        (7, "not valid UTF-8 text"),
+        (8, "expected 15 fields, got 16"),
+        (9, "expected 15 fields, got 3"),
+        (10, "age: not a number 'thirty-nine'"),
+        (11, "workclass: unknown category 'Space-agency'"),
+        (12, "income_bracket: unknown label 'maybe'"),
+        (13, "capital_gain: not a finite number 'inf'"),
+        (14, "age: '-5' is outside the plausible range 0 to 120"),
+        (15, "age: '1e308' is outside the plausible range 0 to 120"),
+        (16, "hours_per_week: '169' is outside the plausible range 0 to 168"),
+    ]
+    assert len(result.frame) == 3  # the BOM row, the CRLF row and the last one
