@@ -14,7 +14,7 @@ from kernel import gcp
 from kernel.errors import DataError, UserError
 from kernel.uris import split as split_uri
 from promotion.ports import Ingested, Quarantined
-from trainer import loader, rules
+from trainer import rules, schema
 
 # BigQuery's CSV load, set to read each line whole: a unit separator (a byte no census line
 # holds) as the delimiter, no quoting, ASCII control characters kept; `line_number` is left
@@ -44,7 +44,7 @@ def export_sql(destination: str, table: str) -> str:
     """EXPORT DATA of a typed table into the folder `destination`, as CSV shards (pure)."""
     if not _EXPORT_URI.match(destination):
         raise UserError(f"{destination}: BigQuery exports to a plainly named gs:// folder")
-    columns = ", ".join(loader.schema.RAW_COLUMNS)
+    columns = ", ".join(schema.RAW_COLUMNS)
     uri = f"{destination.rstrip('/')}/part-*.csv"
     options = f"uri='{uri}', format='CSV', overwrite=true, header=true"
     return f"EXPORT DATA OPTIONS({options}) AS SELECT {columns} FROM {table}"  # noqa: S608

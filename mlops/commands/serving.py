@@ -12,8 +12,8 @@ from kernel.errors import UserError
 
 
 def _prod(args: argparse.Namespace, target: str = "local", as_: str = "deployer", **tenant):
-    """(prod settings, prod's services on `target` as `as_`, its local tenant folder);
-    `tenant`: Tenants fields to override (the serving image an approval names)."""
+    """(prod settings, prod's services on `target` as `as_`, its local tenant folder, the
+    tenants); `tenant`: Tenants fields to override (the serving image an approval names)."""
     from adapters import wiring
     from adapters.local.workspace import LocalTenant, workspace_root
     from settings import load_platform, tenants_for
@@ -26,7 +26,7 @@ def _prod(args: argparse.Namespace, target: str = "local", as_: str = "deployer"
     tenants = tenants_for(platform, settings.peer, local=target == "local")
     tenants = tenants.model_copy(update=tenant)
     prod = wiring.open_prod(target, str(root), tenants, as_=as_)
-    return settings, prod, LocalTenant(root, settings.project_id)
+    return settings, prod, LocalTenant(root, settings.project_id), tenants
 
 
 def _local_prod(args: argparse.Namespace):
@@ -41,7 +41,7 @@ def serve(args: argparse.Namespace) -> int:
     from serving.contract import ServerConfig
     from serving.models import TrafficRouter
 
-    _, prod, tenant = _local_prod(args)
+    _, prod, tenant, _ = _local_prod(args)
     try:
         config = ServerConfig.from_env(os.environ)
     except ValueError as exc:
@@ -72,7 +72,7 @@ def serve(args: argparse.Namespace) -> int:
 def monitor(args: argparse.Namespace) -> int:
     from monitoring import monitor as mon
 
-    settings, prod, tenant = _local_prod(args)
+    settings, prod, tenant, _ = _local_prod(args)
     config = prod.monitoring.current()
     if config is None:
         raise UserError(
@@ -105,14 +105,13 @@ def deploy(args: argparse.Namespace) -> int:
     this as the prod deployer, after a person approved the build."""
     from kernel.names import MODEL_NAME
     from promotion import steps
-    from settings import tenants_for
 
     as_ = "self" if args.target == "vertex" else "deployer"
-    _, reader, _ = _prod(args, args.target, as_)
+    _, reader, _, _ = _prod(args, args.target, as_)
     approval = steps.read_approval(reader.storage, args.candidate)
+    # reopened with the approval's image: the registry registers versions with it
     image = {} if args.target == "local" else {"serving_image": approval.serving_image}
-    settings, prod, _ = _prod(args, args.target, as_, **image)
-    tenants = tenants_for(_platform(), settings.peer, local=args.target == "local")
+    settings, prod, _, tenants = _prod(args, args.target, as_, **image)
     print(f"deploying {approval.candidate_uri} (run {approval.run_id}, commit {approval.commit})")
     result = steps.deploy_candidate(
         candidate_uri=approval.candidate_uri,
@@ -141,16 +140,10 @@ def deploy(args: argparse.Namespace) -> int:
     return 0
 
 
-def _platform():
-    from settings import load_platform
-
-    return load_platform()
-
-
 def canary(args: argparse.Namespace) -> int:
     from promotion.steps import conclude_canary
 
-    settings, prod, _ = _prod(args, args.target, "self" if args.as_self else "deployer")
+    settings, prod, _, _ = _prod(args, args.target, "self" if args.as_self else "deployer")
     s = settings.serving_settings()
     criteria = s.canary
     if args.window_minutes:
