@@ -21,17 +21,12 @@ from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 
 from infra.policy.rules import strings_of
-from settings import SERVICE_AGENTS
+from settings import AGENT_DATA_SOURCE_APIS, AGENT_EMAIL_BY_API
 
 # Each tenant's own stack on empty projects (dev is independent), then the grants in each
 # project whose members live in the other, once both tenants' identities exist.
 FIRST_APPLY = ("dev", "staging", "prod", "staging-cross-tenant", "prod-cross-tenant")
 
-AGENT_EMAILS = {api: template for api, template, _ in SERVICE_AGENTS.values()}
-AGENT_DATA_SOURCES = {
-    "google_storage_project_service_account": "storage.googleapis.com",
-    "google_bigquery_default_service_account": "bigquery.googleapis.com",
-}
 # Which API a resource type needs on (resource types not listed need none of ours).
 API_OF_TYPE = (
     ("google_kms_", "cloudkms"),
@@ -153,9 +148,9 @@ def _makes(node: _Node, body: dict[str, str], numbers: dict[str, str]) -> set[tu
     if rtype == "google_service_account":
         return {("account", f"{body['account_id']}@{p}.iam.gserviceaccount.com")}
     if rtype == "google_project_service_identity":
-        return {("agent", AGENT_EMAILS[body["service"]].format(n=number))}
-    if rtype in AGENT_DATA_SOURCES:
-        return {("agent", AGENT_EMAILS[AGENT_DATA_SOURCES[rtype]].format(n=number))}
+        return {("agent", AGENT_EMAIL_BY_API[body["service"]].format(n=number))}
+    if rtype in AGENT_DATA_SOURCE_APIS:
+        return {("agent", AGENT_EMAIL_BY_API[AGENT_DATA_SOURCE_APIS[rtype]].format(n=number))}
     if rtype == "google_project_service":
         return {("api", f"{p}/{body['service'].removesuffix('.googleapis.com')}")}
     if rtype == "google_kms_key_ring":
@@ -196,8 +191,8 @@ def _named(field_name: str, text: str) -> set[tuple[str, str]]:
 def _api(node: _Node) -> str | None:
     if node.rtype == "google_project_service_identity":
         return node.body["service"].removesuffix(".googleapis.com")
-    if node.rtype in AGENT_DATA_SOURCES:
-        return AGENT_DATA_SOURCES[node.rtype].removesuffix(".googleapis.com")
+    if node.rtype in AGENT_DATA_SOURCE_APIS:
+        return AGENT_DATA_SOURCE_APIS[node.rtype].removesuffix(".googleapis.com")
     return next((api for prefix, api in API_OF_TYPE if node.rtype.startswith(prefix)), None)
 
 
@@ -216,9 +211,10 @@ def play(stacks: dict[str, dict], order: tuple[str, ...] = FIRST_APPLY) -> Play:
     }
     result = Play()
     made_before: set[tuple[str, str]] = set()
-    made_ever = {m for s in stacks.values() for n in _nodes(s, numbers).values() for m in n.makes}
+    by_part = {part: _nodes(stack, numbers) for part, stack in stacks.items()}
+    made_ever = {m for nodes in by_part.values() for n in nodes.values() for m in n.makes}
     for part in order:
-        nodes = _nodes(stacks[part], numbers)
+        nodes = by_part[part]
         ancestors: dict[str, set[str]] = {}
         depth: dict[str, int] = {}
         for address in TopologicalSorter({a: n.parents for a, n in nodes.items()}).static_order():

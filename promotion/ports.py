@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from settings import Rollout
+from trainer.records import BadRow
 
 
 @dataclass
@@ -67,13 +68,6 @@ class Ingested:
     checksum: str  # "sha256:<hex>" of the bytes read, or the object store's own checksum
 
 
-@dataclass(frozen=True)
-class Quarantined:
-    line: int | None  # None where the warehouse keeps no line order (BigQuery)
-    reason: str
-    raw: str
-
-
 class Warehouse(Protocol):
     """BigQuery on Vertex, DuckDB locally: one tenant's dataset, which parses, validates and
     quarantines with the census rules (trainer/rules.py), in SQL."""
@@ -82,7 +76,7 @@ class Warehouse(Protocol):
         """`uri` into raw_<split>, then census_<split> (typed) and quarantine_<split>."""
         ...
 
-    def quarantined(self, split: str) -> list[Quarantined]: ...
+    def quarantined(self, split: str) -> list[BadRow]: ...
 
     def export(self, split: str, destination: str) -> str:
         """census_<split> as CSV shards (with a header) in the folder `destination` (a path,

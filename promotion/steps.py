@@ -8,11 +8,11 @@ call them directly. Nothing here knows whether it runs on Vertex AI or on this m
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from kernel.atomic import write_json, write_text
+from kernel.atomic import write_json
 from kernel.errors import DataError, UserError
 from kernel.names import CANDIDATE_LABEL, CHALLENGER, CHAMPION
 from promotion.domain import canary, statistics
@@ -57,7 +57,7 @@ def ingest(
         bad = warehouse.quarantined(split)
         quarantine = quarantine_dir / f"{split}.jsonl"
         if bad:
-            write_json_lines(quarantine, [asdict(b) for b in bad])
+            loader.write_quarantine(quarantine, bad)
         loader.check_counts(
             f"{uris[split]} (raw_{split})",
             ingested.rows,
@@ -72,10 +72,6 @@ def ingest(
             "checksum": ingested.checksum,
         }
     return summary
-
-
-def write_json_lines(path: Path, records: list[dict]) -> Path:
-    return write_text(path, "".join(json.dumps(r) + "\n" for r in records))
 
 
 def one_csv(dataset: Path) -> Path:

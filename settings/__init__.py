@@ -5,6 +5,8 @@ three envs' settings.toml files.
 """
 
 from settings.agents import (
+    AGENT_DATA_SOURCE_APIS,
+    AGENT_EMAIL_BY_API,
     AGENT_NAMES,
     ENCRYPTER_DECRYPTER,
     SERVICE_AGENTS,
@@ -26,6 +28,8 @@ from settings.model import (
 from settings.tenants import LOCAL_SERVING_IMAGE, Tenants, tenants_for
 
 __all__ = [
+    "AGENT_DATA_SOURCE_APIS",
+    "AGENT_EMAIL_BY_API",
     "AGENT_NAMES",
     "ENCRYPTER_DECRYPTER",
     "ENVS_DIR",

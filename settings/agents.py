@@ -47,6 +47,13 @@ SERVICE_AGENTS: dict[str, tuple[str, str, str]] = {
     ),
 }
 AGENT_NAMES: dict[str, str] = {agent: spec[2] for agent, spec in SERVICE_AGENTS.items()}
+# The same emails by API (what google_project_service_identity names a service by), and the
+# provider's data sources that name (and make) the Cloud Storage and BigQuery agents.
+AGENT_EMAIL_BY_API: dict[str, str] = {api: email for api, email, _ in SERVICE_AGENTS.values()}
+AGENT_DATA_SOURCE_APIS: dict[str, str] = {
+    "google_storage_project_service_account": "storage.googleapis.com",
+    "google_bigquery_default_service_account": "bigquery.googleapis.com",
+}
 
 # Keys more than one agent uses. A CMEK-protected Cloud Run function needs its key on the
 # Cloud Functions, Cloud Run, Artifact Registry and Cloud Storage agents (source, image and

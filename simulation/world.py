@@ -12,24 +12,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from settings import SERVICE_AGENTS
+from settings import AGENT_DATA_SOURCE_APIS, AGENT_EMAIL_BY_API
 from simulation.iam import Binding
 
 # Google's naming of service agents (what google_project_service_identity and the storage
 # and BigQuery data sources return), and the role Google grants each on its project.
-AGENT_EMAILS = {api: template for api, template, _ in SERVICE_AGENTS.values()}
 AGENT_ROLES = {
     "aiplatform.googleapis.com": "roles/aiplatform.serviceAgent",
     "artifactregistry.googleapis.com": "roles/artifactregistry.serviceAgent",
     "pubsub.googleapis.com": "roles/pubsub.serviceAgent",
     "cloudfunctions.googleapis.com": "roles/cloudfunctions.serviceAgent",
     "run.googleapis.com": "roles/run.serviceAgent",
-}
-# Data sources that name a project's agent without creating it (the provider's documented way
-# for Cloud Storage and BigQuery).
-AGENT_DATA_SOURCES = {
-    "google_storage_project_service_account": "storage.googleapis.com",
-    "google_bigquery_default_service_account": "bigquery.googleapis.com",
 }
 
 _REF = re.compile(r"\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}")
@@ -114,10 +107,10 @@ class World:
         return project
 
     def storage_agent(self, project: str) -> str:
-        return AGENT_EMAILS["storage.googleapis.com"].format(n=self.projects[project])
+        return AGENT_EMAIL_BY_API["storage.googleapis.com"].format(n=self.projects[project])
 
     def agent(self, service: str, project: str) -> str:
-        return AGENT_EMAILS[service].format(n=self.projects[project])
+        return AGENT_EMAIL_BY_API[service].format(n=self.projects[project])
 
     # Seeding ----------------------------------------------------------------------------
 
@@ -146,7 +139,7 @@ class World:
                 yield name, {k: _resolve(v, ids) for k, v in body.items()}
 
         def agent(service: str, in_project: str = project) -> str:
-            email = AGENT_EMAILS[service].format(n=self.projects[in_project])
+            email = AGENT_EMAIL_BY_API[service].format(n=self.projects[in_project])
             self.agents[email] = in_project
             if service in AGENT_ROLES:
                 self.bindings.append(
@@ -162,7 +155,7 @@ class World:
             ids[("google_service_account", name)] = {"email": email}
         for name, body in each("google_project_service_identity"):
             ids[("google_project_service_identity", name)] = {"email": agent(body["service"])}
-        for rtype, service in AGENT_DATA_SOURCES.items():
+        for rtype, service in AGENT_DATA_SOURCE_APIS.items():
             for name, body in stack.get("data", {}).get(rtype, {}).items():
                 email = agent(service, body.get("project", project))
                 ids[(f"data.{rtype}", name)] = {"email_address": email, "email": email}

@@ -13,7 +13,6 @@ import gzip
 import hashlib
 import json
 import urllib.request
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -29,15 +28,9 @@ from kernel.errors import DataError
 from trainer import lines as line_stream
 from trainer import rules, schema
 from trainer.options import DEFAULT_MAX_BAD_FRACTION
+from trainer.records import BadRow
 
 BUNDLED = {"train": "adult.data", "test": "adult.test"}
-
-
-@dataclass(frozen=True)
-class BadRow:
-    line: int
-    reason: str
-    raw: str
 
 
 @dataclass
@@ -163,16 +156,6 @@ def parse(lines: pa.RecordBatchReader) -> tuple[pd.DataFrame, list[BadRow]]:
     return to_frame(judged.loc[~bad_mask]), bad
 
 
-def parse_lines(lines: Iterable[str]) -> tuple[pd.DataFrame, list[BadRow]]:
-    """The same for lines already split (numbered from 1)."""
-    texts = list(lines)
-    batch = pa.RecordBatch.from_arrays(
-        [pa.array(range(1, len(texts) + 1), type=pa.int64()), pa.array(texts, type=pa.string())],
-        schema=line_stream.SCHEMA,
-    )
-    return parse(pa.RecordBatchReader.from_batches(line_stream.SCHEMA, [batch]))
-
-
 def to_frame(typed: pd.DataFrame) -> pd.DataFrame:
     """The warehouse's typed columns as the model's frame: categoricals in schema order."""
     data: dict[str, object] = {}
@@ -215,21 +198,6 @@ def load_census(
         )
     frame, bad = parse(line_stream.from_bytes(data))
     return judge(frame, bad, name, digest, max_bad_fraction, quarantine_path)
-
-
-def from_lines(
-    lines: list[str],
-    *,
-    name: str,
-    sha256_digest: str,
-    max_bad_fraction: float = DEFAULT_MAX_BAD_FRACTION,
-    quarantine_path: str | Path | None = None,
-) -> LoadResult:
-    """Parse lines from any source (a file, a warehouse table); quarantine and judge them."""
-    if not 0.0 <= max_bad_fraction <= 1.0:
-        raise DataError(f"max_bad_fraction must be within 0..1, got {max_bad_fraction}")
-    frame, bad = parse_lines(lines)
-    return judge(frame, bad, name, sha256_digest, max_bad_fraction, quarantine_path)
 
 
 def judge(

@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from kernel.errors import DataError
-from promotion.ports import Ingested, Quarantined
+from promotion.ports import Ingested
 from trainer import lines, loader, rules, schema
 
 _TABLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -82,13 +82,13 @@ class DuckDBWarehouse:
             )
         return Ingested(int(good), int(quarantined), f"sha256:{digest}")
 
-    def quarantined(self, split: str) -> list[Quarantined]:
+    def quarantined(self, split: str) -> list[loader.BadRow]:
         with self._connect() as con:
             rows = con.execute(
                 f"SELECT line_number, reason, raw FROM {_table(f'quarantine_{split}')} "
                 "ORDER BY line_number"
             ).fetchall()
-        return [Quarantined(int(n), str(reason), str(raw)) for n, reason, raw in rows]
+        return [loader.BadRow(int(n), str(reason), str(raw)) for n, reason, raw in rows]
 
     def export(self, split: str, destination: str) -> str:
         folder = Path(destination)

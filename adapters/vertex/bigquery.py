@@ -13,8 +13,9 @@ import re
 from kernel import gcp
 from kernel.errors import DataError, UserError
 from kernel.uris import split as split_uri
-from promotion.ports import Ingested, Quarantined
+from promotion.ports import Ingested
 from trainer import rules, schema
+from trainer.records import BadRow
 
 # BigQuery's CSV load, set to read each line whole: a unit separator (a byte no census line
 # holds) as the delimiter, no quoting, ASCII control characters kept; `line_number` is left
@@ -106,12 +107,12 @@ class BigQueryWarehouse:
             raise DataError(f"census data file not found: {uri}")
         return f"md5:{blob.md5_hash}"
 
-    def quarantined(self, split: str) -> list[Quarantined]:
+    def quarantined(self, split: str) -> list[BadRow]:
         sql = (
             f"SELECT line_number, reason, raw FROM {self._table(f'quarantine_{split}')} "  # noqa: S608
             "ORDER BY line_number"
         )
-        return [Quarantined(r.line_number, r.reason, r.raw) for r in self._query(sql)]
+        return [BadRow(r.line_number, r.reason, r.raw) for r in self._query(sql)]
 
     def export(self, split: str, destination: str) -> str:
         """EXPORT DATA into `destination` (a gs:// folder: the dataset artifact), as CSV

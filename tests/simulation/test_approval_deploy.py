@@ -40,3 +40,18 @@ def test_the_deploy_trigger_deploys_the_approved_candidate_as_the_deployer(cloud
     calls = [e for e in sim.wire if e.method.startswith(("aiplatform.", "storage."))]
     assert {e.principal for e in calls} == {DEPLOYER}  # itself: nobody impersonated
     assert not any(e.method.startswith("iamcredentials.") for e in sim.wire)
+
+
+def test_the_deploy_trigger_judges_the_canary_as_the_deployer_itself(cloud, approval_stacks):
+    """_ACTION=canary: `mlops canary --as-self`, Cloud Monitoring read as the deployer."""
+    sim = cloud(approval_stacks)
+    for run in ("run-1", "run-2"):
+        uri = approve(sim, run)
+        done = mlops_as(sim, DEPLOYER, "deploy", "--target", "vertex", "--candidate", uri)
+        assert done.returncode == 0, done.stderr[-3000:]
+    done = mlops_as(sim, DEPLOYER, "canary", "--target", "vertex", "--as-self")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "canary v2 vs champion v1: WAIT" in done.stdout  # no traffic yet: nothing changes
+    reads = [e for e in sim.wire if e.method == "monitoring.projects.timeSeries.list"]
+    assert reads and {e.principal for e in reads} == {DEPLOYER}
+    assert not any(e.method.startswith("iamcredentials.") for e in sim.wire)

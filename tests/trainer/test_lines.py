@@ -69,14 +69,14 @@ def test_latin1_bytes_quarantine_their_line_in_every_path(tmp_path):
     (bad,) = result.bad_rows
     assert (bad.line, bad.reason) == (2, "not valid UTF-8 text")
     assert "Espa\ufffda" in bad.raw
-    # the pipeline's path (lines out of a warehouse) gives the same verdict
-    piped = loader.from_lines(
-        [B.decode(), latin.decode("utf-8", errors="replace"), C.decode()],
-        name="warehouse",
-        sha256_digest="-",
-        max_bad_fraction=1.0,
-    )
-    assert [(b.line, b.reason) for b in piped.bad_rows] == [(2, "not valid UTF-8 text")]
+    # the pipeline's path (the warehouse reading the same file) gives the same verdict
+    from adapters.local.warehouse import DuckDBWarehouse
+
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
+    warehouse.ingest("train", str(tmp_path / "census.csv"))
+    assert [(b.line, b.reason) for b in warehouse.quarantined("train")] == [
+        (2, "not valid UTF-8 text")
+    ]
 
 
 def test_crlf_header_blank_lines_comments_and_quoted_commas(tmp_path):
