@@ -73,7 +73,8 @@ class Warehouse(Protocol):
     quarantines with the census rules (trainer/rules.py), in SQL."""
 
     def ingest(self, split: str, uri: str) -> Ingested:
-        """`uri` into raw_<split>, then census_<split> (typed) and quarantine_<split>."""
+        """`uri` into census_<split> (typed) and quarantine_<split> (DuckDB: in one
+        transaction, so a failed ingest leaves the previous tables)."""
         ...
 
     def quarantined(self, split: str) -> list[BadRow]: ...

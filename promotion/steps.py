@@ -45,11 +45,12 @@ def ingest(
 ) -> dict:
     """Each raw CSV into the warehouse, which parses, validates and quarantines in SQL.
 
-    Tables per split: raw_<split> (what arrived), census_<split> (typed rows) and
-    quarantine_<split> (line, reason, raw). The bad fraction is judged from the counts the
-    warehouse returns; the quarantine also goes to `quarantine_dir` (JSON lines, the run's
-    evidence) and the typed rows to the folder `out[split]` (the warehouse's own export: a
-    path, or a gs:// URI on BigQuery) for the steps downstream, which may not read it.
+    Tables per split: census_<split> (typed rows) and quarantine_<split> (line, reason,
+    raw), beside what each warehouse keeps on the way (docs/ingest.md). The bad fraction is
+    judged from the counts the warehouse returns; the quarantine also goes to
+    `quarantine_dir` (JSON lines, the run's evidence) and the typed rows to the folder
+    `out[split]` (the warehouse's own export: a path, or a gs:// URI on BigQuery) for the
+    steps downstream, which may not read it.
     """
     summary = {}
     for split in SPLITS:
@@ -59,7 +60,7 @@ def ingest(
         if bad:
             loader.write_quarantine(quarantine, bad)
         loader.check_counts(
-            f"{uris[split]} (raw_{split})",
+            uris[split],
             ingested.rows,
             ingested.quarantined,
             max_bad_fraction,

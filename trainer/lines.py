@@ -13,9 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+import numpy as np
 import pyarrow as pa
 
-CHUNK_BYTES = 16 << 20
+# Small chunks keep DuckDB's two threads fed from the start: 2 MiB ingests a million lines
+# in 0.99 s against 1.30 s with 32 MiB (bench/ingest.py's files, this machine).
+CHUNK_BYTES = 2 << 20
+NEWLINE = 0x0A
 SCHEMA = pa.schema([("line_number", pa.int64()), ("raw", pa.string())])
 
 
@@ -44,13 +48,38 @@ def batches(stream: Readable, chunk_bytes: int = CHUNK_BYTES) -> Iterator[pa.Rec
             continue
         carry = data[cut + 1 :]
         # Cutting at a newline never splits a UTF-8 sequence: b"\n" is never part of one.
-        # A CR before the newline is part of the line ending (CRLF files), not of the line.
-        text = data[: cut + 1].decode("utf-8", errors="replace").replace("\r\n", "\n")
-        lines = text[:-1].split("\n")
-        yield _batch(number, lines)
-        number += len(lines)
+        batch = _lines_of(number, data[: cut + 1])
+        yield batch
+        number += batch.num_rows
     if carry:  # the last line, without a final newline
         yield _batch(number, [carry.decode("utf-8", errors="replace")])
+
+
+def _lines_of(first: int, data: bytes) -> pa.RecordBatch:
+    """The lines of `data` (which ends with a newline), numbered from `first`. Valid UTF-8
+    (nearly every chunk) becomes an Arrow string array without a Python object per line: the
+    line bytes copied once, without their endings, and their offsets."""
+    if not (data.isascii() or _is_utf8(data)):
+        text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
+        return _batch(first, text[:-1].split("\n"))
+    if b"\r" in data:  # a CR before the newline is part of the line ending (CRLF files)
+        data = data.replace(b"\r\n", b"\n")
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == NEWLINE)
+    offsets = np.zeros(len(ends) + 1, dtype=np.int32)
+    offsets[1:] = ends - np.arange(len(ends))  # where each line ends once newlines are gone
+    raw = pa.StringArray.from_buffers(
+        len(ends), pa.py_buffer(offsets), pa.py_buffer(data.replace(b"\n", b""))
+    )
+    numbers = pa.array(np.arange(first, first + len(ends), dtype=np.int64))
+    return pa.RecordBatch.from_arrays([numbers, raw], schema=SCHEMA)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _batch(first: int, lines: list[str]) -> pa.RecordBatch:

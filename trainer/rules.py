@@ -93,6 +93,102 @@ def _checks() -> list[tuple[str, str]]:
     return out
 
 
+def int_range(low: int, high: int) -> str:
+    """A regular expression matching exactly the canonical integers low..high (no sign, no
+    leading zero): what the fast path accepts without the rules' cast and range check."""
+    if not 0 <= low <= high:
+        raise ValueError(f"bad range {low}..{high}")
+    out = []
+    for digits in range(len(str(low)), len(str(high)) + 1):
+        a = max(low, 10 ** (digits - 1) if digits > 1 else 0)
+        b = min(high, 10**digits - 1)
+        if a <= b:
+            out += _same_length(str(a), str(b))
+    return "(?:" + "|".join(out) + ")"
+
+
+def _same_length(a: str, b: str) -> list[str]:
+    """Patterns for the digit strings from a to b, both of the same length."""
+    if a == b:
+        return [a]
+    rest = len(a) - 1
+    if a[0] == b[0]:
+        return [a[0] + p for p in _same_length(a[1:], b[1:])]
+    if a[1:] == "0" * rest and b[1:] == "9" * rest:
+        return [_digits(int(a[0]), int(b[0])) + _any(rest)]
+    out = [a[0] + p for p in _same_length(a[1:], "9" * rest)]
+    if int(a[0]) + 1 <= int(b[0]) - 1:
+        out.append(_digits(int(a[0]) + 1, int(b[0]) - 1) + _any(rest))
+    out += [b[0] + p for p in _same_length("0" * rest, b[1:])]
+    return out
+
+
+def _digits(low: int, high: int) -> str:
+    return str(low) if low == high else f"[{low}-{high}]"
+
+
+def _any(count: int) -> str:
+    return "" if count == 0 else "[0-9]" if count == 1 else f"[0-9]{{{count}}}"
+
+
+def fast_pattern() -> str:
+    """The whole-line pattern of a row written as the census writes it: fields separated by
+    `, `, known categories or `?`, canonical integers within their plausible ranges, a known
+    label with at most one trailing dot. Every line it matches, the rules accept with the same
+    values (tests/trainer/test_rules.py checks that on fuzzed lines); every other line goes
+    through the rules."""
+    fields = []
+    for feature in schema.FEATURES:
+        if feature.is_categorical:
+            fields.append("(?:" + "|".join(map(re.escape, (*feature.categories, "?"))) + ")")
+        elif feature.plausible and all(float(b).is_integer() for b in feature.plausible):
+            fields.append(int_range(int(feature.plausible[0]), int(feature.plausible[1])))
+        else:  # no integer bounds: such a field always goes through the rules
+            return "(?!)"
+    fields.append("(?:" + "|".join(map(re.escape, schema.CLASSES)) + ")[.]?")
+    return "^" + ", ".join(fields) + "$"
+
+
+def staged_sql(lines_table: str) -> str:
+    """The fast path over numbered lines: typed columns for every line the fast pattern
+    matches (`raw` NULL), the raw line and NULL columns for every other line."""
+    _check(lines_table)
+    columns = []
+    for i, feature in enumerate(schema.FEATURES):
+        field = f"fields[SAFE_OFFSET({i})]"
+        if feature.is_categorical:
+            columns.append(f"NULLIF({field}, '?') AS {feature.name}")
+        else:
+            columns.append(f"CAST({field} AS FLOAT64) AS {feature.name}")
+    columns.append(f"RTRIM(fields[SAFE_OFFSET({len(schema.FEATURES)})], '.') AS {schema.LABEL}")
+    return f"""
+    SELECT line_number, IF(fast, NULL, raw) AS raw, {", ".join(columns)}
+    FROM (
+      SELECT line_number, raw, fast, IF(fast, SPLIT(raw, ', '), NULL) AS fields
+      FROM (SELECT line_number, raw, REGEXP_CONTAINS(raw, r'{fast_pattern()}') AS fast
+            FROM {lines_table}) AS marked
+    ) AS split
+    """
+
+
+def slow_lines(staged_table: str) -> str:
+    """The lines of a staged table the fast path left to the rules."""
+    _check(staged_table)
+    return f"SELECT line_number, raw FROM {staged_table} WHERE raw IS NOT NULL"
+
+
+def judged_from(staged_table: str, slow_judged_table: str) -> str:
+    """A staged table and the rules' judgement of its slow lines, as one judged relation."""
+    _check(staged_table)
+    _check(slow_judged_table)
+    return f"""
+    SELECT line_number, raw, CAST(NULL AS STRING) AS reason, {_COLUMNS}
+    FROM {staged_table} WHERE raw IS NULL
+    UNION ALL
+    SELECT line_number, raw, reason, {_COLUMNS} FROM {slow_judged_table}
+    """
+
+
 def _judged(raw_table: str) -> str:
     """Each kept line, its reason (NULL: a good row) and its typed columns, in one pass:
     every field is split, trimmed and cast once."""
@@ -140,11 +236,24 @@ _COLUMNS = ", ".join(schema.RAW_COLUMNS)
 
 
 @cache
-def judged_sql(raw_table: str) -> str:
-    """Every kept line: number, raw text, reason (NULL for a good row), typed columns."""
+def rules_sql(raw_table: str) -> str:
+    """The rules themselves, line by line: every kept line with its number, raw text, reason
+    (NULL for a good row) and typed columns."""
     return f"""
     SELECT line_number, raw, reason, {_COLUMNS}
     FROM ({_judged(raw_table)}) AS judged
+    """
+
+
+@cache
+def judged_sql(raw_table: str) -> str:
+    """The same rows and reasons as rules_sql in one query, most lines by the fast path (raw
+    is NULL for those). Warehouses that can hold a staged table run the three steps apart."""
+    return f"""
+    WITH staged AS ({staged_sql(raw_table)}),
+    slow_lines AS ({slow_lines("staged")}),
+    slow AS ({rules_sql("slow_lines")})
+    {judged_from("staged", "slow")}
     """
 
 

@@ -53,8 +53,8 @@ class DuckDBWarehouse:
         return duckdb.connect(str(self.path), config={"memory_limit": MEMORY_LIMIT})
 
     def ingest(self, split: str, uri: str) -> Ingested:
-        raw, judged, census, bad = (
-            _table(f"{t}_{split}") for t in ("raw", "judged", "census", "quarantine")
+        staged, slow, judged, census, bad = (
+            _table(f"{t}_{split}") for t in ("staged", "slow", "judged", "census", "quarantine")
         )
         source, expected = _local_source(uri)
         try:
@@ -62,24 +62,32 @@ class DuckDBWarehouse:
         except FileNotFoundError:
             raise DataError(f"census data file not found: {uri}") from None
         with stream.stream, self._connect() as con:
+            con.begin()  # all or nothing: a failure leaves the previous tables as they were
             batches = pa.RecordBatchReader.from_batches(lines.SCHEMA, lines.batches(stream))
             con.register("incoming", batches)
-            con.execute(f"CREATE OR REPLACE TABLE {raw} AS SELECT * FROM incoming")
+            # One pass over the stream: the fast path types most lines, the rest keep their
+            # text for the rules (docs/ingest.md). Only that remainder is judged line by line.
+            con.execute(f"CREATE OR REPLACE TABLE {staged} ({_staged_columns()})")
+            con.execute(f"INSERT INTO {staged} {_duck(rules.staged_sql('incoming'))}")
             con.unregister("incoming")
-            # the rules run once; the typed and quarantine tables are its two halves
-            sql = rules.in_dialect(rules.judged_sql(raw), "duckdb")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {judged} AS {sql}")
-            for table, part in ((census, rules.typed_from), (bad, rules.quarantine_from)):
-                query = rules.in_dialect(part(judged), "duckdb")
-                con.execute(f"CREATE OR REPLACE TABLE {table} AS {query}")
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW slow_lines AS {_duck(rules.slow_lines(staged))}"
+            )
+            con.execute(f"CREATE OR REPLACE TABLE {slow} AS {_duck(rules.rules_sql('slow_lines'))}")
+            _replace_view(con, judged, _duck(rules.judged_from(staged, slow)))
+            _replace_view(con, census, _duck(rules.typed_from(judged)))
+            _drop(con, bad)
+            con.execute(f"CREATE TABLE {bad} AS {_duck(rules.quarantine_from(slow))}")
             (good,) = con.execute(f"SELECT count(*) FROM {census}").fetchone() or (0,)
             (quarantined,) = con.execute(f"SELECT count(*) FROM {bad}").fetchone() or (0,)
-        digest = stream.digest.hexdigest()
-        if expected and digest != expected:
-            raise DataError(
-                f"{source}: SHA-256 mismatch: expected {expected}, got {digest}; "
-                "the file is corrupt or not the one recorded"
-            )
+            digest = stream.digest.hexdigest()
+            if expected and digest != expected:
+                con.rollback()
+                raise DataError(
+                    f"{source}: SHA-256 mismatch: expected {expected}, got {digest}; "
+                    "the file is corrupt or not the one recorded"
+                )
+            con.commit()
         return Ingested(int(good), int(quarantined), f"sha256:{digest}")
 
     def quarantined(self, split: str) -> list[loader.BadRow]:
@@ -100,6 +108,45 @@ class DuckDBWarehouse:
                 f"TO '{_path_literal(folder / 'part-0.csv')}' (HEADER, DELIMITER ',', NULLSTR '')"
             )
         return destination
+
+
+def _staged_columns() -> str:
+    """Categories stored as DuckDB ENUMs: a byte per value instead of a string, which makes
+    the write to disk (the costliest part of ingest after the rules) about 1.3 s shorter at
+    ten million rows. The fast path only ever stores known categories there."""
+
+    def enum(values: tuple[str, ...]) -> str:
+        return "ENUM(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+
+    columns = ["line_number BIGINT", "raw VARCHAR"]
+    for feature in schema.FEATURES:
+        kind = enum(feature.categories) if feature.is_categorical else "DOUBLE"
+        columns.append(f"{feature.name} {kind}")
+    columns.append(f"{schema.LABEL} {enum(tuple(schema.CLASSES))}")
+    return ", ".join(columns)
+
+
+def _duck(sql: str) -> str:
+    return rules.in_dialect(sql, "duckdb")
+
+
+def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop a table or view of that name, whichever it is (older databases held tables where
+    views are now)."""
+    bare = name.strip('"')
+    found = con.execute(
+        "SELECT table_type FROM information_schema.tables "
+        "WHERE table_name = ? AND table_schema = 'main'",
+        [bare],
+    ).fetchone()
+    if found:
+        kind = "VIEW" if found[0] == "VIEW" else "TABLE"
+        con.execute(f"DROP {kind} {name}")
+
+
+def _replace_view(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
+    _drop(con, name)
+    con.execute(f"CREATE VIEW {name} AS {sql}")
 
 
 def _local_source(uri: str) -> tuple[Path, str | None]:

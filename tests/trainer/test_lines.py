@@ -107,3 +107,27 @@ def test_the_edge_case_file_quarantines_each_case_by_its_line(tmp_path):
         (16, "hours_per_week: '169' is outside the plausible range 0 to 168"),
     ]
     assert len(result.frame) == 3  # the BOM row, the CRLF row and the last one
+
+
+def policy(data: bytes) -> list[tuple[int, str]]:
+    """The line policy written the slow, obvious way, to hold the fast reader to."""
+    parts = data.split(b"\n")
+    last = parts.pop()  # after the final newline: a last line without one, or nothing
+    ended = [p[:-1] if p.endswith(b"\r") else p for p in parts]  # CRLF: CR is the ending
+    return [
+        (n, p.decode("utf-8", errors="replace"))
+        for n, p in enumerate(ended + ([last] if last else []), 1)
+    ]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_reader_keeps_the_policy_on_random_bytes(seed):
+    import random
+
+    rng = random.Random(seed)
+    pieces = [b"a", b"bc", b"\n", b"\n", b"\r", b"\r\n", b"\xe9", "é".encode(), b"\x0c", b", "]
+    data = b"".join(rng.choice(pieces) for _ in range(rng.randrange(0, 400)))
+    if seed % 3 == 0:  # most chunks valid UTF-8: the Arrow path, not the fallback
+        data = data.replace(b"\xe9", b"e")
+    for chunk_bytes in (5, 64, 1 << 20):
+        assert numbered(data, chunk_bytes) == policy(data), chunk_bytes
