@@ -1,8 +1,8 @@
 """Time to compute skew and drift for 1,000,000 logged rows against the training baseline.
 
 Builds a request log of 1,000,000 rows (census test rows resampled, half in each of two
-consecutive one-hour windows) in DuckDB, then times monitoring.monitor.run, which profiles
-both windows in SQL and computes every feature's distances.
+consecutive one-hour windows) as a Parquet segment, then times monitoring.monitor.run, which
+profiles both windows in SQL and computes every feature's distances.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pathlib import Path
 # bench/serving.py would shadow the serving package: keep this folder off the import path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
-import duckdb  # noqa: E402
 import numpy as np  # noqa: E402
 
-from adapters.local.request_log import COLUMNS, TABLE, create_table  # noqa: E402
+from adapters.local import request_log  # noqa: E402
+from adapters.local.request_log import COLUMNS  # noqa: E402
 from monitoring import monitor  # noqa: E402
 from promotion.domain import statistics as stats  # noqa: E402
 from settings import load_platform  # noqa: E402
@@ -47,10 +47,7 @@ def build_log(path: Path) -> None:
     sample["label"] = "<=50K"
     sample["probability"] = 0.2
     sample = sample[list(COLUMNS)]
-    with duckdb.connect(str(path)) as con:
-        create_table(con)
-        con.register("sample", sample)
-        con.execute(f"INSERT INTO {TABLE} SELECT * FROM sample")
+    request_log.append(path, sample)
 
 
 def main() -> None:
@@ -59,7 +56,7 @@ def main() -> None:
     drift = m.thresholds("drift")
     baseline = stats.compute(loader.load_census(split="train").frame)
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "warehouse.duckdb"
+        path = Path(folder) / "request_log"
         started = time.perf_counter()
         build_log(path)
         print(f"built a request log of {ROWS:,} rows in {time.perf_counter() - started:.1f} s")
@@ -67,7 +64,7 @@ def main() -> None:
         for _ in range(REPEATS):
             t = time.perf_counter()
             results, _ = monitor.run(
-                warehouse=path,
+                request_log=path,
                 baseline=baseline,
                 skew_thresholds=skew,
                 drift_thresholds=drift,

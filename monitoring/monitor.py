@@ -153,7 +153,7 @@ def report_html(results, baseline, current, previous) -> str:
 
 def run(
     *,
-    warehouse: Path,
+    request_log: Path,
     baseline: dict,
     skew_thresholds: dict,
     drift_thresholds: dict,
@@ -162,14 +162,13 @@ def run(
     report_dir: Path,
 ) -> tuple[list, Path]:
     """Read two windows of the request log, judge them, write the report."""
-    import duckdb
-
+    from adapters.local import request_log as log
     from monitoring.profiles import profile
 
     end = (until or datetime.now(UTC)).replace(tzinfo=None)
-    if not warehouse.exists():
-        raise UserError(f"no request log at {warehouse}: serve some traffic first (mlops serve)")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    if not log.exists(request_log):
+        raise UserError(f"no request log at {request_log}: serve some traffic first (mlops serve)")
+    with log.reader(request_log) as con:
         current = profile(con, baseline, end - window, end)
         previous = profile(con, baseline, end - 2 * window, end - window)
     if current["rows"] == 0:

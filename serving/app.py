@@ -1,52 +1,84 @@
-"""The FastAPI app: health and predict routes where the contract says, 4xx for bad input."""
+"""The FastAPI app: health and predict routes where the contract says, 4xx for bad input,
+every predict response logged (docs/reliability.md)."""
 
 from __future__ import annotations
 
 import time
+import zlib
 
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kernel.text import excerpt
 from serving.contract import BadRequest, ServerConfig, parse_body
 from trainer.predict import InvalidInstance, encode_instances, format_predictions
 
 
+class _NoLog:
+    def record(self, **_record) -> None:
+        pass
+
+    def refusal(self) -> str | None:
+        return None
+
+    def problems(self) -> list[str]:
+        return []
+
+
 def create_app(models, config: ServerConfig, request_log=None) -> FastAPI:
     app = FastAPI(title="census income prediction", docs_url=None, redoc_url=None)
+    log = request_log or _NoLog()
 
-    def log(**record) -> None:
-        if request_log is not None:
-            request_log.record(**record)
+    async def read_body(request: Request) -> bytes:
+        """The body, within the limit, decompressed when gzip; refused before parsing."""
+        request.state.started = time.perf_counter()
+        return await limited_body(request, config.max_body_bytes)
+
+    @app.exception_handler(BadRequest)
+    def bad_request(request: Request, exc: BadRequest) -> Response:
+        started = getattr(request.state, "started", time.perf_counter())
+        log.record(status=exc.status, latency_ms=_ms(started), error=exc.message)
+        return JSONResponse({"error": exc.message}, status_code=exc.status)
 
     @app.get(config.health_route)
     def health() -> Response:
+        models.refresh(force=True)  # the split as it is now, not as of the last predict
         versions = models.versions()
-        status = 200 if versions else 503
+        problems = models.problems() + log.problems()
+        if not versions:
+            problems = ["no model deployed", *problems]
         return JSONResponse(
-            {"status": "ok" if versions else "no model deployed", "traffic": versions},
-            status_code=status,
+            {"status": "degraded" if problems else "ok", "traffic": versions, "problems": problems},
+            status_code=503 if problems else 200,
         )
 
     @app.post(config.predict_route)
-    async def predict(request: Request) -> Response:
-        started = time.perf_counter()
-        instances = None
+    def predict(request: Request, body: bytes = Depends(read_body)) -> Response:
+        # a sync route: FastAPI scores in its thread pool, never on the event loop
+        started = request.state.started
+        refusal = log.refusal()
+        if refusal:  # a prediction the log cannot record is not made (docs/reliability.md)
+            raise BadRequest(503, refusal)
+        instances = parse_body(body, config.max_instances)
         try:
-            instances = parse_body(await request.body(), config.max_instances)
             matrix = encode_instances(instances, config.unknown_category)
-        except (BadRequest, InvalidInstance) as exc:
-            status = exc.status if isinstance(exc, BadRequest) else 400
-            message = str(exc)
-            log(status=status, latency_ms=_ms(started), error=message)
-            return JSONResponse({"error": message}, status_code=status)
+        except InvalidInstance as exc:
+            raise BadRequest(400, str(exc)) from None
         deployed = models.choose()
         if deployed is None:
-            log(status=503, latency_ms=_ms(started), error="no model deployed")
-            return JSONResponse({"error": "no model deployed"}, status_code=503)
-        probabilities = deployed.model.predict_matrix(matrix)
-        predictions = format_predictions(probabilities, deployed.model.threshold)
-        log(
+            raise BadRequest(503, "no model deployed")
+        try:
+            probabilities = deployed.model.predict_matrix(matrix)
+            predictions = format_predictions(probabilities, deployed.model.threshold)
+        except Exception as exc:  # a broken version: logged with its version, for the canary
+            message = (
+                f"version {deployed.version} failed: {type(exc).__name__}: {excerpt(str(exc))}"
+            )
+            log.record(status=500, latency_ms=_ms(started), version=deployed.version, error=message)
+            return JSONResponse({"error": message}, status_code=500)
+        log.record(
             status=200,
             latency_ms=_ms(started),
             version=deployed.version,
@@ -56,7 +88,69 @@ def create_app(models, config: ServerConfig, request_log=None) -> FastAPI:
         body = orjson.dumps({"predictions": predictions, "model_version": deployed.version})
         return Response(body, media_type="application/json")
 
+    app.add_middleware(LogUnhandled, log=log, path=config.predict_route)
     return app
+
+
+class LogUnhandled:
+    """An error no route expected still reaches the request log, as a 500 with its type, so
+    the canary's error rate sees it."""
+
+    def __init__(self, app: ASGIApp, log, path: str) -> None:
+        self.app, self.log, self.path = app, log, path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, sent = time.perf_counter(), False
+
+        async def tracking(message) -> None:
+            nonlocal sent
+            sent = sent or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception as exc:
+            message = f"internal error: {type(exc).__name__}: {excerpt(str(exc))}"
+            if scope.get("path") == self.path:
+                self.log.record(status=500, latency_ms=_ms(started), error=message)
+            if sent:
+                raise
+            await JSONResponse({"error": message}, status_code=500)(scope, receive, send)
+
+
+async def limited_body(request: Request, limit: int) -> bytes:
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("identity", "gzip"):
+        raise BadRequest(
+            415, f"Content-Encoding {excerpt(encoding)} not supported; send gzip or none"
+        )
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BadRequest(413, f"body of {int(declared):,} bytes; at most {limit:,}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BadRequest(413, f"body over {limit:,} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    return gunzip(body, limit) if encoding == "gzip" else body
+
+
+def gunzip(body: bytes, limit: int) -> bytes:
+    """A gzip body, refused once its decompressed size passes the limit (a zip bomb costs
+    the limit, not the bomb)."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise BadRequest(400, f"body is not valid gzip: {exc}") from None
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise BadRequest(413, f"decompressed body over {limit:,} bytes")
+    return data
 
 
 def _ms(started: float) -> float:

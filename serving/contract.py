@@ -7,14 +7,17 @@ BadRequest with a 4xx status and a message naming the instance and field.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import orjson
 
+from kernel.text import excerpt
 from trainer.predict import UNKNOWN_POLICIES
 
 DEFAULT_MAX_INSTANCES = 10_000
+DEFAULT_MAX_BODY_BYTES = 10 << 20  # 10,000 census instances take about 4 MB of JSON
 
 
 class BadRequest(Exception):
@@ -31,6 +34,7 @@ class ServerConfig:
     storage_uri: str | None = None
     max_instances: int = DEFAULT_MAX_INSTANCES
     unknown_category: str = "reject"
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ServerConfig:
@@ -51,6 +55,7 @@ class ServerConfig:
             storage_uri=env.get("AIP_STORAGE_URI") or None,
             max_instances=number("MLOPS_MAX_INSTANCES", DEFAULT_MAX_INSTANCES),
             unknown_category=policy,
+            max_body_bytes=number("MLOPS_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
         )
 
 
@@ -62,6 +67,9 @@ def parse_body(body: bytes, max_instances: int) -> list:
         payload = orjson.loads(body)  # strict JSON: NaN and Infinity literals are refused
     except orjson.JSONDecodeError as exc:
         raise BadRequest(400, f"malformed JSON: {exc}") from None
+    escaped = body.count(b"\\u0022") + body.count(b"\\U0022")  # quotes written as escapes
+    if body.count(b'"') + escaped != _quotes(payload):  # a quote pair the payload lost: a repeat
+        _refuse_duplicate_keys(body)
     if not isinstance(payload, dict) or "instances" not in payload:
         raise BadRequest(400, 'expected an object with an "instances" list')
     instances = payload["instances"]
@@ -74,3 +82,30 @@ def parse_body(body: bytes, max_instances: int) -> list:
             413, f"{len(instances):,} instances; at most {max_instances:,} per request"
         )
     return instances
+
+
+def _quotes(value) -> int:
+    """How many quote characters the body of this parsed payload holds, had no key been
+    repeated: two around every key and string, plus the quotes inside them."""
+    if isinstance(value, str):
+        return 2 + value.count('"')
+    if isinstance(value, dict):
+        return sum(2 + k.count('"') + _quotes(v) for k, v in value.items())
+    if isinstance(value, list):
+        return sum(_quotes(v) for v in value)
+    return 0
+
+
+def _refuse_duplicate_keys(body: bytes) -> None:
+    """orjson keeps the last of repeated keys without a word; the standard parser can see
+    them. Run only when the quote count leaves room for one (string values, or a repeat)."""
+
+    def pairs(items: list[tuple[str, object]]) -> dict:
+        seen: set[str] = set()
+        for key, _ in items:
+            if key in seen:
+                raise BadRequest(400, f"duplicate key {excerpt(key)} in a JSON object")
+            seen.add(key)
+        return dict(items)
+
+    json.loads(body, object_pairs_hook=pairs)

@@ -44,6 +44,12 @@ class SingleModel:
     def versions(self) -> dict[str, int]:
         return {self.deployed.version: 100}
 
+    def refresh(self, force: bool = False) -> None:
+        pass
+
+    def problems(self) -> list[str]:
+        return []
+
 
 class TrafficRouter:
     """The local prod endpoint: each request goes to a version drawn by the traffic split.
@@ -60,15 +66,28 @@ class TrafficRouter:
         self.loaded: dict[str, CensusModel] = {}
         self.split: dict[str, int] = {}
         self._checked = 0.0
-        self.refresh(force=True)
+        self.problem: str | None = None
+        self._apply(self._read())  # at start a damaged state is an error, not a degradation
 
     def refresh(self, force: bool = False) -> None:
+        """Re-read the split at most once a second. A damaged or unreadable state keeps the
+        last good split serving and is reported by `problems` (health turns 503)."""
         now = time.monotonic()
         if not force and now - self._checked < 1.0:
             return
         self._checked = now
-        split = {v: p for v, p in self.endpoint.state().traffic.items() if p > 0}
-        if split == self.split and not force:
+        try:
+            self._apply(self._read())
+        except Exception as exc:
+            self.problem = f"serving the last good traffic split {self.split}: {exc}"
+        else:
+            self.problem = None
+
+    def _read(self) -> dict[str, int]:
+        return {v: p for v, p in self.endpoint.state().traffic.items() if p > 0}
+
+    def _apply(self, split: dict[str, int]) -> None:
+        if split == self.split:
             return
         missing = set(split) - set(self.loaded)
         versions = {v.version: v for v in self.registry.versions() if v.version in missing}
@@ -78,6 +97,9 @@ class TrafficRouter:
         }
         with self.lock:
             self.loaded, self.split = models, split
+
+    def problems(self) -> list[str]:
+        return [self.problem] if self.problem else []
 
     def choose(self) -> Deployed | None:
         self.refresh()

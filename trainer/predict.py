@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from kernel.text import excerpt
 from trainer import schema
 
 
@@ -73,6 +74,10 @@ def _encode_columns(instances: list, unknown_category: str) -> np.ndarray | None
             values = np.array(column, dtype=np.float64)  # None becomes NaN
             if np.isinf(values).any() or (np.isnan(values) & _not_none(column)).any():
                 return None
+            low, high = feature.plausible or (-np.inf, np.inf)
+            with np.errstate(invalid="ignore"):
+                if ((values < low) | (values > high)).any():
+                    return None
             matrix[:, j] = values
     return matrix
 
@@ -99,23 +104,30 @@ def _encode_rows(instances: list, unknown_category: str) -> np.ndarray:
             elif feature.is_categorical:
                 if not isinstance(value, str):
                     raise InvalidInstance(
-                        f"instance {i}: field {feature.name} must be a string, got {value!r}"
+                        f"instance {i}: field {feature.name} must be a string, got {excerpt(value)}"
                     )
                 code = _CODES[feature.name].get(value)
                 if code is None:
                     if unknown_category == "reject":
                         raise InvalidInstance(
-                            f"instance {i}: field {feature.name} has unknown category {value!r}"
+                            f"instance {i}: field {feature.name} has unknown category "
+                            f"{excerpt(value)}"
                         )
                     code = np.nan
                 row[j] = code
             else:
                 if isinstance(value, bool) or not isinstance(value, int | float):
                     raise InvalidInstance(
-                        f"instance {i}: field {feature.name} must be a number, got {value!r}"
+                        f"instance {i}: field {feature.name} must be a number, got {excerpt(value)}"
                     )
                 if not math.isfinite(value):
                     raise InvalidInstance(f"instance {i}: field {feature.name} is not finite")
+                low, high = feature.plausible or (-math.inf, math.inf)
+                if not low <= value <= high:
+                    raise InvalidInstance(
+                        f"instance {i}: field {feature.name} is {excerpt(value)}, outside the "
+                        f"plausible range {feature.plausible_text}"
+                    )
                 row[j] = value
     return matrix
 
@@ -124,8 +136,10 @@ def _explain_fields(i: int, instance: dict) -> None:
     missing = [n for n in schema.FEATURE_NAMES if n not in instance]
     if missing:
         raise InvalidInstance(f"instance {i}: missing field {missing[0]}")
-    unknown = sorted(set(instance) - _NAMES)
-    raise InvalidInstance(f"instance {i}: unknown field(s) {', '.join(map(str, unknown))}")
+    unknown = sorted(map(str, set(instance) - _NAMES))
+    named = ", ".join(excerpt(name) for name in unknown[:3])
+    more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+    raise InvalidInstance(f"instance {i}: unknown field(s) {named}{more}")
 
 
 def format_predictions(probabilities: np.ndarray, threshold: float) -> list[dict]:

@@ -27,10 +27,6 @@ def _lit(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _number(value: float) -> str:
-    return f"{int(value):,}" if float(value).is_integer() else str(value)
-
-
 def _quoted(expression: str) -> str:
     """SQL building the text `'value'`, as the reasons quote an offending value."""
     return f'CONCAT("\'", {expression}, "\'")'
@@ -75,7 +71,7 @@ def _checks() -> list[tuple[str, str]]:
         )
         if feature.plausible is not None:
             low, high = feature.plausible
-            where = f" is outside the plausible range {_number(low)} to {_number(high)}"
+            where = f" is outside the plausible range {feature.plausible_text}"
             out.append(
                 (
                     f"v{i} IS NOT NULL AND (x{i} < {low!r} OR x{i} > {high!r})",

@@ -22,6 +22,15 @@ class Feature:
     plausible: tuple[float, float] | None = None
 
     @property
+    def plausible_text(self) -> str:
+        """The plausible range as messages quote it: "0 to 120"."""
+        if self.plausible is None:
+            return "any number"
+        return " to ".join(
+            f"{int(b):,}" if float(b).is_integer() else str(b) for b in self.plausible
+        )
+
+    @property
     def is_categorical(self) -> bool:
         return self.kind == "categorical"
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import duckdb
-
+from adapters.local import request_log
 from adapters.local.request_log import TABLE
 from adapters.local.workspace import MONITORING, LocalTenant
 from promotion.ports import VersionStats
@@ -42,13 +41,6 @@ class LocalMonitoring:
         return self.tenant.read_state(MONITORING, None)
 
     def version_stats(self, start: datetime, end: datetime) -> dict[str, VersionStats]:
-        if not self.tenant.warehouse_path.exists():
-            return {}
-        with duckdb.connect(str(self.tenant.warehouse_path), read_only=True) as con:
-            found = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [TABLE]
-            ).fetchone()
-            if not found or not found[0]:
-                return {}
+        with request_log.reader(self.tenant.request_log_path) as con:
             rows = con.execute(STATS_SQL, {"start": start, "end": end}).fetchall()
         return {v: VersionStats(v, int(n), int(e), p50, p95) for v, n, e, p50, p95 in rows}

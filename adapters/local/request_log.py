@@ -1,20 +1,26 @@
-"""The request log: every request and response, appended to the local warehouse.
+"""The request log: every response of the local endpoint, as files no reader can lock.
 
-The local stand-in for Vertex AI's request-response logging to BigQuery. Requests are
-queued by the server and written by a background thread in batches; the DuckDB file is
-opened only while writing, so `mlops monitor` can read it while the server runs. `close()`
-drains the queue: a clean stop loses nothing.
+The local stand-in for Vertex AI's request-response logging (docs/reliability.md). Rows are
+appended as JSON lines to the open segment with one write before the response returns, so
+a killed server loses no answered request; closed segments become Parquet. Readers query
+the folder through an in-memory DuckDB (`reader`), so the monitor reads while the server
+writes, and the writer never waits for a reader.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import queue
 import threading
 import time
 import uuid
+from collections import deque
 from pathlib import Path
 
 import duckdb
+import orjson
 import pandas as pd
 
 from trainer import schema
@@ -31,12 +37,12 @@ COLUMNS = {
     "label": "VARCHAR",
     "probability": "DOUBLE",
 }
-_STOP = object()
-
-
-def create_table(con: duckdb.DuckDBPyConnection) -> None:
-    columns = ", ".join(f'"{name}" {kind}' for name, kind in COLUMNS.items())
-    con.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} ({columns})")
+# JSON lines carry the time as seconds since the epoch (UTC); the reader makes it a TIMESTAMP
+_JSON_COLUMNS = {**COLUMNS, "ts": "DOUBLE"}
+SEGMENT_ROWS = 20_000
+SEGMENT_SECONDS = 10.0
+BACKLOG_LIMIT = 100_000
+GRACE_SECONDS = 60.0  # how long a compacted JSON segment stays for readers that listed it
 
 
 def rows_of(record: dict) -> list[dict]:
@@ -67,36 +73,40 @@ def rows_of(record: dict) -> list[dict]:
     return rows
 
 
-def append(path: Path, rows: list[dict]) -> None:
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    for name, kind in COLUMNS.items():
-        if kind == "DOUBLE":
-            frame[name] = pd.to_numeric(frame[name], errors="coerce")
-        elif kind == "VARCHAR":
-            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
-    frame["ts"] = pd.to_datetime(frame["ts"], unit="s")
-    for attempt in range(50):  # another process (the monitor) may hold the file briefly
-        try:
-            with duckdb.connect(str(path)) as con:
-                create_table(con)
-                con.register("batch", frame)
-                con.execute(f"INSERT INTO {TABLE} SELECT * FROM batch")
-                con.unregister("batch")
-            return
-        except duckdb.IOException:
-            time.sleep(0.05 * (attempt + 1))
-    raise RuntimeError(f"request log {path} stayed locked; {len(rows)} rows not written")
+def _lines(rows: list[dict]) -> bytes:
+    return b"".join(orjson.dumps(row, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n" for row in rows)
 
 
 class RequestLog:
-    def __init__(self, path: str | Path, flush_every: float = 0.5, batch: int = 5000) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.queue: queue.Queue = queue.Queue()
-        self.flush_every, self.batch = flush_every, batch
+    """The writer: thread-safe, one `write` per response, segments rotated and compacted."""
+
+    def __init__(
+        self,
+        folder: str | Path,
+        *,
+        segment_rows: int = SEGMENT_ROWS,
+        segment_seconds: float = SEGMENT_SECONDS,
+        backlog_limit: int = BACKLOG_LIMIT,
+    ) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.segment_rows, self.segment_seconds = segment_rows, segment_seconds
+        self.backlog_limit = backlog_limit
+        self.lock = threading.Lock()
+        self.backlog: deque[bytes] = deque()  # encoded rows a failed write left behind
+        self.backlog_rows = 0
+        self.failure: str | None = None
         self.written = 0
-        self.thread = threading.Thread(target=self._run, name="request-log", daemon=True)
-        self.thread.start()
+        self._fd: int | None = None
+        self._segment: Path | None = None
+        self._segment_rows = 0
+        self._opened = 0.0
+        self._closed: queue.Queue = queue.Queue()
+        self._compactor = threading.Thread(target=self._compact_closed, daemon=True)
+        self._compactor.start()
+        for leftover in sorted(self.folder.glob("*.jsonl")):  # a previous server's segments
+            if not leftover.with_suffix(".parquet").exists():
+                self._closed.put(leftover)
 
     def record(
         self,
@@ -108,7 +118,9 @@ class RequestLog:
         predictions: list | None = None,
         error: str | None = None,
     ) -> None:
-        self.queue.put(
+        """Append the rows of one response; returns once they are in the file (or, when
+        the file cannot be written, in the bounded backlog)."""
+        rows = rows_of(
             {
                 "ts": time.time(),
                 "request_id": uuid.uuid4().hex,
@@ -120,29 +132,215 @@ class RequestLog:
                 "predictions": predictions,
             }
         )
+        data = _lines(rows)
+        with self.lock:
+            self.backlog.append(data)
+            self.backlog_rows += len(rows)
+            self._flush_backlog()
 
-    def _run(self) -> None:
-        pending: list[dict] = []
-        deadline = time.monotonic() + self.flush_every
-        stop = False
-        while not stop:
-            timeout = max(0.0, deadline - time.monotonic())
+    def refusal(self) -> str | None:
+        """Why a prediction must be refused now: the backlog of rows that could not be
+        written is full, so the prediction could not be recorded (docs/reliability.md)."""
+        if self.backlog_rows >= self.backlog_limit:
+            with self.lock:  # the disk may have room again
+                self._flush_backlog()
+        if self.backlog_rows < self.backlog_limit:
+            return None
+        return (
+            f"request log full: {self.backlog_rows:,} rows not written "
+            f"({self.failure or 'unknown error'})"
+        )
+
+    def problems(self) -> list[str]:
+        """What health should report: a failing write and the rows waiting for it."""
+        if not self.failure and not self.backlog_rows:
+            return []
+        return [
+            f"request log: {self.backlog_rows:,} rows waiting to be written "
+            f"(limit {self.backlog_limit:,}); last error: {self.failure}"
+        ]
+
+    def _flush_backlog(self) -> None:
+        while self.backlog:
+            data = self.backlog[0]
             try:
-                item = self.queue.get(timeout=timeout)
-                if item is _STOP:
-                    stop = True
-                else:
-                    pending.extend(rows_of(item))
+                fd = self._open_segment()
+                os.write(fd, data)
+            except OSError as exc:
+                self.failure = f"{type(exc).__name__}: {exc}"
+                self._abandon_segment()
+                return
+            count = data.count(b"\n")
+            self.backlog.popleft()
+            self.backlog_rows -= count
+            self.written += count
+            self._segment_rows += count
+        self.failure = None
+        if self._segment_rows >= self.segment_rows or (
+            self._fd is not None and time.monotonic() - self._opened >= self.segment_seconds
+        ):
+            self._close_segment()
+
+    def _open_segment(self) -> int:
+        if self._fd is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            name = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.jsonl"
+            self._segment = self.folder / name
+            self._fd = os.open(self._segment, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            # held while the segment is open: another server's compactor leaves it alone
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._segment_rows, self._opened = 0, time.monotonic()
+        return self._fd
+
+    def _close_segment(self) -> None:
+        if self._fd is None:
+            return
+        fd, segment = self._fd, self._segment
+        self._fd = self._segment = None
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._closed.put(segment)
+
+    def _abandon_segment(self) -> None:
+        """After a failed write: close the descriptor, keep the file for the compactor."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            if self._segment is not None:
+                self._closed.put(self._segment)
+            self._fd = self._segment = None
+
+    def _compact_closed(self) -> None:
+        while True:
+            try:
+                segment = self._closed.get(timeout=GRACE_SECONDS / 4)
             except queue.Empty:
-                pass
-            if pending and (stop or len(pending) >= self.batch or time.monotonic() >= deadline):
-                append(self.path, pending)
-                self.written += len(pending)
-                pending = []
-            if time.monotonic() >= deadline:
-                deadline = time.monotonic() + self.flush_every
+                segment = False
+            if segment is None:
+                return
+            with contextlib.suppress(Exception):  # a segment left as JSON is still read
+                if segment and not _in_use(segment):
+                    compact(segment)
+                remove_compacted(self.folder)
 
     def close(self) -> None:
-        """Write everything queued, then stop."""
-        self.queue.put(_STOP)
-        self.thread.join()
+        """Write what can be written, fsync, compact the closed segments, stop."""
+        with self.lock:
+            self._flush_backlog()
+            with contextlib.suppress(OSError):
+                self._close_segment()
+        self._closed.put(None)
+        self._compactor.join()
+
+
+def _in_use(segment: Path) -> bool:
+    """Whether a live writer (this server or another) still has the segment open."""
+    try:
+        fd = os.open(segment, os.O_RDONLY)
+    except FileNotFoundError:
+        return True  # already compacted by someone else
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def compact(segment: Path) -> Path:
+    """A closed JSON-lines segment as Parquet (written aside, then renamed). The JSON file
+    stays for GRACE_SECONDS: a reader that listed it before the Parquet file appeared can
+    still read it (readers prefer the Parquet file when both exist)."""
+    target = segment.with_suffix(".parquet")
+    aside = segment.with_suffix(".parquet.tmp")
+    with duckdb.connect() as con:
+        con.execute(f"COPY ({_json_select([segment])}) TO '{_literal(aside)}' (FORMAT parquet)")
+    os.replace(aside, target)
+    return target
+
+
+def remove_compacted(folder: Path, grace: float = GRACE_SECONDS) -> None:
+    """Delete JSON segments whose Parquet copy is older than `grace` seconds."""
+    now = time.time()
+    for parquet in folder.glob("*.parquet"):
+        segment = parquet.with_suffix(".jsonl")
+        if segment.exists() and now - parquet.stat().st_mtime >= grace:
+            segment.unlink(missing_ok=True)
+
+
+def _literal(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _json_select(files: list[Path]) -> str:
+    listed = ", ".join(f"'{_literal(f)}'" for f in files)
+    columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in _JSON_COLUMNS.items()) + "}"
+    names = ", ".join(f'"{k}"' for k in COLUMNS if k != "ts")
+    # a torn last line (a crash mid-write) reads as NULLs: skipped, not an error
+    return (
+        f"SELECT make_timestamp(CAST(round(ts * 1e6) AS BIGINT)) AS ts, {names} "
+        f"FROM read_json([{listed}], format = 'newline_delimited', columns = {columns}, "
+        "ignore_errors = true) WHERE ts IS NOT NULL AND status IS NOT NULL"
+    )
+
+
+def _view_sql(folder: Path) -> str:
+    parquet = sorted(folder.glob("*.parquet"))
+    done = {p.stem for p in parquet}
+    jsonl = [p for p in sorted(folder.glob("*.jsonl")) if p.stem not in done]
+    parts = []
+    if parquet:
+        listed = ", ".join(f"'{_literal(p)}'" for p in parquet)
+        parts.append(f"SELECT * FROM read_parquet([{listed}])")
+    if jsonl:
+        parts.append(_json_select(jsonl))
+    if not parts:
+        columns = ", ".join(f'CAST(NULL AS {kind}) AS "{name}"' for name, kind in COLUMNS.items())
+        return f"SELECT {columns} WHERE false"
+    return " UNION ALL BY NAME ".join(parts)
+
+
+def reader(folder: str | Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with a `request_log` view over the folder as it is now; a segment
+    compacted while the view is made is picked up on the retry."""
+    folder = Path(folder)
+    con = duckdb.connect()
+    for attempt in range(5):
+        try:
+            con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS {_view_sql(folder)}")
+            return con
+        except duckdb.IOException:
+            if attempt == 4:
+                raise
+            time.sleep(0.05)
+    return con
+
+
+def exists(folder: str | Path) -> bool:
+    """Whether anything was ever logged in the folder."""
+    folder = Path(folder)
+    return any(folder.glob("*.jsonl")) or any(folder.glob("*.parquet"))
+
+
+def append(folder: str | Path, rows: list[dict] | pd.DataFrame) -> Path:
+    """Rows written as one closed Parquet segment (test fixtures and benchmarks); `ts` in
+    seconds since the epoch, or datetimes."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    for name, kind in COLUMNS.items():
+        if kind == "DOUBLE":
+            frame[name] = pd.to_numeric(frame[name], errors="coerce")
+        elif kind == "VARCHAR":
+            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+    numeric = pd.api.types.is_numeric_dtype(frame["ts"])
+    frame["ts"] = pd.to_datetime(frame["ts"], unit="s") if numeric else pd.to_datetime(frame["ts"])
+    target = folder / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.parquet"
+    casts = ", ".join(f'CAST("{name}" AS {kind}) AS "{name}"' for name, kind in COLUMNS.items())
+    with duckdb.connect() as con:
+        con.register("batch", frame)
+        con.execute(f"COPY (SELECT {casts} FROM batch) TO '{_literal(target)}' (FORMAT parquet)")
+    return target

@@ -3,9 +3,12 @@
     .mlops/<project>/warehouse.duckdb       the tenant's warehouse (BigQuery's stand-in)
     .mlops/<project>/buckets/<bucket>/...   one folder per Cloud Storage bucket
     .mlops/<project>/state/*.json           registry, endpoint, monitoring (prod)
+    .mlops/<project>/request_log/           the prod endpoint's request log (segments)
 
 State files are replaced atomically (kernel.atomic) under a lock, so a crash mid-write leaves
-the last good state and two writers never interleave.
+the last good state and two writers never interleave; each write keeps the file it replaces
+as `<name>.json.last-good`, and a file damaged anyway (a full disk, a hand edit) is named
+with the command that restores that copy.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import fcntl
 import json
 import os
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
-from kernel.atomic import write_json
+from kernel.atomic import write_bytes, write_json
+from kernel.errors import UserError
 
 ENV_VAR = "MLOPS_WORKSPACE"
 DEFAULT = ".mlops"
@@ -28,6 +33,35 @@ MONITORING = "monitoring"
 
 def workspace_root(explicit: str | None = None) -> Path:
     return Path(explicit or os.environ.get(ENV_VAR) or DEFAULT).resolve()
+
+
+class StateDamaged(UserError):
+    """A state file that does not parse: named, with how to recover."""
+
+
+def last_good(path: Path) -> Path:
+    return path.with_name(path.name + ".last-good")
+
+
+def damaged_message(path: Path, exc: ValueError) -> str:
+    where = (
+        f" at line {exc.lineno}, column {exc.colno}"
+        if isinstance(exc, json.JSONDecodeError)
+        else ""
+    )
+    good = last_good(path)
+    if good.exists():
+        stamp = datetime.fromtimestamp(good.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        recovery = (
+            f"the last good copy ({stamp} UTC) is kept beside it; restore it with: "
+            f"cp '{good}' '{path}'"
+        )
+    else:
+        recovery = (
+            f"no good copy is kept; move it aside (mv '{path}' '{path}.damaged') to start "
+            "this state afresh"
+        )
+    return f"{path}: damaged state file (not JSON{where}); {recovery}"
 
 
 class LocalTenant:
@@ -42,15 +76,37 @@ class LocalTenant:
     def warehouse_path(self) -> Path:
         return self.path / "warehouse.duckdb"
 
+    @property
+    def request_log_path(self) -> Path:
+        """The prod endpoint's request log: a folder of segments (adapters.local.request_log)."""
+        return self.path / "request_log"
+
     def state_path(self, name: str) -> Path:
         return self.path / "state" / f"{name}.json"
 
     def read_state(self, name: str, default):
         path = self.state_path(name)
-        return json.loads(path.read_text()) if path.exists() else default
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return default
+        try:
+            return json.loads(data)
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError alike
+            raise StateDamaged(damaged_message(path, exc)) from None
 
     def write_state(self, name: str, value) -> None:
-        write_json(self.state_path(name), value)
+        """Replace the file atomically, keeping the one it replaces as the last good copy
+        (when it still parses: a damaged file never overwrites a good copy)."""
+        path = self.state_path(name)
+        try:
+            current = path.read_bytes()
+            json.loads(current)
+        except (FileNotFoundError, ValueError):
+            pass
+        else:
+            write_bytes(last_good(path), current)
+        write_json(path, value)
 
     @contextmanager
     def locked(self):

@@ -53,20 +53,44 @@ def serve(args: argparse.Namespace) -> int:
             f"nothing is deployed on the local {args.env} endpoint "
             f"({tenant.path}); run `mlops run --local` first"
         )
-    log = RequestLog(tenant.warehouse_path)
+    log = RequestLog(tenant.request_log_path)
     app = create_app(router, config, log)
     print(
         f"serving the local {args.env} endpoint on http://{args.host}:{port}"
         f"{config.predict_route} (health {config.health_route}); traffic "
-        f"{router.versions()}; request log {tenant.warehouse_path}",
+        f"{router.versions()}; request log {tenant.request_log_path}",
         flush=True,
     )
+    server = _server_class()(uvicorn.Config(app, host=args.host, port=port, log_level="warning"))
     try:
-        uvicorn.run(app, host=args.host, port=port, log_level="warning")
+        server.run()
     finally:
         log.close()
-        print(f"request log: {log.written:,} rows written", flush=True)
+        stopped = f" (stopped by {', '.join(server.stopped_by)})" if server.stopped_by else ""
+        print(f"request log: {log.written:,} rows written{stopped}", flush=True)
     return 0
+
+
+def _server_class():
+    """uvicorn's Server, except that the SIGTERM or SIGINT that stopped it is not raised
+    again once it has shut down: uvicorn does that, and the process then dies before the
+    request log is closed (exit 143). Here the stop is finished by `serve` and exits 0."""
+    import contextlib
+    import signal
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        stopped_by: tuple[str, ...] = ()
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            with super().capture_signals():
+                yield
+                self.stopped_by = tuple(signal.Signals(s).name for s in self._captured_signals)
+                self._captured_signals.clear()  # what uvicorn would raise again on exit
+
+    return Server
 
 
 def monitor(args: argparse.Namespace) -> int:
@@ -84,7 +108,7 @@ def monitor(args: argparse.Namespace) -> int:
     window = mon.parse_window(args.window) if args.window else timedelta(hours=m.interval_hours)
     until = datetime.fromisoformat(args.until) if args.until else None
     results, report = mon.run(
-        warehouse=tenant.warehouse_path,
+        request_log=tenant.request_log_path,
         baseline=baseline,
         skew_thresholds=m.thresholds("skew"),
         drift_thresholds=m.thresholds("drift"),

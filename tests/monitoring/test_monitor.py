@@ -5,11 +5,11 @@ import subprocess
 import sys
 from datetime import datetime, timedelta
 
-import duckdb
 import numpy as np
 import pytest
 from monitoring_fixtures import baseline, census_test_frame, log_frame
 
+from adapters.local import request_log
 from kernel.atomic import write_json
 from monitoring import monitor
 from monitoring.profiles import profile
@@ -71,9 +71,9 @@ def test_sql_buckets_equal_the_training_buckets(tmp_path):
     frame = sample(5, 2000)
     frame.loc[:9, "age"] = np.nan  # missing values land in the missing bucket
     frame.loc[10:19, "age"] = 200.0  # above the training range: overflow
-    path = tmp_path / "log.duckdb"
+    path = tmp_path / "request_log"
     log_frame(path, frame, NOW - timedelta(minutes=5))
-    with duckdb.connect(str(path), read_only=True) as con:
+    with request_log.reader(path) as con:
         served = profile(con, baseline(), NOW - timedelta(hours=1), NOW)
     assert served["rows"] == 2000
     assert served["features"] == profile_of(frame)["features"]
@@ -88,8 +88,8 @@ def test_mlops_monitor_end_to_end(tmp_path):
     )
     older, recent = sample(6, 3000), sample(7, 3000)
     recent["age"] += 10
-    log_frame(tenant / "warehouse.duckdb", older, NOW - timedelta(minutes=90))
-    log_frame(tenant / "warehouse.duckdb", recent, NOW - timedelta(minutes=30))
+    log_frame(tenant / "request_log", older, NOW - timedelta(minutes=90))
+    log_frame(tenant / "request_log", recent, NOW - timedelta(minutes=30))
 
     def run(until: datetime):
         return subprocess.run(

@@ -44,7 +44,7 @@ def test_plans():
 
 
 def test_stats_from_the_request_log(tmp_path):
-    path = tmp_path / PROD_PROJECT / "warehouse.duckdb"
+    path = tmp_path / PROD_PROJECT / "request_log"
     path.parent.mkdir()
     rows = census_test_frame().head(100)
     log_frame(path, rows, NOW - timedelta(minutes=10), version="1", latency_ms=4.0)
@@ -111,7 +111,7 @@ def test_mlops_canary_end_to_end(tmp_path, latency, action, traffic):
     prod.endpoint.deploy("2", {"1": 90, "2": 10}, ROLLOUT)
     prod.registry.set_alias("champion", "1")
     prod.registry.set_alias("challenger", "2")
-    log = tmp_path / PROD_PROJECT / "warehouse.duckdb"
+    log = tmp_path / PROD_PROJECT / "request_log"
     rows = census_test_frame().head(250)
     log_frame(log, rows, NOW - timedelta(minutes=10), version="1", latency_ms=4.0)
     log_frame(log, rows, NOW - timedelta(minutes=10), version="2", latency_ms=latency)

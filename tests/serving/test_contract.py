@@ -63,7 +63,23 @@ def good() -> dict:
     ("change", "message"),
     [
         (lambda i: i.pop("age"), "instance 0: missing field age"),
-        (lambda i: i.update(salary=3), "instance 0: unknown field(s) salary"),
+        (lambda i: i.update(salary=3), "instance 0: unknown field(s) 'salary'"),
+        (
+            lambda i: i.update(age=-5),
+            "instance 0: field age is -5, outside the plausible range 0 to 120",
+        ),
+        (
+            lambda i: i.update(age=1e308),
+            "instance 0: field age is 1e+308, outside the plausible range 0 to 120",
+        ),
+        (
+            lambda i: i.update(hours_per_week=169),
+            "instance 0: field hours_per_week is 169, outside the plausible range 0 to 168",
+        ),
+        (
+            lambda i: i.update(sex="x" * 1_000_000),
+            f"instance 0: field sex has unknown category {'x' * 80!r}... (1,000,000 characters)",
+        ),
         (lambda i: i.update(age="old"), "instance 0: field age must be a number, got 'old'"),
         (lambda i: i.update(age=True), "instance 0: field age must be a number, got True"),
         (lambda i: i.update(age=float("inf")), "instance 0: field age is not finite"),

@@ -4,68 +4,21 @@ request log; a bounded load test with zero 5xx and flat memory."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-import duckdb
 import httpx
 import pytest
 from local_prod import ROLLOUT, open_local_prod
+from server_process import free_port, rss_mib, start, stop
 from serving_fixtures import sample_instances, save_small_model
 
+from adapters.local import request_log
 from adapters.local.request_log import TABLE
 from adapters.local.storage import LocalStorage
 
 REQUESTS, CONCURRENCY = 400, 8
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stdout.read()}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise AssertionError(f"server at {url} never became ready")
-
-
-def start(command: list[str], env: dict, health: str) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        command,
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    wait_ready(health, proc)
-    return proc
-
-
-def stop(proc: subprocess.Popen) -> str:
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=30)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +123,7 @@ def test_mlops_serve_splits_traffic_and_logs_everything(tmp_path):
     out = stop(proc)
     assert "request log: 301 rows written" in out
     assert 0.2 < versions.count("2") / len(versions) < 0.4
-    log = read_log(workspace / "census-ml-prod" / "warehouse.duckdb")
+    log = read_log(workspace / "census-ml-prod" / "request_log")
     assert len(log) == 301 and (log.status == 200).sum() == 300
     assert set(log.version.dropna()) == {"1", "2"}
     row = log[log.status == 200].iloc[0]
@@ -179,5 +132,5 @@ def test_mlops_serve_splits_traffic_and_logs_everything(tmp_path):
 
 
 def read_log(path):
-    with duckdb.connect(str(path), read_only=True) as con:
+    with request_log.reader(path) as con:
         return con.execute(f"SELECT * FROM {TABLE} ORDER BY ts").df()

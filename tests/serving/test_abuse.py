@@ -1,0 +1,174 @@
+"""Abusive and broken requests, and broken parts of the server: each gets a clear status, and
+every predict response reaches the request log (docs/reliability.md)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from serving_fixtures import sample_instances, small_model
+
+from adapters.local import request_log
+from adapters.local.request_log import TABLE, RequestLog
+from serving.app import create_app
+from serving.contract import ServerConfig
+from serving.models import Deployed, SingleModel
+
+LIMIT = 64 * 1024
+
+
+def body(count: int = 1) -> bytes:
+    return json.dumps({"instances": list(sample_instances()[:count])}).encode()
+
+
+@pytest.fixture
+def served(tmp_path):
+    log = RequestLog(tmp_path / "log")
+    config = ServerConfig(max_body_bytes=LIMIT)
+    client = TestClient(create_app(SingleModel(small_model(), "7"), config, log))
+    yield client, log
+    log.close()
+
+
+def logged(log: RequestLog) -> list[tuple]:
+    log.close()
+    with request_log.reader(log.folder) as con:
+        return con.execute(f"SELECT status, version, error FROM {TABLE} ORDER BY ts").fetchall()
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_parsed(served):
+    client, log = served
+    big = b'{"instances": [' + b" " * (LIMIT + 10) + b"]}"
+    reply = client.post("/predict", content=big)
+    assert reply.status_code == 413 and "at most 65,536" in reply.json()["error"]
+
+    def chunks():  # no Content-Length: counted as it arrives
+        yield b'{"instances": ['
+        for _ in range(100):
+            yield b" " * 1024
+
+    reply = client.post("/predict", content=chunks())
+    assert reply.status_code == 413 and "over 65,536 bytes" in reply.json()["error"]
+    assert [status for status, _, _ in logged(log)] == [413, 413]
+
+
+def test_gzip_is_decompressed_within_the_limit_and_other_encodings_are_415(served):
+    client, log = served
+    headers = {"Content-Encoding": "gzip"}
+    assert (
+        client.post("/predict", content=gzip.compress(body(3)), headers=headers).status_code == 200
+    )
+    bomb = gzip.compress(b'{"instances": [' + b" " * (50 * LIMIT) + b"]}")
+    assert len(bomb) < LIMIT
+    reply = client.post("/predict", content=bomb, headers=headers)
+    assert reply.status_code == 413 and "decompressed body over" in reply.json()["error"]
+    reply = client.post("/predict", content=b"not gzip", headers=headers)
+    assert reply.status_code == 400 and "not valid gzip" in reply.json()["error"]
+    reply = client.post("/predict", content=body(), headers={"Content-Encoding": "br"})
+    assert reply.status_code == 415 and "'br' not supported" in reply.json()["error"]
+    assert [status for status, _, _ in logged(log)] == [200] * 3 + [413, 400, 415]
+
+
+def test_duplicate_keys_are_refused_not_resolved(served):
+    client, _ = served
+    instance = json.dumps(sample_instances()[0])
+    twice = ('{"instances": [' + instance + '], "instances": [' + instance + "]}").encode()
+    reply = client.post("/predict", content=twice)
+    assert reply.status_code == 400
+    assert reply.json()["error"] == "duplicate key 'instances' in a JSON object"
+    inner = instance.replace('{"age": ', '{"age": 200, "age": ', 1).encode()
+    reply = client.post("/predict", content=b'{"instances": [' + inner + b"]}")
+    assert reply.json()["error"] == "duplicate key 'age' in a JSON object"
+
+
+def test_a_huge_value_is_quoted_short_in_the_reply_and_the_log(served):
+    client, log = served
+    instance = dict(sample_instances()[0], sex="x" * 50_000)
+    reply = client.post("/predict", json={"instances": [instance]})
+    assert reply.status_code == 400 and len(reply.content) < 300
+    ((status, _, error),) = logged(log)
+    assert status == 400 and len(error) < 250 and "(50,000 characters)" in error
+
+
+def test_implausible_numbers_are_refused_naming_field_and_range(served):
+    client, _ = served
+    for age, shown in ((-5, "-5"), (1e308, "1e+308")):
+        reply = client.post("/predict", json={"instances": [dict(sample_instances()[0], age=age)]})
+        assert reply.status_code == 400
+        assert reply.json()["error"] == (
+            f"instance 0: field age is {shown}, outside the plausible range 0 to 120"
+        )
+
+
+class Broken:
+    """A version whose model fails every request."""
+
+    threshold = 0.5
+
+    def predict_matrix(self, matrix):
+        raise RuntimeError("weights missing")
+
+
+class Choosing:
+    def __init__(self, deployed, fail_choose=False):
+        self.deployed, self.fail_choose = deployed, fail_choose
+
+    def choose(self):
+        if self.fail_choose:
+            raise OSError("state file unreadable")
+        return self.deployed
+
+    def versions(self):
+        return {self.deployed.version: 100}
+
+    def refresh(self, force=False):
+        pass
+
+    def problems(self):
+        return []
+
+
+def test_a_broken_version_and_an_unexpected_error_are_logged_as_500s(tmp_path):
+    log = RequestLog(tmp_path / "log")
+    client = TestClient(
+        create_app(Choosing(Deployed("9", Broken())), ServerConfig(), log),
+        raise_server_exceptions=False,
+    )
+    reply = client.post("/predict", content=body())
+    assert reply.status_code == 500
+    assert reply.json()["error"] == "version 9 failed: RuntimeError: 'weights missing'"
+    app = create_app(Choosing(Deployed("9", Broken()), fail_choose=True), ServerConfig(), log)
+    reply = TestClient(app, raise_server_exceptions=False).post("/predict", content=body())
+    assert reply.status_code == 500
+    assert reply.json()["error"] == "internal error: OSError: 'state file unreadable'"
+    assert logged(log) == [
+        (500, "9", "version 9 failed: RuntimeError: 'weights missing'"),
+        (500, None, "internal error: OSError: 'state file unreadable'"),
+    ]
+
+
+def test_a_log_that_cannot_be_written_turns_health_red_and_refuses_when_full(tmp_path, monkeypatch):
+    log = RequestLog(tmp_path / "log", backlog_limit=3)
+    client = TestClient(create_app(SingleModel(small_model(), "7"), ServerConfig(), log))
+    assert client.post("/predict", content=body()).status_code == 200
+    real_write = request_log.os.write
+
+    def disk_full(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(request_log.os, "write", disk_full)  # injected fault: a full disk
+    assert client.post("/predict", content=body(2)).status_code == 200  # 2 rows kept
+    health = client.get("/health")
+    assert health.status_code == 503
+    assert "2 rows waiting to be written" in health.json()["problems"][0]
+    assert "No space left on device" in health.json()["problems"][0]
+    assert client.post("/predict", content=body()).status_code == 200  # 3 waiting: full
+    reply = client.post("/predict", content=body())
+    assert reply.status_code == 503 and "request log full" in reply.json()["error"]
+    monkeypatch.setattr(request_log.os, "write", real_write)  # space again
+    assert client.post("/predict", content=body()).status_code == 200  # all written now
+    assert client.get("/health").status_code == 200
+    statuses = [status for status, _, _ in logged(log)]
+    assert statuses.count(200) == 1 + 2 + 1 + 1 and statuses.count(503) == 1
