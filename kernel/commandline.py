@@ -9,6 +9,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from kernel import exit_codes
 from kernel.errors import UserError
 
 
@@ -29,4 +30,4 @@ def run_handler(
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
+        return exit_codes.INTERRUPTED

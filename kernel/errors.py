@@ -2,11 +2,13 @@
 
 from typing import Any, NamedTuple
 
+from kernel import exit_codes
+
 
 class UserError(Exception):
     """Bad input, a bad file or a bad setting; the message names it and says what is wrong."""
 
-    exit_code = 2
+    exit_code = exit_codes.BAD_INPUT
 
 
 class DataError(UserError):
@@ -16,7 +18,7 @@ class DataError(UserError):
 class Failed(UserError):
     """A check found problems (policy, preflight, a failed run): exit 1, details given."""
 
-    exit_code = 1
+    exit_code = exit_codes.FAILED
 
 
 class Problem(NamedTuple):

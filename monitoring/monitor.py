@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from kernel import exit_codes
 from kernel.atomic import write_text
 from kernel.errors import UserError
 from monitoring.distances import alerts, jensen_shannon, l_infinity
@@ -23,7 +24,7 @@ from trainer import schema
 
 
 class Alerted(UserError):
-    exit_code = 1
+    exit_code = exit_codes.ALERT
 
 
 @dataclass(frozen=True)

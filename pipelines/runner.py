@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 from kfp import local
 
 from adapters import wiring
-from adapters.local.workspace import LocalTenant
+from adapters.local.workspace import LocalTenant, one_run_at_a_time
 from kernel.errors import Failed
 from kernel.names import PIPELINE_NAME
 from pipelines.params import PipelineParams
@@ -103,7 +104,12 @@ def run_local(params: PipelineParams, workspace: Path, out=sys.stdout) -> RunRes
     pipeline_root.mkdir(parents=True, exist_ok=True)
     log_dir = workspace / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"run-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    run = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    with one_run_at_a_time(workspace, run):  # one run per workspace: its log is its own
+        return _run(params, workspace, pipeline_root, log_dir / f"run-{run}.log", out)
+
+
+def _run(params: PipelineParams, workspace: Path, pipeline_root: Path, log_path, out):
     pipeline = build("local", LOCAL_IMAGE, params.tenants)
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root))
     before = set(pipeline_root.iterdir())

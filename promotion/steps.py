@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from kernel import exit_codes
 from kernel.atomic import write_json
-from kernel.errors import DataError, UserError
+from kernel.errors import DataError, Failed, UserError
 from kernel.names import CANDIDATE_LABEL, CHALLENGER, CHAMPION
 from promotion.domain import canary, statistics
-from promotion.domain.decision import Decision, decide
+from promotion.domain.decision import Decision, champion_moved, compared_with, decide
 from promotion.domain.traffic import canary_split, rollback, to_undeploy
 from promotion.ports import Endpoint, EndpointState, Monitoring, Registry, Storage, Warehouse
 from settings import Bars, CanaryCriteria, MonitoringSettings, Rollout
@@ -239,6 +240,22 @@ def read_approval(storage: Storage, candidate_uri: str) -> Approval:
 # 6. deploy -------------------------------------------------------------------------------
 
 
+class ChampionChanged(Failed):
+    """Prod's champion is not the one the candidate was compared with."""
+
+
+def _require_same_champion(storage: Storage, candidate_uri: str, registry: Registry) -> None:
+    where = f"{candidate_uri}/decision.json"
+    try:
+        compared = compared_with(json.loads(storage.read_text(where)))
+    except (FileNotFoundError, ValueError) as exc:
+        raise DeployFailed(f"{where}: cannot tell which champion was compared ({exc})") from None
+    current = registry.alias(CHAMPION)
+    moved = champion_moved(compared, current.version if current else None)
+    if moved:
+        raise ChampionChanged(moved)
+
+
 def deploy_candidate(
     *,
     candidate_uri: str,
@@ -260,6 +277,17 @@ def deploy_candidate(
     """
     baseline_uri = f"{prod_data_root}/{run_id}/baseline.json"
     version = registry.find(CANDIDATE_LABEL, run_id)
+    before: EndpointState = endpoint.state()
+    if version is not None and before.traffic.get(version.version):
+        log(f"version {version.version} already serves {before.traffic}; nothing to deploy")
+        return {
+            "version": version.version,
+            "traffic": before.traffic,
+            "undeployed": [],
+            "smoke": "skipped: already serving",
+            "baseline_uri": baseline_uri,
+        }
+    _require_same_champion(storage, candidate_uri, registry)
     if version is None:
         model_uri = storage.copy_tree(
             f"{candidate_uri}/model", f"{prod_models_root}/{run_id}/model"
@@ -270,16 +298,6 @@ def deploy_candidate(
             model_uri, labels={CANDIDATE_LABEL: run_id, "commit": commit, "run": run_id}
         )
         log(f"registered version {version.version} from {model_uri}")
-    before: EndpointState = endpoint.state()
-    if before.traffic.get(version.version):
-        log(f"version {version.version} already serves {before.traffic}; nothing to deploy")
-        return {
-            "version": version.version,
-            "traffic": before.traffic,
-            "undeployed": [],
-            "smoke": "skipped: already serving",
-            "baseline_uri": baseline_uri,
-        }
     traffic = canary_split(before, version.version, rollout.canary_percent)
     endpoint.deploy(version.version, traffic, rollout)
     log(f"deployed version {version.version}: traffic {traffic}")
@@ -345,6 +363,10 @@ def monitoring_config(
 # Concluding a canary (`mlops canary`) ----------------------------------------------------
 
 
+class NothingToJudge(UserError):
+    exit_code = exit_codes.NOTHING_TO_JUDGE
+
+
 @dataclass(frozen=True)
 class CanaryOutcome:
     champion: str
@@ -370,7 +392,7 @@ def conclude_canary(
     """
     champion, challenger = registry.alias(CHAMPION), registry.alias(CHALLENGER)
     if champion is None or challenger is None:
-        raise UserError("no canary to judge: the endpoint has no challenger version")
+        raise NothingToJudge("no canary to judge: the endpoint has no challenger version")
     start = window_end - timedelta(minutes=criteria.window_minutes)
     stats = monitoring.version_stats(start, window_end)
 

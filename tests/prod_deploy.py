@@ -33,6 +33,11 @@ def stage_candidate(sim, run_id: str) -> str:
     loader.to_csv(loader.load_census(split="test").frame.head(50), folder / "train.csv")
     (folder / "baseline.json").write_text("{}")
     (folder / "smoke.json").write_text(json.dumps(steps.smoke_instances(folder / "train.csv")))
+    # as decide records it: the champion prod had when the candidate was compared
+    model = registered(sim)
+    champion = (model or {}).get("aliases", {}).get("champion")
+    decision = {"champion": {"version": champion} if champion else None}
+    (folder / "decision.json").write_text(json.dumps(decision))
     return f"gs://census-ml-staging-models/census-income/candidates/{run_id}"
 
 

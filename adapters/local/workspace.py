@@ -119,3 +119,35 @@ class LocalTenant:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class RunInProgress(UserError):
+    """Another run holds the workspace."""
+
+
+@contextmanager
+def one_run_at_a_time(root: Path, run: str):
+    """An exclusive lock on the workspace for one run; a second run fails at once, naming
+    the run that holds it. The lock dies with its process, so a killed run never leaves the
+    workspace locked."""
+    path = Path(root) / "run.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 1000, 0).decode(errors="replace").strip() or "a run"
+            raise RunInProgress(
+                f"another run is in progress in {root}: {holder}; wait for it to finish "
+                "(or stop it) and run again"
+            ) from None
+        started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"run {run} (pid {os.getpid()}, started {started})\n".encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)  # releases the lock

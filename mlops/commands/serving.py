@@ -8,6 +8,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from kernel import exit_codes
 from kernel.errors import UserError
 
 
@@ -191,7 +192,15 @@ def canary(args: argparse.Namespace) -> int:
             f"endpoint traffic now {outcome.traffic}"
             + (f"; undeployed {', '.join(undeployed)}" if undeployed else "")
         )
-    return 0
+    return CANARY_EXIT[verdict.action]
+
+
+# one code per verdict, so a scheduler can tell them apart (docs/reliability.md)
+CANARY_EXIT = {
+    "promote": exit_codes.OK,
+    "rollback": exit_codes.ROLLED_BACK,
+    "wait": exit_codes.WAIT,
+}
 
 
 def _utc_now() -> datetime:

@@ -22,7 +22,9 @@ class Decision:
 
 
 def _summary(metrics: dict) -> dict:
+    version = {"version": metrics["version"]} if "version" in metrics else {}
     return {
+        **version,  # the champion's: what deploy checks prod still has
         "roc_auc": metrics["roc_auc"],
         "accuracy": metrics["accuracy"],
         "log_loss": metrics["log_loss"],
@@ -60,3 +62,28 @@ def decide(challenger: dict, champion: dict | None, bars: Bars) -> Decision:
     if gain > bars.champion_margin:
         return Decision(True, f"beats the champion: {versus}", ours, theirs)
     return Decision(False, f"does not beat the champion by the margin: {versus}", ours, theirs)
+
+
+def compared_with(decision: dict) -> str | None:
+    """The champion version a recorded decision compared its challenger with (None: prod
+    had no champion). Refuses a record that cannot say, rather than guess."""
+    champion = decision.get("champion")
+    if champion is None:
+        return None
+    if not isinstance(champion, dict) or not isinstance(champion.get("version"), str):
+        raise ValueError("the decision does not record which champion it compared with")
+    return champion["version"]
+
+
+def champion_moved(compared: str | None, current: str | None) -> str | None:
+    """Why a decision no longer holds: prod's champion is not the one it was compared with.
+    Two runs deciding at once both see "no champion yet"; the second must not deploy."""
+    if compared == current:
+        return None
+    then = f"version {compared}" if compared else "no champion"
+    now = f"version {current}" if current else "no champion"
+    return (
+        f"prod's champion changed since this candidate was decided: it was compared with "
+        f"{then}, prod now has {now}; nothing deployed (run the pipeline again to compare it "
+        "with the current champion)"
+    )

@@ -71,7 +71,7 @@ def commands(name: str) -> list[list[str]]:
     found = []
     for step in config["steps"]:
         for part in re.split(
-            r"&&|;", substituted(" ".join(map(str, step.get("args", []))), config)
+            r"&&|\|\||;", substituted(" ".join(map(str, step.get("args", []))), config)
         ):
             tokens = shlex.split(part.strip().removeprefix("-ceu").strip()) if part.strip() else []
             # after shell keywords (then, else, a case label): the command itself

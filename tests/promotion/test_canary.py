@@ -129,8 +129,19 @@ def test_mlops_canary_end_to_end(tmp_path, latency, action, traffic):
         capture_output=True,
         text=True,
     )
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == {"PROMOTE": 0, "ROLLBACK": 4, "WAIT": 5}[action], proc.stderr
     assert f"canary v2 vs champion v1: {action}:" in proc.stdout
     assert prod.endpoint.state().traffic == traffic
     aliases = {a: v.version for v in prod.registry.versions() for a in v.aliases}
     assert aliases == ({"champion": "2"} if action == "PROMOTE" else {"champion": "1"})
+
+
+def test_mlops_canary_without_a_challenger_exits_6_nothing_to_judge(tmp_path):
+    prod = open_local_prod(tmp_path)
+    model = save_small_model(tmp_path / "m")
+    prod.registry.register(LocalStorage().copy_tree(str(model), str(tmp_path / "v1")), {})
+    prod.endpoint.deploy("1", {"1": 100}, ROLLOUT)
+    prod.registry.set_alias("champion", "1")
+    command = [sys.executable, "-m", "mlops.cli", "canary", "--workspace", str(tmp_path)]
+    proc = subprocess.run(command, capture_output=True, text=True)
+    assert proc.returncode == 6 and "no canary to judge" in proc.stderr

@@ -37,9 +37,14 @@ def world(tmp_path, model_dir, census_test):
     storage = LocalStorage()
 
     def candidate(run_id: str, model: Path = model_dir) -> str:
+        champion = prod.registry.alias("champion")  # what decide compared with
+        decision = {"champion": {"version": champion.version} if champion else None}
         return storage.stage(
             {"model": model, "baseline.json": test_csv, "train.csv": test_csv},
-            {"smoke.json": json.dumps(steps.smoke_instances(test_csv))},
+            {
+                "smoke.json": json.dumps(steps.smoke_instances(test_csv)),
+                "decision.json": json.dumps(decision),
+            },
             str(tmp_path / "staging-models" / run_id),
         )
 
@@ -131,3 +136,39 @@ def test_a_crash_mid_write_leaves_the_last_good_state(tmp_path, monkeypatch):
     assert [
         p.name for p in tenant.state_path("endpoint").parent.iterdir() if p.suffix == ".tmp"
     ] == []
+
+
+def test_two_runs_decided_at_once_the_second_deploy_is_refused(world):
+    """Both decided against "no champion yet"; the first deploy makes a champion; the
+    second must not deploy a candidate never compared with it."""
+    prod, deploy, tmp = world
+    storage = LocalStorage()
+    test_csv = tmp / "test.csv"
+    stale = storage.stage(  # decided while prod had no champion
+        {},
+        {
+            "smoke.json": json.dumps(steps.smoke_instances(test_csv)),
+            "decision.json": json.dumps({"champion": None}),
+        },
+        str(tmp / "staging-models" / "run-b"),
+    )
+    deploy("run-a")
+    with pytest.raises(steps.ChampionChanged) as info:
+        steps.deploy_candidate(
+            candidate_uri=stale,
+            run_id="run-b",
+            commit="abc",
+            registry=prod.registry,
+            endpoint=prod.endpoint,
+            storage=prod.storage,
+            prod_models_root=str(tmp / "prod-models"),
+            prod_data_root=str(tmp / "prod-data"),
+            rollout=ROLLOUT,
+            log=lambda _: None,
+        )
+    assert str(info.value).startswith(
+        "prod's champion changed since this candidate was decided: it was compared with no "
+        "champion, prod now has version 1; nothing deployed"
+    )
+    assert prod.endpoint.state().traffic == {"1": 100}
+    assert [v.version for v in prod.registry.versions()] == ["1"]  # nothing registered

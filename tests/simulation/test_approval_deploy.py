@@ -50,7 +50,7 @@ def test_the_deploy_trigger_judges_the_canary_as_the_deployer_itself(cloud, appr
         done = mlops_as(sim, DEPLOYER, "deploy", "--target", "vertex", "--candidate", uri)
         assert done.returncode == 0, done.stderr[-3000:]
     done = mlops_as(sim, DEPLOYER, "canary", "--target", "vertex", "--as-self")
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 5, done.stderr[-3000:]  # wait (kernel/exit_codes.py)
     assert "canary v2 vs champion v1: WAIT" in done.stdout  # no traffic yet: nothing changes
     reads = [e for e in sim.wire if e.method == "monitoring.projects.timeSeries.list"]
     assert reads and {e.principal for e in reads} == {DEPLOYER}

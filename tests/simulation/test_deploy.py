@@ -21,6 +21,7 @@ from prod_deploy import (
     registered,
     result_of,
     serve_traffic,
+    stage_candidate,
 )
 
 from trainer import loader
@@ -101,7 +102,8 @@ def test_mlops_canary_on_vertex_judges_cloud_monitoring_figures(
     serve_traffic(sim, 500)
     until = (datetime.now(UTC) + timedelta(minutes=1)).replace(tzinfo=None).isoformat()
     done = mlops_as(sim, PIPELINE, "canary", "--target", "vertex", "--until", until)
-    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    expected = {"PROMOTE": 0, "ROLLBACK": 4}[verdict]  # kernel/exit_codes.py
+    assert done.returncode == expected, done.stdout + done.stderr[-3000:]
     assert f"canary v2 vs champion v1: {verdict}:" in done.stdout
     split = endpoint(sim)["trafficSplit"]
     served_by = {d["id"]: d["modelVersionId"] for d in endpoint(sim)["deployedModels"]}
@@ -182,3 +184,25 @@ def test_removing_one_grant_the_deploy_needs_fails_it_naming_the_permission(
     assert done.returncode != 0
     assert named in done.stderr, done.stderr[-1500:]
     assert any(e.status in (400, 403) for e in sim.wire)
+
+
+def test_a_candidate_decided_against_another_champion_is_refused_on_vertex(cloud):
+    """The deploy guard reads the champion alias from Vertex AI's registry as the deployer."""
+    sim = cloud()
+    result_of(deploy(sim, "run-1"))
+    stale = stage_candidate(sim, "run-2")
+    decision = Path(sim.root / "storage" / stale.removeprefix("gs://")) / "decision.json"
+    decision.write_text('{"champion": null}')  # decided before run-1 made a champion
+    env = {**os.environ, **sim.environ(PIPELINE)}
+    done = subprocess.run(
+        [sys.executable, str(STEP), "deploy", stale, "run-2", IMAGE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode != 0
+    assert "compared with no champion, prod now has version 1; nothing deployed" in (
+        done.stdout + done.stderr
+    )
+    assert sorted(registered(sim)["versions"]) == ["1"]

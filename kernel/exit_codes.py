@@ -1,0 +1,11 @@
+"""The exit codes the CLI returns, one meaning each, so scripts and CI can act on them
+(docs/reliability.md has the table)."""
+
+OK = 0  # done; monitor: no alert; canary: promoted
+FAILED = 1  # a check found problems, or a call failed
+BAD_INPUT = 2  # a bad argument, file, setting or state: the message says which
+ALERT = 3  # monitor: skew or drift above a threshold
+ROLLED_BACK = 4  # canary: the challenger was rolled back
+WAIT = 5  # canary: not enough traffic yet; run again later
+NOTHING_TO_JUDGE = 6  # canary: no challenger on the endpoint
+INTERRUPTED = 130

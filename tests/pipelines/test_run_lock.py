@@ -1,0 +1,44 @@
+"""One run per workspace: a second one fails at once, naming the run in progress; a killed
+run leaves nothing locked."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import pytest
+
+from adapters.local.workspace import RunInProgress, one_run_at_a_time
+from pipelines import params
+from pipelines.runner import run_local
+from settings import load_platform
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from adapters.local.workspace import one_run_at_a_time
+with one_run_at_a_time(Path(sys.argv[1]), "20261122-070000-1"):
+    print("holding", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_second_run_fails_at_once_naming_the_first(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        run_params = params.build(load_platform(), "staging", {}, local=True)
+        with pytest.raises(RunInProgress) as info:
+            run_local(run_params, tmp_path, out=io.StringIO())
+        message = str(info.value)
+        assert message.startswith(f"another run is in progress in {tmp_path}: run 20261122-")
+        assert f"(pid {holder.pid}, started " in message
+    finally:
+        holder.kill()  # killed, not stopped: the lock must die with it
+        holder.wait()
+    with one_run_at_a_time(tmp_path, "next"):
+        assert "run next (pid" in (tmp_path / "run.lock").read_text()
+    assert (tmp_path / "run.lock").read_text() == ""
