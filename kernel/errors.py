@@ -3,6 +3,7 @@
 from typing import Any, NamedTuple
 
 from kernel import exit_codes
+from kernel.locations import redact
 
 
 class UserError(Exception):
@@ -48,5 +49,6 @@ def explain(exc: Any) -> str:
     parts = []
     for p in validation_problems(exc):
         shown = "" if isinstance(p.value, dict) or p.kind == "missing" else f" (got {p.value!r})"
+        shown = redact(shown)  # a password inside a URI is never echoed
         parts.append(f"{p.field}: {p.message}{shown}" if p.field else p.message)
     return "; ".join(parts)

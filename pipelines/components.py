@@ -34,12 +34,16 @@ def ingest(
     from pathlib import Path
 
     from adapters import wiring
-    from pipelines.params import DataParams
+    from kernel.locations import check_data_uri
+    from pipelines.params import DataParams, data_locations
     from promotion import steps
     from settings import Tenants
 
     source = DataParams.model_validate(data)
-    staging = wiring.open_staging(target, workspace, Tenants.model_validate(tenants))
+    where = Tenants.model_validate(tenants)
+    for uri in (source.train_data_uri, source.test_data_uri):  # again: a job's own values
+        check_data_uri(uri, **data_locations(where))
+    staging = wiring.open_staging(target, workspace, where)
     Path(quarantine.path).mkdir(parents=True, exist_ok=True)
     summary = steps.ingest(
         staging.warehouse,

@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import ValidationError, model_validator
 
 from kernel.errors import UserError, explain
 from kernel.images import require_pinned
+from kernel.locations import check_data_uri, local_data_dir
 from settings import Bars, MonitoringSettings, Platform, Rollout, Tenants, tenants_for
 from settings.model import Fraction, Strict
+from settings.tenants import LOCAL_SERVING_IMAGE
 from trainer.hyperparameters import Hyperparameters
 from trainer.options import DEFAULT_MAX_BAD_FRACTION
 
@@ -39,9 +41,27 @@ class PipelineParams(Strict):
     commit: str = "unknown"
     workspace: str = ""
 
+    @model_validator(mode="after")
+    def _data_where_allowed(self) -> PipelineParams:
+        """Data only from the bundled splits, the tenant's data bucket, or (local runs) the
+        local data folder; anything else refused before anything is read."""
+        for field in ("train_data_uri", "test_data_uri"):
+            check_data_uri(getattr(self.data, field), **data_locations(self.tenants))
+        return self
+
     def run_values(self) -> dict[str, Any]:
         """The pipeline's parameter values (tenants are compiled in, not passed)."""
         return self.model_dump(exclude={"tenants"})
+
+
+def data_locations(tenants: Tenants) -> dict[str, Any]:
+    """Where a run may read data (kernel.locations.check_data_uri's arguments): a local run
+    also from the local data folder, a run on Vertex only from Cloud Storage."""
+    local = tenants.serving_image == LOCAL_SERVING_IMAGE
+    return {
+        "buckets": {tenants.staging_data_bucket},
+        "local_dir": local_data_dir() if local else None,
+    }
 
 
 RUN_GROUPS = tuple(name for name in PipelineParams.model_fields if name != "tenants")

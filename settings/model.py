@@ -64,7 +64,34 @@ RUN_BUCKETS = {"non-prod": ("pipeline_root", "data", "models"), "prod": ("models
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 Fraction = Annotated[float, Field(ge=0, le=1)]
-ProjectId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
+_PROJECT = r"[a-z][a-z0-9-]{4,28}[a-z0-9]"
+ProjectId = Annotated[str, Field(pattern=rf"^{_PROJECT}$")]
+REGION = r"^[a-z]+-[a-z]+[0-9]$"
+DATASET = r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$"
+ENDPOINT_ID = r"^[1-9][0-9]{0,9}$"
+KMS_KEY = (
+    rf"^projects/{_PROJECT}/locations/[a-z0-9-]+/keyRings/[A-Za-z0-9_-]{{1,63}}"
+    r"/cryptoKeys/[A-Za-z0-9_-]{1,63}$"
+)
+SERVICE_ACCOUNT = rf"^[a-z][a-z0-9-]{{4,28}}[a-z0-9]@{_PROJECT}\.iam\.gserviceaccount\.com$"
+# Compute Engine machine types: family-type[-size...], lowercase (n1-standard-4, e2-highmem-2,
+# a2-highgpu-1g, c3-standard-4-lssd); no spaces, no shell.
+MACHINE_TYPE = r"^[a-z][a-z0-9]*(-[a-z0-9]+){1,3}$"
+
+
+def time_zone(name: str) -> str:
+    """An IANA time zone this machine knows (Cloud Scheduler takes the same names)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{name!r} is not an IANA time zone (for example Europe/Amsterdam)"
+        ) from None
+    return name
+
+
 AccountId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
 ResourceName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
 
@@ -130,10 +157,12 @@ class PipelineSettings(Strict):
     """The promotion pipeline (it runs in a non-prod tenant)."""
 
     bars: Bars
-    training_machine_type: str
+    training_machine_type: str = Field(pattern=MACHINE_TYPE)
     # Retraining without a person: Cloud Scheduler publishes to the retraining topic.
     retraining_schedule: str | None = Field(None, pattern=r"^(\S+\s+){4}\S+$")
     retraining_time_zone: str = "Etc/UTC"
+
+    _zone = field_validator("retraining_time_zone")(time_zone)
     promotion: Promotion = Field(
         "canary",
         description="canary: a run deploys to prod itself; approval: a run stops with an "
@@ -145,7 +174,7 @@ class Rollout(Strict):
     """How a new version reaches the prod endpoint (a pipeline parameter group)."""
 
     canary_percent: int = Field(ge=1, le=100)
-    machine_type: str
+    machine_type: str = Field(pattern=MACHINE_TYPE)
     min_replicas: int = Field(ge=1, le=100)
     max_replicas: int = Field(ge=1, le=100)
     versions_kept: int = Field(ge=1, le=20)
@@ -176,7 +205,7 @@ class AlertSettings(Strict):
 class ServingSettings(Strict):
     """The prod endpoint: its id, how versions roll out, canary analysis, alerts."""
 
-    endpoint_id: str = Field(pattern=r"^[1-9][0-9]{0,9}$", description="Vertex ids are numeric")
+    endpoint_id: str = Field(pattern=ENDPOINT_ID, description="Vertex ids are numeric")
     rollout: Rollout
     canary: CanaryCriteria
     alerts: AlertSettings
@@ -219,13 +248,13 @@ class Settings(Strict):
     role: Role
     project_id: ProjectId
     project_number: str = Field(pattern=r"^[0-9]{6,20}$")
-    region: str = Field(pattern=r"^[a-z]+-[a-z]+[0-9]$")
+    region: str = Field(pattern=REGION)
     peer: Env | None = Field(None, description="the other tenant of a non-prod/prod pair")
     state_bucket: str
     kms: KmsSettings
     buckets: BucketSettings
     service_accounts: dict[Identity, AccountId]
-    bigquery_dataset: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
+    bigquery_dataset: str = Field(pattern=DATASET)
     artifact_registry: ArtifactRegistrySettings
     cloudbuild: CloudBuildSettings
     pipeline: PipelineSettings | None = Field(None, description="non-prod and interactive")

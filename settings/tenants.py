@@ -6,9 +6,20 @@ adapters.wiring, which opens each tenant's services from it.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from settings.model import Platform, Promotion, Strict
+from settings.model import (
+    DATASET,
+    ENDPOINT_ID,
+    KMS_KEY,
+    REGION,
+    SERVICE_ACCOUNT,
+    Platform,
+    ProjectId,
+    Promotion,
+    Strict,
+    bucket_name,
+)
 
 LOCAL_SERVING_IMAGE = "local"  # the local endpoint serves in-process
 
@@ -16,21 +27,38 @@ LOCAL_SERVING_IMAGE = "local"  # the local endpoint serves in-process
 class Tenants(Strict):
     """Where a run reads and writes, and as whom: all derived from settings."""
 
-    staging_project: str
-    prod_project: str
-    region: str
-    staging_kms_key: str = Field(description="CMEK for the pipeline job and training (staging)")
-    prod_kms_key: str = Field(description="CMEK for the model, endpoint and monitoring (prod)")
-    trainer_service_account: str
-    deployer_service_account: str
-    reader_service_account: str = Field(description="reads prod's registry, changes nothing")
-    serving_service_account: str
-    staging_dataset: str
+    # Validated as settings validate them: a `--param tenants.*` override gets the same checks
+    # (`prod_models_bucket=../../../x` is not a bucket name).
+    staging_project: ProjectId
+    prod_project: ProjectId
+    region: str = Field(pattern=REGION)
+    staging_kms_key: str = Field(
+        pattern=KMS_KEY, description="CMEK for the pipeline job and training (staging)"
+    )
+    prod_kms_key: str = Field(
+        pattern=KMS_KEY, description="CMEK for the model, endpoint and monitoring (prod)"
+    )
+    trainer_service_account: str = Field(pattern=SERVICE_ACCOUNT)
+    deployer_service_account: str = Field(pattern=SERVICE_ACCOUNT)
+    reader_service_account: str = Field(
+        pattern=SERVICE_ACCOUNT, description="reads prod's registry, changes nothing"
+    )
+    serving_service_account: str = Field(pattern=SERVICE_ACCOUNT)
+    staging_dataset: str = Field(pattern=DATASET)
     staging_pipeline_root: str
     staging_models_bucket: str
+    staging_data_bucket: str = Field(description="the one bucket census data is read from")
     prod_models_bucket: str
     prod_data_bucket: str
-    endpoint_id: str
+    endpoint_id: str = Field(pattern=ENDPOINT_ID)
+
+    _buckets = field_validator(
+        "staging_pipeline_root",
+        "staging_models_bucket",
+        "staging_data_bucket",
+        "prod_models_bucket",
+        "prod_data_bucket",
+    )(bucket_name)
     serving_image: str = Field(description="the prediction server image new versions use")
     promotion: Promotion = Field(description="canary: the run deploys; approval: it stops")
 
@@ -52,6 +80,7 @@ def tenants_for(platform: Platform, env: str, *, local: bool) -> Tenants:
         staging_dataset=s.bigquery_dataset,
         staging_pipeline_root=s.buckets.pipeline_root,
         staging_models_bucket=s.buckets.models,
+        staging_data_bucket=s.buckets.data,
         prod_models_bucket=prod.buckets.models,
         prod_data_bucket=prod.buckets.data,
         endpoint_id=prod.serving_settings().endpoint_id,

@@ -104,6 +104,31 @@ def test_a_good_message_gives_the_exact_pipeline_job_request(template):
             "bars.min_roc_auc: Input should be less than or equal to 1",
         ),
         ({"parameters": [1, 2]}, 'expected {"parameters"'),
+        (
+            {"parameters": {"data.train_data_uri": "file:///etc/passwd"}},
+            "file:///etc/passwd: local files are not read here",
+        ),
+        (
+            {"parameters": {"data.train_data_uri": "/proc/self/environ"}},
+            "/proc/self/environ: local files are not read here",
+        ),
+        (
+            {
+                "parameters": {
+                    "data.test_data_uri": "http://metadata.google.internal/computeMetadata/v1/"
+                    "instance/service-accounts/default/token"
+                }
+            },
+            "not a data location this platform reads",
+        ),
+        (
+            {"parameters": {"data.train_data_uri": "gs://census-ml-prod-data/census/adult.data"}},
+            "data must be in the tenant's data bucket (gs://census-ml-staging-data/...)",
+        ),
+        (
+            {"parameters": {"data.train_data_uri": "gs://u:pw@census-ml-staging-data/x"}},
+            "gs://***@census-ml-staging-data/x: data must be in the tenant's data bucket",
+        ),
         (b"not json", "not base64-encoded JSON"),
     ],
 )

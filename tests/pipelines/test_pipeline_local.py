@@ -74,7 +74,10 @@ def test_second_run_compares_with_the_champion_and_changes_nothing(first_run, wo
     assert "decide: KEEP" in out.getvalue()
 
 
-def test_a_failure_before_deploy_leaves_prod_exactly_as_it_was(first_run, workspace, tmp_path):
+def test_a_failure_before_deploy_leaves_prod_exactly_as_it_was(
+    first_run, workspace, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("MLOPS_DATA_DIR", str(tmp_path))  # the local data folder
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join([*GOOD_ROWS, "1, 2, 3", "x"]) + "\n")
     prod_before = fingerprint(workspace / PROD)
@@ -101,4 +104,36 @@ def test_bad_parameters_are_refused_before_anything_runs(tmp_path):
         assert "Traceback" not in proc.stderr
     proc = mlops_run(workspace, "--env", "qa")
     assert proc.returncode == 2 and "unknown env 'qa'" in proc.stderr
+    assert not workspace.exists()
+
+
+@pytest.mark.parametrize(
+    ("param", "says"),
+    [
+        ("data.train_data_uri=/etc/passwd", "/etc/passwd: outside the local data folder"),
+        ("data.train_data_uri=file:///proc/self/environ", "outside the local data folder"),
+        ("data.train_data_uri=data/../../etc/passwd", "outside the local data folder"),
+        (
+            "data.test_data_uri=http://169.254.169.254/computeMetadata/v1/token",
+            "not a data location this platform reads",
+        ),
+        (
+            "data.train_data_uri=https://alice:s3cret@example.com/census.csv",
+            "https://***@example.com/census.csv: not a data location",
+        ),
+        (
+            "data.train_data_uri=gs://someone-elses-bucket/census.csv",
+            "data must be in the tenant's data bucket (gs://census-ml-staging-data/...)",
+        ),
+        ("tenants.prod_models_bucket=../../../x", "is not a valid Cloud Storage bucket name"),
+        ("tenants.staging_project=Evil;rm", "tenants.staging_project: String should match"),
+        ("rollout.machine_type=; rm -rf /", "rollout.machine_type: String should match"),
+    ],
+)
+def test_data_locations_and_names_are_refused_before_anything_is_read(tmp_path, param, says):
+    workspace = tmp_path / "never-created"
+    proc = mlops_run(workspace, "--param", param)
+    assert proc.returncode == 2, proc.stderr
+    assert says in proc.stderr and "Traceback" not in proc.stderr
+    assert "s3cret" not in proc.stderr + proc.stdout
     assert not workspace.exists()

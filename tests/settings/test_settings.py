@@ -53,6 +53,24 @@ def test_real_settings_load_and_derive_cross_tenant_names(platform):
             r"buckets\.models: 'Census_Models!' is not a valid Cloud Storage bucket name",
         ),
         (
+            "staging",
+            'retraining_time_zone = "Etc/UTC"',
+            'retraining_time_zone = "Mars/Olympus_Mons"',
+            r"retraining_time_zone: 'Mars/Olympus_Mons' is not an IANA time zone",
+        ),
+        (
+            "staging",
+            'training_machine_type = "n1-standard-4"',
+            'training_machine_type = "; rm -rf /"',
+            r"training_machine_type: String should match pattern",
+        ),
+        (
+            "prod",
+            'machine_type = "n1-standard-2"',
+            'machine_type = "N1 standard"',
+            r"rollout\.machine_type: String should match pattern",
+        ),
+        (
             "prod",
             'project_number = "100000000003"',
             'project_number = "12ab"',
