@@ -15,5 +15,7 @@ PREDICT_ROUTE = "/predict"
 # Registry version aliases: what serves, and what is on canary.
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+# on a version while its deploy runs; left behind by a deploy killed part way
+DEPLOYING = "deploying"
 # The registry label that finds a run's version again on a retry.
 CANDIDATE_LABEL = "candidate"

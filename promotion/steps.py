@@ -15,7 +15,7 @@ from pathlib import Path
 from kernel import exit_codes
 from kernel.atomic import write_json
 from kernel.errors import DataError, Failed, UserError
-from kernel.names import CANDIDATE_LABEL, CHALLENGER, CHAMPION
+from kernel.names import CANDIDATE_LABEL, CHALLENGER, CHAMPION, DEPLOYING
 from promotion.domain import canary, statistics
 from promotion.domain.decision import Decision, champion_moved, compared_with, decide
 from promotion.domain.traffic import canary_split, rollback, to_undeploy
@@ -276,6 +276,13 @@ def deploy_candidate(
     takes the new version off the endpoint, leaves the aliases alone, and fails the step.
     """
     baseline_uri = f"{prod_data_root}/{run_id}/baseline.json"
+    finish_interrupted_deploy(
+        registry=registry,
+        endpoint=endpoint,
+        storage=storage,
+        prod_data_root=prod_data_root,
+        log=log,
+    )
     version = registry.find(CANDIDATE_LABEL, run_id)
     before: EndpointState = endpoint.state()
     if version is not None and before.traffic.get(version.version):
@@ -292,38 +299,28 @@ def deploy_candidate(
         model_uri = storage.copy_tree(
             f"{candidate_uri}/model", f"{prod_models_root}/{run_id}/model"
         )
-        storage.copy_tree(f"{candidate_uri}/baseline.json", baseline_uri)
-        storage.copy_tree(f"{candidate_uri}/train.csv", f"{prod_data_root}/{run_id}/train.csv")
+        for name in ("baseline.json", "train.csv", "smoke.json"):  # smoke: for a resumed deploy
+            storage.copy_tree(f"{candidate_uri}/{name}", f"{prod_data_root}/{run_id}/{name}")
         version = registry.register(
             model_uri, labels={CANDIDATE_LABEL: run_id, "commit": commit, "run": run_id}
         )
         log(f"registered version {version.version} from {model_uri}")
+    # From here until the aliases move, the version is marked: a deploy killed part way is
+    # recognised by the next deploy or `mlops canary`, which completes or rolls it back.
+    registry.set_alias(DEPLOYING, version.version)
     traffic = canary_split(before, version.version, rollout.canary_percent)
     endpoint.deploy(version.version, traffic, rollout)
     log(f"deployed version {version.version}: traffic {traffic}")
     instances = json.loads(storage.read_text(f"{candidate_uri}/smoke.json"))
-    try:
-        problems = predict.check_predictions(
-            instances, endpoint.predict(instances, version.version)
-        )
-    except Exception as exc:  # any failure to answer is a failed smoke test
-        problems = [f"prediction failed: {exc}"]
+    problems = _smoke_problems(endpoint, instances, version.version)
     if problems:
-        restored = rollback(before, version.version)
-        if restored:  # else it was the only model: undeploying it clears the traffic
-            endpoint.set_traffic(restored)
-        endpoint.undeploy(version.version)
-        registry.delete(version.version)  # no orphan version left behind
+        restored = _roll_back(registry, endpoint, before, version.version)
         raise DeployFailed(
             f"smoke test of version {version.version} failed ({'; '.join(problems)}); "
             f"traffic rolled back to {restored or 'nothing'}"
         )
     log(f"smoke test passed on {len(instances)} instances")
-    if traffic.get(version.version) == 100:
-        registry.set_alias(CHAMPION, version.version)
-        registry.set_alias(CHALLENGER, None)
-    else:
-        registry.set_alias(CHALLENGER, version.version)
+    _move_aliases(registry, version.version, traffic)
     after = endpoint.state()
     undeployed = to_undeploy(after.deployed, after.traffic, rollout.versions_kept)
     for old in undeployed:
@@ -337,6 +334,73 @@ def deploy_candidate(
         "smoke": "passed",
         "baseline_uri": baseline_uri,
     }
+
+
+def _smoke_problems(endpoint: Endpoint, instances: list[dict], version: str) -> list[str]:
+    try:
+        return predict.check_predictions(instances, endpoint.predict(instances, version))
+    except Exception as exc:  # any failure to answer is a failed smoke test
+        return [f"prediction failed: {exc}"]
+
+
+def _move_aliases(registry: Registry, version: str, traffic: dict[str, int]) -> None:
+    """The last step of a deploy: champion at 100%, challenger otherwise; then unmarked."""
+    if traffic.get(version) == 100:
+        registry.set_alias(CHAMPION, version)
+        registry.set_alias(CHALLENGER, None)
+    else:
+        registry.set_alias(CHALLENGER, version)
+    registry.set_alias(DEPLOYING, None)
+
+
+def _roll_back(registry: Registry, endpoint: Endpoint, before: EndpointState, version: str):
+    """Traffic as `before` had it without `version`, the version off the endpoint and out of
+    the registry (no orphan left behind); returns the restored split."""
+    restored = rollback(before, version)
+    now = endpoint.state()
+    if restored and restored != now.traffic:  # none: it was the only model, undeploy clears
+        endpoint.set_traffic(restored)
+    if version in now.deployed:
+        endpoint.undeploy(version)
+    for alias in (DEPLOYING, CHALLENGER, CHAMPION):
+        held = registry.alias(alias)
+        if held is not None and held.version == version:
+            registry.set_alias(alias, None)
+    registry.delete(version)
+    return restored
+
+
+def finish_interrupted_deploy(
+    *, registry: Registry, endpoint: Endpoint, storage: Storage, prod_data_root: str, log=print
+) -> str | None:
+    """A deploy killed part way left its version marked `deploying`. Complete it (smoke
+    test, aliases) when it serves traffic and passes; otherwise roll it back. Returns
+    "completed", "rolled back", or None when nothing was interrupted."""
+    marked = registry.alias(DEPLOYING)
+    if marked is None:
+        return None
+    version, state = marked.version, endpoint.state()
+    share = state.traffic.get(version, 0)
+    if share:
+        where = f"{prod_data_root}/{marked.labels.get('run', '')}/smoke.json"
+        try:
+            instances = json.loads(storage.read_text(where))
+        except (FileNotFoundError, ValueError) as exc:
+            problems = [f"no smoke instances at {where} ({exc})"]
+        else:
+            problems = _smoke_problems(endpoint, instances, version)
+    else:
+        problems = ["it was killed before it got traffic"]
+    if not problems:
+        _move_aliases(registry, version, state.traffic)
+        log(f"an interrupted deploy of version {version} completed: smoke test passed")
+        return "completed"
+    restored = _roll_back(registry, endpoint, state, version)
+    log(
+        f"an interrupted deploy of version {version} rolled back ({'; '.join(problems)}); "
+        f"traffic {restored or 'nothing'}"
+    )
+    return "rolled back"
 
 
 # 7. monitor ------------------------------------------------------------------------------

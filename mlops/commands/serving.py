@@ -166,10 +166,19 @@ def deploy(args: argparse.Namespace) -> int:
 
 
 def canary(args: argparse.Namespace) -> int:
+    from kernel.names import MODEL_NAME
+    from promotion import steps
     from promotion.steps import conclude_canary
 
-    settings, prod, _, _ = _prod(args, args.target, "self" if args.as_self else "deployer")
+    settings, prod, _, tenants = _prod(args, args.target, "self" if args.as_self else "deployer")
     s = settings.serving_settings()
+    steps.finish_interrupted_deploy(  # a deploy killed part way: completed or rolled back
+        registry=prod.registry,
+        endpoint=prod.endpoint,
+        storage=prod.storage,
+        prod_data_root=f"{prod.bucket_uri(tenants.prod_data_bucket)}/{MODEL_NAME}",
+        log=lambda line: print(line, flush=True),
+    )
     criteria = s.canary
     if args.window_minutes:
         criteria = criteria.model_copy(update={"window_minutes": args.window_minutes})

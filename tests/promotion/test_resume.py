@@ -1,0 +1,166 @@
+"""A deploy killed at each of its sub-steps: the next deploy, or `mlops canary`, finds prod in
+a state it recognises and completes or rolls back the interrupted version (docs/reliability.md)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from local_prod import ROLLOUT, open_local_prod
+from serving_fixtures import save_small_model
+
+from adapters.local.storage import LocalStorage
+from kernel.names import DEPLOYING, MODEL_NAME
+from promotion import steps
+from trainer import loader
+
+MUTATING = {"copy_tree", "register", "set_alias", "delete", "deploy", "set_traffic", "undeploy"}
+
+
+class Killed(BaseException):
+    """The process dying: nothing after it runs, no `except Exception` sees it."""
+
+
+class Dies:
+    """A port that dies at the `at`-th mutating call (counted across every port)."""
+
+    def __init__(self, port, clock: list[int], at: int) -> None:
+        self.port, self.clock, self.at = port, clock, at
+
+    def __getattr__(self, name):
+        attribute = getattr(self.port, name)
+        if name not in MUTATING:
+            return attribute
+
+        def call(*args, **kwargs):
+            self.clock[0] += 1
+            if self.clock[0] == self.at:
+                raise Killed(f"killed at {name}")
+            return attribute(*args, **kwargs)
+
+        return call
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return save_small_model(tmp_path_factory.mktemp("m") / "model")
+
+
+def setup(tmp_path, model, champion: bool):
+    prod = open_local_prod(tmp_path / "ws")
+    test = loader.load_census(split="test").frame.head(20)
+    csv = loader.to_csv(test, tmp_path / "test.csv")
+    storage = LocalStorage()
+
+    def candidate(run_id: str) -> str:
+        now = prod.registry.alias("champion")
+        return storage.stage(
+            {"model": model, "baseline.json": csv, "train.csv": csv},
+            {
+                "smoke.json": json.dumps(steps.smoke_instances(csv)),
+                "decision.json": json.dumps(
+                    {"champion": {"version": now.version} if now else None}
+                ),
+            },
+            str(tmp_path / "staging" / run_id),
+        )
+
+    def deploy(run_id: str, registry=None, endpoint=None, store=None) -> dict:
+        return steps.deploy_candidate(
+            candidate_uri=candidate(run_id),
+            run_id=run_id,
+            commit="abc",
+            registry=registry or prod.registry,
+            endpoint=endpoint or prod.endpoint,
+            storage=store or storage,
+            prod_models_root=str(tmp_path / "prod-models"),
+            prod_data_root=data_root(prod),
+            rollout=ROLLOUT,
+            log=lambda _: None,
+        )
+
+    if champion:
+        deploy("run-1")
+    return prod, deploy
+
+
+def data_root(prod) -> str:
+    """Where `mlops canary` looks for a version's files: the prod data bucket."""
+    return f"{prod.bucket_uri('census-ml-prod-data')}/{MODEL_NAME}"
+
+
+def killed_deploy(prod, deploy, at: int) -> bool:
+    clock = [0]
+    try:
+        deploy(
+            "run-2",
+            Dies(prod.registry, clock, at),
+            Dies(prod.endpoint, clock, at),
+            Dies(LocalStorage(), clock, at),
+        )
+    except Killed:
+        return True
+    return False
+
+
+def aliases(prod) -> dict:
+    return {a: v.version for v in prod.registry.versions() for a in v.aliases}
+
+
+def consistent(prod) -> None:
+    traffic = prod.endpoint.state().traffic
+    assert DEPLOYING not in aliases(prod)
+    assert not traffic or sum(traffic.values()) == 100
+    registered = {v.version for v in prod.registry.versions()}
+    assert set(traffic) <= registered and set(aliases(prod).values()) <= registered
+
+
+@pytest.mark.parametrize("champion", [True, False], ids=["canary", "first-deploy"])
+def test_a_deploy_killed_at_each_sub_step_is_completed_or_rolled_back(tmp_path, model, champion):
+    kills = 0
+    for at in range(1, 30):
+        prod, deploy = setup(tmp_path / str(at), model, champion)
+        if not killed_deploy(prod, deploy, at):
+            break  # the deploy now runs to the end: every sub-step has been killed once
+        kills += 1
+        before = aliases(prod)
+        outcome = steps.finish_interrupted_deploy(
+            registry=prod.registry,
+            endpoint=prod.endpoint,
+            storage=LocalStorage(),
+            prod_data_root=data_root(prod),
+            log=lambda _: None,
+        )
+        consistent(prod)
+        traffic = prod.endpoint.state().traffic
+        if outcome == "completed":  # the new version passed its smoke test and is aliased
+            assert aliases(prod) == (
+                {"champion": "1", "challenger": "2"} if champion else {"champion": "1"}
+            )
+        elif champion:  # rolled back, or nothing was marked yet: prod as it was
+            assert traffic == {"1": 100} and aliases(prod) == {"champion": "1"}
+        else:  # rolled back, or nothing was marked yet: still no model at all
+            assert traffic == {} and aliases(prod) == {}
+        assert (outcome is None) == (DEPLOYING not in before)
+        # and the platform goes on: the same run deployed again ends deployed
+        result = deploy("run-2")
+        consistent(prod)
+        assert prod.endpoint.state().traffic.get(result["version"])
+    assert kills >= 8  # copies, register, mark, deploy, aliases, unmark: each one killed
+
+
+def test_mlops_canary_finishes_an_interrupted_deploy_before_judging(tmp_path, model):
+    for at in range(1, 30):  # the first kill that leaves the canary serving, still marked
+        prod, deploy = setup(tmp_path / str(at), model, champion=True)
+        killed_deploy(prod, deploy, at)
+        if prod.endpoint.state().traffic.get("2") and DEPLOYING in aliases(prod):
+            break
+    assert aliases(prod) == {"champion": "1", DEPLOYING: "2"}
+    workspace = tmp_path / str(at) / "ws"
+    command = [sys.executable, "-m", "mlops.cli", "canary", "--workspace", str(workspace)]
+    proc = subprocess.run(command, capture_output=True, text=True)
+    assert "an interrupted deploy of version 2 completed" in proc.stdout, proc.stderr
+    assert proc.returncode == 5  # then judged: no traffic logged yet, so wait
+    assert aliases(prod) == {"champion": "1", "challenger": "2"}
