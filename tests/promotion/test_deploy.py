@@ -48,9 +48,9 @@ def world(tmp_path, model_dir, census_test):
             str(tmp_path / "staging-models" / run_id),
         )
 
-    def deploy(run_id: str, rollout=ROLLOUT, model: Path = model_dir) -> dict:
+    def deploy(run_id: str, rollout=ROLLOUT, model: Path = model_dir, staged=None) -> dict:
         return steps.deploy_candidate(
-            candidate_uri=candidate(run_id, model),
+            candidate_uri=staged or candidate(run_id, model),
             run_id=run_id,
             commit="abc",
             registry=prod.registry,
@@ -154,18 +154,7 @@ def test_two_runs_decided_at_once_the_second_deploy_is_refused(world):
     )
     deploy("run-a")
     with pytest.raises(steps.ChampionChanged) as info:
-        steps.deploy_candidate(
-            candidate_uri=stale,
-            run_id="run-b",
-            commit="abc",
-            registry=prod.registry,
-            endpoint=prod.endpoint,
-            storage=prod.storage,
-            prod_models_root=str(tmp / "prod-models"),
-            prod_data_root=str(tmp / "prod-data"),
-            rollout=ROLLOUT,
-            log=lambda _: None,
-        )
+        deploy("run-b", staged=stale)
     assert str(info.value).startswith(
         "prod's champion changed since this candidate was decided: it was compared with no "
         "champion, prod now has version 1; nothing deployed"

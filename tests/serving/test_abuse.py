@@ -172,3 +172,56 @@ def test_a_log_that_cannot_be_written_turns_health_red_and_refuses_when_full(tmp
     assert client.get("/health").status_code == 200
     statuses = [status for status, _, _ in logged(log)]
     assert statuses.count(200) == 1 + 2 + 1 + 1 and statuses.count(503) == 1
+
+
+class Split:
+    """Two versions served alternately, as the traffic router would at 50/50."""
+
+    def __init__(self, *deployed: Deployed) -> None:
+        self.deployed, self.calls = deployed, 0
+
+    def choose(self):
+        self.calls += 1
+        return self.deployed[self.calls % 2]
+
+    def versions(self):
+        return {d.version: 50 for d in self.deployed}
+
+    def refresh(self, force=False):
+        pass
+
+    def problems(self):
+        return []
+
+
+def test_a_broken_challenger_is_rolled_back_by_the_canary_on_its_error_rate(tmp_path):
+    """Its failures reach the log with its version, so `mlops canary` sees the error rate."""
+    import subprocess
+    import sys
+
+    from local_prod import PROD_PROJECT, ROLLOUT, open_local_prod
+    from serving_fixtures import save_small_model
+
+    from adapters.local.storage import LocalStorage
+
+    prod = open_local_prod(tmp_path)
+    model = LocalStorage().copy_tree(str(save_small_model(tmp_path / "m")), str(tmp_path / "v"))
+    for version in ("1", "2"):
+        prod.registry.register(model, {"candidate": version})
+    prod.endpoint.deploy("1", {"1": 100}, ROLLOUT)
+    prod.endpoint.deploy("2", {"1": 50, "2": 50}, ROLLOUT)
+    prod.registry.set_alias("champion", "1")
+    prod.registry.set_alias("challenger", "2")
+    log = RequestLog(tmp_path / PROD_PROJECT / "request_log")
+    app = create_app(
+        Split(Deployed("1", small_model()), Deployed("2", Broken())), ServerConfig(), log
+    )
+    client = TestClient(app)
+    statuses = [client.post("/predict", content=body()).status_code for _ in range(400)]
+    log.close()
+    assert statuses.count(500) == 200 and statuses.count(200) == 200
+    command = [sys.executable, "-m", "mlops.cli", "canary", "--workspace", str(tmp_path)]
+    proc = subprocess.run(command, capture_output=True, text=True)
+    assert proc.returncode == 4, proc.stdout + proc.stderr  # rolled back
+    assert "canary v2 vs champion v1: ROLLBACK" in proc.stdout
+    assert prod.endpoint.state().traffic == {"1": 100}
