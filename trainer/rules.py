@@ -27,9 +27,18 @@ def _lit(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+EXCERPT = 80  # characters of an offending value a reason quotes (the raw line keeps it all)
+
+
 def _quoted(expression: str) -> str:
-    """SQL building the text `'value'`, as the reasons quote an offending value."""
-    return f'CONCAT("\'", {expression}, "\'")'
+    """SQL building the text `'value'`, as the reasons quote an offending value; a long one
+    is cut, with its length said, so a 1 MB field does not make a 1 MB reason."""
+    cut = (
+        f"IF(LENGTH({expression}) > {EXCERPT}, CONCAT(SUBSTR({expression}, 1, {EXCERPT}), "
+        f"\"'... (\", CAST(LENGTH({expression}) AS STRING), ' characters)'), "
+        f'CONCAT({expression}, "\'"))'
+    )
+    return f'CONCAT("\'", {cut})'
 
 
 # What reads as a number (a finite one, or inf/nan spelled out); the cast decides finiteness.

@@ -76,3 +76,10 @@ def test_a_feature_without_integer_bounds_sends_every_line_to_the_rules(monkeypa
     unbounded = dataclasses.replace(age, plausible=(0, 120.5))
     monkeypatch.setattr(schema, "FEATURES", (unbounded, *schema.FEATURES[1:]))
     assert rules.fast_pattern() == "(?!)"
+
+
+def test_a_reason_quotes_a_long_value_cut_and_the_raw_line_keeps_it_whole():
+    row = GOOD_ROWS[0].replace("State-gov", "x" * 1_000_000)
+    ((reason, raw, _),) = run(rules.judged_sql, [row]).values()
+    assert reason == f"workclass: unknown category '{'x' * 80}'... (1000000 characters)"
+    assert raw == row
