@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from kernel.text import EXCERPT  # as the server quotes values; the raw line keeps it all
 from trainer import schema
 
 NOT_UTF8 = "not valid UTF-8 text"
@@ -25,9 +26,6 @@ NOT_UTF8 = "not valid UTF-8 text"
 def _lit(text: str) -> str:
     """A BigQuery string literal."""
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-EXCERPT = 80  # characters of an offending value a reason quotes (the raw line keeps it all)
 
 
 def _quoted(expression: str) -> str:
