@@ -21,6 +21,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from proctree import rss_kib  # a sibling: imported before this folder leaves the path
+
 # bench/serving.py would shadow the serving package: keep this folder off the import path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
@@ -70,13 +72,6 @@ def start(folder: Path) -> tuple[subprocess.Popen, str]:
         except httpx.HTTPError:
             time.sleep(0.1)
     raise SystemExit(f"server never became ready: {proc.stdout.read() if proc.stdout else ''}")
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def load(base: str, clients: int, requests: int, instances: list[dict]) -> list[float]:
@@ -155,11 +150,11 @@ def main() -> None:
         # 20 clients twice: memory that grows in the first round and not the second is
         # the thread pool and allocator warming up, not a leak
         for clients, requests in ((1, total // 10), (20, total), (20, total)):
-            rss_before = rss_mib(proc.pid)
+            rss_before = rss_kib(proc.pid) / 1024
             started = time.perf_counter()
             times = load(base, clients, requests, instances)
             seconds = time.perf_counter() - started
-            rss_after = rss_mib(proc.pid)
+            rss_after = rss_kib(proc.pid) / 1024
             print(
                 f"{clients:>7} {len(times):>9,} {len(times) / seconds:>8,.0f} "
                 f"{statistics.median(times):>8.2f} {percentile(times, 0.99):>8.2f}"

@@ -18,7 +18,8 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
-def _rss_kib(pid: int) -> int:
+def rss_kib(pid: int) -> int:
+    """One process's resident memory (0 once it is gone)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -32,7 +33,7 @@ def tree_rss_kib(pid: int) -> int:
     total, stack = 0, [pid]
     while stack:
         p = stack.pop()
-        total += _rss_kib(p)
+        total += rss_kib(p)
         stack += _children(p)
     return total
 
