@@ -18,7 +18,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help install demo test lint format bench clean synth policy
+.PHONY: help install demo test lint format bench clean synth policy tfdv-reference tfdv-compare
 
 help:
 	@echo "make demo    install, then run the promotion pipeline on the local backend"
@@ -27,6 +27,7 @@ help:
 	@echo "make policy  synthesize, then run the policy gate on every env"
 	@echo "make bench   run the benchmarks in bench/"
 	@echo "make format  format the code with ruff"
+	@echo "make tfdv-reference  TFDV's own distances for the monitor's fixtures (own venv)"
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -66,6 +67,20 @@ policy: install
 
 bench: install
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# TFDV's own distances for the monitor's fixtures, in TFDV's own environment (not for CI).
+TFDV_PY := reference/tfdv/.venv/bin/python
+TFDV_STAMP := reference/tfdv/.venv/.installed
+$(TFDV_STAMP): reference/tfdv/requirements.txt reference/tfdv/setup.sh $(UV)
+	reference/tfdv/setup.sh
+	touch $@
+
+tfdv-reference: install $(TFDV_STAMP)
+	$(BIN)/python reference/tfdv/cases.py
+	$(TFDV_PY) reference/tfdv/expected.py
+
+tfdv-compare: install
+	$(BIN)/python reference/tfdv/compare.py
 
 clean:
 	rm -rf build .mlops .pytest_cache .ruff_cache envs/*/cdktf.out

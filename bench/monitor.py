@@ -2,7 +2,8 @@
 
 Builds a request log of 1,000,000 rows (census test rows resampled, half in each of two
 consecutive one-hour windows) as a Parquet segment, then times monitoring.monitor.run, which
-profiles both windows in SQL and computes every feature's distances.
+counts both windows' values in SQL, builds TFDV's statistics from the counts and computes
+every feature's distances (the baseline comes from the warehouse, as the validate step's).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np  # noqa: E402
 
 from adapters.local import request_log  # noqa: E402
 from adapters.local.request_log import COLUMNS  # noqa: E402
+from adapters.local.warehouse import DuckDBWarehouse  # noqa: E402
 from monitoring import monitor  # noqa: E402
 from promotion.domain import statistics as stats  # noqa: E402
 from settings import load_platform  # noqa: E402
@@ -54,8 +56,10 @@ def main() -> None:
     m = load_platform()["prod"].monitoring_settings()
     skew = m.thresholds("skew")
     drift = m.thresholds("drift")
-    baseline = stats.compute(loader.load_census(split="train").frame)
     with tempfile.TemporaryDirectory() as folder:
+        warehouse = DuckDBWarehouse(Path(folder) / "warehouse.duckdb")
+        warehouse.ingest("train", "bundled:train")
+        baseline = stats.compute(warehouse.value_counts("train"))
         path = Path(folder) / "request_log"
         started = time.perf_counter()
         build_log(path)
@@ -77,7 +81,7 @@ def main() -> None:
     print(
         f"skew + drift over {ROWS:,} rows (2 windows x 14 features, {len(results)} "
         f"distances, {alerts} alerts): median {statistics.median(times):.2f} s "
-        f"(min {min(times):.2f}, max {max(times):.2f}) over {REPEATS} runs; target < 2 s"
+        f"(min {min(times):.2f}, max {max(times):.2f}) over {REPEATS} runs; target < 1 s"
     )
 
 

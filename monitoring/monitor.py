@@ -10,6 +10,7 @@ import base64
 import html
 import io
 import json
+import math
 import re
 import time
 from dataclasses import asdict, dataclass
@@ -20,6 +21,8 @@ from kernel import exit_codes
 from kernel.atomic import write_text
 from kernel.errors import UserError
 from monitoring.distances import alerts, jensen_shannon, l_infinity
+from promotion.domain.histograms import Histogram
+from promotion.domain.statistics import FORMAT
 from trainer import schema
 
 
@@ -41,15 +44,40 @@ class FeatureResult:
         return alerts(self.distance, self.threshold)
 
 
-def distance(kind: str, reference, current) -> tuple[float | None, str | None]:
-    """L-infinity for categorical counts, Jensen-Shannon for numeric histograms."""
-    if kind == "categorical":
-        if not sum(reference.values()) or not sum(current.values()):
-            return None, None
-        return l_infinity(reference, current)
-    if not sum(reference) or not sum(current):
+def distance(kind: str, treatment: dict, control: dict) -> tuple[float | None, str | None]:
+    """TFDV's comparison of one feature's statistics in two datasets (profiles' entries).
+
+    As in TFDV: nothing when the treatment has no present value (skew's treatment is the
+    baseline, drift's the current window); a categorical control without values still
+    compares (every treatment share is a difference); a numeric control without a
+    histogram, or one whose aligned buckets hold nothing, gives no distance.
+    """
+    if treatment["present"] == 0:
         return None, None
-    return jensen_shannon(reference, current), None
+    if kind == "categorical":
+        return l_infinity(treatment["counts"], control["counts"])
+    if treatment["histogram"] is None or control["histogram"] is None:
+        return None, None
+    try:
+        value = jensen_shannon(
+            Histogram.from_json(treatment["histogram"]), Histogram.from_json(control["histogram"])
+        )
+    except ValueError:  # TFDV: "Unable to normalize an empty histogram", no measurement
+        return None, None
+    return value, None
+
+
+def compare(reference: dict, current: dict, treatment_is_reference: bool) -> dict:
+    """{feature: (distance, where)} between two profiles; none when a side has no rows."""
+    found: dict[str, tuple[float | None, str | None]] = {}
+    for feature in schema.FEATURES:
+        if not reference["rows"] or not current["rows"]:
+            found[feature.name] = (None, None)
+            continue
+        ref, now = reference["features"][feature.name], current["features"][feature.name]
+        pair = (ref, now) if treatment_is_reference else (now, ref)
+        found[feature.name] = distance(feature.kind, *pair)
+    return found
 
 
 def analyse(
@@ -59,20 +87,31 @@ def analyse(
     skew_thresholds: dict[str, float],
     drift_thresholds: dict[str, float],
 ) -> list[FeatureResult]:
-    """Pure: one skew result per feature, and one drift result when there is a previous window."""
+    """Pure: one skew result per feature, and one drift result when there is a previous window.
+
+    Skew is TFDV's validate_statistics(training, serving_statistics=window); drift is
+    validate_statistics(window, previous_statistics=previous window).
+    """
+    skew = compare(baseline, current, treatment_is_reference=True)
+    drift = compare(previous, current, treatment_is_reference=False) if previous else {}
     results = []
     for feature in schema.FEATURES:
-        kind = feature.kind
-        now = current["features"][feature.name]
-        value, where = distance(kind, baseline["features"][feature.name]["counts"], now)
+        value, where = skew[feature.name]
         results.append(
-            FeatureResult(feature.name, kind, "skew", value, skew_thresholds[feature.name], where)
+            FeatureResult(
+                feature.name, feature.kind, "skew", value, skew_thresholds[feature.name], where
+            )
         )
         if previous is not None:
-            value, where = distance(kind, previous["features"][feature.name], now)
+            value, where = drift[feature.name]
             results.append(
                 FeatureResult(
-                    feature.name, kind, "drift", value, drift_thresholds[feature.name], where
+                    feature.name,
+                    feature.kind,
+                    "drift",
+                    value,
+                    drift_thresholds[feature.name],
+                    where,
                 )
             )
     return results
@@ -99,28 +138,55 @@ def table(results: list[FeatureResult]) -> str:
     return "\n".join(lines)
 
 
-def _plot(feature: str, kind: str, baseline_counts, counts, edges=None) -> str:
+def _numeric_bars(ax, stats: dict, label: str, offset: int) -> None:
+    """A standard histogram as bars over its own buckets (each dataset has its own range)."""
+    histogram = Histogram.from_json(stats["histogram"])
+    total = histogram.total or 1
+    finite = [(lo, hi, c) for lo, hi, c in histogram.buckets if math.isfinite(lo + hi)]
+    span = max((hi for _, hi, _ in finite), default=1) - min((lo for lo, _, _ in finite), default=0)
+    for lo, hi, count in finite:
+        width = (hi - lo) or span / 50 or 1
+        ax.bar(
+            lo,
+            count / total,
+            width=width,
+            align="edge",
+            alpha=0.5,
+            color=f"C{offset}",
+            edgecolor=f"C{offset}",
+            label=label,
+        )
+        label = "_"  # one legend entry per dataset
+    if histogram.num_nan:
+        ax.annotate(
+            f"{label.strip('_') or 'NaN'}: {histogram.num_nan / total:.1%} NaN",
+            (0.02, 0.9 - 0.08 * offset),
+            xycoords="axes fraction",
+            fontsize=7,
+        )
+
+
+def _plot(title: str, kind: str, reference: dict, current: dict) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    fig, ax = plt.subplots(figsize=(7, 3.5))
     if kind == "categorical":
-        keys = sorted(set(baseline_counts) | set(counts))
-        ref = [baseline_counts.get(k, 0) for k in keys]
-        now = [counts.get(k, 0) for k in keys]
-        labels = keys
+        keys = sorted(set(reference["counts"]) | set(current["counts"]))
+        for offset, (stats, label) in enumerate(((reference, "reference"), (current, "serving"))):
+            total = sum(stats["counts"].values()) or 1
+            shares = [stats["counts"].get(k, 0) / total for k in keys]
+            ax.bar(
+                [x + 0.4 * offset - 0.2 for x in range(len(keys))], shares, width=0.4, label=label
+            )
+        ax.set_xticks(range(len(keys)), labels=keys, rotation=45, ha="right", fontsize=7)
     else:
-        ref, now = list(baseline_counts), list(counts)
-        inner = [f"{edges[i]:.0f}–{edges[i + 1]:.0f}" for i in range(len(edges) - 1)]
-        labels = ["< min", *inner, "> max", "missing"]
-    total_ref, total_now = sum(ref) or 1, sum(now) or 1
-    fig, ax = plt.subplots(figsize=(max(6, len(labels) * 0.45), 3.5))
-    xs = range(len(labels))
-    ax.bar([x - 0.2 for x in xs], [v / total_ref for v in ref], width=0.4, label="reference")
-    ax.bar([x + 0.2 for x in xs], [v / total_now for v in now], width=0.4, label="serving")
-    ax.set_xticks(list(xs), labels=labels, rotation=45, ha="right", fontsize=7)
-    ax.set(ylabel="share", title=feature)
+        for offset, (stats, label) in enumerate(((reference, "reference"), (current, "serving"))):
+            if stats.get("histogram"):
+                _numeric_bars(ax, stats, label, offset)
+    ax.set(ylabel="share (missing values left out)", title=title)
     ax.legend()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
@@ -133,23 +199,33 @@ def report_html(results, baseline, current, previous) -> str:
     for r in results:
         if not r.alert:
             continue
-        stats = baseline["features"][r.feature]
-        reference = stats["counts"] if r.measure == "skew" else previous["features"][r.feature]
+        reference = baseline if r.measure == "skew" else previous
         png = _plot(
             f"{r.feature}: {r.measure} {r.distance:.4f} > {r.threshold}",
             r.kind,
-            reference,
+            reference["features"][r.feature],
             current["features"][r.feature],
-            stats.get("edges"),
         )
         pictures.append(f'<img src="data:image/png;base64,{png}">')
     body = "".join(pictures) or "<p>No feature alerted.</p>"
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>census monitoring"
         f"</title></head><body style='font-family:sans-serif'><h1>Skew and drift</h1>"
+        f"<p>Distances as TensorFlow Data Validation (Vertex AI Model Monitoring) computes "
+        f"them: L-infinity for categorical features, Jensen-Shannon divergence over each "
+        f"dataset's own standard histogram for numeric ones; missing values left out.</p>"
         f"<pre>{html.escape(table(results))}</pre><h2>Distributions that alerted</h2>"
         f"{body}</body></html>"
     )
+
+
+def check_baseline(baseline: dict, where: str) -> None:
+    """A baseline from before TFDV's statistics cannot be compared: say so, and how to fix."""
+    if baseline.get("format") != FORMAT:
+        raise UserError(
+            f"{where}: the skew baseline has format {baseline.get('format', 'none')!r}, this "
+            f"monitor reads {FORMAT!r} (TFDV's statistics); run the pipeline again to write one"
+        )
 
 
 def run(
@@ -170,8 +246,8 @@ def run(
     if not log.exists(request_log):
         raise UserError(f"no request log at {request_log}: serve some traffic first (mlops serve)")
     with log.reader(request_log) as con:
-        current = profile(con, baseline, end - window, end)
-        previous = profile(con, baseline, end - 2 * window, end - window)
+        current = profile(con, end - window, end)
+        previous = profile(con, end - 2 * window, end - window)
     if current["rows"] == 0:
         stamp = end.strftime("%Y-%m-%d %H:%M")
         raise UserError(

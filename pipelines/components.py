@@ -58,13 +58,24 @@ def ingest(
     print(f"ingest: {summary}")
 
 
-def validate(train_data: Input[Dataset], baseline: Output[Artifact], summary: Output[Metrics]):
-    """Schema and statistics check; the statistics become the skew baseline."""
+def validate(
+    target: str,
+    workspace: str,
+    tenants: dict,
+    train_data: Input[Dataset],
+    baseline: Output[Artifact],
+    summary: Output[Metrics],
+):
+    """Statistics of the training table, computed by the warehouse; checked, then written as
+    the skew baseline. `train_data` (the export) is only the lineage: it is not read."""
     from pathlib import Path
 
+    from adapters import wiring
     from promotion import steps
+    from settings import Tenants
 
-    stats = steps.validate(Path(train_data.path), Path(baseline.path))
+    staging = wiring.open_staging(target, workspace, Tenants.model_validate(tenants))
+    stats = steps.validate(staging.warehouse, Path(baseline.path))
     summary.log_metric("rows", stats["rows"])
     summary.log_metric("label_positive_share", round(stats["label_positive_share"], 4))
     print(f"validate: {stats['rows']:,} rows, schema and statistics OK")

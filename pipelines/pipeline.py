@@ -52,7 +52,7 @@ def build(target: str, image: str, tenants: Tenants, training_machine_type: str 
             ops["ingest"](**shared, data=data).set_caching_options(False).set_display_name("ingest")
         )
         validate = (
-            ops["validate"](train_data=ingest.outputs["train_data"])
+            ops["validate"](**shared, train_data=ingest.outputs["train_data"])
             .set_caching_options(False)
             .set_display_name("validate")
         )

@@ -14,6 +14,9 @@ from typing import Protocol
 from settings import Rollout
 from trainer.records import BadRow
 
+# A value count: (feature, text, number, n); NULL text and number count the missing values.
+CountRow = tuple[str, str | None, float | None, int]
+
 
 @dataclass
 class ModelVersion:
@@ -78,6 +81,11 @@ class Warehouse(Protocol):
         ...
 
     def quarantined(self, split: str) -> list[BadRow]: ...
+
+    def value_counts(self, split: str) -> list[CountRow]:
+        """(feature, text, number, n) over census_<split>, features and label: the one query
+        (statistics.value_counts_sql) the baseline and the validate step's checks come from."""
+        ...
 
     def export(self, split: str, destination: str) -> str:
         """census_<split> as CSV shards (with a header) in the folder `destination` (a path,

@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from adapters.local.request_log import append, rows_of
+from adapters.local.warehouse import DuckDBWarehouse
 from promotion.domain import statistics
 from trainer import loader, predict
+from trainer.rules import in_dialect
 
 
 @cache
 def baseline() -> dict:
-    return statistics.compute(loader.load_census(split="train").frame)
+    """The skew baseline as the validate step writes it: from the warehouse's counts."""
+    with tempfile.TemporaryDirectory() as folder:
+        warehouse = DuckDBWarehouse(Path(folder) / "w.duckdb")
+        warehouse.ingest("train", "bundled:train")
+        return statistics.compute(warehouse.value_counts("train"))
+
+
+def profile_of(frame: pd.DataFrame) -> dict:
+    """TFDV's statistics of rows held in memory (NaN in a numeric column: missing)."""
+    with duckdb.connect() as con:
+        con.register("frame_rows", frame)
+        sql = in_dialect(statistics.value_counts_sql("frame_rows"), "duckdb")
+        counts = [(f, t, n, int(c)) for f, t, n, c in con.execute(sql).fetchall()]
+    return statistics.profile(counts)
 
 
 @cache

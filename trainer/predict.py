@@ -109,9 +109,10 @@ def _encode_rows(instances: list, unknown_category: str) -> np.ndarray:
                 code = _CODES[feature.name].get(value)
                 if code is None:
                     if unknown_category == "reject":
+                        hint = " (a missing value is null)" if value.strip() == "?" else ""
                         raise InvalidInstance(
                             f"instance {i}: field {feature.name} has unknown category "
-                            f"{excerpt(value)}"
+                            f"{excerpt(value)}{hint}"
                         )
                     code = np.nan
                 row[j] = code

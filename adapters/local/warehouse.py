@@ -16,7 +16,8 @@ import duckdb
 import pyarrow as pa
 
 from kernel.errors import DataError
-from promotion.ports import Ingested
+from promotion.domain import statistics
+from promotion.ports import CountRow, Ingested
 from trainer import lines, loader, rules, schema
 
 _TABLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -97,6 +98,12 @@ class DuckDBWarehouse:
                 "ORDER BY line_number"
             ).fetchall()
         return [loader.BadRow(int(n), str(reason), str(raw)) for n, reason, raw in rows]
+
+    def value_counts(self, split: str) -> list[CountRow]:
+        sql = _duck(statistics.value_counts_sql(_table(f"census_{split}"), label=True))
+        with self._connect() as con:
+            rows = con.execute(sql).fetchall()
+        return [(f, t, n, int(c)) for f, t, n, c in rows]
 
     def export(self, split: str, destination: str) -> str:
         folder = Path(destination)

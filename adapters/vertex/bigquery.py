@@ -13,7 +13,8 @@ import re
 from kernel import gcp
 from kernel.errors import DataError, UserError
 from kernel.uris import split as split_uri
-from promotion.ports import Ingested
+from promotion.domain import statistics
+from promotion.ports import CountRow, Ingested
 from trainer import rules, schema
 from trainer.records import BadRow
 
@@ -113,6 +114,11 @@ class BigQueryWarehouse:
             "ORDER BY line_number"
         )
         return [BadRow(r.line_number, r.reason, r.raw) for r in self._query(sql)]
+
+    def value_counts(self, split: str) -> list[CountRow]:
+        """The counts are computed in BigQuery; only they come back (a few thousand rows)."""
+        sql = statistics.value_counts_sql(self._table(f"census_{split}"), label=True)
+        return [(r.feature, r.text, r.number, int(r.n)) for r in self._query(sql)]
 
     def export(self, split: str, destination: str) -> str:
         """EXPORT DATA into `destination` (a gs:// folder: the dataset artifact), as CSV

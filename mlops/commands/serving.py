@@ -105,6 +105,7 @@ def monitor(args: argparse.Namespace) -> int:
             "the pipeline's monitor step creates it (mlops run --local)"
         )
     baseline = json.loads(Path(config["baseline_uri"]).read_text())
+    mon.check_baseline(baseline, config["baseline_uri"])
     m = settings.monitoring_settings()  # the thresholds the Vertex job gets, from settings
     window = mon.parse_window(args.window) if args.window else timedelta(hours=m.interval_hours)
     until = datetime.fromisoformat(args.until) if args.until else None

@@ -1,99 +1,109 @@
-"""Training statistics: the schema check of the validate step and the skew baseline.
+"""Training statistics: the validate step's checks and the skew baseline, from value counts.
 
-Numeric features get an equal-width histogram over the training range (TFDV's standard
-histogram) plus underflow/overflow/missing buckets; categorical features get their value
-counts. The monitor bins serving traffic into exactly these buckets.
+The warehouse counts each feature's values (`value_counts_sql`, one query, run by DuckDB
+locally and by BigQuery on Vertex over census_train; the monitor runs it over the request
+log); everything here works on those counts, so no step reads the training rows. The
+baseline holds TFDV's statistics (promotion.domain.histograms): what Vertex AI would
+compute from the same table, and what the local monitor compares serving traffic with.
+Missing values are NULL everywhere: the ingest turns the census `?` into NULL, the server
+logs a missing feature as NULL, and both are left out of the distances, as in TFDV.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+import math
+from collections.abc import Iterable
 
+from promotion.domain import histograms
+from promotion.ports import CountRow
 from trainer import schema
 
-BINS = 10
-MISSING = "__missing__"
 # Above this share of missing values a feature is anomalous (the census max is ~5.7%).
 MAX_MISSING_SHARE = 0.2
 
-
-def numeric_stats(values: pd.Series) -> dict:
-    present = values.dropna().to_numpy(dtype=np.float64)
-    lo, hi = (float(present.min()), float(present.max())) if len(present) else (0.0, 1.0)
-    if hi == lo:
-        hi = lo + 1.0
-    edges = np.linspace(lo, hi, BINS + 1)
-    return {
-        "kind": "numeric",
-        "edges": edges.tolist(),
-        "counts": bin_numeric(values, edges.tolist()),
-        "mean": float(present.mean()) if len(present) else None,
-        "std": float(present.std()) if len(present) else None,
-    }
+# Written into every baseline: a baseline from before TFDV's histograms cannot be compared.
+FORMAT = "tfdv-1.16"
 
 
-def bin_numeric(values: pd.Series | np.ndarray, edges: list[float]) -> list[int]:
-    """[underflow, BINS buckets..., overflow, missing] counts; the top edge is inclusive.
+def value_counts_sql(table: str, where: str = "", *, label: bool = False) -> str:
+    """(feature, text, number, n) for every feature (and the label), in BigQuery's dialect.
 
-    Equal-width buckets by arithmetic, the same formula `monitoring.profiles` runs in SQL,
-    so training and serving values land in the same bucket.
+    Categorical values come back in `text`, numbers in `number` (as FLOAT64, so NaN and
+    the infinities survive); a NULL in both is the feature's missing count. `where` (a
+    WHERE clause, BigQuery syntax, query parameters as @name) narrows the rows.
     """
-    v = np.asarray(values, dtype=np.float64)
-    index = bucket_index(v, edges[0], edges[-1], len(edges) - 1)
-    return np.bincount(index, minlength=len(edges) + 2).astype(int).tolist()
-
-
-def bucket_index(v: np.ndarray, lo: float, hi: float, bins: int) -> np.ndarray:
-    """0 underflow, 1..bins inside, bins+1 overflow, bins+2 missing."""
-    width = (hi - lo) / bins
-    with np.errstate(invalid="ignore"):
-        inside = np.floor((v - lo) / width).astype(np.float64) + 1
-    inside = np.clip(np.nan_to_num(inside, nan=0), 1, bins)
-    index = np.where(v < lo, 0, np.where(v > hi, bins + 1, inside))
-    return np.where(np.isnan(v), bins + 2, index).astype(np.int64)
-
-
-def categorical_stats(values: pd.Series) -> dict:
-    counts = values.astype(object).where(values.notna(), MISSING).value_counts()
-    return {"kind": "categorical", "counts": {str(k): int(v) for k, v in counts.items()}}
-
-
-def compute(frame: pd.DataFrame) -> dict:
-    """Per-feature statistics of a loaded census frame (the skew baseline)."""
-    features = {}
-    for feature in schema.FEATURES:
-        column = frame[feature.name]
-        features[feature.name] = (
-            categorical_stats(column) if feature.is_categorical else numeric_stats(column)
+    parts = []
+    for name, categorical in _columns(label):
+        text = f"CAST(`{name}` AS STRING)" if categorical else "CAST(NULL AS STRING)"
+        number = "CAST(NULL AS FLOAT64)" if categorical else f"CAST(`{name}` AS FLOAT64)"
+        parts.append(
+            f"SELECT '{name}' AS feature, {text} AS text, {number} AS number, COUNT(*) AS n "  # noqa: S608 (names come from the schema and the code)
+            f"FROM {table} {where} GROUP BY text, number"
         )
-    label = frame[schema.LABEL].astype(str)
-    return {
-        "rows": len(frame),
-        "features": features,
-        "label_positive_share": float((label == schema.POSITIVE_CLASS).mean()),
-    }
+    return " UNION ALL ".join(parts)
 
 
-def anomalies(frame: pd.DataFrame, stats: dict) -> list[str]:
+def _columns(label: bool) -> list[tuple[str, bool]]:
+    features = [(f.name, f.is_categorical) for f in schema.FEATURES]
+    return [*features, (schema.LABEL, True)] if label else features
+
+
+def profile(rows: Iterable[CountRow]) -> dict:
+    """TFDV's statistics of one dataset from its value counts.
+
+    {"rows": n, "features": {name: {"kind", "missing", "counts" | "histogram"}}}; a numeric
+    histogram is None when the feature has no value at all (TFDV then has none either).
+    """
+    by_feature: dict[str, list[tuple[str | None, float | None, int]]] = {}
+    for feature, text, number, n in rows:
+        by_feature.setdefault(feature, []).append((text, number, int(n)))
+    rows_total = sum(n for _, _, n in by_feature.get(schema.FEATURES[0].name, []))
+    features: dict[str, dict] = {}
+    for name, categorical in _columns(schema.LABEL in by_feature):
+        entries = by_feature.get(name, [])
+        value = 0 if categorical else 1
+        missing = sum(e[2] for e in entries if e[value] is None)
+        summary: dict[str, object] = {
+            "kind": "categorical" if categorical else "numeric",
+            "missing": missing,
+        }
+        summary["present"] = sum(e[2] for e in entries) - missing
+        if categorical:
+            summary["counts"] = histograms.categorical(
+                {t: n for t, _, n in entries if t is not None}
+            )
+        else:
+            numeric = histograms.numeric((number, n) for _, number, n in entries)
+            summary["histogram"] = numeric.to_json() if numeric else None
+        features[name] = summary
+    return {"format": FORMAT, "rows": rows_total, "features": features}
+
+
+def compute(rows: Iterable[CountRow]) -> dict:
+    """The skew baseline: the training table's profile and its share of positive labels."""
+    result = profile(rows)
+    label = result["features"].pop(schema.LABEL)["counts"]
+    labelled = sum(label.values())
+    positive = label.get(schema.POSITIVE_CLASS, 0)
+    result["label_positive_share"] = positive / labelled if labelled else math.nan
+    return result
+
+
+def anomalies(stats: dict) -> list[str]:
     """What makes the data unfit to train on, each naming the feature and the value."""
     found = []
-    missing_columns = [c for c in schema.RAW_COLUMNS if c not in frame.columns]
-    if missing_columns:
-        return [f"missing columns: {', '.join(missing_columns)}"]
-    if stats["rows"] == 0:
-        found.append("no rows")
+    rows = stats["rows"]
+    if rows == 0:
+        return ["no rows"]
     for feature in schema.FEATURES:
-        column = frame[feature.name]
-        share = float(column.isna().mean())
+        summary = stats["features"][feature.name]
+        share = summary["missing"] / rows
         if share > MAX_MISSING_SHARE:
             found.append(f"{feature.name}: {share:.1%} missing > {MAX_MISSING_SHARE:.0%}")
         if feature.is_categorical:
-            unknown = set(column.dropna().astype(str)) - set(feature.categories)
+            unknown = set(summary["counts"]) - set(feature.categories)
             if unknown:
                 found.append(f"{feature.name}: unknown categories {sorted(unknown)[:5]}")
-        elif column.notna().any() and not pd.api.types.is_numeric_dtype(column):
-            found.append(f"{feature.name}: not numeric ({column.dtype})")
     positive = stats["label_positive_share"]
     if not 0.05 <= positive <= 0.95:
         found.append(f"{schema.LABEL}: positive share {positive:.1%} outside 5%..95%")

@@ -27,7 +27,7 @@ def test_defaults_come_from_settings(platform):
     assert p.monitoring == prod.monitoring
     assert p.data.train_data_uri == "gs://census-ml-staging-data/census/adult.data"
     skew = p.monitoring.thresholds("skew")
-    assert skew["capital_gain"] == 0.15 and skew["age"] == 0.1
+    assert skew["capital_gain"] == 0.45 and skew["age"] == 0.1
     assert set(p.monitoring.thresholds("drift")) == set(FEATURE_NAMES)
     assert params.build(platform, "staging", {}, local=True).data.train_data_uri == "bundled:train"
 

@@ -85,6 +85,10 @@ def good() -> dict:
         (lambda i: i.update(age=float("inf")), "instance 0: field age is not finite"),
         (lambda i: i.update(sex=1), "instance 0: field sex must be a string, got 1"),
         (lambda i: i.update(sex="Robot"), "instance 0: field sex has unknown category 'Robot'"),
+        (  # the census file's marker is not the contract's: one encoding of missing, null
+            lambda i: i.update(workclass="?"),
+            "instance 0: field workclass has unknown category '?' (a missing value is null)",
+        ),
     ],
 )
 def test_bad_instances_name_instance_and_field(change, message):
