@@ -38,5 +38,7 @@ ENTRYPOINT ["python", "-m", "trainer.task"]
 
 FROM base AS serving
 ENV AIP_HTTP_PORT=8080
+# compiled trees are cached per model and CPU (trainer/compiled.py); the user has no home
+ENV MLOPS_COMPILE_CACHE=/tmp/census-compiled
 EXPOSE 8080
 ENTRYPOINT ["python", "-m", "serving"]

@@ -9,7 +9,7 @@ import uvicorn
 
 from serving.app import create_app
 from serving.contract import ServerConfig
-from serving.models import SingleModel, load_model
+from serving.models import SingleModel, compile_for_serving, load_model
 
 
 def main() -> int:
@@ -21,8 +21,8 @@ def main() -> int:
     if not config.storage_uri:
         print("serving: error: AIP_STORAGE_URI is not set (where is the model?)", file=sys.stderr)
         return 2
-    model = load_model(config.storage_uri)
     version = os.environ.get("AIP_DEPLOYED_MODEL_ID", "unknown")
+    model = compile_for_serving(load_model(config.storage_uri), version)
     app = create_app(SingleModel(model, version), config)
     uvicorn.run(app, host="0.0.0.0", port=config.port, log_level="warning")  # noqa: S104
     return 0

@@ -49,10 +49,13 @@ def create_app(models, config: ServerConfig, request_log=None) -> FastAPI:
         problems = models.problems() + log.problems()
         if not versions:
             problems = ["no model deployed", *problems]
-        return JSONResponse(
-            {"status": "degraded" if problems else "ok", "traffic": versions, "problems": problems},
-            status_code=503 if problems else 200,
-        )
+        body = {
+            "status": "degraded" if problems else "ok",
+            "traffic": versions,
+            "problems": problems,
+            "engines": models.engines(),  # compiled trees or LightGBM, and why
+        }
+        return JSONResponse(body, status_code=503 if problems else 200)
 
     @app.post(config.predict_route)
     def predict(request: Request, body: bytes = Depends(read_body)) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 import tempfile
 import threading
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 from kernel import gcp
 from kernel.uris import download_prefix
 from promotion.ports import Endpoint, Registry
+from trainer.compiled import Engine
 from trainer.model import CensusModel
 
 
@@ -24,6 +26,33 @@ def load_model(storage_uri: str) -> CensusModel:
         client = storage.Client(client_options=gcp.client_options("storage"))
         return CensusModel.load(download_prefix(client, storage_uri, folder))
     return CensusModel.load(storage_uri)
+
+
+def compile_for_serving(model: CensusModel, version: str) -> CensusModel:
+    """Compile the version's trees in the background and say in the log what answers."""
+
+    def report(engine: Engine) -> None:
+        if engine.state == "compiled":
+            print(
+                f"serving: version {version}: compiled trees in {engine.compile_seconds} s, "
+                f"{engine.reason}",
+                file=sys.stderr,
+                flush=True,
+            )
+        else:
+            print(
+                f"serving: version {version}: LightGBM answers (compiled trees not used: "
+                f"{engine.reason})",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    model.compile(report)
+    return model
+
+
+def engines(models: dict[str, CensusModel]) -> dict[str, dict]:
+    return {v: m.engine.describe() for v, m in models.items() if m.engine is not None}
 
 
 @dataclass(frozen=True)
@@ -46,6 +75,9 @@ class SingleModel:
 
     def refresh(self, force: bool = False) -> None:
         pass
+
+    def engines(self) -> dict[str, dict]:
+        return engines({self.deployed.version: self.deployed.model})
 
     def problems(self) -> list[str]:
         return []
@@ -92,7 +124,8 @@ class TrafficRouter:
         missing = set(split) - set(self.loaded)
         versions = {v.version: v for v in self.registry.versions() if v.version in missing}
         models = {
-            v: self.loaded.get(v) or CensusModel.load(self.registry.fetch(versions[v]))
+            v: self.loaded.get(v)
+            or compile_for_serving(CensusModel.load(self.registry.fetch(versions[v])), v)
             for v in split
         }
         with self.lock:
@@ -113,3 +146,7 @@ class TrafficRouter:
     def versions(self) -> dict[str, int]:
         with self.lock:
             return dict(self.split)
+
+    def engines(self) -> dict[str, dict]:
+        with self.lock:
+            return engines(self.loaded)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,11 @@ from infra.providers import load_lazily
 
 # Test modules import provider bindings directly: load them lazily first, as synth does.
 load_lazily()
+
+# Servers and endpoints started by tests answer with LightGBM unless a test asks for compiled
+# trees (tests/serving/test_compiled.py): compiling each freshly trained model would cost
+# seconds of CPU per test. Servers started as subprocesses inherit this.
+os.environ.setdefault("MLOPS_COMPILED_TREES", "off")
 
 
 @pytest.fixture

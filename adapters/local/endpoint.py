@@ -62,5 +62,8 @@ class LocalEndpoint:
     def predict(self, instances: list[dict], version: str) -> list[dict]:
         found = next(v for v in self.registry.versions() if v.version == version)
         model = CensusModel.load(self.registry.fetch(found))
+        # as the server will: compiled trees once verified (cached for `mlops serve`), else
+        # LightGBM; the smoke test thereby exercises the engine traffic will meet
+        model.compile().done.wait()
         matrix = predict.encode_instances(instances)
         return predict.format_predictions(model.predict_matrix(matrix), model.threshold)

@@ -120,6 +120,10 @@ class Choosing:
             raise OSError("state file unreadable")
         return self.deployed
 
+    def engines(self):
+
+        return {}
+
     def versions(self):
         return {self.deployed.version: 100}
 
@@ -183,6 +187,10 @@ class Split:
     def choose(self):
         self.calls += 1
         return self.deployed[self.calls % 2]
+
+    def engines(self):
+
+        return {}
 
     def versions(self):
         return {d.version: 50 for d in self.deployed}

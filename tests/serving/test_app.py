@@ -21,7 +21,8 @@ def client():
 
 
 def test_health_and_predict_follow_the_contract(client):
-    assert client.get("/h").json() == {"status": "ok", "traffic": {"7": 100}, "problems": []}
+    health = client.get("/h").json()
+    assert health == {"status": "ok", "traffic": {"7": 100}, "problems": [], "engines": {}}
     reply = client.post("/p", json={"instances": list(sample_instances()[:3])})
     assert reply.status_code == 200
     body = reply.json()
@@ -47,6 +48,10 @@ def test_no_model_deployed_is_503_not_a_crash():
     class Empty:
         def choose(self):
             return None
+
+        def engines(self):
+
+            return {}
 
         def versions(self):
             return {}
