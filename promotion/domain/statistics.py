@@ -82,7 +82,7 @@ def profile(rows: Iterable[CountRow]) -> dict:
 def compute(rows: Iterable[CountRow]) -> dict:
     """The skew baseline: the training table's profile and its share of positive labels."""
     result = profile(rows)
-    label = result["features"].pop(schema.LABEL)["counts"]
+    label = result["features"].pop(schema.LABEL, {"counts": {}})["counts"]  # none: no rows
     labelled = sum(label.values())
     positive = label.get(schema.POSITIVE_CLASS, 0)
     result["label_positive_share"] = positive / labelled if labelled else math.nan

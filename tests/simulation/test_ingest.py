@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from monitoring_fixtures import baseline
 from simulated import without
 
 from trainer import loader
@@ -58,6 +59,11 @@ def test_ingest_loads_the_census_into_bigquery(cloud, tmp_path):
     (part,) = shard.glob("part-*.csv")
     exported = loader.load_census(shard, max_bad_fraction=0.0)
     assert len(exported.frame) == 32_561 and part.name == "part-000000000000.csv"
+    # validate: BigQuery's value counts give the same baseline as DuckDB's, as the pipeline
+    last_query = [e for e in sim.wire if e.method == "bigquery.jobs.insert"][-1]
+    assert last_query.principal == PIPELINE and last_query.status == 200
+    assert summary["baseline_rows"] == 32_561
+    assert json.loads((tmp_path / "baseline.json").read_text()) == baseline()
     assert any(
         c.permission == "storage.objects.create" and "step-test/train_data" in c.resource
         for e in jobs

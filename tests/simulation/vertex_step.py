@@ -3,7 +3,7 @@ environment makes it (the tests set the simulation's metadata server for a princ
 
     python vertex_step.py deploy CANDIDATE_URI RUN_ID SERVING_IMAGE [CANARY_PERCENT]
     python vertex_step.py monitor BASELINE_URI
-    python vertex_step.py ingest OUT_DIR
+    python vertex_step.py ingest OUT_DIR   (then validate: OUT_DIR/baseline.json)
     python vertex_step.py champion
     python vertex_step.py warehouse GS_URI
 """
@@ -52,7 +52,9 @@ def main(step: str, *args: str) -> None:
             {"train": f"{root}/train_data", "test": f"{root}/test_data"},
             out / "quarantine",
         )
-        print("RESULT " + json.dumps(summary))
+        # the validate step after it: BigQuery counts census_train's values, nothing else
+        baseline = steps.validate(staging.warehouse, out / "baseline.json")
+        print("RESULT " + json.dumps({**summary, "baseline_rows": baseline["rows"]}))
     elif step == "monitor":
         (baseline,) = args
         prod = wiring.open_prod("vertex", "", tenants)
