@@ -1,10 +1,12 @@
 """Serving latency: LightGBM against compiled trees, in-process and over HTTP, side by side.
 
 Trains the default model on adult.data (1,200 trees), compiles it with lleaves (timed, into
-a fresh cache), then for each engine: in-process predict of 1 and 1,000 instances (encoding
-included), and `python -m serving` on loopback (MLOPS_COMPILED_TREES=off, then on): single
-requests on one keep-alive connection, one 1,000-instance request, and single requests from
-20 concurrent clients (p50/p99). Bodies are serialized before the clock starts.
+a fresh cache), then measures both engines: in-process predict of 1 and 1,000 instances
+(encoding included), one engine after the other; and two `python -m serving` processes on
+loopback at once (MLOPS_COMPILED_TREES=off and on), requests alternating between them: single
+requests on one keep-alive connection and 1,000-instance requests; then single requests from
+20 concurrent clients (p50/p99), one server after the other. Bodies are serialized before
+the clock starts.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from trainer import compiled, loader, predict  # noqa: E402
 from trainer.hyperparameters import Hyperparameters  # noqa: E402
 from trainer.model import train  # noqa: E402
 
-SINGLE, BATCHES, CLIENTS, PER_CLIENT = 2000, 30, 20, 200
+SINGLE, BATCHES, CLIENTS, PER_CLIENT = 2000, 60, 20, 200
+ENGINES = ("LightGBM", "compiled")
 
 
 def timed(call, repeats: int) -> list[float]:
@@ -41,12 +44,19 @@ def timed(call, repeats: int) -> list[float]:
 
 
 def in_process(model, instances) -> dict:
-    single = timed(lambda: model.predict_matrix(predict.encode_instances(instances[:1])), SINGLE)
-    batch = timed(lambda: model.predict_matrix(predict.encode_instances(instances)), BATCHES)
-    return {"single": single, "batch": batch}
+    """One engine after the other (alternating call by call here would measure LightGBM's
+    idle OpenMP threads spinning beside lleaves' threads, which no server does)."""
+    engines = {"LightGBM": model.predict_lightgbm, "compiled": model.predict_matrix}
+    out: dict = {}
+    for name, call in engines.items():
+        out[name] = {
+            "single": timed(lambda c=call: c(predict.encode_instances(instances[:1])), SINGLE),
+            "batch": timed(lambda c=call: c(predict.encode_instances(instances)), BATCHES),
+        }
+    return out
 
 
-def over_http(folder: str, instances, compiled_trees: bool) -> dict:
+def start_server(folder: str, compiled_trees: bool):
     import server_process
 
     port = server_process.free_port()
@@ -57,50 +67,81 @@ def over_http(folder: str, instances, compiled_trees: bool) -> dict:
     }
     url = f"http://127.0.0.1:{port}"
     proc = server_process.start([sys.executable, "-m", "serving"], env, f"{url}/health")
+    while compiled_trees:
+        state = httpx.get(f"{url}/health").json()["engines"]["unknown"]["state"]
+        if state != "compiling":
+            assert state == "compiled", state
+            break
+        time.sleep(0.2)
+    return proc, url
+
+
+def over_http(folder: str, instances) -> dict:
+    """Both servers up at once, requests alternating between them: the machine's noise
+    falls on both engines alike, so their ratio holds even when the absolute times drift."""
+    import server_process
+
+    servers = {name: start_server(folder, name == "compiled") for name in ENGINES}
+    headers = {"content-type": "application/json"}
+    bodies = [json.dumps({"instances": [i]}).encode() for i in instances]
+    big = json.dumps({"instances": instances}).encode()
+    results: dict = {name: {"single": [], "batch": [], "concurrent": []} for name in ENGINES}
     try:
-        while compiled_trees:
-            state = httpx.get(f"{url}/health").json()["engines"]["unknown"]["state"]
-            if state != "compiling":
-                assert state == "compiled", state
-                break
-            time.sleep(0.2)
-        headers = {"content-type": "application/json"}
-        bodies = [json.dumps({"instances": [i]}).encode() for i in instances]
-        big = json.dumps({"instances": instances}).encode()
         with httpx.Client() as client:
-            post = client.post
-            for _ in range(200):  # warm up
-                post(f"{url}/predict", content=bodies[0], headers=headers)
-            counter = iter(range(10**9))
-            single = timed(
-                lambda: post(
-                    f"{url}/predict", content=bodies[next(counter) % 1000], headers=headers
-                ),
-                SINGLE,
-            )
-            batch = timed(lambda: post(f"{url}/predict", content=big, headers=headers), BATCHES)
-        concurrent: list[float] = []
-        lock = threading.Lock()
-
-        def client_loop(seed: int) -> None:
-            with httpx.Client() as own:
-                mine = timed(
-                    lambda: own.post(
-                        f"{url}/predict", content=bodies[seed % 1000], headers=headers
-                    ),
-                    PER_CLIENT,
-                )
-            with lock:
-                concurrent.extend(mine)
-
-        threads = [threading.Thread(target=client_loop, args=(i,)) for i in range(CLIENTS)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+            for _, url in servers.values():
+                for _ in range(200):  # warm up
+                    client.post(f"{url}/predict", content=bodies[0], headers=headers)
+            for round_ in range(SINGLE // 100):  # blocks of 100, alternating
+                for name, (_, url) in servers.items():
+                    results[name]["single"] += timed_each(
+                        lambda i, url=url: client.post(
+                            f"{url}/predict", content=bodies[i % 1000], headers=headers
+                        ),
+                        range(round_ * 100, round_ * 100 + 100),
+                    )
+            for _ in range(BATCHES):
+                for name, (_, url) in servers.items():
+                    results[name]["batch"] += timed(
+                        lambda url=url: client.post(f"{url}/predict", content=big, headers=headers),
+                        1,
+                    )
+        for name, (_, url) in servers.items():
+            results[name]["concurrent"] = concurrently(url, bodies, headers)
     finally:
-        server_process.stop(proc)
-    return {"single": single, "batch": batch, "concurrent": concurrent}
+        for proc, _ in servers.values():
+            server_process.stop(proc)
+    return results
+
+
+def timed_each(call, items) -> list[float]:
+    out = []
+    for item in items:
+        t = time.perf_counter()
+        call(item)
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def concurrently(url: str, bodies: list[bytes], headers: dict) -> list[float]:
+    """CLIENTS threads, each on its own connection, single instances."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def client_loop(seed: int) -> None:
+        with httpx.Client() as own:
+            mine = timed(
+                lambda: own.post(f"{url}/predict", content=bodies[seed % 1000], headers=headers),
+                PER_CLIENT,
+            )
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client_loop, args=(i,)) for i in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies
 
 
 def main() -> None:
@@ -122,11 +163,9 @@ def main() -> None:
             f"{time.perf_counter() - started:.1f} s (lleaves, finline=False); object "
             f"{cache / 1e6:.1f} MB; {engine.reason}"
         )
-        results = {"compiled": {"in-process": in_process(model, instances)}}
-        model.engine = None
-        results["LightGBM"] = {"in-process": in_process(model, instances)}
-        for name, on in (("LightGBM", False), ("compiled", True)):
-            results[name]["HTTP"] = over_http(str(Path(folder) / "model"), instances, on)
+        results = {name: {"in-process": m} for name, m in in_process(model, instances).items()}
+        for name, measured in over_http(str(Path(folder) / "model"), instances).items():
+            results[name]["HTTP"] = measured
 
     print(f"{'engine':<10}{'path':<12}{'1 inst. p50':>12}{'p99':>9}{'1,000 median':>14}")
     for name in ("LightGBM", "compiled"):

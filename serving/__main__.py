@@ -7,7 +7,7 @@ import sys
 
 import uvicorn
 
-from serving.app import create_app
+from serving.app import UVICORN_OPTIONS, create_app
 from serving.contract import ServerConfig
 from serving.models import SingleModel, compile_for_serving, load_model
 
@@ -24,7 +24,13 @@ def main() -> int:
     version = os.environ.get("AIP_DEPLOYED_MODEL_ID", "unknown")
     model = compile_for_serving(load_model(config.storage_uri), version)
     app = create_app(SingleModel(model, version), config)
-    uvicorn.run(app, host="0.0.0.0", port=config.port, log_level="warning")  # noqa: S104
+    uvicorn.run(
+        app,
+        host="0.0.0.0",  # noqa: S104 (the container is reached through its port)
+        port=config.port,
+        log_level="warning",
+        **UVICORN_OPTIONS,
+    )
     return 0
 
 

@@ -7,6 +7,7 @@ validates instances the same way and answers in the same shape.
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 import pandas as pd
@@ -47,32 +48,38 @@ def encode_instances(instances: list, unknown_category: str = "reject") -> np.nd
     return matrix
 
 
-_NUMBER = (int, float)
+_NUMBER_TYPES = frozenset({int, float, type(None)})  # bool is a subclass, not one of these
+_ROW = operator.itemgetter(*schema.FEATURE_NAMES)
+_CODES_OR_NAN = {name: {**codes, None: np.nan} for name, codes in _CODES.items()}
 
 
 def _encode_columns(instances: list, unknown_category: str) -> np.ndarray | None:
-    """The fast path; None as soon as anything is off (the row walk then says what)."""
+    """The fast path (C loops: itemgetter, map, set); None as soon as anything is off, and
+    the row walk then says what."""
     for instance in instances:
         if type(instance) is not dict or instance.keys() != _NAMES:
             return None
+    columns = zip(*map(_ROW, instances), strict=True)
     matrix = np.empty((len(instances), len(schema.FEATURES)), dtype=np.float64)
-    for j, feature in enumerate(schema.FEATURES):
-        column = [instance[feature.name] for instance in instances]
+    for j, (feature, column) in enumerate(zip(schema.FEATURES, columns, strict=True)):
         if feature.is_categorical:
-            codes = _CODES[feature.name]
-            if not all(type(v) is str or v is None for v in column):
+            try:  # an unknown category, or any value not a known string, maps to None
+                encoded = list(map(_CODES_OR_NAN[feature.name].get, column))
+            except TypeError:  # an unhashable value (a list or an object)
                 return None
-            encoded = [codes.get(v, _UNKNOWN) if v is not None else np.nan for v in column]
-            if _UNKNOWN in encoded:
-                if unknown_category == "reject":
+            if None in encoded:
+                if unknown_category == "reject" or not set(map(type, column)) <= _TEXT_TYPES:
                     return None
-                encoded = [np.nan if v is _UNKNOWN else v for v in encoded]
+                encoded = [np.nan if v is None else v for v in encoded]
             matrix[:, j] = encoded
         else:
-            if not all(type(v) in _NUMBER or v is None for v in column):
+            if not set(map(type, column)) <= _NUMBER_TYPES:
                 return None
             values = np.array(column, dtype=np.float64)  # None becomes NaN
-            if np.isinf(values).any() or (np.isnan(values) & _not_none(column)).any():
+            if np.isinf(values).any():
+                return None
+            nan = np.isnan(values)  # None or a float NaN: only None is a missing value
+            if nan.any() and (nan & _not_none(column)).any():
                 return None
             low, high = feature.plausible or (-np.inf, np.inf)
             with np.errstate(invalid="ignore"):
@@ -82,10 +89,10 @@ def _encode_columns(instances: list, unknown_category: str) -> np.ndarray | None
     return matrix
 
 
-_UNKNOWN = object()
+_TEXT_TYPES = frozenset({str, type(None)})
 
 
-def _not_none(column: list) -> np.ndarray:
+def _not_none(column: tuple) -> np.ndarray:
     return np.fromiter((v is not None for v in column), dtype=bool, count=len(column))
 
 

@@ -38,7 +38,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from adapters.local.request_log import RequestLog
-    from serving.app import create_app
+    from serving.app import UVICORN_OPTIONS, create_app
     from serving.contract import ServerConfig
     from serving.models import TrafficRouter
 
@@ -62,7 +62,9 @@ def serve(args: argparse.Namespace) -> int:
         f"{router.versions()}; request log {tenant.request_log_path}",
         flush=True,
     )
-    server = _server_class()(uvicorn.Config(app, host=args.host, port=port, log_level="warning"))
+    server = _server_class()(
+        uvicorn.Config(app, host=args.host, port=port, log_level="warning", **UVICORN_OPTIONS)
+    )
     try:
         server.run()
     finally:

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 from serving_fixtures import sample_instances
@@ -49,6 +51,32 @@ def test_bad_bodies(body, status, message):
     assert info.value.status == status
 
 
+@pytest.mark.parametrize(
+    ("body", "repeated"),
+    [
+        (rb'{"instances": [1], "instances": [1]}', "instances"),
+        (rb'{"instances": [{"a\"b": 1, "a\u0022b": 2}]}', 'a"b'),  # one key, two spellings
+        (rb'{"instances": [{"x": "say \"hi\"", "x": "\u0022"}]}', "x"),
+        (rb'{"instances": [{"k": {"deep": 1, "deep": 2}}]}', "deep"),
+    ],
+)
+def test_a_repeated_key_is_found_however_its_quotes_are_spelled(body, repeated):
+    with pytest.raises(BadRequest, match="duplicate key") as info:
+        parse_body(body, max_instances=2)
+    assert info.value.message == f"duplicate key {repeated!r} in a JSON object"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        rb'{"instances": [{"a\u0022": "\"", "b": "\u0022\\u0022"}]}',  # escapes, no repeat
+        rb'{"instances": ["\\u0022 is text here, not a quote"]}',
+    ],
+)
+def test_escaped_quotes_without_a_repeat_are_accepted(body):
+    assert len(parse_body(body, max_instances=2)) == 1
+
+
 def test_encoding_matches_the_training_features():
     frame = loader.load_census(split="test").frame.head(300)
     matrix = encode_instances(predict.frame_to_instances(frame))
@@ -84,6 +112,9 @@ def good() -> dict:
         (lambda i: i.update(age=True), "instance 0: field age must be a number, got True"),
         (lambda i: i.update(age=float("inf")), "instance 0: field age is not finite"),
         (lambda i: i.update(sex=1), "instance 0: field sex must be a string, got 1"),
+        (lambda i: i.update(sex=True), "instance 0: field sex must be a string, got True"),
+        (lambda i: i.update(sex=["Male"]), "instance 0: field sex must be a string, got ['Male']"),
+        (lambda i: i.update(age="5"), "instance 0: field age must be a number, got '5'"),
         (lambda i: i.update(sex="Robot"), "instance 0: field sex has unknown category 'Robot'"),
         (  # the census file's marker is not the contract's: one encoding of missing, null
             lambda i: i.update(workclass="?"),
@@ -97,6 +128,22 @@ def test_bad_instances_name_instance_and_field(change, message):
     with pytest.raises(InvalidInstance) as info:
         encode_instances([instance])
     assert str(info.value) == message
+    if "unknown category" not in message:  # scoring unknowns as missing forgives nothing else
+        with pytest.raises(InvalidInstance, match=re.escape(message)):
+            encode_instances([instance], unknown_category="missing")
+
+
+def test_the_fast_path_and_the_row_walk_encode_alike():
+    rng = np.random.default_rng(7)
+    instances = predict.frame_to_instances(loader.load_census(split="test").frame.head(400))
+    for instance in instances:
+        for name in rng.choice(list(instance), size=3, replace=False):
+            instance[name] = None if rng.random() < 0.5 else instance[name]
+        if rng.random() < 0.1:
+            instance["native_country"] = "Atlantis"
+    fast = predict._encode_columns(instances, "missing")
+    assert fast is not None
+    np.testing.assert_array_equal(fast, predict._encode_rows(instances, "missing"))
 
 
 def test_the_failing_instance_is_named_by_its_index():
