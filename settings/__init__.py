@@ -13,7 +13,14 @@ from settings.agents import (
     key_users,
     service_agent_email,
 )
-from settings.files import ENV_NAMES, ENVS_DIR, REPO_ROOT, load_platform, load_settings
+from settings.files import (
+    ENV_NAMES,
+    ENVS_DIR,
+    REPO_ROOT,
+    load_platform,
+    load_prices,
+    load_settings,
+)
 from settings.model import (
     AlertSettings,
     Bars,
@@ -21,6 +28,7 @@ from settings.model import (
     MonitoringSettings,
     PipelineSettings,
     Platform,
+    Prices,
     Rollout,
     ServingSettings,
     Settings,
@@ -43,12 +51,14 @@ __all__ = [
     "MonitoringSettings",
     "PipelineSettings",
     "Platform",
+    "Prices",
     "Rollout",
     "ServingSettings",
     "Settings",
     "Tenants",
     "key_users",
     "load_platform",
+    "load_prices",
     "load_settings",
     "service_agent_email",
     "tenants_for",

@@ -8,12 +8,13 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from kernel.errors import UserError, explain
-from settings.model import Platform, Settings
+from settings.model import Platform, Prices, Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENVS_DIR = REPO_ROOT / "envs"
 ENV_NAMES: tuple[str, ...] = ("dev", "staging", "prod")
 SETTINGS_FILE = "settings.toml"
+PRICES_FILE = "prices.toml"
 
 
 def settings_path(env: str, envs_dir: Path = ENVS_DIR) -> Path:
@@ -45,3 +46,18 @@ def load_platform(envs_dir: Path = ENVS_DIR) -> Platform:
         return Platform(envs=envs)
     except ValidationError as exc:
         raise UserError(f"{envs_dir}: {explain(exc)}") from None
+
+
+def load_prices(envs_dir: Path = ENVS_DIR) -> Prices:
+    """envs/prices.toml: the price table of the cost estimates."""
+    path = envs_dir / PRICES_FILE
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{path}: price table not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path}: not valid TOML ({exc})") from None
+    try:
+        return Prices.model_validate(raw)
+    except ValidationError as exc:
+        raise UserError(f"{path}: {explain(exc)}") from None

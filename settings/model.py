@@ -10,6 +10,7 @@ only in the settings files.
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import cached_property
 from typing import Annotated, Literal, get_args
 
@@ -206,6 +207,9 @@ class ServingSettings(Strict):
     """The prod endpoint: its id, how versions roll out, canary analysis, alerts."""
 
     endpoint_id: str = Field(pattern=ENDPOINT_ID, description="Vertex ids are numeric")
+    expected_predictions_per_day: int = Field(
+        ge=0, description="instances a day, for the cost estimate (mlops cost) only"
+    )
     rollout: Rollout
     canary: CanaryCriteria
     alerts: AlertSettings
@@ -414,3 +418,26 @@ class Platform(BaseModel):
     @cached_property
     def prod(self) -> Settings:
         return next(s for s in self.envs.values() if s.role == "prod")
+
+
+class Price(Strict):
+    """One list price, with when it was taken and where from (envs/prices.toml)."""
+
+    usd: float = Field(ge=0)
+    as_of: date
+    source: str = Field(pattern=r"^https://")
+
+
+class Prices(Strict):
+    """The price table the cost estimates use; machine prices by machine type."""
+
+    region: str = Field(pattern=REGION)
+    training_hour: dict[str, Price]
+    prediction_node_hour: dict[str, Price]
+    pipeline_run: Price
+    monitoring_gb_analyzed: Price
+    bigquery_tib_scanned: Price
+    bigquery_gb_month: Price
+    bigquery_streaming_gb: Price
+    storage_gb_month: Price
+    kms_key_version_month: Price
