@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from kernel.errors import UserError
 from kernel.names import MODEL_NAME
-from promotion.ports import Endpoint, Monitoring, Registry, Storage, Warehouse
+from promotion.ports import Endpoint, Monitoring, Registry, RunLog, Storage, Warehouse
 from settings import Tenants
 
 TARGETS = ("local", "vertex")
@@ -21,6 +21,7 @@ class Staging:
     warehouse: Warehouse
     storage: Storage
     buckets_root: str  # prefix a bucket name is appended to: a folder, or "gs:/"
+    runs: RunLog  # what each run's steps recorded (docs/lineage.md)
 
     def bucket_uri(self, bucket: str) -> str:
         return f"{self.buckets_root}/{bucket}"
@@ -48,19 +49,25 @@ def open_staging(target: str, workspace: str, tenants: Tenants) -> Staging:
     check_target(target)
     project = tenants.staging_project
     if target == "local":
+        from adapters.local.runlog import DuckDBRunLog
         from adapters.local.storage import LocalStorage
         from adapters.local.warehouse import DuckDBWarehouse
         from adapters.local.workspace import LocalTenant, workspace_root
 
         tenant = LocalTenant(workspace_root(workspace), project)
         return Staging(
-            DuckDBWarehouse(tenant.warehouse_path), LocalStorage(), str(tenant.path / "buckets")
+            DuckDBWarehouse(tenant.warehouse_path),
+            LocalStorage(),
+            str(tenant.path / "buckets"),
+            DuckDBRunLog(tenant.warehouse_path),
         )
     from adapters.vertex.bigquery import BigQueryWarehouse
+    from adapters.vertex.runlog import ExperimentsRunLog
     from adapters.vertex.storage import GcsStorage
 
     warehouse = BigQueryWarehouse(project, tenants.staging_dataset, tenants.region)
-    return Staging(warehouse, GcsStorage(project=project), "gs:/")
+    runs = ExperimentsRunLog(project, tenants.region)
+    return Staging(warehouse, GcsStorage(project=project), "gs:/", runs)
 
 
 def open_prod(target: str, workspace: str, tenants: Tenants, *, as_: str = "deployer") -> Prod:

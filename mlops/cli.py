@@ -1,7 +1,7 @@
 """`mlops`: one entry point for the platform's jobs.
 
 The top of the stack, imported by nothing: the subcommands live in mlops/commands/ (model,
-infra, pipeline, serving), each registering its parsers and handlers; they parse and print,
+infra, pipeline, serving, runs), each registering its parsers and handlers; they parse and print,
 and leave the work to the packages below. User mistakes (UserError) print one line and
 exit non-zero, without a traceback.
 """
@@ -19,9 +19,9 @@ def build_parser() -> OneLineParser:
         dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser
     )
 
-    from mlops.commands import infra, model, pipeline, serving
+    from mlops.commands import infra, model, pipeline, runs, serving
 
-    for area in (model, infra, pipeline, serving):
+    for area in (model, infra, pipeline, serving, runs):
         area.add(commands)
     return parser
 

@@ -25,19 +25,28 @@ def ingest(
     workspace: str,
     tenants: dict,
     data: dict,
+    training: dict,
+    bars: dict,
+    rollout: dict,
+    monitoring: dict,
+    commit: str,
+    run_id: str,
     train_data: Output[Dataset],
     test_data: Output[Dataset],
     quarantine: Output[Artifact],
     counts: Output[Metrics],
 ):
-    """Raw CSV into the warehouse (BigQuery load job on Vertex, DuckDB locally); quarantine."""
+    """Raw CSV into the warehouse (BigQuery load job on Vertex, DuckDB locally); quarantine.
+    The first step, so it also records the run's parameters, every group, as asked."""
     from pathlib import Path
 
     from adapters import wiring
     from kernel.locations import check_data_uri
     from pipelines.params import DataParams, data_locations
     from promotion import steps
-    from settings import Tenants
+    from promotion.domain import runs
+    from settings import Bars, MonitoringSettings, Rollout, Tenants
+    from trainer.hyperparameters import Hyperparameters
 
     source = DataParams.model_validate(data)
     where = Tenants.model_validate(tenants)
@@ -55,6 +64,17 @@ def ingest(
     for split, figures in summary.items():
         counts.log_metric(f"{split}_rows", figures["rows"])
         counts.log_metric(f"{split}_quarantined", figures["quarantined"])
+    uris = {"train": source.train_data_uri, "test": source.test_data_uri}
+    asked = {
+        "data": source,
+        "training": Hyperparameters.model_validate(training),
+        "bars": Bars.model_validate(bars),
+        "rollout": Rollout.model_validate(rollout),
+        "monitoring": MonitoringSettings.model_validate(monitoring),
+    }
+    parameters = {name: group.model_dump(mode="json") for name, group in asked.items()}
+    facts = runs.ingest_facts(commit, parameters, summary, uris)
+    staging.runs.record(run_id, "ingest", facts)
     print(f"ingest: {summary}")
 
 
@@ -96,6 +116,10 @@ def train(train_data: Input[Dataset], training: dict, model: Output[Model]):
 
 
 def evaluate(
+    target: str,
+    workspace: str,
+    tenants: dict,
+    run_id: str,
     model: Input[Model],
     test_data: Input[Dataset],
     metrics: Output[Metrics],
@@ -107,7 +131,9 @@ def evaluate(
     import json
     from pathlib import Path
 
+    from adapters import wiring
     from promotion import steps
+    from settings import Tenants
     from trainer import report as html_report
 
     result = steps.evaluate_model(Path(model.path), Path(test_data.path))
@@ -120,6 +146,8 @@ def evaluate(
     classification.log_confusion_matrix(["<=50K", ">50K"], result["confusion_matrix"])
     html_report.write_report(report.path, result)
     Path(evaluation.path).write_text(json.dumps(result))
+    staging = wiring.open_staging(target, workspace, Tenants.model_validate(tenants))
+    staging.runs.record(run_id, "evaluate", steps.evaluation_facts(Path(model.path), result))
     print(f"evaluate: accuracy {result['accuracy']:.4f} ROC AUC {result['roc_auc']:.4f}")
 
 
@@ -162,6 +190,9 @@ def decide(
     )
     record = {**candidate.decision.as_dict(), "candidate_uri": candidate.uri}
     Path(decision.path).write_text(json.dumps(record))
+    staging.runs.record(
+        run_id, "decide", {"bars": Bars.model_validate(bars).model_dump(mode="json"), **record}
+    )
     decision.metadata["deploy"] = candidate.decision.deploy
     decision.metadata["reason"] = candidate.decision.reason
     print(
@@ -205,6 +236,11 @@ def deploy(
         log=lambda line: print(f"deploy: {line}"),
     )
     Path(deployment.path).write_text(json.dumps(result))
+    wiring.open_staging(target, workspace, where).runs.record(
+        run_id,
+        "deploy",
+        {"rollout": Rollout.model_validate(rollout).model_dump(mode="json"), **result},
+    )
     deployment.metadata.update({k: v for k, v in result.items() if k in ("version", "smoke")})
 
 
@@ -238,6 +274,7 @@ def approve(
     )
     record = {**approved.as_dict(), "candidate_uri": approved.candidate_uri}
     Path(approval.path).write_text(json.dumps(record))
+    staging.runs.record(run_id, "approve", record)
     approval.metadata["candidate_uri"] = approved.candidate_uri
     print(
         f"approve: candidate {approved.candidate_uri} awaits prod's deploy trigger "
@@ -250,6 +287,7 @@ def monitor(
     workspace: str,
     tenants: dict,
     monitoring_settings: dict,
+    run_id: str,
     deployment: Input[Artifact],
     monitoring: Output[Artifact],
 ):
@@ -272,4 +310,14 @@ def monitor(
     )
     action = prod.monitoring.apply(config)
     Path(monitoring.path).write_text(json.dumps({**config, "action": action}))
+    wiring.open_staging(target, workspace, where).runs.record(
+        run_id,
+        "monitor",
+        {
+            "monitoring": MonitoringSettings.model_validate(monitoring_settings).model_dump(
+                mode="json"
+            ),
+            "action": action,
+        },
+    )
     print(f"monitor: monitoring {action} for {len(config['features'])} features")

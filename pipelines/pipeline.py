@@ -48,8 +48,20 @@ def build(target: str, image: str, tenants: Tenants, training_machine_type: str 
         workspace: str,
     ):
         shared = {"target": target, "workspace": workspace, "tenants": where}
+        run_id = dsl.PIPELINE_JOB_NAME_PLACEHOLDER
         ingest = (
-            ops["ingest"](**shared, data=data).set_caching_options(False).set_display_name("ingest")
+            ops["ingest"](
+                **shared,
+                data=data,
+                training=training,
+                bars=bars,
+                rollout=rollout,
+                monitoring=monitoring,
+                commit=commit,
+                run_id=run_id,
+            )
+            .set_caching_options(False)
+            .set_display_name("ingest")
         )
         validate = (
             ops["validate"](**shared, train_data=ingest.outputs["train_data"])
@@ -71,7 +83,12 @@ def build(target: str, image: str, tenants: Tenants, training_machine_type: str 
             .after(validate)
         )
         evaluate = (
-            ops["evaluate"](model=train.outputs["model"], test_data=ingest.outputs["test_data"])
+            ops["evaluate"](
+                **shared,
+                run_id=run_id,
+                model=train.outputs["model"],
+                test_data=ingest.outputs["test_data"],
+            )
             .set_caching_options(False)
             .set_display_name("evaluate")
         )
@@ -84,7 +101,7 @@ def build(target: str, image: str, tenants: Tenants, training_machine_type: str 
                 baseline=validate.outputs["baseline"],
                 train_data=ingest.outputs["train_data"],
                 test_data=ingest.outputs["test_data"],
-                run_id=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                run_id=run_id,
             )
             .set_caching_options(False)
             .set_display_name("decide")
@@ -97,7 +114,7 @@ def build(target: str, image: str, tenants: Tenants, training_machine_type: str 
                     **shared,
                     decision=decide.outputs["decision"],
                     commit=commit,
-                    run_id=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                    run_id=run_id,
                 ).set_caching_options(False).set_display_name("approve")
             return
         with dsl.If(decide.outputs["Output"] == True, name="deploy-to-prod"):  # noqa: E712
@@ -107,7 +124,7 @@ def build(target: str, image: str, tenants: Tenants, training_machine_type: str 
                     rollout=rollout,
                     decision=decide.outputs["decision"],
                     commit=commit,
-                    run_id=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                    run_id=run_id,
                 )
                 .set_caching_options(False)
                 .set_display_name("deploy")
@@ -115,6 +132,7 @@ def build(target: str, image: str, tenants: Tenants, training_machine_type: str 
             ops["monitor"](
                 **shared,
                 monitoring_settings=monitoring,
+                run_id=run_id,
                 deployment=deploy.outputs["deployment"],
             ).set_caching_options(False).set_display_name("monitor")
 

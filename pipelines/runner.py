@@ -96,6 +96,11 @@ class RunResult:
     aliases: dict
     wall_seconds: float
     approval: dict | None = None  # promotion = "approval": the candidate prod will deploy
+    cost: dict | None = None  # the run's cost estimate (promotion.domain.cost)
+
+    @property
+    def run_id(self) -> str:
+        return self.run_dir.name  # kfp.local names the run's folder after the job
 
 
 def run_local(params: PipelineParams, workspace: Path, out=sys.stdout) -> RunResult:
@@ -106,7 +111,49 @@ def run_local(params: PipelineParams, workspace: Path, out=sys.stdout) -> RunRes
     log_dir.mkdir(parents=True, exist_ok=True)
     run = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     with one_run_at_a_time(workspace, run):  # one run per workspace: its log is its own
-        return _run(params, workspace, pipeline_root, log_dir / f"run-{run}.log", out)
+        result = _run(params, workspace, pipeline_root, log_dir / f"run-{run}.log", out)
+        record_run(result, params, workspace)
+        return result
+
+
+def record_run(result: RunResult, params: PipelineParams, workspace: Path) -> None:
+    """The runner's own record of the run: measured durations and the cost they imply on
+    Vertex AI (the train step priced on the staging env's training machine)."""
+    from promotion.domain import cost
+    from settings import load_platform, load_prices
+
+    platform = load_platform()
+    (machine,) = {
+        s.pipeline.training_machine_type
+        for s in platform.envs.values()
+        if s.pipeline and s.project_id == params.tenants.staging_project
+    } or {platform["staging"].pipeline.training_machine_type}
+
+    others = sum(s for name, s in result.durations.items() if name != "train")
+    estimate = cost.run_cost(
+        load_prices(),
+        training_machine=machine,
+        train_seconds=result.durations.get("train", 0.0),
+        other_steps_seconds=others,
+        bigquery_queries=cost.BIGQUERY_QUERIES_PER_RUN,
+        table_bytes=_size(result.run_dir / "ingest" / "train_data"),
+        stored_bytes=_size(result.run_dir),
+    )
+    result.cost = estimate.as_dict()
+    staging = wiring.open_staging("local", str(workspace), params.tenants)
+    facts = {
+        "durations": {k: round(v, 2) for k, v in result.durations.items()},
+        "wall_seconds": round(result.wall_seconds, 2),
+        "cost": result.cost,
+        "cost_usd": round(estimate.total_usd, 6),
+    }
+    staging.runs.record(result.run_id, "run", facts)
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
 def _run(params: PipelineParams, workspace: Path, pipeline_root: Path, log_path, out):
@@ -198,4 +245,12 @@ def summary(result: RunResult) -> str:
         "  steps    : "
         + ", ".join(f"{n} {result.durations[n]:.1f}s" for n in STEP_NAMES if n in result.durations),
     ]
+    if result.cost:
+        parts = ", ".join(
+            f"{line['item'].split(' (')[0]} ${line['usd']:.4f}" for line in result.cost["lines"]
+        )
+        lines.append(
+            f"  cost     : ${result.cost['total_usd']:.4f} on Vertex AI at list prices ({parts}); "
+            f"`mlops runs` lists run {result.run_id}"
+        )
     return "\n".join(lines)

@@ -150,3 +150,24 @@ class Monitoring(Protocol):
     def current(self) -> dict | None: ...
 
     def version_stats(self, start: datetime, end: datetime) -> dict[str, VersionStats]: ...
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """What one step of one run recorded (docs/lineage.md lists the facts)."""
+
+    run_id: str
+    step: str
+    recorded_at: datetime
+    facts: dict
+
+
+class RunLog(Protocol):
+    """What each run's steps recorded: Vertex AI Experiments in the staging metadata store,
+    or the staging tenant's DuckDB warehouse (docs/lineage.md)."""
+
+    def record(self, run_id: str, step: str, facts: dict) -> None: ...
+
+    def records(self) -> list[StepRecord]:
+        """Every step record of every run; promotion.domain.runs.merge makes runs of them."""
+        ...

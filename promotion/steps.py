@@ -16,7 +16,7 @@ from kernel import exit_codes
 from kernel.atomic import write_json
 from kernel.errors import DataError, Failed, UserError
 from kernel.names import CANDIDATE_LABEL, CHALLENGER, CHAMPION, DEPLOYING
-from promotion.domain import canary, statistics
+from promotion.domain import canary, runs, statistics
 from promotion.domain.decision import Decision, champion_moved, compared_with, decide
 from promotion.domain.traffic import canary_split, rollback, to_undeploy
 from promotion.ports import Endpoint, EndpointState, Monitoring, Registry, Storage, Warehouse
@@ -118,6 +118,11 @@ def train_model(train_path: Path, hyperparameters: dict, model_dir: Path) -> Cen
 
 
 # 4. evaluate -----------------------------------------------------------------------------
+
+
+def evaluation_facts(model_dir: Path, evaluation: dict) -> dict:
+    """What the evaluate step records of the run (docs/lineage.md)."""
+    return runs.evaluation_facts(CensusModel.load(model_dir).metadata, evaluation)
 
 
 def evaluate_model(model_dir: Path, test_path: Path) -> dict:

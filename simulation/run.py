@@ -19,12 +19,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.synth import synth
 from pipelines import params
 from pipelines.compile import compile_to
+from promotion.domain.runs import STEP_ORDER
 from settings import ENV_NAMES, load_platform
 from simulation.pipelines import PipelineRunner
 from simulation.server import Simulation
@@ -39,6 +40,7 @@ class SimulatedRun:
     wire: list
     root: Path
     submit_output: str
+    recorded: dict[str, list[str]] = field(default_factory=dict)  # run context → its steps
 
     @property
     def checked(self) -> int:
@@ -53,6 +55,11 @@ class SimulatedRun:
                 f"  requests : {len(self.wire):,} ({self.checked:,} IAM-checked, "
                 f"{len(denied)} denied), {len(methods)} distinct API methods",
                 f"  wire log : {self.root / 'wire.log'}",
+                *(
+                    f"  run log  : {name.split('/')[-1]} (Vertex AI Experiments): "
+                    f"{', '.join(steps)} recorded"
+                    for name, steps in self.recorded.items()
+                ),
                 f"  task logs: {self.root / 'pipelines'}",
             ]
         )
@@ -102,7 +109,20 @@ def run(root: Path | None = None, env: str = "staging", log=print) -> SimulatedR
         jobs = sim.vertex.get("pipelines", {})
         state = next(iter(jobs.values()))["state"] if jobs else "NOT SUBMITTED"
     (sim.root / "wire.log").write_text("\n".join(e.line() for e in sim.wire) + "\n")
+    recorded = {
+        name: sorted(
+            (k.split(".", 1)[1] for k in c["metadata"] if k.startswith("step.")),
+            key=STEP_ORDER.index,
+        )
+        for name, c in sim.vertex.get("contexts", {}).items()
+        if c.get("schemaTitle") == "system.ExperimentRun"
+    }
     result = SimulatedRun(
-        state, time.perf_counter() - started, sim.wire, sim.root, done.stdout + done.stderr
+        state,
+        time.perf_counter() - started,
+        sim.wire,
+        sim.root,
+        done.stdout + done.stderr,
+        recorded,
     )
     return result

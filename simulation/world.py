@@ -70,6 +70,7 @@ class World:
     datasets: dict[str, Dataset] = field(default_factory=dict)  # "project.dataset"
     repositories: set[str] = field(default_factory=set)
     endpoints: dict[str, str | None] = field(default_factory=dict)  # name → CMEK key
+    metadata_stores: dict[str, str | None] = field(default_factory=dict)  # name → CMEK key
     custom_roles: dict[str, frozenset[str]] = field(default_factory=dict)
     bindings: list[Binding] = field(default_factory=list)
 
@@ -184,6 +185,10 @@ class World:
             self.repositories.add(
                 f"projects/{p}/locations/{body['location']}/repositories/{body['repository_id']}"
             )
+        for _, body in each("google_vertex_ai_metadata_store"):
+            p = body.get("project", project)
+            name = f"projects/{p}/locations/{body['region']}/metadataStores/{body['name']}"
+            self.metadata_stores[name] = (body.get("encryption_spec") or {}).get("kms_key_name")
         for _, body in each("google_vertex_ai_endpoint"):
             p = body.get("project", project)
             name = f"projects/{p}/locations/{body['location']}/endpoints/{body['name']}"

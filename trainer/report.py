@@ -16,7 +16,7 @@ from kernel.atomic import write_text
 from trainer import schema
 
 
-def _png(fig) -> str:
+def png(fig) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
@@ -30,7 +30,7 @@ def roc_figure(metrics: dict) -> str:
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC curve")
     ax.legend(loc="lower right")
-    return _png(fig)
+    return png(fig)
 
 
 def calibration_figure(metrics: dict) -> str:
@@ -40,7 +40,7 @@ def calibration_figure(metrics: dict) -> str:
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
     ax.set(xlabel="mean predicted P(>50K)", ylabel="observed share >50K", title="Calibration")
     ax.legend(loc="upper left")
-    return _png(fig)
+    return png(fig)
 
 
 def confusion_figure(metrics: dict) -> str:
@@ -57,7 +57,7 @@ def confusion_figure(metrics: dict) -> str:
     ax.set(
         xlabel="predicted", ylabel="actual", title=f"Confusion matrix (t={metrics['threshold']})"
     )
-    return _png(fig)
+    return png(fig)
 
 
 def slices_figure(metrics: dict) -> str:
@@ -81,7 +81,7 @@ def slices_figure(metrics: dict) -> str:
         ax.set_ylim(0.5, 1.08)
         ax.set_title(f"by {name} (accuracy gap {metrics['slice_accuracy_gap'][name]:.3f})")
         ax.legend(loc="upper center", ncol=2, fontsize=8)
-    return _png(fig)
+    return png(fig)
 
 
 def _slice_table(metrics: dict) -> str:

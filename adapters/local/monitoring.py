@@ -6,10 +6,14 @@ come from the request log the local server writes (adapters.local.request_log).
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import UTC, datetime
+
+import duckdb
 
 from adapters.local import request_log
 from adapters.local.request_log import TABLE
+from adapters.local.warehouse import has_table
 from adapters.local.workspace import MONITORING, LocalTenant
 from promotion.ports import VersionStats
 
@@ -22,6 +26,19 @@ SELECT version,
 FROM (SELECT DISTINCT request_id, version, status, latency_ms FROM {TABLE}
       WHERE ts >= $start AND ts < $end AND version IS NOT NULL)
 GROUP BY version
+"""
+
+
+ANALYSES = """
+CREATE TABLE IF NOT EXISTS monitoring_alerts (
+    analysed_at TIMESTAMP NOT NULL,  -- UTC
+    window_end TIMESTAMP NOT NULL,
+    feature VARCHAR NOT NULL,
+    measure VARCHAR NOT NULL,
+    distance DOUBLE,
+    threshold DOUBLE NOT NULL,
+    versions JSON NOT NULL  -- the traffic split when it was judged
+)
 """
 
 
@@ -44,3 +61,48 @@ class LocalMonitoring:
         with request_log.reader(self.tenant.request_log_path) as con:
             rows = con.execute(STATS_SQL, {"start": start, "end": end}).fetchall()
         return {v: VersionStats(v, int(n), int(e), p50, p95) for v, n, e, p50, p95 in rows}
+
+    def record_alerts(self, window_end: datetime, alerts: list[dict], traffic: dict) -> None:
+        """What `mlops monitor` found above its thresholds (Vertex: the monitoring job's
+        anomalies and alert emails), for `mlops lineage`."""
+        now = datetime.now(UTC).replace(tzinfo=None)
+        end = window_end.astimezone(UTC).replace(tzinfo=None) if window_end.tzinfo else window_end
+        with duckdb.connect(str(self.tenant.warehouse_path)) as con:
+            con.execute(ANALYSES)
+            for a in alerts:
+                con.execute(
+                    "INSERT INTO monitoring_alerts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        now,
+                        end,
+                        a["feature"],
+                        a["measure"],
+                        a["distance"],
+                        a["threshold"],
+                        json.dumps(traffic),
+                    ],
+                )
+
+    def alerts(self, since: datetime) -> list[dict]:
+        path = self.tenant.warehouse_path
+        if not path.exists():
+            return []
+        with duckdb.connect(str(path), read_only=True) as con:
+            if not has_table(con, "monitoring_alerts"):
+                return []
+            rows = con.execute(
+                "SELECT analysed_at, window_end, feature, measure, distance, threshold, versions "
+                "FROM monitoring_alerts WHERE analysed_at >= ? ORDER BY analysed_at",
+                [since.astimezone(UTC).replace(tzinfo=None)],
+            ).fetchall()
+        keys = ("analysed_at", "window_end", "feature", "measure", "distance", "threshold")
+        return [
+            {
+                **dict(
+                    zip(keys[:2], (r[0].isoformat() + "Z", r[1].isoformat() + "Z"), strict=True)
+                ),
+                **dict(zip(keys[2:], r[2:6], strict=True)),
+                "traffic": json.loads(r[6]),
+            }
+            for r in rows
+        ]

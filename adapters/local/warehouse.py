@@ -31,6 +31,14 @@ def _table(name: str) -> str:
     return f'"{name}"'
 
 
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the database holds `name` yet (readers open it read-only: no CREATE)."""
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchone()
+    return bool(found and found[0])
+
+
 class _Hashing:
     """A binary stream that hashes what is read through it."""
 

@@ -5,12 +5,15 @@ The shells (services.py, submit.py) pass these straight to the Vertex AI SDK.
 
 from __future__ import annotations
 
+import json
 import re
 import time
+from datetime import datetime
 
 from kernel.images import require_pinned
 from kernel.names import HEALTH_ROUTE, MODEL_NAME, PREDICT_ROUTE, SERVING_PORT
-from promotion.ports import VersionStats
+from promotion.domain import runs
+from promotion.ports import StepRecord, VersionStats
 from trainer import schema
 
 
@@ -198,3 +201,96 @@ def interpret_time_series(
             version, int(t.get("requests", 0)), int(t.get("errors", 0)), None, t.get("latency")
         )
     return out
+
+
+# Vertex AI Experiments (ML Metadata contexts): the run log ---------------------------------
+
+EXPERIMENT = MODEL_NAME  # one experiment, named after the model it trains
+STEP_KEY = "step."  # run metadata: one key per step, holding its record as JSON text
+_CONTEXT_ID = re.compile(r"[^a-z0-9-]+")
+
+
+def metadata_store(project: str, region: str) -> str:
+    """The store the stacks create (CMEK); it must be "default" for pipelines to use it."""
+    return f"projects/{project}/locations/{region}/metadataStores/default"
+
+
+def experiment_context() -> dict:
+    """The experiment, as the Vertex AI SDK creates one (the console lists it)."""
+    return {
+        "display_name": EXPERIMENT,
+        "schema_title": "system.Experiment",
+        "schema_version": "0.0.1",
+        "metadata": {"experiment_deleted": False},
+    }
+
+
+def run_context_id(run_id: str) -> str:
+    """The run's context id, as the SDK forms it (`<experiment>-<run>`): lowercase letters,
+    digits and -, at most 121 characters (the SDK keeps 7 for its TensorBoard suffix)."""
+    cleaned = _CONTEXT_ID.sub("-", f"{EXPERIMENT}-{run_id}".lower()).strip("-")
+    return cleaned[:121].rstrip("-")
+
+
+def run_context(run_id: str) -> dict:
+    return {
+        "display_name": run_id,
+        "schema_title": "system.ExperimentRun",
+        "schema_version": "0.0.1",
+        "metadata": {"_params": {}, "_metrics": {}, "_state": "RUNNING"},
+    }
+
+
+def run_metadata(existing: dict, step: str, facts: dict, recorded_at: str) -> dict:
+    """The run's metadata after `step` recorded `facts`: its record under `step.<name>`
+    (JSON text, so numbers and nulls come back as they went in), and `_params`/`_metrics`
+    rebuilt from every step's facts so the Experiments console compares runs."""
+    metadata = {k: v for k, v in existing.items() if k.startswith(STEP_KEY)}
+    record = {"recorded_at": recorded_at, "facts": facts}
+    metadata[STEP_KEY + step] = json.dumps(record, sort_keys=True, allow_nan=False)
+    steps = {k[len(STEP_KEY) :]: json.loads(v)["facts"] for k, v in metadata.items()}
+    params: dict = {}
+    metrics: dict = {}
+    for section, step_name, key in runs.SECTIONS:
+        flat = runs.flatten(steps.get(step_name, {}).get(key), key)
+        for name, value in flat.items():
+            if value is None or isinstance(value, list | dict):
+                continue
+            if section == "metrics" and isinstance(value, int | float):
+                metrics[name] = float(value)
+            elif section in ("parameters", "data", "outcome"):
+                params[name] = value if isinstance(value, int | float | str) else str(value)
+    done = (
+        "run" in steps
+        or "monitor" in steps
+        or ("decide" in steps and not steps["decide"].get("deploy"))
+    )
+    return {
+        **metadata,
+        "_params": params,
+        "_metrics": metrics,
+        "_state": "COMPLETE" if done else "RUNNING",
+    }
+
+
+def step_records(context: dict) -> list[StepRecord]:
+    """The StepRecords a run context holds (its display name is the run id)."""
+    out = []
+    for key, text in (context.get("metadata") or {}).items():
+        if not key.startswith(STEP_KEY):
+            continue
+        record = json.loads(text)
+        out.append(
+            StepRecord(
+                context["displayName"],
+                key[len(STEP_KEY) :],
+                datetime.fromisoformat(record["recorded_at"]),
+                record["facts"],
+            )
+        )
+    return out
+
+
+def runs_filter(experiment: str) -> str:
+    """contexts.list filter: the experiment's runs (ML Metadata's filter syntax)."""
+    return f'schema_title="system.ExperimentRun" AND parent_contexts:"{experiment}"'

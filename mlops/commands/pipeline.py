@@ -20,6 +20,28 @@ def pipeline_params(args: argparse.Namespace, *, local: bool):
     return params.build(load_platform(), args.env, overrides, local=local)
 
 
+def checkout_commit() -> str | None:
+    """This checkout's commit for a local run's lineage, "-dirty" with uncommitted changes;
+    None outside a git checkout (the run then records "unknown")."""
+    import subprocess
+
+    from settings import REPO_ROOT
+
+    def git(*argv: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *argv], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    head = git("rev-parse", "--short=12", "HEAD")
+    if head is None:
+        return None
+    return f"{head}-dirty" if git("status", "--porcelain", "--untracked-files=no") else head
+
+
 def run(args: argparse.Namespace) -> int:
     if args.target == "vertex":
         if not args.simulated:
@@ -30,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from adapters.local.workspace import workspace_root
     from pipelines.runner import run_local, summary
 
+    args.commit = args.commit or checkout_commit()
     params = pipeline_params(args, local=True)
     workspace = workspace_root(args.workspace)
     print(f"census promotion pipeline, local backend, workspace {relative(workspace)}")
@@ -114,7 +137,9 @@ def _options(sub: argparse.ArgumentParser) -> None:
         metavar="GROUP.FIELD=VALUE",
         help="override a pipeline parameter, e.g. bars.min_roc_auc=0.93 (JSON values); repeatable",
     )
-    sub.add_argument("--commit", help="commit recorded in labels (default: unknown)")
+    sub.add_argument(
+        "--commit", help="commit recorded in labels and lineage (local default: this checkout's)"
+    )
 
 
 def add(commands) -> None:

@@ -97,6 +97,7 @@ def _server_class():
 
 
 def monitor(args: argparse.Namespace) -> int:
+    from adapters.local.monitoring import LocalMonitoring
     from monitoring import monitor as mon
 
     settings, prod, tenant, _ = _local_prod(args)
@@ -122,7 +123,21 @@ def monitor(args: argparse.Namespace) -> int:
     )
     print(mon.table(results))
     print(f"report: {report}")
-    alerted = [f"{r.feature} ({r.measure})" for r in results if r.alert]
+    found = [r for r in results if r.alert]
+    LocalMonitoring(tenant).record_alerts(  # for `mlops lineage`: alerts since a deploy
+        until or datetime.now(UTC),
+        [
+            {
+                "feature": r.feature,
+                "measure": r.measure,
+                "distance": r.distance,
+                "threshold": r.threshold,
+            }
+            for r in found
+        ],
+        prod.endpoint.state().traffic,
+    )
+    alerted = [f"{r.feature} ({r.measure})" for r in found]
     if alerted:
         raise mon.Alerted(f"{len(alerted)} alert(s): {', '.join(alerted)}")
     return 0

@@ -7,6 +7,7 @@ def install(sim) -> None:
     from simulation.apis import (
         aiplatform,
         bigquery,
+        experiments,
         iamcredentials,
         kms,
         metadata,
@@ -14,5 +15,6 @@ def install(sim) -> None:
         storage,
     )
 
-    for api in (metadata, iamcredentials, storage, kms, bigquery, aiplatform, monitoring):
+    apis = (metadata, iamcredentials, storage, kms, bigquery, aiplatform, experiments, monitoring)
+    for api in apis:
         api.install(sim)

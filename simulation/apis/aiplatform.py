@@ -477,6 +477,7 @@ def install(sim) -> None:
             "createTime": _now(),
             "updateTime": _now(),
         }
+        sim.pipeline_run_context(pipelines[name])  # simulation/apis/experiments.py
         if sim.run_pipelines is not None:
             sim.run_pipelines(pipelines[name])
         return JSONResponse(pipelines[name])

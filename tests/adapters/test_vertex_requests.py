@@ -113,3 +113,64 @@ def test_label_values_are_vertex_safe():
     assert requests.label_value("Feature/ABC_1.2") == "feature-abc_1-2"
     assert len(requests.label_value("x" * 100)) == 63
     assert requests.label_value("") == "none"
+
+
+# The run log on Vertex AI Experiments --------------------------------------------------------
+
+
+def test_run_context_ids_follow_the_sdk_and_vertex_rules():
+    assert requests.run_context_id("census-promotion-20261122") == (
+        "census-income-census-promotion-20261122"
+    )
+    assert requests.run_context_id("Run_7 (retry)") == "census-income-run-7-retry"
+    long = requests.run_context_id("x" * 300)
+    assert len(long) == 121 and long.startswith("census-income-xxx")
+    assert requests.metadata_store("p", "europe-west4") == (
+        "projects/p/locations/europe-west4/metadataStores/default"
+    )
+    assert requests.experiment_context()["schema_title"] == "system.Experiment"
+    run = requests.run_context("census-promotion-1")
+    assert (run["display_name"], run["schema_title"]) == (
+        "census-promotion-1",
+        "system.ExperimentRun",
+    )
+
+
+def test_run_metadata_keeps_each_step_exactly_and_rebuilds_the_console_keys():
+    facts = {
+        "commit": "abc",
+        "parameters": {"training": {"num_boost_round": 1200}, "monitoring": {"emails": ["a@b"]}},
+        "splits": {"train": {"rows": 32561, "checksum": None}},
+    }
+    first = requests.run_metadata({}, "ingest", facts, "2026-11-22T09:00:00+00:00")
+    assert first["_state"] == "RUNNING"
+    assert first["_params"] == {
+        "commit": "abc",
+        "parameters.training.num_boost_round": 1200,
+        "splits.train.rows": 32561,
+    }  # lists and nulls are left to the step's own record
+    second = requests.run_metadata(
+        {**first, "unrelated": 1},
+        "decide",
+        {"deploy": False, "reason": "does not beat the champion"},
+        "2026-11-22T09:05:00+00:00",
+    )
+    assert "unrelated" not in second and second["_state"] == "COMPLETE"  # KEEP ends the run
+    evaluated = requests.run_metadata(second, "evaluate", {"metrics": {"roc_auc": 0.93}}, "t")
+    assert evaluated["_metrics"] == {"metrics.roc_auc": 0.93}
+    assert evaluated["_params"]["deploy"] is False
+    context = {"displayName": "run-1", "metadata": second}
+    records = {r.step: r for r in requests.step_records(context)}
+    assert records["ingest"].facts == facts  # ints stay ints, nulls stay null
+    assert records["ingest"].run_id == "run-1"
+    assert records["decide"].recorded_at.isoformat() == "2026-11-22T09:05:00+00:00"
+    assert requests.step_records({"displayName": "r", "metadata": {"_state": "RUNNING"}}) == []
+    with pytest.raises(ValueError):  # NaN is not JSON: refused when recorded, not when read
+        requests.run_metadata({}, "evaluate", {"metrics": {"roc_auc": float("nan")}}, "t")
+
+
+def test_the_runs_filter_is_the_experiments_children():
+    experiment = "projects/p/locations/r/metadataStores/default/contexts/census-income"
+    assert requests.runs_filter(experiment) == (
+        f'schema_title="system.ExperimentRun" AND parent_contexts:"{experiment}"'
+    )

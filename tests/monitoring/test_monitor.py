@@ -113,6 +113,18 @@ def test_mlops_monitor_end_to_end(tmp_path):
     assert report.count("data:image/png;base64,") == 2  # the two distributions that alerted
     summary = json.loads(next(tenant.glob("reports/monitor-*.json")).read_text())
     assert summary["rows"] == 3000 and summary["previous_rows"] == 3000
+    # ...and the alerts are recorded for `mlops lineage` (alerts since a version's deploy)
+    from adapters.local.monitoring import LocalMonitoring
+    from adapters.local.workspace import LocalTenant
+
+    recorded = LocalMonitoring(LocalTenant(tmp_path, PROD.project_id)).alerts(
+        NOW - timedelta(days=3650)
+    )
+    assert sorted((a["feature"], a["measure"]) for a in recorded) == [
+        ("age", "drift"),
+        ("age", "skew"),
+    ]
+    assert all(a["distance"] > a["threshold"] for a in recorded)
     quiet = run(NOW - timedelta(minutes=60))  # the older window alone: nothing shifted
     assert quiet.returncode == 0, quiet.stdout + quiet.stderr
     empty = run(NOW + timedelta(days=1))

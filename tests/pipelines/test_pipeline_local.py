@@ -60,17 +60,23 @@ def test_first_run_deploys_and_configures_monitoring(first_run, workspace):
     assert "decision : DEPLOY" in text and "endpoint : v1 100%" in text
 
 
-def test_second_run_compares_with_the_champion_and_changes_nothing(first_run, workspace):
+@pytest.fixture(scope="module")
+def second_run(first_run, workspace):
     prod_before = fingerprint(workspace / PROD)
     out = io.StringIO()
-    second = run_local(local_params(), workspace, out=out)
+    second = run_local(local_params(commit="c0ffee"), workspace, out=out)
+    return second, prod_before, fingerprint(workspace / PROD), out
+
+
+def test_second_run_compares_with_the_champion_and_changes_nothing(second_run):
+    second, prod_before, prod_after, out = second_run
     assert second.decision["deploy"] is False
     assert second.decision["reason"].startswith(
         "does not beat the champion by the margin: challenger ROC AUC 0.9296 vs champion 0.9296"
     )
     assert second.decision["champion"]["roc_auc"] == second.evaluation["roc_auc"]
     assert "deploy" not in second.durations
-    assert fingerprint(workspace / PROD) == prod_before
+    assert prod_after == prod_before
     assert "decide: KEEP" in out.getvalue()
 
 
@@ -137,3 +143,63 @@ def test_data_locations_and_names_are_refused_before_anything_is_read(tmp_path, 
     assert says in proc.stderr and "Traceback" not in proc.stderr
     assert "s3cret" not in proc.stderr + proc.stdout
     assert not workspace.exists()
+
+
+def mlops(workspace: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "mlops.cli", *args, "--workspace", str(workspace)]
+    return subprocess.run(command, capture_output=True, text=True)
+
+
+def test_runs_are_recorded_compared_traced_and_priced(first_run, second_run, workspace):
+    import json
+
+    from adapters.local.monitoring import LocalMonitoring
+    from adapters.local.workspace import LocalTenant
+
+    second = second_run[0]
+    listed = json.loads(mlops(workspace, "runs", "--json").stdout)
+    by_id = {r["run_id"]: r for r in listed}
+    first, again = by_id[first_run.run_id], by_id[second.run_id]
+    assert (first["outcome"], first["version"], first["train_rows"]) == ("DEPLOY", "1", 32_561)
+    assert (again["outcome"], again["version"], again["commit"]) == ("KEEP", None, "c0ffee")
+    assert first["roc_auc"] == pytest.approx(first_run.evaluation["roc_auc"])
+    assert first["cost_usd"] == pytest.approx(first_run.cost["total_usd"], abs=1e-6)
+    assert first["cost_usd"] > 0.03  # the pipeline fee alone is $0.03
+    table = mlops(workspace, "runs", "--html", str(workspace / "runs.html"))
+    assert table.returncode == 0 and second.run_id in table.stdout
+    assert (workspace / "runs.html").read_text().count("data:image/png;base64,") == 2
+    compared = json.loads(
+        mlops(workspace, "runs", "compare", first_run.run_id, second.run_id, "--json").stdout
+    )
+    changed = {d["key"] for d in compared["differences"] if d["changed"]}
+    assert {"commit", "deploy", "reason", "version", "action"} <= changed
+    assert not any(k.startswith(("parameters.", "splits.", "metrics.")) for k in changed)
+    # an alert judged while v1 served reaches v1's lineage
+    tenant = LocalTenant(workspace, PROD)
+    alert = {"feature": "age", "measure": "drift", "distance": 0.31, "threshold": 0.1}
+    LocalMonitoring(tenant).record_alerts(_now(), [alert], {"1": 100})
+    chain = json.loads(mlops(workspace, "lineage", "1", "--json").stdout)
+    assert chain["run"] == first_run.run_id and chain["commit"] == first["commit"]
+    assert chain["data"]["train"]["rows"] == 32_561
+    assert chain["endpoint"]["traffic_percent"] == 100
+    assert [(a["feature"], a["measure"]) for a in chain["alerts"]] == [("age", "drift")]
+    text = mlops(workspace, "lineage", "1").stdout
+    assert f"run      : {first_run.run_id}" in text and "alerts   : 1 since deployed" in text
+    priced = json.loads(mlops(workspace, "cost", "--json").stdout)
+    assert priced["monthly"]["total_usd"] > 100 and priced["last_run"]["title"] == "one run"
+    # bad input: one line naming what is wrong, exit 2
+    for args, says in (
+        (("runs", "compare", "nope", second.run_id), "no run 'nope' among"),
+        (("runs", "compare", "census-promotion", second.run_id), "names 2 runs"),
+        (("lineage", "99"), "no version '99' in the local prod registry (versions: 1)"),
+        (("cost", "--env", "staging"), "staging is a non-prod env; the monthly cost is prod's"),
+    ):
+        proc = mlops(workspace, *args)
+        assert proc.returncode == 2 and says in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+def _now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)

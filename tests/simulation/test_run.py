@@ -58,3 +58,8 @@ def test_the_vertex_target_runs_end_to_end_as_the_real_identities(tmp_path):
         if line not in as_reader
     )
     assert "train: custom job as" in out and "deploy: done" in out and "monitor: done" in out
+    # every step that ran recorded the run in the staging metadata store, as the pipeline
+    assert "(Vertex AI Experiments): ingest, evaluate, decide, deploy, monitor recorded" in out
+    assert made_by("aiplatform.projects.locations.metadataStores.contexts.patch") == {
+        f"census-pipeline@{staging}"
+    }

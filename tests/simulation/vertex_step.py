@@ -5,6 +5,7 @@ environment makes it (the tests set the simulation's metadata server for a princ
     python vertex_step.py monitor BASELINE_URI
     python vertex_step.py ingest OUT_DIR   (then validate: OUT_DIR/baseline.json)
     python vertex_step.py champion
+    python vertex_step.py runs RUN_ID   (records two steps of RUN_ID, reads every run back)
     python vertex_step.py warehouse GS_URI
 """
 
@@ -77,6 +78,13 @@ def main(step: str, *args: str) -> None:
         local = prod.registry.fetch(champion)
         files = sorted(p.name for p in Path(local).rglob("*") if p.is_file())
         print("RESULT " + json.dumps({"version": champion.version, "files": files}))
+    elif step == "runs":  # the run log, as the steps write it and `mlops runs` reads it
+        (run_id,) = args
+        log = wiring.open_staging("vertex", "", tenants).runs
+        log.record(run_id, "ingest", {"commit": "abc123", "splits": {"train": {"rows": 32561}}})
+        log.record(run_id, "evaluate", {"metrics": {"roc_auc": 0.93}, "training": {"seed": 7}})
+        records = [{"run_id": r.run_id, "step": r.step, "facts": r.facts} for r in log.records()]
+        print("RESULT " + json.dumps(records))
     else:
         raise SystemExit(f"unknown step {step}")
 

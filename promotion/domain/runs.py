@@ -1,0 +1,179 @@
+"""A run's facts, merged from what each step recorded; runs compared and traced.
+
+Pure: the RunLog adapters store and return StepRecords, the commands print what these
+functions build (docs/lineage.md has the facts each step records).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from promotion.ports import StepRecord
+
+# The order a run's steps happen in; "run" is the runner's own record (durations, cost).
+STEP_ORDER = ("ingest", "validate", "evaluate", "decide", "approve", "deploy", "monitor", "run")
+
+# What `compare` puts side by side, in reading order: (section, step, key in its facts).
+SECTIONS = (
+    ("parameters", "ingest", "commit"),
+    ("parameters", "ingest", "parameters"),  # every group, as the run was asked
+    ("data", "ingest", "splits"),
+    ("data", "evaluate", "training_data"),  # what the model itself says it was trained on
+    ("metrics", "evaluate", "metrics"),
+    ("metrics", "evaluate", "slices"),
+    ("outcome", "decide", "deploy"),
+    ("outcome", "decide", "reason"),
+    ("outcome", "deploy", "version"),
+    ("outcome", "deploy", "traffic"),
+    ("outcome", "monitor", "action"),
+    ("cost", "run", "cost_usd"),
+    ("cost", "run", "wall_seconds"),
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: str
+    started: datetime  # when its first step recorded
+    steps: dict[str, dict] = field(default_factory=dict)  # step -> facts
+
+    def get(self, step: str, key: str, default=None):
+        return self.steps.get(step, {}).get(key, default)
+
+    @property
+    def outcome(self) -> str:
+        """DEPLOY, APPROVE (promotion = approval), KEEP, or where the run stopped."""
+        if "decide" not in self.steps:
+            done = [s for s in STEP_ORDER if s in self.steps]
+            return f"stopped after {done[-1]}" if done else "no steps"
+        if not self.get("decide", "deploy"):
+            return "KEEP"
+        return "APPROVE" if "approve" in self.steps else "DEPLOY"
+
+
+def merge(records: Iterable[StepRecord]) -> list[Run]:
+    """Runs from their step records, newest first; a step recorded twice (a retried task)
+    keeps its last record."""
+    grouped: dict[str, list[StepRecord]] = {}
+    for record in records:
+        grouped.setdefault(record.run_id, []).append(record)
+    runs = []
+    for run_id, own in grouped.items():
+        own.sort(key=lambda r: r.recorded_at)
+        runs.append(Run(run_id, own[0].recorded_at, {r.step: r.facts for r in own}))
+    return sorted(runs, key=lambda r: (r.started, r.run_id), reverse=True)
+
+
+def find(runs: list[Run], wanted: str) -> Run:
+    """A run by its id, or by a prefix of it that names one run only."""
+    exact = [r for r in runs if r.run_id == wanted]
+    matches = exact or [r for r in runs if r.run_id.startswith(wanted)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise LookupError(f"no run {wanted!r} among {len(runs)} recorded run(s)")
+    names = ", ".join(r.run_id for r in matches[:5])
+    raise LookupError(f"{wanted!r} names {len(matches)} runs ({names}); give more of the id")
+
+
+def flatten(value, prefix: str = "") -> dict[str, object]:
+    """Nested facts as dotted keys: {"bars": {"min_roc_auc": 0.9}} -> {"bars.min_roc_auc": 0.9}."""
+    if isinstance(value, dict) and value:
+        out: dict[str, object] = {}
+        for key in sorted(value):
+            out.update(flatten(value[key], f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: value}
+
+
+@dataclass(frozen=True)
+class Difference:
+    section: str
+    key: str
+    a: object
+    b: object
+
+    @property
+    def changed(self) -> bool:
+        return self.a != self.b
+
+
+def compare(a: Run, b: Run) -> list[Difference]:
+    """Every parameter, data fact, metric and outcome of two runs, side by side."""
+    out = []
+    for section, step, key in SECTIONS:
+        left = flatten(a.get(step, key), key)
+        right = flatten(b.get(step, key), key)
+        for name in sorted(set(left) | set(right)):
+            out.append(Difference(section, name, left.get(name), right.get(name)))
+    return out
+
+
+def summary_row(run: Run) -> dict:
+    """The key figures `mlops runs` shows for one run."""
+    metrics = run.get("evaluate", "metrics", {})
+    train = run.get("ingest", "splits", {}).get("train", {})
+    return {
+        "run_id": run.run_id,
+        "started": run.started.isoformat(timespec="seconds"),
+        "commit": run.get("ingest", "commit"),
+        "train_rows": train.get("rows"),
+        "quarantined": train.get("quarantined"),
+        "accuracy": metrics.get("accuracy"),
+        "roc_auc": metrics.get("roc_auc"),
+        "outcome": run.outcome,
+        "reason": run.get("decide", "reason"),
+        "version": run.get("deploy", "version"),
+        "cost_usd": run.get("run", "cost_usd"),
+    }
+
+
+def lineage(
+    version: str,
+    labels: dict[str, str],
+    run: Run | None,
+    traffic: dict[str, int],
+    alerts: list[dict],
+) -> dict:
+    """commit -> run -> data -> model -> endpoint for one registered version, and the
+    monitoring alerts recorded since it was deployed."""
+    ingest = run.steps.get("ingest", {}) if run else {}
+    return {
+        "version": version,
+        "commit": ingest.get("commit") or labels.get("commit"),
+        "run": run.run_id if run else labels.get("run"),
+        "run_recorded": run is not None,
+        "data": ingest.get("splits", {}),
+        "training": run.get("evaluate", "training") if run else None,
+        "metrics": run.get("evaluate", "metrics") if run else None,
+        "decision": {"outcome": run.outcome, "reason": run.get("decide", "reason")}
+        if run
+        else None,
+        "model": {"version": version, "labels": labels},
+        "endpoint": {"traffic_percent": traffic.get(version, 0), "split": traffic},
+        "alerts": alerts,
+    }
+
+
+METRICS = ("accuracy", "roc_auc", "log_loss", "f1", "precision", "recall")
+
+
+def ingest_facts(
+    commit: str, parameters: dict, summary: dict[str, dict], uris: dict[str, str]
+) -> dict:
+    """The ingest's record: the commit, the run's parameters, each split's URI and counts."""
+    splits = {split: {"uri": uris[split], **figures} for split, figures in summary.items()}
+    return {"commit": commit, "parameters": parameters, "splits": splits}
+
+
+def evaluation_facts(model_metadata: dict, evaluation: dict) -> dict:
+    """The evaluate step's record: what the model was trained with (from its own model.json,
+    not from the run's request) and its metrics, overall and per slice."""
+    return {
+        "training": model_metadata.get("hyperparameters", {}),
+        "training_data": model_metadata.get("training_data", {}),
+        "metrics": {k: evaluation[k] for k in METRICS if k in evaluation},
+        "slices": dict(evaluation.get("slice_accuracy_gap", {})),
+    }

@@ -1,0 +1,147 @@
+"""Runs from step records: merged, found, compared, summarised and traced (pure)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from promotion.domain import runs
+from promotion.ports import StepRecord
+
+T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
+
+
+def record(run_id: str, step: str, minutes: int, **facts) -> StepRecord:
+    return StepRecord(run_id, step, T0 + timedelta(minutes=minutes), facts)
+
+
+def ingest(commit="abc", rounds=1200, rows=32561) -> dict:
+    return {
+        "commit": commit,
+        "parameters": {"training": {"num_boost_round": rounds}, "bars": {"min_roc_auc": 0.92}},
+        "splits": {"train": {"uri": "gs://d/adult.data", "rows": rows, "quarantined": 3}},
+    }
+
+
+RECORDS = [
+    record("run-a", "ingest", 0, **ingest()),
+    record("run-a", "evaluate", 2, metrics={"roc_auc": 0.9296, "accuracy": 0.8748}),
+    record("run-a", "decide", 3, deploy=True, reason="passes every bar"),
+    record("run-a", "deploy", 4, version="4", traffic={"3": 90, "4": 10}),
+    record("run-a", "run", 5, cost_usd=0.0318, wall_seconds=15.0),
+    record("run-b", "ingest", 60, **ingest(commit="def", rounds=600)),
+    record("run-b", "evaluate", 62, metrics={"roc_auc": 0.9292, "accuracy": 0.8748}),
+    record("run-b", "decide", 63, deploy=False, reason="does not beat the champion"),
+    record("run-b", "decide", 64, deploy=False, reason="retried: still does not"),
+    record("run-c", "ingest", 120, **ingest(commit="ghi")),
+]
+
+
+def test_runs_are_merged_newest_first_and_a_retried_step_keeps_its_last_record():
+    merged = runs.merge(reversed(RECORDS))
+    assert [r.run_id for r in merged] == ["run-c", "run-b", "run-a"]
+    assert merged[1].get("decide", "reason") == "retried: still does not"
+    assert merged[2].started == T0
+    assert [r.outcome for r in merged] == ["stopped after ingest", "KEEP", "DEPLOY"]
+    approved = runs.merge([*RECORDS[:3], record("run-a", "approve", 4, candidate_uri="gs://c")])
+    assert approved[0].outcome == "APPROVE"
+    assert runs.merge([]) == []
+
+
+def test_a_run_is_found_by_its_id_or_an_unambiguous_prefix():
+    merged = runs.merge(RECORDS)
+    assert runs.find(merged, "run-b").run_id == "run-b"
+    with pytest.raises(LookupError, match=r"'run-' names 3 runs \(run-c, run-b, run-a\)"):
+        runs.find(merged, "run-")
+    with pytest.raises(LookupError, match="no run 'run-z' among 3 recorded run"):
+        runs.find(merged, "run-z")
+    merged.append(runs.Run("run-b2", T0, {}))
+    assert runs.find(merged, "run-b").run_id == "run-b"  # exact beats prefix
+
+
+def test_flatten_names_every_leaf():
+    assert runs.flatten({"a": {"b": 1, "c": {"d": None}}, "e": [1, 2]}) == {
+        "a.b": 1,
+        "a.c.d": None,
+        "e": [1, 2],
+    }
+    assert runs.flatten({}, "x") == {"x": {}}
+    assert runs.flatten(3, "x") == {"x": 3}
+
+
+def test_compare_puts_parameters_data_metrics_and_outcome_side_by_side():
+    b, a = runs.merge(RECORDS)[1:]
+    differences = runs.compare(a, b)
+    changed = {d.key: (d.a, d.b) for d in differences if d.changed}
+    assert changed == {
+        "commit": ("abc", "def"),
+        "parameters.training.num_boost_round": (1200, 600),
+        "metrics.roc_auc": (0.9296, 0.9292),
+        "deploy": (True, False),
+        "reason": ("passes every bar", "retried: still does not"),
+        "version": ("4", None),
+        "traffic.3": (90, None),
+        "traffic.4": (10, None),
+        "cost_usd": (0.0318, None),
+        "wall_seconds": (15.0, None),
+    }
+    unchanged = {d.key for d in differences if not d.changed}
+    assert {"parameters.bars.min_roc_auc", "splits.train.rows", "metrics.accuracy"} <= unchanged
+    sections = [d.section for d in differences]
+    assert sections == sorted(
+        sections, key=["parameters", "data", "metrics", "outcome", "cost"].index
+    )
+
+
+def test_the_summary_row_holds_the_key_figures():
+    row = runs.summary_row(runs.merge(RECORDS)[2])
+    assert row == {
+        "run_id": "run-a",
+        "started": "2026-11-01T09:00:00+00:00",
+        "commit": "abc",
+        "train_rows": 32561,
+        "quarantined": 3,
+        "accuracy": 0.8748,
+        "roc_auc": 0.9296,
+        "outcome": "DEPLOY",
+        "reason": "passes every bar",
+        "version": "4",
+        "cost_usd": 0.0318,
+    }
+    stopped = runs.summary_row(runs.Run("run-x", T0, {}))
+    assert stopped["outcome"] == "no steps" and stopped["accuracy"] is None
+
+
+def test_lineage_follows_a_version_back_to_its_commit_and_data():
+    run = runs.merge(RECORDS)[2]
+    alert = {"feature": "age", "measure": "drift"}
+    chain = runs.lineage("4", {"run": "run-a", "commit": "abc"}, run, {"3": 90, "4": 10}, [alert])
+    assert chain["commit"] == "abc" and chain["run"] == "run-a" and chain["run_recorded"]
+    assert chain["data"]["train"]["uri"] == "gs://d/adult.data"
+    assert chain["metrics"]["roc_auc"] == 0.9296
+    assert chain["decision"] == {"outcome": "DEPLOY", "reason": "passes every bar"}
+    assert chain["endpoint"] == {"traffic_percent": 10, "split": {"3": 90, "4": 10}}
+    assert chain["alerts"] == [alert]
+    # a version from before runs were recorded: what its labels say, and no more
+    old = runs.lineage("1", {"run": "r0", "commit": "c0"}, None, {"4": 100}, [])
+    assert (old["commit"], old["run"], old["run_recorded"]) == ("c0", "r0", False)
+    assert old["endpoint"]["traffic_percent"] == 0 and old["metrics"] is None
+
+
+def test_the_facts_steps_record():
+    facts = runs.ingest_facts(
+        "abc", {"data": {}}, {"train": {"rows": 5, "quarantined": 1}}, {"train": "gs://x"}
+    )
+    assert facts["splits"] == {"train": {"uri": "gs://x", "rows": 5, "quarantined": 1}}
+    meta = {"hyperparameters": {"seed": 7}, "training_data": {"sha256": "s", "rows": 5}}
+    evaluation = {
+        "accuracy": 0.8,
+        "roc_auc": 0.9,
+        "roc_curve": {},
+        "slice_accuracy_gap": {"sex": 0.1},
+    }
+    assert runs.evaluation_facts(meta, evaluation) == {
+        "training": {"seed": 7},
+        "training_data": {"sha256": "s", "rows": 5},
+        "metrics": {"accuracy": 0.8, "roc_auc": 0.9},
+        "slices": {"sex": 0.1},
+    }
