@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from kernel.errors import UserError, explain
 from settings.model import Platform, Prices, Settings
@@ -15,6 +16,7 @@ ENVS_DIR = REPO_ROOT / "envs"
 ENV_NAMES: tuple[str, ...] = ("dev", "staging", "prod")
 SETTINGS_FILE = "settings.toml"
 PRICES_FILE = "prices.toml"
+T = TypeVar("T", bound=BaseModel)
 
 
 def settings_path(env: str, envs_dir: Path = ENVS_DIR) -> Path:
@@ -25,16 +27,7 @@ def load_settings(env: str, envs_dir: Path = ENVS_DIR) -> Settings:
     if env not in ENV_NAMES:
         raise UserError(f"unknown env {env!r}; expected one of {', '.join(ENV_NAMES)}")
     path = settings_path(env, envs_dir)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"{path}: settings file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: not valid TOML ({exc})") from None
-    try:
-        settings = Settings.model_validate(raw)
-    except ValidationError as exc:
-        raise UserError(f"{path}: {explain(exc)}") from None
+    settings = _read(path, Settings, "settings file")
     if settings.env != env:
         raise UserError(f"{path}: env: says {settings.env!r} but the file is in envs/{env}/")
     return settings
@@ -50,14 +43,18 @@ def load_platform(envs_dir: Path = ENVS_DIR) -> Platform:
 
 def load_prices(envs_dir: Path = ENVS_DIR) -> Prices:
     """envs/prices.toml: the price table of the cost estimates."""
-    path = envs_dir / PRICES_FILE
+    return _read(envs_dir / PRICES_FILE, Prices, "price table")
+
+
+def _read(path: Path, model: type[T], what: str) -> T:
+    """A TOML file as `model`; every problem names the file (and the field)."""
     try:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:
-        raise UserError(f"{path}: price table not found") from None
+        raise UserError(f"{path}: {what} not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: not valid TOML ({exc})") from None
     try:
-        return Prices.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         raise UserError(f"{path}: {explain(exc)}") from None
