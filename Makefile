@@ -56,8 +56,18 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint
+# Debian's Chromium and ChromeDriver: the on-device app's test drives a real browser.
+BROWSER := /usr/bin/chromium
+DRIVER := /usr/bin/chromedriver
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+test: lint $(BROWSER) $(DRIVER)
 	$(BIN)/pytest
+
+$(BROWSER) $(DRIVER):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver \
+	  || { $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	       apt-get install -y -q chromium chromium-driver; }
 
 synth: install
 	$(BIN)/mlops synth

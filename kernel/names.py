@@ -19,3 +19,7 @@ CHALLENGER = "challenger"
 DEPLOYING = "deploying"
 # The registry label that finds a run's version again on a retry.
 CANDIDATE_LABEL = "candidate"
+# The registry label that points at a version's on-device model (ONNX), a file beside the
+# model; label values allow no dots, so it names model.onnx as "model-onnx".
+ON_DEVICE_LABEL = "on-device"
+ON_DEVICE_LABEL_VALUE = "model-onnx"

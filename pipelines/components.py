@@ -151,6 +151,29 @@ def evaluate(
     print(f"evaluate: accuracy {result['accuracy']:.4f} ROC AUC {result['roc_auc']:.4f}")
 
 
+def export(
+    model: Input[Model],
+    test_data: Input[Dataset],
+    on_device: Output[Model],
+    parity: Output[Metrics],
+):
+    """The on-device model: ONNX converted from the trained trees, checked against LightGBM
+    on the official test split (a failed check keeps the version out of prod)."""
+    from pathlib import Path
+
+    from promotion import steps
+
+    folder = Path(on_device.path)
+    folder.mkdir(parents=True, exist_ok=True)
+    result = steps.export_on_device(Path(model.path), Path(test_data.path), folder)
+    on_device.metadata.update({"framework": "onnx", "passed": result["passed"]})
+    if result["largest_difference"] is not None:
+        parity.log_metric("largest_difference", result["largest_difference"])
+    parity.log_metric("rows", result["rows"])
+    parity.log_metric("onnx_bytes", result["bytes"])
+    print(f"export: {result['reason']}")
+
+
 def decide(
     target: str,
     workspace: str,
@@ -161,6 +184,7 @@ def decide(
     baseline: Input[Artifact],
     train_data: Input[Dataset],
     test_data: Input[Dataset],
+    on_device: Input[Model],
     run_id: str,
     decision: Output[Artifact],
 ) -> bool:
@@ -187,6 +211,7 @@ def decide(
         bars=Bars.model_validate(bars),
         candidates_root=f"{staging.bucket_uri(where.staging_models_bucket)}/{MODEL_NAME}/candidates",
         run_id=run_id,
+        on_device_dir=Path(on_device.path),
     )
     record = {**candidate.decision.as_dict(), "candidate_uri": candidate.uri}
     Path(decision.path).write_text(json.dumps(record))

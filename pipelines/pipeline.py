@@ -17,7 +17,17 @@ from settings import Tenants
 LOCAL_IMAGE = "python:3.11-slim"  # never pulled: the local runner uses this interpreter
 # Every task runs every time: a cached ingest would reuse last week's data at the same URI,
 # a cached decide or deploy would act on a prod that has moved on.
-STEP_NAMES = ("ingest", "validate", "train", "evaluate", "decide", "deploy", "monitor", "approve")
+STEP_NAMES = (
+    "ingest",
+    "validate",
+    "train",
+    "evaluate",
+    "export",
+    "decide",
+    "deploy",
+    "monitor",
+    "approve",
+)
 
 
 def build(target: str, image: str, tenants: Tenants, training_machine_type: str = "n1-standard-4"):
@@ -92,6 +102,11 @@ def build(target: str, image: str, tenants: Tenants, training_machine_type: str 
             .set_caching_options(False)
             .set_display_name("evaluate")
         )
+        export = (
+            ops["export"](model=train.outputs["model"], test_data=ingest.outputs["test_data"])
+            .set_caching_options(False)
+            .set_display_name("export")
+        )
         decide = (
             ops["decide"](
                 **shared,
@@ -101,6 +116,7 @@ def build(target: str, image: str, tenants: Tenants, training_machine_type: str 
                 baseline=validate.outputs["baseline"],
                 train_data=ingest.outputs["train_data"],
                 test_data=ingest.outputs["test_data"],
+                on_device=export.outputs["on_device"],
                 run_id=run_id,
             )
             .set_caching_options(False)

@@ -29,7 +29,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TASK_START = re.compile(r"Executing task '([\w-]+)'")
 TASK_END = re.compile(r"Task '([\w-]+)' finished with status (\w+)")
 STEP_LINE = re.compile(
-    r"^\s*(?:(?:ingest|validate|train|evaluate|decide|deploy|monitor): |"
+    r"^\s*(?:(?:ingest|validate|train|evaluate|export|decide|deploy|monitor): |"
     r"training: )"
 )
 

@@ -15,7 +15,14 @@ from pathlib import Path
 from kernel import exit_codes
 from kernel.atomic import write_json
 from kernel.errors import DataError, Failed, UserError
-from kernel.names import CANDIDATE_LABEL, CHALLENGER, CHAMPION, DEPLOYING
+from kernel.names import (
+    CANDIDATE_LABEL,
+    CHALLENGER,
+    CHAMPION,
+    DEPLOYING,
+    ON_DEVICE_LABEL,
+    ON_DEVICE_LABEL_VALUE,
+)
 from promotion.domain import canary, runs, statistics
 from promotion.domain.decision import Decision, champion_moved, compared_with, decide
 from promotion.domain.traffic import canary_split, rollback, to_undeploy
@@ -25,6 +32,7 @@ from trainer import evaluate as metrics_math
 from trainer import features, loader, predict
 from trainer.hyperparameters import Hyperparameters
 from trainer.model import CensusModel, print_progress, train
+from trainer.ondevice import ONNX_FILE
 
 SPLITS = ("train", "test")
 SMOKE_ROWS = 8  # rows of the test split sent to a new version before it gets traffic
@@ -120,6 +128,19 @@ def train_model(train_path: Path, hyperparameters: dict, model_dir: Path) -> Cen
 # 4. evaluate -----------------------------------------------------------------------------
 
 
+def export_on_device(model_dir: Path, test_path: Path, folder: Path) -> dict:
+    """The on-device model (ONNX) and its parity with LightGBM (trainer/ondevice.py); the
+    decide step refuses a version whose parity fails."""
+    from trainer import compiled, ondevice
+
+    model = CensusModel.load(model_dir)
+    rows = compiled.verification_matrix(features.encode(read_dataset(test_path).frame))
+    parity = ondevice.export(model.booster, model.predict_lightgbm, rows, folder)
+    record = parity.as_dict()
+    (folder / "parity.json").write_text(json.dumps(record))
+    return record
+
+
 def evaluation_facts(model_dir: Path, evaluation: dict) -> dict:
     """What the evaluate step records of the run (docs/lineage.md)."""
     return runs.evaluation_facts(CensusModel.load(model_dir).metadata, evaluation)
@@ -154,6 +175,7 @@ def decide_and_stage(
     bars: Bars,
     candidates_root: str,
     run_id: str,
+    on_device_dir: Path | None = None,
 ) -> Candidate:
     """Compare with prod's champion on the same test split; stage the candidate if it wins.
 
@@ -166,13 +188,16 @@ def decide_and_stage(
         champion_dir = registry.fetch(champion)
         champion_metrics = evaluate_model(Path(champion_dir), test_path)
         champion_metrics["version"] = champion.version
-    decision = decide(challenger_metrics, champion_metrics, bars)
+    parity = json.loads((on_device_dir / "parity.json").read_text()) if on_device_dir else None
+    decision = decide(challenger_metrics, champion_metrics, bars, on_device=parity)
     uri = ""
     if decision.deploy:
         uri = f"{candidates_root}/{run_id}"
+        on_device = {f"model/{ONNX_FILE}": on_device_dir / ONNX_FILE} if on_device_dir else {}
         staged = storage.stage(
             {
                 "model": model_dir,
+                **on_device,  # beside the model: it travels with it into prod
                 "baseline.json": baseline_path,
                 "train.csv": one_csv(train_path),  # Vertex monitoring's skew baseline
             },
@@ -180,11 +205,19 @@ def decide_and_stage(
                 "metrics.json": json.dumps(challenger_metrics),
                 "smoke.json": json.dumps(smoke_instances(test_path)),
                 "decision.json": json.dumps(decision.as_dict()),
+                **({"on_device.json": json.dumps(parity)} if parity else {}),
             },
             uri,
         )
         uri = staged
     return Candidate(uri=uri, decision=decision)
+
+
+def _has_on_device(storage: Storage, candidate_uri: str) -> bool:
+    try:
+        return bool(json.loads(storage.read_text(f"{candidate_uri}/on_device.json"))["passed"])
+    except FileNotFoundError:
+        return False  # staged before on-device models, or by a run without one
 
 
 def smoke_instances(test_path: Path) -> list[dict]:
@@ -307,9 +340,10 @@ def deploy_candidate(
         )
         for name in ("baseline.json", "train.csv", "smoke.json"):  # smoke: for a resumed deploy
             storage.copy_tree(f"{candidate_uri}/{name}", f"{prod_data_root}/{run_id}/{name}")
-        version = registry.register(
-            model_uri, labels={CANDIDATE_LABEL: run_id, "commit": commit, "run": run_id}
-        )
+        labels = {CANDIDATE_LABEL: run_id, "commit": commit, "run": run_id}
+        if _has_on_device(storage, candidate_uri):
+            labels[ON_DEVICE_LABEL] = ON_DEVICE_LABEL_VALUE  # model/model.onnx, beside it
+        version = registry.register(model_uri, labels=labels)
         log(f"registered version {version.version} from {model_uri}")
     # From here until the aliases move, the version is marked: a deploy killed part way is
     # recognised by the next deploy or `mlops canary`, which completes or rolls it back.

@@ -8,7 +8,7 @@ from typing import Any
 
 from adapters.vertex import requests
 from adapters.vertex.storage import GcsStorage
-from kernel.names import MODEL_NAME
+from kernel.names import MODEL_NAME, ON_DEVICE_LABEL
 from promotion.ports import ModelVersion
 
 
@@ -74,6 +74,7 @@ class VertexRegistry:
             run_id=labels["run"],
             commit=labels["commit"],
             candidate=labels["candidate"],
+            on_device=labels.get(ON_DEVICE_LABEL, ""),
         )
         model = self.ai.Model.upload(**request, credentials=self.credentials)
         return ModelVersion(model.version_id, artifact_uri, dict(model.labels or {}))

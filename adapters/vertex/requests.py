@@ -11,7 +11,7 @@ import time
 from datetime import datetime
 
 from kernel.images import require_pinned
-from kernel.names import HEALTH_ROUTE, MODEL_NAME, PREDICT_ROUTE, SERVING_PORT
+from kernel.names import HEALTH_ROUTE, MODEL_NAME, ON_DEVICE_LABEL, PREDICT_ROUTE, SERVING_PORT
 from promotion.domain import runs
 from promotion.ports import StepRecord, VersionStats
 from trainer import schema
@@ -33,6 +33,7 @@ def upload_request(
     run_id: str,
     commit: str,
     candidate: str,
+    on_device: str = "",
 ) -> dict:
     """Model.upload kwargs: a new version of the registered model, never a new model.
 
@@ -53,6 +54,7 @@ def upload_request(
             "run": label_value(run_id),
             "commit": label_value(commit),
             "candidate": label_value(candidate),
+            **({ON_DEVICE_LABEL: label_value(on_device)} if on_device else {}),
         },
         "encryption_spec_key_name": kms_key,
         "project": project,

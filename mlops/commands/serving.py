@@ -40,7 +40,9 @@ def serve(args: argparse.Namespace) -> int:
     from adapters.local.request_log import RequestLog
     from serving.app import UVICORN_OPTIONS, create_app
     from serving.contract import ServerConfig
+    from serving.device_app import add_device_app, serving_device_model
     from serving.models import TrafficRouter
+    from settings import REPO_ROOT
 
     _, prod, tenant, _ = _local_prod(args)
     try:
@@ -56,10 +58,13 @@ def serve(args: argparse.Namespace) -> int:
         )
     log = RequestLog(tenant.request_log_path)
     app = create_app(router, config, log)
+    ort_dir = REPO_ROOT / "node_modules" / "onnxruntime-web" / "dist"
+    add_device_app(app, serving_device_model(prod.endpoint, prod.registry), ort_dir)
     print(
         f"serving the local {args.env} endpoint on http://{args.host}:{port}"
         f"{config.predict_route} (health {config.health_route}); traffic "
-        f"{router.versions()}; request log {tenant.request_log_path}",
+        f"{router.versions()}; request log {tenant.request_log_path}; on-device app "
+        f"http://{args.host}:{port}/app/",
         flush=True,
     )
     server = _server_class()(

@@ -32,8 +32,12 @@ def _summary(metrics: dict) -> dict:
     }
 
 
-def decide(challenger: dict, champion: dict | None, bars: Bars) -> Decision:
-    """`challenger`/`champion`: metrics on the same test split (trainer.evaluate.evaluate).
+def decide(
+    challenger: dict, champion: dict | None, bars: Bars, on_device: dict | None = None
+) -> Decision:
+    """`challenger`/`champion`: metrics on the same test split (trainer.evaluate.evaluate);
+    `on_device`: the on-device model's parity (trainer.ondevice.Parity), a bar of its own:
+    a version whose ONNX model disagrees with it is not deployed.
 
     Deploy only if every absolute bar passes AND, when a champion exists, the challenger's
     ROC AUC exceeds the champion's by strictly more than the margin (a tie never deploys,
@@ -50,6 +54,8 @@ def decide(challenger: dict, champion: dict | None, bars: Bars) -> Decision:
         failures.append(
             f"slice accuracy gap {ours['max_slice_gap']:.4f} > bar {bars.max_slice_gap:.4f}"
         )
+    if on_device is not None and not on_device["passed"]:
+        failures.append(f"on-device model: {on_device['reason']}")
     if failures:
         return Decision(False, "below an absolute bar: " + "; ".join(failures), ours, theirs)
     if theirs is None:

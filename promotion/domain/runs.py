@@ -13,7 +13,17 @@ from datetime import datetime
 from promotion.ports import StepRecord
 
 # The order a run's steps happen in; "run" is the runner's own record (durations, cost).
-STEP_ORDER = ("ingest", "validate", "evaluate", "decide", "approve", "deploy", "monitor", "run")
+STEP_ORDER = (
+    "ingest",
+    "validate",
+    "evaluate",
+    "export",
+    "decide",
+    "approve",
+    "deploy",
+    "monitor",
+    "run",
+)
 
 # What `compare` puts side by side, in reading order: (section, step, key in its facts).
 SECTIONS = (

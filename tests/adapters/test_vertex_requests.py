@@ -174,3 +174,20 @@ def test_the_runs_filter_is_the_experiments_children():
     assert requests.runs_filter(experiment) == (
         f'schema_title="system.ExperimentRun" AND parent_contexts:"{experiment}"'
     )
+
+
+def test_a_version_with_an_on_device_model_is_labelled_with_it():
+    common = {
+        "artifact_uri": "gs://m/census-income/run-1/model",
+        "serving_image": f"europe-west4-docker.pkg.dev/p/r/serving@sha256:{'a' * 64}",
+        "parent_model": None,
+        "project": "p",
+        "region": "europe-west4",
+        "kms_key": "k",
+        "run_id": "run-1",
+        "commit": "abc",
+        "candidate": "run-1",
+    }
+    labelled = requests.upload_request(**common, on_device="model-onnx")
+    assert labelled["labels"]["on-device"] == "model-onnx"
+    assert "on-device" not in requests.upload_request(**common)["labels"]

@@ -39,14 +39,23 @@ PROD_KEY = STAGING_KEY.replace("census-ml-staging", "census-ml-prod")
 
 def test_tasks_and_edges(vertex):
     root = tasks(vertex)
-    assert set(root) == {"ingest", "validate", "train", "evaluate", "decide", "condition-1"}
+    assert set(root) == {
+        "ingest",
+        "validate",
+        "train",
+        "evaluate",
+        "export",
+        "decide",
+        "condition-1",
+    }
     deps = {name: sorted(t.get("dependentTasks", [])) for name, t in root.items()}
     assert deps == {
         "ingest": [],
         "validate": ["ingest"],
         "train": ["ingest", "validate"],
         "evaluate": ["ingest", "train"],
-        "decide": ["evaluate", "ingest", "train", "validate"],
+        "export": ["ingest", "train"],  # the on-device model, checked against LightGBM
+        "decide": ["evaluate", "export", "ingest", "train", "validate"],
         "condition-1": ["decide"],
     }
     inner = tasks(vertex, "comp-condition-1")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from local_prod import PLATFORM, PROD_PROJECT
+from local_prod import PLATFORM, PROD_PROJECT, open_local_prod
 from samples import GOOD_ROWS
 
 from pipelines import params
@@ -49,10 +49,15 @@ def test_first_run_deploys_and_configures_monitoring(first_run, workspace):
         "validate",
         "train",
         "evaluate",
+        "export",
         "decide",
         "deploy",
         "monitor",
     }
+    # the on-device model sits beside the model in prod, and the version points at it
+    (version,) = open_local_prod(workspace).registry.versions()
+    assert version.labels["on-device"] == "model-onnx"
+    assert (Path(version.artifact_uri) / "model.onnx").stat().st_size > 1_000_000
     monitoring = (workspace / PROD / "state" / "monitoring.json").read_text()
     assert '"sample_rate": 0.8' in monitoring and '"fnlwgt": 0.15' in monitoring
     assert first_run.report.read_text().count("data:image/png;base64,") == 4

@@ -48,3 +48,11 @@ def test_better_than_champion_by_margin_deploys():
     d = decide(metrics(auc=0.935), metrics(auc=0.93), BARS)
     assert d.deploy and d.reason.startswith("beats the champion")
     assert d.as_dict()["champion"]["roc_auc"] == 0.93
+
+
+def test_an_on_device_model_that_disagrees_is_a_bar_the_version_fails():
+    why = "ONNX predictions differ from LightGBM's by at most 0.0003 ...: more than 1e-05"
+    d = decide(metrics(auc=0.95), metrics(), BARS, on_device={"passed": False, "reason": why})
+    assert not d.deploy and d.reason == f"below an absolute bar: on-device model: {why}"
+    passed = {"passed": True, "reason": "within"}
+    assert decide(metrics(auc=0.95), metrics(), BARS, on_device=passed).deploy

@@ -1,0 +1,102 @@
+"""The on-device model of the default census model (1,200 trees): conversion, parity, size,
+and prediction time in a real browser against the server's own scores.
+
+Trains on adult.data, exports ONNX (timed) and verifies it on the 16,394 verification rows,
+then serves the page (serving.device_app, uvicorn on loopback), loads it in Debian's
+Chromium (headless) and scores 1,000 rows of the test split in the page, one row per
+`session.run` as the form does: the time per row in the browser (median of 5 passes) and
+the largest difference from LightGBM on the same rows.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+# bench/serving.py would shadow the serving package: keep this folder off the import path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+
+import numpy as np  # noqa: E402
+import uvicorn  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+
+from serving.device_app import DeviceModel, add_device_app  # noqa: E402
+from settings import REPO_ROOT  # noqa: E402
+from trainer import compiled, features, loader, ondevice  # noqa: E402
+from trainer.hyperparameters import Hyperparameters  # noqa: E402
+from trainer.model import train  # noqa: E402
+
+ROWS, PASSES = 1000, 5
+
+
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update"):  # fmt: skip
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def main() -> None:
+    data = loader.load_census(split="train")
+    model = train(data.frame, Hyperparameters(), data_sha256=data.sha256)
+    test = features.encode(loader.load_census(split="test").frame)
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        parity = ondevice.export(
+            model.booster, model.predict_lightgbm, compiled.verification_matrix(test), Path(folder)
+        )
+        took = time.perf_counter() - started
+        print(
+            f"export: {model.booster.num_trees()} trees -> {parity.bytes / 1e6:.2f} MB ONNX in "
+            f"{took:.1f} s (convert + verify); {parity.reason}"
+        )
+        app = FastAPI()
+        device = DeviceModel("bench", Path(folder) / ondevice.ONNX_FILE, model.threshold)
+        add_device_app(app, lambda: device, REPO_ROOT / "node_modules/onnxruntime-web/dist")
+        server = uvicorn.Server(uvicorn.Config(app, port=8977, log_level="error"))
+        threading.Thread(target=server.run, daemon=True).start()
+        while not server.started:
+            time.sleep(0.05)
+        driver = browser()
+        try:
+            driver.get("http://127.0.0.1:8977/app/")
+            for _ in range(600):
+                if driver.find_element("id", "status").get_attribute("data-ready") == "true":
+                    break
+                time.sleep(0.1)
+            rows = test[:ROWS]
+            payload = [[None if np.isnan(v) else float(v) for v in row] for row in rows]
+            script = """
+                const [rows, done] = arguments;
+                const out = []; const t = performance.now();
+                (async () => {
+                  for (const r of rows) out.push(await window.censusScore(r));
+                  done({probabilities: out, ms: performance.now() - t});
+                })();"""
+            per_row, scored = [], None
+            for _ in range(PASSES):
+                result = driver.execute_async_script(script, payload)
+                per_row.append(result["ms"] / ROWS)
+                scored = np.array(result["probabilities"])
+        finally:
+            driver.quit()
+            server.should_exit = True
+    largest = float(np.max(np.abs(scored - model.predict_lightgbm(rows))))
+    print(
+        f"browser (Chromium {ROWS:,} rows, one session.run per row, wasm, 1 thread): median "
+        f"{statistics.median(per_row):.3f} ms per row over {PASSES} passes; largest difference "
+        f"from LightGBM {largest:.2g}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""The on-device app in a real browser: Debian's Chromium (headless, driven by Selenium
+through chromedriver) loads `mlops serve`'s /app/, the server is stopped, and the page
+predicts rows of the test split with onnxruntime-web as the server did (docs/ondevice.md)."""
+
+import json
+import shutil
+import sys
+
+import pytest
+import server_process
+from local_prod import ROLLOUT, open_local_prod
+from serving_fixtures import save_small_model
+
+from adapters.local.storage import LocalStorage
+from promotion import steps
+from trainer import loader, predict
+
+ROWS = 24
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+def deploy_with_on_device(workspace) -> str:
+    """What decide stages and deploy registers, on the local backend, with the ONNX model."""
+    candidate = workspace / "candidate"
+    model = save_small_model(workspace / "trained")
+    test_csv = loader.to_csv(loader.load_census(split="test").frame.head(200), workspace / "t.csv")
+    on_device = workspace / "on_device"
+    on_device.mkdir()
+    parity = steps.export_on_device(model, test_csv, on_device)
+    assert parity["passed"], parity["reason"]
+    LocalStorage().stage(
+        {"model": model, "model/model.onnx": on_device / "model.onnx",
+         "baseline.json": test_csv, "train.csv": test_csv},
+        {"smoke.json": json.dumps(steps.smoke_instances(test_csv)),
+         "decision.json": json.dumps({"champion": None}), "on_device.json": json.dumps(parity)},
+        str(candidate),
+    )  # fmt: skip
+    prod = open_local_prod(workspace)
+    root = prod.bucket_uri("census-ml-prod-models")
+    result = steps.deploy_candidate(
+        candidate_uri=str(candidate), run_id="run-1", commit="abc", registry=prod.registry,
+        endpoint=prod.endpoint, storage=prod.storage, prod_models_root=f"{root}/m",
+        prod_data_root=f"{root}/d", rollout=ROLLOUT, log=lambda line: None,
+    )  # fmt: skip
+    (version,) = prod.registry.versions()
+    assert version.labels["on-device"] == "model-onnx"
+    return result["version"]
+
+
+@pytest.fixture
+def browser():
+    if not (shutil.which(CHROMIUM) and shutil.which(DRIVER)):
+        pytest.fail("Debian's chromium and chromium-driver are missing: `make test` installs them")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--no-first-run",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def fill(driver, instance: dict) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    for name, value in instance.items():
+        element = driver.find_element(By.ID, f"f-{name}")
+        if element.tag_name == "select":
+            Select(element).select_by_value("" if value is None else value)
+        else:
+            element.clear()
+            if value is not None:
+                element.send_keys(str(value))
+
+
+def test_the_page_predicts_offline_what_the_server_predicts(tmp_path, browser):
+    import httpx
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    version = deploy_with_on_device(tmp_path)
+    instances = predict.frame_to_instances(loader.load_census(split="test").frame.head(400))
+    rows = [i for i in instances if None in i.values()][:4] + instances[: ROWS - 4]
+    assert any(None in row.values() for row in rows)  # missing values reach the page too
+    port = server_process.free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = server_process.start(
+        [sys.executable, "-m", "mlops.cli", "serve", "--workspace", str(tmp_path),
+         "--port", str(port)],
+        {"MLOPS_COMPILED_TREES": "off"},
+        f"{url}/health",
+    )  # fmt: skip
+    try:
+        served = httpx.post(f"{url}/predict", json={"instances": rows}).json()["predictions"]
+        browser.get(f"{url}/app/")
+        WebDriverWait(browser, 60).until(
+            lambda d: (
+                d.find_element(By.ID, "status").get_attribute("data-ready") == "true"
+                or "could not" in d.find_element(By.ID, "status").text
+            )
+        )
+        assert browser.find_element(By.ID, "status").get_attribute("data-ready") == "true", (
+            browser.find_element(By.ID, "status").text
+        )
+    finally:
+        server_process.stop(proc)
+    with pytest.raises(httpx.ConnectError):  # from here on the page has no server
+        httpx.get(f"{url}/health")
+    assert browser.find_element(By.ID, "version").text == version
+    on_page = []
+    for row in rows:
+        fill(browser, row)
+        before = browser.find_element(By.ID, "rows").text
+        browser.find_element(By.ID, "predict").click()
+        WebDriverWait(browser, 10).until(
+            lambda d, before=before: d.find_element(By.ID, "rows").text != before
+        )
+        on_page.append(
+            (
+                float(browser.find_element(By.ID, "probability").text),
+                browser.find_element(By.ID, "label").text,
+            )
+        )
+    differences = [abs(p - s["probability"]) for (p, _), s in zip(on_page, served, strict=True)]
+    assert max(differences) < 1e-5, differences
+    assert [label for _, label in on_page] == [s["label"] for s in served]
