@@ -23,3 +23,17 @@ CANDIDATE_LABEL = "candidate"
 # model; label values allow no dots, so it names model.onnx as "model-onnx".
 ON_DEVICE_LABEL = "on-device"
 ON_DEVICE_LABEL_VALUE = "model-onnx"
+
+# The promotion pipeline's steps (its KFP task names): the pipeline builds them, the local
+# runner and the Vertex submitter read their durations by these names.
+STEP_NAMES = (
+    "ingest",
+    "validate",
+    "train",
+    "evaluate",
+    "export",
+    "decide",
+    "deploy",
+    "monitor",
+    "approve",
+)

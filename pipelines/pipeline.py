@@ -10,24 +10,13 @@ pipeline function's annotations as real types.
 from kfp import dsl
 
 from adapters.wiring import check_target
-from kernel.names import PIPELINE_NAME
+from kernel.names import PIPELINE_NAME, STEP_NAMES
 from pipelines import components
 from settings import Tenants
 
 LOCAL_IMAGE = "python:3.11-slim"  # never pulled: the local runner uses this interpreter
 # Every task runs every time: a cached ingest would reuse last week's data at the same URI,
 # a cached decide or deploy would act on a prod that has moved on.
-STEP_NAMES = (
-    "ingest",
-    "validate",
-    "train",
-    "evaluate",
-    "export",
-    "decide",
-    "deploy",
-    "monitor",
-    "approve",
-)
 
 
 def build(target: str, image: str, tenants: Tenants, training_machine_type: str = "n1-standard-4"):

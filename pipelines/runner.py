@@ -21,9 +21,9 @@ from kfp import local
 from adapters import wiring
 from adapters.local.workspace import LocalTenant, one_run_at_a_time
 from kernel.errors import Failed
-from kernel.names import PIPELINE_NAME
+from kernel.names import PIPELINE_NAME, STEP_NAMES
 from pipelines.params import PipelineParams
-from pipelines.pipeline import LOCAL_IMAGE, STEP_NAMES, build
+from pipelines.pipeline import LOCAL_IMAGE, build
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TASK_START = re.compile(r"Executing task '([\w-]+)'")
@@ -129,24 +129,16 @@ def record_run(result: RunResult, params: PipelineParams, workspace: Path) -> No
         if s.pipeline and s.project_id == params.tenants.staging_project
     } or {platform["staging"].pipeline.training_machine_type}
 
-    others = sum(s for name, s in result.durations.items() if name != "train")
-    estimate = cost.run_cost(
+    facts = cost.run_facts(
         load_prices(),
         training_machine=machine,
-        train_seconds=result.durations.get("train", 0.0),
-        other_steps_seconds=others,
-        bigquery_queries=cost.BIGQUERY_QUERIES_PER_RUN,
+        durations=result.durations,
+        wall_seconds=result.wall_seconds,
         table_bytes=_size(result.run_dir / "ingest" / "train_data"),
         stored_bytes=_size(result.run_dir),
     )
-    result.cost = estimate.as_dict()
+    result.cost = facts["cost"]
     staging = wiring.open_staging("local", str(workspace), params.tenants)
-    facts = {
-        "durations": {k: round(v, 2) for k, v in result.durations.items()},
-        "wall_seconds": round(result.wall_seconds, 2),
-        "cost": result.cost,
-        "cost_usd": round(estimate.total_usd, 6),
-    }
     staging.runs.record(result.run_id, "run", facts)
 
 

@@ -14,7 +14,7 @@ from adapters.vertex import doctor
 from adapters.vertex.requests import label_value
 from kernel import gcp
 from kernel.errors import Failed, UserError
-from kernel.names import PIPELINE_NAME
+from kernel.names import PIPELINE_NAME, STEP_NAMES
 from kernel.uris import split
 from pipelines.params import PipelineParams
 from settings import Platform
@@ -150,4 +150,50 @@ def submit(
         if job.state.name != "PIPELINE_STATE_SUCCEEDED":
             raise RunFailed(f"pipeline run {job.name} ended {job.state.name}")
         log(f"pipeline run {job.name} succeeded")
+        record_cost(platform, env, type(job).to_dict(job, preserving_proto_field_name=False), log)
     return job.name
+
+
+def record_cost(platform: Platform, env: str, job: dict, log=print) -> dict:
+    """The run's own record once it is over (docs/lineage.md): its tasks' durations as
+    Vertex reports them and the cost they imply, in the run's Experiments context, as the
+    submitter. Storage is not measured on Vertex (0 here)."""
+    from adapters import wiring
+    from promotion.domain import cost
+    from settings import load_prices, tenants_for
+
+    durations = task_durations(job.get("jobDetail", {}).get("taskDetails", []))
+    settings = platform[env]
+    assert settings.pipeline is not None  # a non-prod env: build_request checked it
+    facts = cost.run_facts(
+        load_prices(),
+        training_machine=settings.pipeline.training_machine_type,
+        durations=durations,
+        wall_seconds=_seconds(job.get("createTime"), job.get("endTime")),
+        table_bytes=0,
+        stored_bytes=0,
+    )
+    run_id = job["name"].rsplit("/", 1)[-1]
+    staging = wiring.open_staging("vertex", "", tenants_for(platform, env, local=False))
+    staging.runs.record(run_id, "run", facts)
+    log(f"cost: ${facts['cost_usd']:.4f} at list prices (recorded in the run's experiment run)")
+    return facts
+
+
+def task_durations(details: list[dict]) -> dict[str, float]:
+    """Seconds per step from a PipelineJob's task details (the pipeline's own root task and
+    condition groups are not steps)."""
+    out = {}
+    for d in details:
+        name = d.get("taskName", "")
+        if name in STEP_NAMES and d.get("startTime") and d.get("endTime"):
+            out[name] = _seconds(d["startTime"], d["endTime"])
+    return out
+
+
+def _seconds(start: str | None, end: str | None) -> float:
+    from datetime import datetime
+
+    if not start or not end:
+        return 0.0
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()

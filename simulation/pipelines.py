@@ -115,6 +115,7 @@ class PipelineRunner:
         }
         context["logs"].mkdir(parents=True, exist_ok=True)
         job["state"] = "PIPELINE_STATE_RUNNING"
+        job["jobDetail"] = {"taskDetails": []}  # what Vertex reports of each task, as it runs
         self.log(f"pipeline {job_id}: running as {job.get('serviceAccount')}")
         try:
             self._dag(context, spec["root"], parameters, {})
@@ -219,6 +220,8 @@ class PipelineRunner:
         identity = context["job"].get("serviceAccount") or ""
         self.log(f"  {name}: running as {identity}")
         started = time.perf_counter()
+        detail = {"taskName": name, "startTime": _stamp(), "state": "RUNNING"}
+        context["job"]["jobDetail"]["taskDetails"].append(detail)
         if container["image"].startswith(GCPC) and "custom_job.launcher" in " ".join(
             container["command"]
         ):
@@ -228,6 +231,7 @@ class PipelineRunner:
             args = [json.dumps(executor_input) if a == "{{$}}" else a for a in container["args"]]
             self._run(container["command"] + args, identity, folder / "task.log", {})
         self.log(f"  {name}: done in {time.perf_counter() - started:.1f}s")
+        detail.update(endTime=_stamp(), state="SUCCEEDED")
         return self._outputs(executor_input, folder)
 
     def _outputs(self, executor_input: dict, folder: Path) -> tuple[dict, dict]:
@@ -310,3 +314,9 @@ class PipelineRunner:
         if done.returncode != 0:
             tail = log.read_text()[-1500:]
             raise StepFailed(f"task failed ({done.returncode}); its log ends:\n{tail}")
+
+
+def _stamp() -> str:
+    """RFC 3339 with microseconds, as Vertex writes task times."""
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"

@@ -61,6 +61,11 @@ class SimulatedRun:
                     for name, steps in self.recorded.items()
                 ),
                 f"  task logs: {self.root / 'pipelines'}",
+                *(
+                    f"  {line}"
+                    for line in self.submit_output.splitlines()
+                    if line.startswith("cost: ")
+                ),
             ]
         )
 

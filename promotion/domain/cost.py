@@ -122,6 +122,34 @@ def run_cost(
     return Estimate("one run", lines)
 
 
+def run_facts(
+    prices: Prices,
+    *,
+    training_machine: str,
+    durations: dict[str, float],
+    wall_seconds: float,
+    table_bytes: int,
+    stored_bytes: int,
+) -> dict:
+    """What a run records of itself once it is over (the `run` step of docs/lineage.md):
+    its steps' measured durations and the cost they imply."""
+    estimate = run_cost(
+        prices,
+        training_machine=training_machine,
+        train_seconds=durations.get("train", 0.0),
+        other_steps_seconds=sum(s for name, s in durations.items() if name != "train"),
+        bigquery_queries=BIGQUERY_QUERIES_PER_RUN,
+        table_bytes=table_bytes,
+        stored_bytes=stored_bytes,
+    )
+    return {
+        "durations": {name: round(s, 2) for name, s in durations.items()},
+        "wall_seconds": round(wall_seconds, 2),
+        "cost": estimate.as_dict(),
+        "cost_usd": round(estimate.total_usd, 6),
+    }
+
+
 def monthly_cost(
     prices: Prices,
     *,

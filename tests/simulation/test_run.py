@@ -59,7 +59,10 @@ def test_the_vertex_target_runs_end_to_end_as_the_real_identities(tmp_path):
     )
     assert "train: custom job as" in out and "deploy: done" in out and "monitor: done" in out
     # every step that ran recorded the run in the staging metadata store, as the pipeline
-    assert "(Vertex AI Experiments): ingest, evaluate, decide, deploy, monitor recorded" in out
+    # ...and the submitter, once the job is over: the tasks' durations and the run's cost
+    assert "(Vertex AI Experiments): ingest, evaluate, decide, deploy, monitor, run recorded" in out
+    assert "cost: $0.03" in out  # the run fee and minutes of e2-standard-4 and n1-standard-4
     assert made_by("aiplatform.projects.locations.metadataStores.contexts.patch") == {
-        f"census-pipeline@{staging}"
+        f"census-pipeline@{staging}",  # the steps
+        f"census-build@{staging}",  # the submitter's `run` record, once the job is over
     }
