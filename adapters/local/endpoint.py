@@ -9,7 +9,6 @@ from adapters.local.workspace import ENDPOINT, LocalTenant
 from promotion.ports import EndpointState, Registry
 from settings import Rollout
 from trainer import predict
-from trainer.model import CensusModel
 
 
 class LocalEndpoint:
@@ -60,6 +59,10 @@ class LocalEndpoint:
         self._update(change)
 
     def predict(self, instances: list[dict], version: str) -> list[dict]:
+        # the model (LightGBM and scikit-learn, ~0.9 s to import) only when it predicts:
+        # `mlops lineage` and `mlops canary` read the split and never score
+        from trainer.model import CensusModel
+
         found = next(v for v in self.registry.versions() if v.version == version)
         model = CensusModel.load(self.registry.fetch(found))
         # as the server will: compiled trees once verified (cached for `mlops serve`), else
