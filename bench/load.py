@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -53,25 +52,15 @@ def workspace(folder: Path) -> Path:
 
 
 def start(folder: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    command = [sys.executable, "-m", "mlops.cli", "serve", "--workspace", str(folder)]
-    proc = subprocess.Popen(
-        [*command, "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    """`mlops serve` on a free port, ready (the tests' own helper: tests/server_process.py)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import server_process
+
+    port = server_process.free_port()
     base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit(f"server never became ready: {proc.stdout.read() if proc.stdout else ''}")
+    command = [sys.executable, "-m", "mlops.cli", "serve", "--workspace", str(folder)]
+    proc = server_process.start([*command, "--port", str(port)], {}, f"{base}/health")
+    return proc, base
 
 
 def load(base: str, clients: int, requests: int, instances: list[dict]) -> list[float]:
