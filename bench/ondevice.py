@@ -33,18 +33,6 @@ from trainer.model import train  # noqa: E402
 ROWS, PASSES = 1000, 5
 
 
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update"):  # fmt: skip
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-
-
 def main() -> None:
     data = loader.load_census(split="train")
     model = train(data.frame, Hyperparameters(), data_sha256=data.sha256)
@@ -66,7 +54,10 @@ def main() -> None:
         threading.Thread(target=server.run, daemon=True).start()
         while not server.started:
             time.sleep(0.05)
-        driver = browser()
+        sys.path.insert(0, str(REPO_ROOT / "tests"))
+        import browser  # the tests' Chromium, with the same flags
+
+        driver = browser.chromium()
         try:
             driver.get("http://127.0.0.1:8977/app/")
             for _ in range(600):

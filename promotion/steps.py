@@ -31,7 +31,7 @@ from settings import Bars, CanaryCriteria, MonitoringSettings, Rollout
 from trainer import evaluate as metrics_math
 from trainer import features, loader, predict
 from trainer.hyperparameters import Hyperparameters
-from trainer.model import CensusModel, print_progress, train
+from trainer.model import METADATA_FILE, CensusModel, print_progress, train
 from trainer.ondevice import ONNX_FILE
 
 SPLITS = ("train", "test")
@@ -142,8 +142,10 @@ def export_on_device(model_dir: Path, test_path: Path, folder: Path) -> dict:
 
 
 def evaluation_facts(model_dir: Path, evaluation: dict) -> dict:
-    """What the evaluate step records of the run (docs/lineage.md)."""
-    return runs.evaluation_facts(CensusModel.load(model_dir).metadata, evaluation)
+    """What the evaluate step records of the run (docs/lineage.md): the model's own
+    model.json, read as is (evaluate_model has already loaded and checked the model)."""
+    metadata = json.loads((model_dir / METADATA_FILE).read_text())
+    return runs.evaluation_facts(metadata, evaluation)
 
 
 def evaluate_model(model_dir: Path, test_path: Path) -> dict:

@@ -3,9 +3,9 @@ through chromedriver) loads `mlops serve`'s /app/, the server is stopped, and th
 predicts rows of the test split with onnxruntime-web as the server did (docs/ondevice.md)."""
 
 import json
-import shutil
 import sys
 
+import browser as browser_helper
 import pytest
 import server_process
 from local_prod import ROLLOUT, open_local_prod
@@ -16,7 +16,6 @@ from promotion import steps
 from trainer import loader, predict
 
 ROWS = 24
-CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
 def deploy_with_on_device(workspace) -> str:
@@ -49,20 +48,9 @@ def deploy_with_on_device(workspace) -> str:
 
 @pytest.fixture
 def browser():
-    if not (shutil.which(CHROMIUM) and shutil.which(DRIVER)):
-        pytest.fail("Debian's chromium and chromium-driver are missing: `make test` installs them")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    if browser_helper.missing():
+        pytest.fail(browser_helper.missing())
+    driver = browser_helper.chromium()
     yield driver
     driver.quit()
 
