@@ -30,6 +30,7 @@ STEP_NAMES = (
     "ingest",
     "validate",
     "train",
+    "automl",
     "evaluate",
     "export",
     "decide",
@@ -37,3 +38,7 @@ STEP_NAMES = (
     "monitor",
     "approve",
 )
+
+# How a model trained by the custom trainer names its trainer (the AutoML stand-in names
+# itself in its model.json; models from before the stand-in say nothing: this).
+CUSTOM_TRAINER = "custom trainer (LightGBM)"

@@ -8,6 +8,10 @@ it reads (pipelines.params) before doing anything. Functions stay plain here;
 No `from __future__ import annotations` here: KFP reads the annotations as real types.
 """
 
+from google_cloud_pipeline_components.types.artifact_types import (
+    VertexBatchPredictionJob,
+    VertexModel,
+)
 from kfp.dsl import (
     HTML,
     Artifact,
@@ -29,6 +33,8 @@ def ingest(
     bars: dict,
     rollout: dict,
     monitoring: dict,
+    automl: dict,
+    trainer: str,
     commit: str,
     run_id: str,
     train_data: Output[Dataset],
@@ -45,7 +51,7 @@ def ingest(
     from pipelines.params import DataParams, data_locations
     from promotion import steps
     from promotion.domain import runs
-    from settings import Bars, MonitoringSettings, Rollout, Tenants
+    from settings import AutoMLSettings, Bars, MonitoringSettings, Rollout, Tenants
     from trainer.hyperparameters import Hyperparameters
 
     source = DataParams.model_validate(data)
@@ -71,8 +77,10 @@ def ingest(
         "bars": Bars.model_validate(bars),
         "rollout": Rollout.model_validate(rollout),
         "monitoring": MonitoringSettings.model_validate(monitoring),
+        "automl": AutoMLSettings.model_validate(automl),
     }
     parameters = {name: group.model_dump(mode="json") for name, group in asked.items()}
+    parameters["trainer"] = trainer
     facts = runs.ingest_facts(commit, parameters, summary, uris)
     staging.runs.record(run_id, "ingest", facts)
     print(f"ingest: {summary}")
@@ -101,18 +109,92 @@ def validate(
     print(f"validate: {stats['rows']:,} rows, schema and statistics OK")
 
 
-def train(train_data: Input[Dataset], training: dict, model: Output[Model]):
-    """Gradient-boosted trees on the validated training data."""
+def train(train_data: Input[Dataset], training: dict, trainer: str, model: Output[Model]):
+    """Gradient-boosted trees on the validated training data (the custom trainer)."""
     from pathlib import Path
 
     from promotion import steps
     from trainer.hyperparameters import Hyperparameters
 
+    Path(model.path).mkdir(parents=True, exist_ok=True)
+    if trainer == "automl":  # local runs: the trainer parameter left this one out
+        steps.mark_skipped(Path(model.path), "custom")
+        print("train: skipped (trainer=automl)")
+        return
     steps.train_model(
         Path(train_data.path), Hyperparameters.model_validate(training), Path(model.path)
     )
     model.metadata["framework"] = "lightgbm"
     print(f"train: model written to {model.path}")
+
+
+def automl(
+    train_data: Input[Dataset], training: dict, automl: dict, trainer: str, model: Output[Model]
+):
+    """The AutoML challenger on a local run: a stand-in (FLAML searching LightGBM in a time
+    budget), not Vertex AutoML; its model says so (docs/automl.md)."""
+    from pathlib import Path
+
+    from promotion import steps
+    from settings import AutoMLSettings
+
+    Path(model.path).mkdir(parents=True, exist_ok=True)
+    if trainer == "custom":
+        steps.mark_skipped(Path(model.path), "automl")
+        print("automl: skipped (trainer=custom)")
+        return
+    budget = AutoMLSettings.model_validate(automl).time_budget_seconds
+    print(f"automl: stand-in search (FLAML, LightGBM only) for {budget}s")
+    found = steps.train_automl_stand_in(Path(train_data.path), training, budget, Path(model.path))
+    search = found.metadata["automl_search"]
+    model.metadata.update(framework="lightgbm", trainer=found.metadata["trainer"])
+    print(
+        f"automl: {search['trials']} trials in {search['elapsed_seconds']}s, best holdout "
+        f"ROC AUC {search['best_holdout_roc_auc']:.4f}"
+    )
+
+
+def automl_budget(automl: dict) -> int:
+    """On Vertex: the AutoML node-hour budget of the run's `automl` group, validated (a
+    pipeline parameter group cannot be indexed in the graph)."""
+    from settings import AutoMLSettings
+
+    return AutoMLSettings.model_validate(automl).budget_milli_node_hours
+
+
+def vertex_automl(
+    vertex_model: Input[VertexModel],
+    predictions: Input[VertexBatchPredictionJob],
+    model: Output[Model],
+):
+    """On Vertex: the AutoML challenger as a model folder that names the Vertex model and
+    the BigQuery table of its test-split predictions (docs/automl.md: evaluating it from
+    that table is not built yet, and a run refuses trainer=automl|both on Vertex)."""
+    from pathlib import Path
+
+    from kernel.atomic import write_json
+    from trainer import automl, schema
+
+    write_json(
+        Path(model.path) / "model.json",
+        {
+            "format": automl.VERTEX_AUTOML_FORMAT,
+            "trainer": automl.VERTEX_AUTOML,
+            "schema": schema.as_dict(),
+            "vertex_model": vertex_model.metadata.get("resourceName", vertex_model.uri),
+            "predictions_table": predictions.metadata.get("bigqueryOutputTable", ""),
+        },
+    )
+
+
+def skipped(trainer: str, model: Output[Model]):
+    """On Vertex, the branch a trainer left out (dsl.Else): marks the challenger absent."""
+    from pathlib import Path
+
+    from promotion import steps
+
+    Path(model.path).mkdir(parents=True, exist_ok=True)
+    steps.mark_skipped(Path(model.path), trainer)
 
 
 def evaluate(
@@ -121,13 +203,15 @@ def evaluate(
     tenants: dict,
     run_id: str,
     model: Input[Model],
+    automl_model: Input[Model],
     test_data: Input[Dataset],
     metrics: Output[Metrics],
     classification: Output[ClassificationMetrics],
     report: Output[HTML],
     evaluation: Output[Artifact],
 ):
-    """Official-test-split metrics, per-slice metrics, and the pictures the Vertex UI draws."""
+    """Official-test-split metrics, per-slice metrics, and the pictures the Vertex UI draws,
+    for every challenger that ran (the AutoML one's metrics prefixed `automl_`)."""
     import json
     from pathlib import Path
 
@@ -136,42 +220,59 @@ def evaluate(
     from settings import Tenants
     from trainer import report as html_report
 
-    result = steps.evaluate_model(Path(model.path), Path(test_data.path))
-    for key in ("accuracy", "roc_auc", "log_loss", "f1", "precision", "recall"):
-        metrics.log_metric(key, round(result[key], 6))
-    for name, gap in result["slice_accuracy_gap"].items():
-        metrics.log_metric(f"slice_accuracy_gap_{name}", round(gap, 6))
-    roc = result["roc_curve"]
+    models = steps.present({"custom": Path(model.path), "automl": Path(automl_model.path)})
+    results = {
+        name: steps.evaluate_model(path, Path(test_data.path)) for name, path in models.items()
+    }
+    for name, result in results.items():
+        prefix = "" if name == "custom" else f"{name}_"
+        for key in ("accuracy", "roc_auc", "log_loss", "f1", "precision", "recall"):
+            metrics.log_metric(prefix + key, round(result[key], 6))
+        for slice_name, gap in result["slice_accuracy_gap"].items():
+            metrics.log_metric(f"{prefix}slice_accuracy_gap_{slice_name}", round(gap, 6))
+        print(
+            f"evaluate: {name}: accuracy {result['accuracy']:.4f} ROC AUC {result['roc_auc']:.4f}"
+        )
+    first = next(iter(results.values()))  # the UI draws one ROC curve; the report all
+    roc = first["roc_curve"]
     classification.log_roc_curve(roc["fpr"], roc["tpr"], roc["thresholds"])
-    classification.log_confusion_matrix(["<=50K", ">50K"], result["confusion_matrix"])
-    html_report.write_report(report.path, result)
-    Path(evaluation.path).write_text(json.dumps(result))
+    classification.log_confusion_matrix(["<=50K", ">50K"], first["confusion_matrix"])
+    for name, path in models.items():
+        results[name].update(steps.trainer_facts(path))
+    html_report.write_report(
+        report.path, {f"{name}: {r['trainer']}": r for name, r in results.items()}
+    )
+    Path(evaluation.path).write_text(json.dumps(results))
     staging = wiring.open_staging(target, workspace, Tenants.model_validate(tenants))
-    staging.runs.record(run_id, "evaluate", steps.evaluation_facts(Path(model.path), result))
-    print(f"evaluate: accuracy {result['accuracy']:.4f} ROC AUC {result['roc_auc']:.4f}")
+    staging.runs.record(run_id, "evaluate", steps.evaluation_facts(models, results))
 
 
 def export(
     model: Input[Model],
+    automl_model: Input[Model],
     test_data: Input[Dataset],
     on_device: Output[Model],
     parity: Output[Metrics],
 ):
-    """The on-device model: ONNX converted from the trained trees, checked against LightGBM
-    on the official test split (a failed check keeps the version out of prod)."""
+    """The on-device model of every challenger: ONNX converted from its trees, checked
+    against LightGBM on the official test split (a failed check keeps it out of prod)."""
     from pathlib import Path
 
     from promotion import steps
 
-    folder = Path(on_device.path)
-    folder.mkdir(parents=True, exist_ok=True)
-    result = steps.export_on_device(Path(model.path), Path(test_data.path), folder)
-    on_device.metadata.update({"framework": "onnx", "passed": result["passed"]})
-    if result["largest_difference"] is not None:
-        parity.log_metric("largest_difference", result["largest_difference"])
-    parity.log_metric("rows", result["rows"])
-    parity.log_metric("onnx_bytes", result["bytes"])
-    print(f"export: {result['reason']}")
+    models = steps.present({"custom": Path(model.path), "automl": Path(automl_model.path)})
+    for name, path in models.items():
+        folder = Path(on_device.path) / name
+        folder.mkdir(parents=True, exist_ok=True)
+        result = steps.export_on_device(path, Path(test_data.path), folder)
+        prefix = "" if name == "custom" else f"{name}_"
+        on_device.metadata[f"{prefix}passed"] = result["passed"]
+        if result["largest_difference"] is not None:
+            parity.log_metric(f"{prefix}largest_difference", result["largest_difference"])
+        parity.log_metric(f"{prefix}rows", result["rows"])
+        parity.log_metric(f"{prefix}onnx_bytes", result["bytes"])
+        print(f"export: {name}: {result['reason']}")
+    on_device.metadata["framework"] = "onnx"
 
 
 def decide(
@@ -181,6 +282,7 @@ def decide(
     bars: dict,
     evaluation: Input[Artifact],
     model: Input[Model],
+    automl_model: Input[Model],
     baseline: Input[Artifact],
     train_data: Input[Dataset],
     test_data: Input[Dataset],
@@ -188,7 +290,8 @@ def decide(
     run_id: str,
     decision: Output[Artifact],
 ) -> bool:
-    """Deploy only if every bar passes and the challenger beats prod's champion."""
+    """Deploy only if a challenger passes every bar and beats prod's champion; with both
+    trainers, the better of those that do."""
     import json
     from pathlib import Path
 
@@ -201,8 +304,8 @@ def decide(
     prod = wiring.open_prod(target, workspace, where, as_="reader")  # reads the champion
     staging = wiring.open_staging(target, workspace, where)
     candidate = steps.decide_and_stage(
-        challenger_metrics=json.loads(Path(evaluation.path).read_text()),
-        model_dir=Path(model.path),
+        evaluations=json.loads(Path(evaluation.path).read_text()),
+        models=steps.present({"custom": Path(model.path), "automl": Path(automl_model.path)}),
         baseline_path=Path(baseline.path),
         train_path=Path(train_data.path),
         test_path=Path(test_data.path),
@@ -211,7 +314,7 @@ def decide(
         bars=Bars.model_validate(bars),
         candidates_root=f"{staging.bucket_uri(where.staging_models_bucket)}/{MODEL_NAME}/candidates",
         run_id=run_id,
-        on_device_dir=Path(on_device.path),
+        on_device_root=Path(on_device.path),
     )
     record = {**candidate.decision.as_dict(), "candidate_uri": candidate.uri}
     Path(decision.path).write_text(json.dumps(record))
@@ -220,6 +323,7 @@ def decide(
     )
     decision.metadata["deploy"] = candidate.decision.deploy
     decision.metadata["reason"] = candidate.decision.reason
+    decision.metadata["trainer"] = candidate.decision.trainer
     print(
         f"decide: {'DEPLOY' if candidate.decision.deploy else 'KEEP'}: {candidate.decision.reason}"
     )

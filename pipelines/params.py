@@ -3,9 +3,10 @@
 `tenants` (projects, keys, identities, buckets, the endpoint, the serving image) is derived
 from settings and compiled into the template, so a run cannot be pointed elsewhere. The
 run-level groups are the pipeline's parameters, their defaults from settings: `data`,
-`training` (trainer.hyperparameters), `bars`, `rollout` and `monitoring` (settings' own
-models), plus `commit` and `workspace`. A bad value is refused, naming its dotted field,
-before anything runs; each component validates its groups again where it reads them.
+`training` (trainer.hyperparameters), `bars`, `rollout`, `monitoring` and `automl`
+(settings' own models), plus `trainer` (custom, automl or both), `commit` and
+`workspace`. A bad value is refused, naming its dotted field, before anything runs; each
+component validates its groups again where it reads them.
 """
 
 from __future__ import annotations
@@ -18,8 +19,16 @@ from pydantic import ValidationError, model_validator
 from kernel.errors import UserError, explain
 from kernel.images import require_pinned
 from kernel.locations import check_data_uri, local_data_dir
-from settings import Bars, MonitoringSettings, Platform, Rollout, Tenants, tenants_for
-from settings.model import Fraction, Strict
+from settings import (
+    AutoMLSettings,
+    Bars,
+    MonitoringSettings,
+    Platform,
+    Rollout,
+    Tenants,
+    tenants_for,
+)
+from settings.model import Fraction, Strict, Trainer
 from settings.tenants import LOCAL_SERVING_IMAGE
 from trainer.hyperparameters import Hyperparameters
 from trainer.options import DEFAULT_MAX_BAD_FRACTION
@@ -38,6 +47,8 @@ class PipelineParams(Strict):
     bars: Bars
     rollout: Rollout
     monitoring: MonitoringSettings
+    automl: AutoMLSettings
+    trainer: Trainer = "custom"
     commit: str = "unknown"
     workspace: str = ""
 
@@ -49,15 +60,32 @@ class PipelineParams(Strict):
             check_data_uri(getattr(self.data, field), **data_locations(self.tenants))
         return self
 
+    @model_validator(mode="after")
+    def _automl_only_locally(self) -> PipelineParams:
+        """A Vertex run's AutoML branch trains, but nothing after it can use its model yet
+        (docs/automl.md, "Not built"): refused before it spends node hours."""
+        if self.trainer != "custom" and not is_local(self.tenants):
+            raise ValueError(
+                f"trainer={self.trainer!r} on Vertex AI: evaluating, registering and serving a "
+                "Vertex AutoML model is not built yet (docs/automl.md); use trainer=custom, "
+                "or run the AutoML stand-in locally (mlops run --local --param trainer=both)"
+            )
+        return self
+
     def run_values(self) -> dict[str, Any]:
         """The pipeline's parameter values (tenants are compiled in, not passed)."""
         return self.model_dump(exclude={"tenants"})
 
 
+def is_local(tenants: Tenants) -> bool:
+    """Tenants of a local run (the local serving image) rather than Vertex AI's."""
+    return tenants.serving_image == LOCAL_SERVING_IMAGE
+
+
 def data_locations(tenants: Tenants) -> dict[str, Any]:
     """Where a run may read data (kernel.locations.check_data_uri's arguments): a local run
     also from the local data folder, a run on Vertex only from Cloud Storage."""
-    local = tenants.serving_image == LOCAL_SERVING_IMAGE
+    local = is_local(tenants)
     return {
         "buckets": {tenants.staging_data_bucket},
         "local_dir": local_data_dir() if local else None,
@@ -83,6 +111,8 @@ def defaults(platform: Platform, env: str = "staging", *, local: bool) -> dict[s
         "bars": s.pipeline_settings().bars.model_dump(),
         "rollout": prod.serving_settings().rollout.model_dump(),
         "monitoring": prod.monitoring_settings().model_dump(),
+        "automl": s.pipeline_settings().automl.model_dump(),
+        "trainer": s.pipeline_settings().trainer,
     }
 
 

@@ -24,7 +24,7 @@ def build(target: str, image: str, tenants: Tenants, training_machine_type: str 
     check_target(target)
     ops = {
         name: dsl.component(getattr(components, name), base_image=image, install_kfp_package=False)
-        for name in STEP_NAMES
+        for name in (*STEP_NAMES, "automl_budget", "vertex_automl", "skipped")
     }
     train_op = ops["train"]
     if target == "vertex":
@@ -43,6 +43,8 @@ def build(target: str, image: str, tenants: Tenants, training_machine_type: str 
         bars: dict,
         rollout: dict,
         monitoring: dict,
+        automl: dict,
+        trainer: str,
         commit: str,
         workspace: str,
     ):
@@ -56,6 +58,8 @@ def build(target: str, image: str, tenants: Tenants, training_machine_type: str 
                 bars=bars,
                 rollout=rollout,
                 monitoring=monitoring,
+                automl=automl,
+                trainer=trainer,
                 commit=commit,
                 run_id=run_id,
             )
@@ -67,32 +71,24 @@ def build(target: str, image: str, tenants: Tenants, training_machine_type: str 
             .set_caching_options(False)
             .set_display_name("validate")
         )
-        train_args = {"train_data": ingest.outputs["train_data"], "training": training}
-        if target == "vertex":
-            train_args.update(
-                project=tenants.staging_project,
-                location=tenants.region,
-                service_account=tenants.trainer_service_account,
-                encryption_spec_key_name=tenants.staging_kms_key,
-            )
-        train = (
-            train_op(**train_args)
-            .set_caching_options(False)
-            .set_display_name("train")
-            .after(validate)
+        model, automl_model = _challengers(
+            target, ops, train_op, tenants, trainer, training, automl, ingest, validate
         )
         evaluate = (
             ops["evaluate"](
                 **shared,
                 run_id=run_id,
-                model=train.outputs["model"],
+                model=model,
+                automl_model=automl_model,
                 test_data=ingest.outputs["test_data"],
             )
             .set_caching_options(False)
             .set_display_name("evaluate")
         )
         export = (
-            ops["export"](model=train.outputs["model"], test_data=ingest.outputs["test_data"])
+            ops["export"](
+                model=model, automl_model=automl_model, test_data=ingest.outputs["test_data"]
+            )
             .set_caching_options(False)
             .set_display_name("export")
         )
@@ -101,7 +97,8 @@ def build(target: str, image: str, tenants: Tenants, training_machine_type: str 
                 **shared,
                 bars=bars,
                 evaluation=evaluate.outputs["evaluation"],
-                model=train.outputs["model"],
+                model=model,
+                automl_model=automl_model,
                 baseline=validate.outputs["baseline"],
                 train_data=ingest.outputs["train_data"],
                 test_data=ingest.outputs["test_data"],
@@ -142,3 +139,99 @@ def build(target: str, image: str, tenants: Tenants, training_machine_type: str 
             ).set_caching_options(False).set_display_name("monitor")
 
     return dsl.pipeline(name=PIPELINE_NAME, description=__doc__.splitlines()[0])(census_promotion)
+
+
+def _challengers(target, ops, train_op, tenants, trainer, training, automl, ingest, validate):
+    """Each trainer's model, or its skipped marker (docs/automl.md). Locally each
+    trainer's step skips itself (kfp.local 2.17 cannot pass an artifact out of a
+    dsl.If); on Vertex a trainer left out does not run at all: dsl.If / dsl.Else and
+    dsl.OneOf."""
+    train_data = ingest.outputs["train_data"]
+    if target == "local":
+        custom = train_op(train_data=train_data, training=training, trainer=trainer)
+        stand_in = ops["automl"](
+            train_data=train_data, training=training, automl=automl, trainer=trainer
+        )
+        for task, name in ((custom, "train"), (stand_in, "automl")):
+            task.set_caching_options(False).set_display_name(name).after(validate)
+        return custom.outputs["model"], stand_in.outputs["model"]
+    with dsl.If(trainer != "automl", name="custom-trainer"):
+        custom = (
+            train_op(
+                train_data=train_data,
+                training=training,
+                trainer=trainer,
+                project=tenants.staging_project,
+                location=tenants.region,
+                service_account=tenants.trainer_service_account,
+                encryption_spec_key_name=tenants.staging_kms_key,
+            )
+            .set_caching_options(False)
+            .set_display_name("train")
+            .after(validate)
+        )
+    with dsl.Else():
+        no_custom = ops["skipped"](trainer="custom").set_caching_options(False)
+    with dsl.If(trainer != "custom", name="automl-trainer"):
+        vertex_automl = vertex_automl_branch(ops, tenants, automl, validate)
+    with dsl.Else():
+        no_automl = ops["skipped"](trainer="automl").set_caching_options(False)
+    return (
+        dsl.OneOf(custom.outputs["model"], no_custom.outputs["model"]),
+        dsl.OneOf(vertex_automl.outputs["model"], no_automl.outputs["model"]),
+    )
+
+
+def vertex_automl_branch(ops, tenants, automl, validate):
+    """Vertex AutoML Tabular on the CMEK training table (docs/automl.md): a tabular dataset,
+    the training job with the node-hour budget from the run's `automl` group, then a batch
+    prediction of the official test table as the trainer identity. CMEK on each. The
+    training itself runs as Vertex AI's service agent: AutoML training takes no service
+    account (the op has no such parameter, nor has the TrainingPipeline API)."""
+    from google_cloud_pipeline_components.v1.automl.training_job import (
+        AutoMLTabularTrainingJobRunOp,
+    )
+    from google_cloud_pipeline_components.v1.batch_predict_job import ModelBatchPredictOp
+    from google_cloud_pipeline_components.v1.dataset import TabularDatasetCreateOp
+
+    from trainer import automl as automl_trainer
+
+    where = {"project": tenants.staging_project, "location": tenants.region}
+    tables = f"bq://{tenants.staging_project}.{tenants.staging_dataset}"
+    budget = ops["automl_budget"](automl=automl).set_caching_options(False).after(validate)
+    dataset = TabularDatasetCreateOp(
+        **where,
+        display_name="census-train",
+        bq_source=f"{tables}.census_train",
+        encryption_spec_key_name=tenants.staging_kms_key,
+    ).set_caching_options(False)
+    training = AutoMLTabularTrainingJobRunOp(
+        **where,
+        display_name="census-automl",
+        optimization_prediction_type="classification",
+        optimization_objective="maximize-au-roc",
+        dataset=dataset.outputs["dataset"],
+        target_column=automl_trainer.TARGET_COLUMN,
+        column_specs=automl_trainer.column_specs(),
+        budget_milli_node_hours=budget.output,
+        training_encryption_spec_key_name=tenants.staging_kms_key,
+        model_encryption_spec_key_name=tenants.staging_kms_key,
+        model_display_name="census-automl",
+        model_labels={"trainer": "vertex-automl"},
+    ).set_caching_options(False)
+    predictions = ModelBatchPredictOp(
+        **where,
+        job_display_name="census-automl-test",
+        model=training.outputs["model"],
+        instances_format="bigquery",
+        predictions_format="bigquery",
+        bigquery_source_input_uri=f"{tables}.census_test",
+        bigquery_destination_output_uri=tables,
+        excluded_fields=list(automl_trainer.PASSED_THROUGH),
+        service_account=tenants.trainer_service_account,
+        encryption_spec_key_name=tenants.staging_kms_key,
+    ).set_caching_options(False)
+    return ops["vertex_automl"](
+        vertex_model=training.outputs["model"],
+        predictions=predictions.outputs["batchpredictionjob"],
+    ).set_caching_options(False)

@@ -21,7 +21,7 @@ from kfp import local
 from adapters import wiring
 from adapters.local.workspace import LocalTenant, one_run_at_a_time
 from kernel.errors import Failed
-from kernel.names import PIPELINE_NAME, STEP_NAMES
+from kernel.names import CUSTOM_TRAINER, PIPELINE_NAME, STEP_NAMES
 from pipelines.params import PipelineParams
 from pipelines.pipeline import LOCAL_IMAGE, build
 
@@ -29,7 +29,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TASK_START = re.compile(r"Executing task '([\w-]+)'")
 TASK_END = re.compile(r"Task '([\w-]+)' finished with status (\w+)")
 STEP_LINE = re.compile(
-    r"^\s*(?:(?:ingest|validate|train|evaluate|export|decide|deploy|monitor): |"
+    r"^\s*(?:(?:ingest|validate|train|automl|evaluate|export|decide|deploy|monitor): |"
     r"training: )"
 )
 
@@ -208,14 +208,16 @@ def _result(run_dir, log_path, durations, params, workspace, wall) -> RunResult:
 
 
 def summary(result: RunResult) -> str:
-    d, e = result.decision, result.evaluation
+    d = result.decision
+    chosen = d.get("trainer", "custom")
+    e = result.evaluation[chosen]
     lines = [
         "",
         f"census promotion ({PIPELINE_NAME}) finished in {result.wall_seconds:.1f}s",
-        f"  decision : {'DEPLOY' if d.get('deploy') else 'KEEP CHAMPION'}: {d.get('reason')}",
-        f"  metrics  : accuracy {e['accuracy']:.4f}  ROC AUC {e['roc_auc']:.4f}  "
-        f"log loss {e['log_loss']:.4f}  F1 {e['f1']:.4f}  (official test split)",
-        "  slices   : accuracy gap "
+        f"  decision : {'DEPLOY' if d.get('deploy') else 'KEEP CHAMPION'} ({chosen}): "
+        f"{d.get('reason')}",
+        *challenger_lines(result.evaluation, chosen),
+        f"  slices   : {chosen}'s accuracy gap "
         + ", ".join(f"{k} {v:.3f}" for k, v in e["slice_accuracy_gap"].items()),
     ]
     if result.deployment:
@@ -246,3 +248,22 @@ def summary(result: RunResult) -> str:
             f"`mlops runs` lists run {result.run_id}"
         )
     return "\n".join(lines)
+
+
+def challenger_lines(evaluation: dict[str, dict], chosen: str) -> list[str]:
+    """Each challenger's test metrics, side by side (the decided one marked)."""
+    lines = ["  metrics  : official test split"]
+    for name, m in evaluation.items():
+        mark = "*" if name == chosen else " "
+        lines.append(
+            f"   {mark}{name:<7} accuracy {m['accuracy']:.4f}  ROC AUC {m['roc_auc']:.4f}  "
+            f"log loss {m['log_loss']:.4f}  F1 {m['f1']:.4f}  "
+            f"[{m.get('trainer', CUSTOM_TRAINER)}]"
+        )
+        if search := m.get("search"):
+            lines.append(
+                f"{'':>11}searched {search['trials']} configurations in "
+                f"{search['elapsed_seconds']:.0f}s (budget {search['budget_seconds']:.0f}s), "
+                f"best holdout ROC AUC {search['best_holdout_roc_auc']:.4f}"
+            )
+    return lines

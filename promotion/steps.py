@@ -8,6 +8,7 @@ call them directly. Nothing here knows whether it runs on Vertex AI or on this m
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,12 +20,13 @@ from kernel.names import (
     CANDIDATE_LABEL,
     CHALLENGER,
     CHAMPION,
+    CUSTOM_TRAINER,
     DEPLOYING,
     ON_DEVICE_LABEL,
     ON_DEVICE_LABEL_VALUE,
 )
 from promotion.domain import canary, runs, statistics
-from promotion.domain.decision import Decision, champion_moved, compared_with, decide
+from promotion.domain.decision import Decision, champion_moved, compared_with, decide_among
 from promotion.domain.traffic import canary_split, rollback, to_undeploy
 from promotion.ports import Endpoint, EndpointState, Monitoring, Registry, Storage, Warehouse
 from settings import Bars, CanaryCriteria, MonitoringSettings, Rollout
@@ -125,6 +127,53 @@ def train_model(train_path: Path, hyperparameters: dict, model_dir: Path) -> Cen
     return model
 
 
+def train_automl_stand_in(
+    train_path: Path, hyperparameters: dict, budget_seconds: float, model_dir: Path
+) -> CensusModel:
+    """The local AutoML stand-in (trainer/automl.py): a real search in a time budget, then
+    an ordinary CensusModel whose model.json names it a stand-in."""
+    from trainer import automl
+
+    data = read_dataset(train_path)
+    model = automl.train_stand_in(
+        data.frame,
+        Hyperparameters.model_validate(hyperparameters),
+        budget_seconds,
+        data_sha256=data.sha256,
+        log=lambda line: print(f"  {line}", flush=True),
+    )
+    model.save(model_dir)
+    return model
+
+
+# A trainer the run's `trainer` parameter left out writes this instead of a model, so the
+# steps after it know the challenger is absent rather than broken.
+SKIPPED_FILE = "skipped.json"
+
+
+def mark_skipped(folder: Path, trainer: str) -> None:
+    write_json(folder / SKIPPED_FILE, {"skipped": trainer})
+
+
+def present(models: dict[str, Path]) -> dict[str, Path]:
+    """The challengers that ran, in the order given (custom first)."""
+    found = {name: path for name, path in models.items() if not (path / SKIPPED_FILE).exists()}
+    if not found:
+        raise UserError("no challenger: the run's trainer parameter left every trainer out")
+    return found
+
+
+def trainer_facts(model_dir: Path) -> dict:
+    """What trained a challenger, as its model.json says: the label the report and summary
+    show, and the AutoML stand-in's search (budget, trials, time)."""
+    metadata = json.loads((model_dir / METADATA_FILE).read_text())
+    search = metadata.get("automl_search")
+    return {
+        "trainer": metadata.get("trainer", CUSTOM_TRAINER),
+        **({"search": search} if search else {}),
+    }
+
+
 # 4. evaluate -----------------------------------------------------------------------------
 
 
@@ -141,11 +190,14 @@ def export_on_device(model_dir: Path, test_path: Path, folder: Path) -> dict:
     return record
 
 
-def evaluation_facts(model_dir: Path, evaluation: dict) -> dict:
-    """What the evaluate step records of the run (docs/lineage.md): the model's own
-    model.json, read as is (evaluate_model has already loaded and checked the model)."""
-    metadata = json.loads((model_dir / METADATA_FILE).read_text())
-    return runs.evaluation_facts(metadata, evaluation)
+def evaluation_facts(models: dict[str, Path], evaluations: dict[str, dict]) -> dict:
+    """What the evaluate step records of the run (docs/lineage.md): each model's own
+    model.json, read as is (evaluate_model has already loaded and checked the model); the
+    first challenger's facts at the top, every challenger's under `challengers`."""
+    metadata = {
+        name: json.loads((path / METADATA_FILE).read_text()) for name, path in models.items()
+    }
+    return runs.evaluation_facts(metadata, evaluations)
 
 
 def evaluate_model(model_dir: Path, test_path: Path) -> dict:
@@ -167,8 +219,8 @@ class Candidate:
 
 def decide_and_stage(
     *,
-    challenger_metrics: dict,
-    model_dir: Path,
+    evaluations: dict[str, dict],
+    models: dict[str, Path],
     baseline_path: Path,
     train_path: Path,
     test_path: Path,
@@ -177,9 +229,10 @@ def decide_and_stage(
     bars: Bars,
     candidates_root: str,
     run_id: str,
-    on_device_dir: Path | None = None,
+    on_device_root: Path | None = None,
 ) -> Candidate:
-    """Compare with prod's champion on the same test split; stage the candidate if it wins.
+    """Compare every challenger with prod's champion on the same test split; stage the one
+    chosen (promotion.domain.decision.decide_among) if it deploys.
 
     The candidate (model, baseline, training data, metrics, smoke instances) goes to the
     staging models bucket, the one place the prod deployer may read in staging.
@@ -190,29 +243,37 @@ def decide_and_stage(
         champion_dir = registry.fetch(champion)
         champion_metrics = evaluate_model(Path(champion_dir), test_path)
         champion_metrics["version"] = champion.version
-    parity = json.loads((on_device_dir / "parity.json").read_text()) if on_device_dir else None
-    decision = decide(challenger_metrics, champion_metrics, bars, on_device=parity)
+    folders = {name: on_device_root / name for name in evaluations} if on_device_root else {}
+    parity = {name: json.loads((f / "parity.json").read_text()) for name, f in folders.items()}
+    decision = decide_among(evaluations, champion_metrics, bars, on_device=parity)
     uri = ""
     if decision.deploy:
         uri = f"{candidates_root}/{run_id}"
-        on_device = {f"model/{ONNX_FILE}": on_device_dir / ONNX_FILE} if on_device_dir else {}
+        chosen = decision.trainer
+        on_device = {f"model/{ONNX_FILE}": folders[chosen] / ONNX_FILE} if folders else {}
         staged = storage.stage(
             {
-                "model": model_dir,
+                "model": models[chosen],
                 **on_device,  # beside the model: it travels with it into prod
                 "baseline.json": baseline_path,
                 "train.csv": one_csv(train_path),  # Vertex monitoring's skew baseline
             },
             {
-                "metrics.json": json.dumps(challenger_metrics),
+                "metrics.json": json.dumps(evaluations[chosen]),
                 "smoke.json": json.dumps(smoke_instances(test_path)),
                 "decision.json": json.dumps(decision.as_dict()),
-                **({"on_device.json": json.dumps(parity)} if parity else {}),
+                **({"on_device.json": json.dumps(parity[chosen])} if folders else {}),
             },
             uri,
         )
         uri = staged
     return Candidate(uri=uri, decision=decision)
+
+
+def label_value(trainer: str) -> str:
+    """A trainer's name as a registry label value (lower case, digits, hyphens):
+    "automl-stand-in (FLAML 2.7.0)" -> "automl-stand-in"."""
+    return re.sub(r"[^a-z0-9]+", "-", trainer.split(" (")[0].lower()).strip("-")[:63]
 
 
 def _has_on_device(storage: Storage, candidate_uri: str) -> bool:
@@ -345,6 +406,8 @@ def deploy_candidate(
         labels = {CANDIDATE_LABEL: run_id, "commit": commit, "run": run_id}
         if _has_on_device(storage, candidate_uri):
             labels[ON_DEVICE_LABEL] = ON_DEVICE_LABEL_VALUE  # model/model.onnx, beside it
+        model_json = json.loads(storage.read_text(f"{candidate_uri}/model/{METADATA_FILE}"))
+        labels["trainer"] = label_value(model_json.get("trainer", CUSTOM_TRAINER))
         version = registry.register(model_uri, labels=labels)
         log(f"registered version {version.version} from {model_uri}")
     # From here until the aliases move, the version is marked: a deploy killed part way is

@@ -23,6 +23,7 @@ from settings.files import (
 )
 from settings.model import (
     AlertSettings,
+    AutoMLSettings,
     Bars,
     CanaryCriteria,
     MonitoringSettings,
@@ -46,6 +47,7 @@ __all__ = [
     "REPO_ROOT",
     "SERVICE_AGENTS",
     "AlertSettings",
+    "AutoMLSettings",
     "Bars",
     "CanaryCriteria",
     "MonitoringSettings",

@@ -24,6 +24,8 @@ Env = Literal["dev", "staging", "prod"]
 Role = Literal["interactive", "non-prod", "prod"]
 # Who may change prod after a run approves a candidate (docs/cicd.md, "Promotion modes").
 Promotion = Literal["canary", "approval"]
+# Which trainers a run uses (docs/automl.md): the custom LightGBM trainer, AutoML, or both.
+Trainer = Literal["custom", "automl", "both"]
 KeyPurpose = Literal["storage", "bigquery", "vertex", "artifacts", "pubsub", "functions"]
 BucketPurpose = Literal["pipeline_root", "data", "models", "templates"]
 Identity = Literal[
@@ -154,10 +156,24 @@ class Bars(Strict):
     champion_margin: Fraction = Field(description="ROC AUC gain over the champion, strictly")
 
 
+class AutoMLSettings(Strict):
+    """The AutoML challenger's budgets (a pipeline parameter group): Vertex AutoML Tabular's
+    node hours, and the local stand-in's search time (trainer/automl.py)."""
+
+    budget_milli_node_hours: int = Field(
+        1000, ge=1000, le=72000, description="Vertex AutoML training budget (1000 = 1 node hour)"
+    )
+    time_budget_seconds: int = Field(
+        60, ge=5, le=86_400, description="the local stand-in's search time"
+    )
+
+
 class PipelineSettings(Strict):
     """The promotion pipeline (it runs in a non-prod tenant)."""
 
     bars: Bars
+    trainer: Trainer = Field("custom", description="custom, automl or both (docs/automl.md)")
+    automl: AutoMLSettings = AutoMLSettings()
     training_machine_type: str = Field(pattern=MACHINE_TYPE)
     # Retraining without a person: Cloud Scheduler publishes to the retraining topic.
     retraining_schedule: str | None = Field(None, pattern=r"^(\S+\s+){4}\S+$")

@@ -28,7 +28,7 @@ from simulation.wire import ApiError
 GCPC = "gcr.io/ml-pipeline/google-cloud-pipeline-components"
 COMPONENTS_IMAGE = "/components:"  # this repository's component image
 _PARAM = re.compile(r"\{\{\$\.inputs\.parameters\['([^']+)'\]\}\}")
-_CONDITION = re.compile(r"inputs\.parameter_values\['([^']+)'\]\s*==\s*(true|false)")
+_CONDITION = re.compile(r"inputs\.parameter_values\['([^']+)'\]\s*(==|!=)\s*(true|false|'[^'\\]*')")
 
 
 class StepFailed(Exception):
@@ -65,11 +65,34 @@ def topological(tasks: dict[str, dict]) -> list[str]:
 
 
 def condition_holds(condition: str, parameters: dict) -> bool:
-    """The trigger conditions KFP compiles for dsl.If(x == True/False)."""
-    match = _CONDITION.fullmatch(condition.strip())
+    """The trigger conditions KFP compiles for dsl.If(x == True/False), dsl.If(x != "a")
+    and their dsl.Else (the same condition negated: `!(...)`)."""
+    text = condition.strip()
+    if text.startswith("!(") and text.endswith(")"):
+        return not condition_holds(text[2:-1], parameters)
+    match = _CONDITION.fullmatch(text)
     if match is None:
         raise StepFailed(f"the simulation cannot evaluate the condition {condition!r}")
-    return parameters.get(match.group(1)) is (match.group(2) == "true")
+    name, operator, literal = match.groups()
+    expected = literal == "true" if literal in ("true", "false") else literal[1:-1]
+    value = parameters.get(name)
+    equal = value is expected if isinstance(expected, bool) else value == expected
+    return equal if operator == "==" else not equal
+
+
+def dag_outputs(dag: dict, produced: dict[str, dict]) -> dict:
+    """A sub-DAG's output artifacts: each from the first of its selectors whose task ran
+    (dsl.OneOf over an if/else: exactly one of them did)."""
+    outputs = {}
+    for key, spec in dag.get("outputs", {}).get("artifacts", {}).items():
+        for selector in spec["artifactSelectors"]:
+            ran = produced.get(selector["producerSubtask"])
+            if ran is not None and selector["outputArtifactKey"] in ran:
+                outputs[key] = ran[selector["outputArtifactKey"]]
+                break
+        else:
+            raise StepFailed(f"no task of the branches produced {key!r}")
+    return outputs
 
 
 def substitute_payload(payload: str, parameters: dict) -> dict:
@@ -128,7 +151,7 @@ class PipelineRunner:
 
     # The DAG ------------------------------------------------------------------------------
 
-    def _dag(self, context: dict, component: dict, parameters: dict, artifacts: dict) -> None:
+    def _dag(self, context: dict, component: dict, parameters: dict, artifacts: dict) -> dict:
         tasks = component["dag"]["tasks"]
         out_parameters: dict[str, dict] = {}
         out_artifacts: dict[str, dict] = {}
@@ -151,11 +174,13 @@ class PipelineRunner:
                 self.log(f"  {name}: skipped ({condition})")
                 continue
             if "dag" in child:
-                self._dag(context, child, params, arts)
+                out_parameters[name] = {}
+                out_artifacts[name] = self._dag(context, child, params, arts)
                 continue
             out_parameters[name], out_artifacts[name] = self._execute(
                 context, name, child, params, arts
             )
+        return dag_outputs(component["dag"], out_artifacts)
 
     def _parameters(self, context, task, child, scope: dict, produced: dict) -> dict:
         values = {}
@@ -222,10 +247,16 @@ class PipelineRunner:
         started = time.perf_counter()
         detail = {"taskName": name, "startTime": _stamp(), "state": "RUNNING"}
         context["job"]["jobDetail"]["taskDetails"].append(detail)
-        if container["image"].startswith(GCPC) and "custom_job.launcher" in " ".join(
-            container["command"]
-        ):
+        launcher = " ".join(container["command"])
+        if container["image"].startswith(GCPC) and "custom_job.launcher" in launcher:
             self._custom_job(context, name, container, params, executor_input, folder)
+        elif container["image"].startswith(GCPC):
+            detail.update(endTime=_stamp(), state="FAILED")
+            raise StepFailed(
+                f"{name}: the simulated cloud runs Google Cloud Pipeline Components' custom "
+                f"jobs only, not {launcher} (Vertex AutoML Tabular, its datasets and batch "
+                "prediction are Google's services; docs/automl.md)"
+            )
         else:
             self._pull(context, container["image"], identity)
             args = [json.dumps(executor_input) if a == "{{$}}" else a for a in container["args"]]

@@ -23,23 +23,26 @@ def png(fig) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def roc_figure(metrics: dict) -> str:
+def roc_figure(results: dict[str, dict]) -> str:
+    """Every challenger's ROC curve on one set of axes."""
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    roc = metrics["roc_curve"]
-    ax.plot(roc["fpr"], roc["tpr"], label=f"model (AUC {metrics['roc_auc']:.4f})")
+    for label, metrics in results.items():
+        roc = metrics["roc_curve"]
+        ax.plot(roc["fpr"], roc["tpr"], label=f"{label} (AUC {metrics['roc_auc']:.4f})")
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC curve")
-    ax.legend(loc="lower right")
+    ax.legend(loc="lower right", fontsize=8)
     return png(fig)
 
 
-def calibration_figure(metrics: dict) -> str:
+def calibration_figure(results: dict[str, dict]) -> str:
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    cal = metrics["calibration"]
-    ax.plot(cal["predicted"], cal["observed"], marker="o", label="model")
+    for label, metrics in results.items():
+        cal = metrics["calibration"]
+        ax.plot(cal["predicted"], cal["observed"], marker="o", label=label)
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
     ax.set(xlabel="mean predicted P(>50K)", ylabel="observed share >50K", title="Calibration")
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper left", fontsize=8)
     return png(fig)
 
 
@@ -100,27 +103,42 @@ def _slice_table(metrics: dict) -> str:
     )
 
 
-def render(metrics: dict, title: str = "Census income model: evaluation") -> str:
-    headline = " · ".join(
-        f"{key.replace('_', ' ')} <b>{metrics[key]:.4f}</b>"
-        for key in ("accuracy", "roc_auc", "log_loss", "f1")
+HEADLINE = ("accuracy", "roc_auc", "log_loss", "f1")
+
+
+def render(results: dict[str, dict], title: str = "Census income model: evaluation") -> str:
+    """`results`: each challenger's metrics by its label (one, or several side by side)."""
+    (first, *_) = results.values()
+    comparison = "".join(
+        f"<tr><td style='text-align:left'>{html.escape(label)}</td>"
+        + "".join(f"<td>{metrics[key]:.4f}</td>" for key in HEADLINE)
+        + f"<td>{max(metrics['slice_accuracy_gap'].values(), default=0.0):.4f}</td></tr>"
+        for label, metrics in results.items()
     )
-    images = [roc_figure(metrics), calibration_figure(metrics), confusion_figure(metrics)]
-    pictures = "".join(f'<img src="data:image/png;base64,{b64}">' for b64 in images)
+    pictures = "".join(
+        f'<img src="data:image/png;base64,{b64}">'
+        for b64 in (roc_figure(results), calibration_figure(results))
+    )
+    each = "".join(
+        f"<h2>{html.escape(label)}</h2>"
+        f'<img src="data:image/png;base64,{confusion_figure(metrics)}">'
+        f'<img src="data:image/png;base64,{slices_figure(metrics)}">{_slice_table(metrics)}'
+        for label, metrics in results.items()
+    )
+    header = "".join(f"<th>{key.replace('_', ' ')}</th>" for key in HEADLINE)
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}img{{margin:.5em}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.2em .6em;text-align:right}}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
-<p>Official test split (adult.test), {metrics["count"]:,} rows: {headline}</p>
+<p>Official test split (adult.test), {first["count"]:,} rows.</p>
+<table><tr><th>challenger</th>{header}<th>max slice gap</th></tr>{comparison}</table>
 <div>{pictures}</div>
-<h2>Slices</h2>
-<img src="data:image/png;base64,{slices_figure(metrics)}">
-{_slice_table(metrics)}
+{each}
 </body></html>
 """
 
 
-def write_report(path: str | Path, metrics: dict) -> Path:
-    return write_text(path, render(metrics))
+def write_report(path: str | Path, results: dict[str, dict]) -> Path:
+    return write_text(path, render(results))

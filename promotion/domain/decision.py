@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 
 from settings import Bars
 
@@ -16,6 +16,9 @@ class Decision:
     reason: str
     challenger: dict
     champion: dict | None
+    trainer: str = "custom"  # which challenger this is about (docs/automl.md)
+    # With several challengers: each one's own outcome against the bars and the champion.
+    challengers: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -68,6 +71,44 @@ def decide(
     if gain > bars.champion_margin:
         return Decision(True, f"beats the champion: {versus}", ours, theirs)
     return Decision(False, f"does not beat the champion by the margin: {versus}", ours, theirs)
+
+
+def decide_among(
+    challengers: dict[str, dict],
+    champion: dict | None,
+    bars: Bars,
+    on_device: dict[str, dict | None] | None = None,
+) -> Decision:
+    """`challengers`: each trainer's metrics by its name, in order of preference on a tie.
+
+    Each is held to every bar and to the champion on its own (`decide`); among those that
+    would deploy, the best ROC AUC is chosen (a tie keeps the first named: the custom
+    trainer, whose runs are reproducible). When none would deploy, the decision is about the
+    best of them, and the reason still names every challenger's outcome.
+    """
+    if not challengers:
+        raise ValueError("no challenger to decide about: every trainer was skipped")
+    parity = on_device or {}
+    each = {
+        name: decide(metrics, champion, bars, on_device=parity.get(name))
+        for name, metrics in challengers.items()
+    }
+    if len(each) == 1:
+        ((name, only),) = each.items()
+        return replace(only, trainer=name)
+    passing = [name for name, d in each.items() if d.deploy] or list(each)
+    chosen = max(passing, key=lambda name: each[name].challenger[PRIMARY_METRIC])
+    outcome = "chosen" if each[chosen].deploy else "best of the challengers, none deploys"
+    reason = f"{chosen} {outcome}: " + "; ".join(f"{n}: {d.reason}" for n, d in each.items())
+    return replace(
+        each[chosen],
+        reason=reason,
+        trainer=chosen,
+        challengers={
+            name: {"deploy": d.deploy, "reason": d.reason, **d.challenger}
+            for name, d in each.items()
+        },
+    )
 
 
 def compared_with(decision: dict) -> str | None:

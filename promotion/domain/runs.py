@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kernel.names import CUSTOM_TRAINER
 from promotion.ports import StepRecord
 
 # The order a run's steps happen in; "run" is the runner's own record (durations, cost).
@@ -123,7 +124,8 @@ def compare(a: Run, b: Run) -> list[Difference]:
 
 def summary_row(run: Run) -> dict:
     """The key figures `mlops runs` shows for one run."""
-    metrics = run.get("evaluate", "metrics", {})
+    evaluated = chosen_facts(run)
+    metrics = evaluated.get("metrics", {})
     train = run.get("ingest", "splits", {}).get("train", {})
     return {
         "run_id": run.run_id,
@@ -133,6 +135,7 @@ def summary_row(run: Run) -> dict:
         "quarantined": train.get("quarantined"),
         "accuracy": metrics.get("accuracy"),
         "roc_auc": metrics.get("roc_auc"),
+        "trainer": run.get("decide", "trainer") or evaluated.get("trainer"),
         "outcome": run.outcome,
         "reason": run.get("decide", "reason"),
         "version": run.get("deploy", "version"),
@@ -156,8 +159,9 @@ def lineage(
         "run": run.run_id if run else labels.get("run"),
         "run_recorded": run is not None,
         "data": ingest.get("splits", {}),
-        "training": run.get("evaluate", "training") if run else None,
-        "metrics": run.get("evaluate", "metrics") if run else None,
+        "trainer": chosen_facts(run).get("trainer") if run else labels.get("trainer"),
+        "training": chosen_facts(run).get("training") if run else None,
+        "metrics": chosen_facts(run).get("metrics") if run else None,
         "decision": {"outcome": run.outcome, "reason": run.get("decide", "reason")}
         if run
         else None,
@@ -178,12 +182,31 @@ def ingest_facts(
     return {"commit": commit, "parameters": parameters, "splits": splits}
 
 
-def evaluation_facts(model_metadata: dict, evaluation: dict) -> dict:
-    """The evaluate step's record: what the model was trained with (from its own model.json,
-    not from the run's request) and its metrics, overall and per slice."""
-    return {
-        "training": model_metadata.get("hyperparameters", {}),
-        "training_data": model_metadata.get("training_data", {}),
-        "metrics": {k: evaluation[k] for k in METRICS if k in evaluation},
-        "slices": dict(evaluation.get("slice_accuracy_gap", {})),
+def evaluation_facts(metadata: dict[str, dict], evaluations: dict[str, dict]) -> dict:
+    """The evaluate step's record: for each challenger (by trainer), what its model was
+    trained with (from its own model.json, not from the run's request), by which trainer,
+    and its metrics, overall and per slice. With several, the first's facts at the top and
+    every one's under `challengers`."""
+    each = {
+        name: {
+            "trainer": metadata[name].get("trainer", CUSTOM_TRAINER),
+            "training": metadata[name].get("hyperparameters", {}),
+            "training_data": metadata[name].get("training_data", {}),
+            "metrics": {k: evaluation[k] for k in METRICS if k in evaluation},
+            "slices": dict(evaluation.get("slice_accuracy_gap", {})),
+            **(
+                {"search": metadata[name]["automl_search"]}
+                if "automl_search" in metadata[name]
+                else {}
+            ),
+        }
+        for name, evaluation in evaluations.items()
     }
+    first = next(iter(each.values()))
+    return {**first, "challengers": each} if len(each) > 1 else first
+
+
+def chosen_facts(run: Run) -> dict:
+    """The evaluate facts of the challenger decide chose (on most runs, the only one)."""
+    facts = run.steps.get("evaluate", {})
+    return facts.get("challengers", {}).get(run.get("decide", "trainer"), facts)

@@ -37,46 +37,128 @@ STAGING_KEY = (
 PROD_KEY = STAGING_KEY.replace("census-ml-staging", "census-ml-prod")
 
 
+def everywhere(spec: dict) -> dict:
+    """Every task in the compiled graph by name, inside conditions too: (its DAG, task)."""
+    found = {}
+    dags = [("root", spec["root"]["dag"])]
+    while dags:
+        where, dag = dags.pop()
+        for name, task in dag["tasks"].items():
+            found[name] = (where, task)
+            child = spec["components"][task["componentRef"]["name"]]
+            if "dag" in child:
+                dags.append((task["componentRef"]["name"], child["dag"]))
+    return found
+
+
+def deploy_branch(spec: dict) -> str:
+    """The component of the condition that deploys (KFP numbers conditions in order)."""
+    return everywhere(spec)["deploy"][0]
+
+
 def test_tasks_and_edges(vertex):
     root = tasks(vertex)
-    assert set(root) == {
-        "ingest",
-        "validate",
-        "train",
-        "evaluate",
-        "export",
-        "decide",
-        "condition-1",
-    }
+    deploy = deploy_branch(vertex).removeprefix("comp-")
     deps = {name: sorted(t.get("dependentTasks", [])) for name, t in root.items()}
     assert deps == {
         "ingest": [],
         "validate": ["ingest"],
-        "train": ["ingest", "validate"],
-        "evaluate": ["ingest", "train"],
-        "export": ["ingest", "train"],  # the on-device model, checked against LightGBM
-        "decide": ["evaluate", "export", "ingest", "train", "validate"],
-        "condition-1": ["decide"],
+        "condition-branches-1": ["ingest", "validate"],  # custom trainer, or skipped
+        "condition-branches-4": ["validate"],  # AutoML, or skipped
+        "evaluate": ["condition-branches-1", "condition-branches-4", "ingest"],
+        "export": ["condition-branches-1", "condition-branches-4", "ingest"],
+        "decide": [
+            "condition-branches-1",
+            "condition-branches-4",
+            "evaluate",
+            "export",
+            "ingest",
+            "validate",
+        ],
+        deploy: ["decide"],
     }
-    inner = tasks(vertex, "comp-condition-1")
+    inner = tasks(vertex, f"comp-{deploy}")
     assert set(inner) == {"deploy", "monitor"}
     assert inner["monitor"]["dependentTasks"] == ["deploy"]
 
 
-def test_deploy_and_monitor_run_only_when_decide_says_so(vertex):
-    condition = tasks(vertex)["condition-1"]["triggerPolicy"]["condition"]
-    assert condition == "inputs.parameter_values['pipelinechannel--decide-Output'] == true"
+def test_a_trainer_left_out_does_not_run_and_its_skip_marker_takes_its_place(vertex):
+    found = everywhere(vertex)
+    conditions = {
+        found[task][0]: found[found[task][0].removeprefix("comp-")][1]["triggerPolicy"]["condition"]
+        for task in ("train", "skipped", "automl-budget", "skipped-2")
+    }
+    channel = "inputs.parameter_values['pipelinechannel--trainer']"
+    assert sorted(conditions.values()) == sorted(
+        [
+            f"{channel} != 'automl'",
+            f"!({channel} != 'automl')",
+            f"{channel} != 'custom'",
+            f"!({channel} != 'custom')",
+        ]
+    )
+    assert conditions[found["train"][0]] == f"{channel} != 'automl'"
+    assert conditions[found["automl-budget"][0]] == f"{channel} != 'custom'"
+    # evaluate, export and decide take whichever of each pair ran (dsl.OneOf)
+    for branches in ("comp-condition-branches-1", "comp-condition-branches-4"):
+        (selectors,) = vertex["components"][branches]["dag"]["outputs"]["artifacts"].values()
+        assert len(selectors["artifactSelectors"]) == 2
+    evaluate = tasks(vertex)["evaluate"]["inputs"]["artifacts"]
+    assert evaluate["model"]["taskOutputArtifact"]["producerTask"] == "condition-branches-1"
+    assert evaluate["automl_model"]["taskOutputArtifact"]["producerTask"] == (
+        "condition-branches-4"
+    )
+
+
+def test_the_automl_branch_is_cmek_throughout_with_the_budget_of_the_run(vertex):
+    found = everywhere(vertex)
+    dataset = found["tabular-dataset-create"][1]
+    assert constant(dataset, "encryption_spec_key_name") == STAGING_KEY
+    assert constant(dataset, "bq_source") == "bq://census-ml-staging.census.census_train"
+    assert constant(dataset, "project") == "census-ml-staging"
+    training = found["automl-tabular-training-job"][1]
+    assert constant(training, "training_encryption_spec_key_name") == STAGING_KEY
+    assert constant(training, "model_encryption_spec_key_name") == STAGING_KEY
+    assert constant(training, "optimization_prediction_type") == "classification"
+    assert constant(training, "target_column") == "income_bracket"
+    specs = constant(training, "column_specs")
+    assert len(specs) == 14 and "line_number" not in specs and specs["sex"] == "categorical"
+    budget = training["inputs"]["parameters"]["budget_milli_node_hours"]["taskOutputParameter"]
+    assert budget["producerTask"] == "automl-budget"
+    assert bound(found["automl-budget"][1], "automl") == "pipelinechannel--automl"
+    predict = found["model-batch-predict"][1]
+    assert constant(predict, "encryption_spec_key_name") == STAGING_KEY
+    assert constant(predict, "service_account") == (
+        "census-trainer@census-ml-staging.iam.gserviceaccount.com"
+    )
+    assert constant(predict, "bigquery_source_input_uri") == (
+        "bq://census-ml-staging.census.census_test"
+    )
+    assert constant(predict, "excluded_fields") == ["line_number", "income_bracket"]
+    # the op names no service account: AutoML training runs as Vertex AI's service agent
+    inputs = vertex["components"]["comp-automl-tabular-training-job"]["inputDefinitions"]
+    assert "service_account" not in inputs["parameters"]
+
+
+def test_the_automl_budget_step_validates_the_group():
+    from pydantic import ValidationError
+
+    from pipelines.components import automl_budget
+
+    assert automl_budget({"budget_milli_node_hours": 2000, "time_budget_seconds": 30}) == 2000
+    with pytest.raises(ValidationError, match="budget_milli_node_hours"):
+        automl_budget({"budget_milli_node_hours": 10})
 
 
 def test_training_is_a_cmek_custom_job_as_the_trainer_in_staging(vertex):
-    train = tasks(vertex)["train"]
+    train = everywhere(vertex)["train"][1]
     assert constant(train, "encryption_spec_key_name") == STAGING_KEY
     assert constant(train, "service_account") == (
         "census-trainer@census-ml-staging.iam.gserviceaccount.com"
     )
     assert constant(train, "project") == "census-ml-staging"
     assert constant(train, "location") == "europe-west4"
-    assert bound(train, "training") == "training"
+    assert bound(train, "training") == "pipelinechannel--training"
     executor = vertex["deploymentSpec"]["executors"]["exec-train"]["container"]
     assert executor["image"].startswith("gcr.io/ml-pipeline/google-cloud-pipeline-components")
     specs = vertex["components"]["comp-train"]["inputDefinitions"]["parameters"][
@@ -87,7 +169,7 @@ def test_training_is_a_cmek_custom_job_as_the_trainer_in_staging(vertex):
 
 
 def test_prod_steps_act_as_the_deployer_with_prod_cmek(vertex):
-    inner = tasks(vertex, "comp-condition-1")
+    inner = tasks(vertex, deploy_branch(vertex))
     for name in ("deploy", "monitor"):
         where = constant(inner[name], "tenants")
         assert where["deployer_service_account"] == (
@@ -101,9 +183,15 @@ def test_prod_steps_act_as_the_deployer_with_prod_cmek(vertex):
 
 
 def test_every_component_runs_in_the_image_of_the_compile(vertex):
+    gcpc = {  # Google Cloud Pipeline Components' own launchers
+        "exec-train",
+        "exec-tabular-dataset-create",
+        "exec-automl-tabular-training-job",
+        "exec-model-batch-predict",
+    }
     for name, executor in vertex["deploymentSpec"]["executors"].items():
-        if name != "exec-train":
-            assert executor["container"]["image"] == IMAGE, name
+        expected = "gcr.io/ml-pipeline/google-cloud-pipeline-components" if name in gcpc else IMAGE
+        assert executor["container"]["image"].startswith(expected), name
 
 
 def test_parameter_defaults_are_the_settings(vertex):
@@ -117,6 +205,8 @@ def test_parameter_defaults_are_the_settings(vertex):
         "bars",
         "rollout",
         "monitoring",
+        "automl",
+        "trainer",
         "commit",
         "workspace",
     }
@@ -127,6 +217,8 @@ def test_parameter_defaults_are_the_settings(vertex):
         "gs://census-ml-staging-data/"
     )
     assert inputs["training"]["defaultValue"]["num_boost_round"] == 1200
+    assert inputs["trainer"]["defaultValue"] == platform["staging"].pipeline.trainer
+    assert inputs["automl"]["defaultValue"] == platform["staging"].pipeline.automl.model_dump()
 
 
 def test_local_compile_uses_a_plain_train_component(tmp_path):
@@ -170,8 +262,7 @@ def test_submit_dry_run_prints_the_exact_request(capsys):
 
 def test_no_task_is_ever_served_from_the_cache(vertex):
     """A run from the console or a schedule must not reuse a cached decide or deploy."""
-    for component in (None, "comp-condition-1"):
-        for name, task in tasks(vertex, component).items():
-            if "componentRef" in task and name.startswith("condition"):
-                continue
-            assert task.get("cachingOptions", {}).get("enableCache") is not True, name
+    for name, (_, task) in everywhere(vertex).items():
+        if name.startswith("condition"):
+            continue
+        assert task.get("cachingOptions", {}).get("enableCache") is not True, name

@@ -61,6 +61,9 @@ def test_overrides_by_dotted_name_or_by_group_merge_into_the_defaults(platform):
         ({"colour": "blue"}, r"unknown pipeline parameter 'colour'"),
         ({"min_roc_auc": 0.9}, r"'min_roc_auc'; did you mean bars.min_roc_auc\?"),
         ({"commit.x": "y"}, r"unknown pipeline parameter 'commit.x'"),
+        ({"trainer": "gpu"}, r"trainer: Input should be 'custom', 'automl' or 'both'"),
+        ({"automl.time_budget_seconds": 1}, r"automl.time_budget_seconds: Input should be"),
+        ({"automl.budget_milli_node_hours": 500}, r"automl.budget_milli_node_hours: Input"),
     ],
 )
 def test_bad_parameters_are_refused(platform, override, message):
@@ -85,3 +88,15 @@ def test_pipeline_parameters_are_exactly_the_run_groups(platform):
     assert "tenants" not in p.run_values()
     signature = inspect.signature(pipeline.pipeline_func)
     assert list(signature.parameters) == list(params.RUN_GROUPS)
+
+
+def test_automl_runs_locally_and_is_refused_on_vertex_before_it_spends_node_hours(platform):
+    both = params.build(
+        platform, "staging", {"trainer": "both", "automl.time_budget_seconds": 30}, local=True
+    )
+    assert (both.trainer, both.automl.time_budget_seconds) == ("both", 30)
+    assert both.run_values()["automl"]["budget_milli_node_hours"] == 1000
+    for trainer in ("automl", "both"):
+        with pytest.raises(UserError, match=f"trainer='{trainer}' on Vertex AI: evaluating"):
+            params.build(platform, "staging", {"trainer": trainer}, local=False)
+    assert params.build(platform, "staging", {}, local=False).trainer == "custom"

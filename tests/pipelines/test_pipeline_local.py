@@ -41,13 +41,15 @@ def first_run(workspace):
 def test_first_run_deploys_and_configures_monitoring(first_run, workspace):
     assert first_run.decision["deploy"] is True
     assert first_run.decision["reason"] == "passes every bar and prod has no champion yet"
-    assert first_run.evaluation["roc_auc"] > 0.925
+    assert first_run.decision["trainer"] == "custom" and list(first_run.evaluation) == ["custom"]
+    assert first_run.evaluation["custom"]["roc_auc"] > 0.925
     assert first_run.traffic == {"1": 100} and first_run.aliases == {"champion": "1"}
     assert first_run.deployment["smoke"] == "passed"
     assert set(first_run.durations) == {
         "ingest",
         "validate",
         "train",
+        "automl",  # left out by trainer=custom: it marks itself skipped
         "evaluate",
         "export",
         "decide",
@@ -57,6 +59,7 @@ def test_first_run_deploys_and_configures_monitoring(first_run, workspace):
     # the on-device model sits beside the model in prod, and the version points at it
     (version,) = open_local_prod(workspace).registry.versions()
     assert version.labels["on-device"] == "model-onnx"
+    assert version.labels["trainer"] == "custom-trainer"
     assert (Path(version.artifact_uri) / "model.onnx").stat().st_size > 1_000_000
     monitoring = (workspace / PROD / "state" / "monitoring.json").read_text()
     assert '"sample_rate": 0.8' in monitoring and '"fnlwgt": 0.15' in monitoring
@@ -69,20 +72,41 @@ def test_first_run_deploys_and_configures_monitoring(first_run, workspace):
 def second_run(first_run, workspace):
     prod_before = fingerprint(workspace / PROD)
     out = io.StringIO()
-    second = run_local(local_params(commit="c0ffee"), workspace, out=out)
+    # both trainers this time; the margin keeps the stand-in's (timed, so not repeatable)
+    # search from ever deploying, so prod must not change
+    both = {"trainer": "both", "automl.time_budget_seconds": 5, "bars.champion_margin": 0.005}
+    second = run_local(local_params(commit="c0ffee", **both), workspace, out=out)
     return second, prod_before, fingerprint(workspace / PROD), out
 
 
 def test_second_run_compares_with_the_champion_and_changes_nothing(second_run):
     second, prod_before, prod_after, out = second_run
     assert second.decision["deploy"] is False
-    assert second.decision["reason"].startswith(
+    custom, automl = (
+        second.decision["challengers"]["custom"],
+        second.decision["challengers"]["automl"],
+    )
+    assert custom["reason"].startswith(
         "does not beat the champion by the margin: challenger ROC AUC 0.9296 vs champion 0.9296"
     )
-    assert second.decision["champion"]["roc_auc"] == second.evaluation["roc_auc"]
-    assert "deploy" not in second.durations
+    assert custom["roc_auc"] == second.decision["champion"]["roc_auc"]  # same data, same model
+    assert automl["reason"].startswith("does not beat the champion by the margin")
+    assert "none deploys: custom: does not beat" in second.decision["reason"]
+    # both evaluated on the official test split, the stand-in labelled as one
+    assert set(second.evaluation) == {"custom", "automl"}
+    stand_in = second.evaluation["automl"]
+    assert stand_in["trainer"].startswith("automl-stand-in (FLAML ")
+    assert stand_in["search"]["budget_seconds"] == 5 and stand_in["search"]["trials"] >= 2
+    assert stand_in["roc_auc"] > 0.9
+    assert "deploy" not in second.durations and second.durations["automl"] >= 5
     assert prod_after == prod_before
-    assert "decide: KEEP" in out.getvalue()
+    text = summary(second)
+    assert "decide: KEEP" in out.getvalue() and "automl: trial 1: best so far" in out.getvalue()
+    assert "automl-stand-in (FLAML " in text and "searched " in text and "(budget 5s)" in text
+    assert "custom  accuracy 0.8748" in text  # side by side, each on its own line
+    report = second.report.read_text()
+    assert "custom: custom trainer (LightGBM)" in report and "automl: automl-stand-in" in report
+    assert report.count("data:image/png;base64,") == 2 + 2 * 2  # shared ROC + calibration
 
 
 def test_a_failure_before_deploy_leaves_prod_exactly_as_it_was(
@@ -167,7 +191,8 @@ def test_runs_are_recorded_compared_traced_and_priced(first_run, second_run, wor
     first, again = by_id[first_run.run_id], by_id[second.run_id]
     assert (first["outcome"], first["version"], first["train_rows"]) == ("DEPLOY", "1", 32_561)
     assert (again["outcome"], again["version"], again["commit"]) == ("KEEP", None, "c0ffee")
-    assert first["roc_auc"] == pytest.approx(first_run.evaluation["roc_auc"])
+    assert first["roc_auc"] == pytest.approx(first_run.evaluation["custom"]["roc_auc"])
+    assert first["trainer"] == "custom" and again["trainer"] in ("custom", "automl")
     assert first["cost_usd"] == pytest.approx(first_run.cost["total_usd"], abs=1e-6)
     assert first["cost_usd"] > 0.03  # the pipeline fee alone is $0.03
     table = mlops(workspace, "runs", "--html", str(workspace / "runs.html"))
@@ -178,7 +203,12 @@ def test_runs_are_recorded_compared_traced_and_priced(first_run, second_run, wor
     )
     changed = {d["key"] for d in compared["differences"] if d["changed"]}
     assert {"commit", "deploy", "reason", "version", "action"} <= changed
-    assert not any(k.startswith(("parameters.", "splits.", "metrics.")) for k in changed)
+    assert {k for k in changed if k.startswith("parameters.")} == {
+        "parameters.trainer",
+        "parameters.automl.time_budget_seconds",
+        "parameters.bars.champion_margin",
+    }
+    assert not any(k.startswith(("splits.", "metrics.")) for k in changed)
     # an alert judged while v1 served reaches v1's lineage
     tenant = LocalTenant(workspace, PROD)
     alert = {"feature": "age", "measure": "drift", "distance": 0.31, "threshold": 0.1}

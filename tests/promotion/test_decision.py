@@ -1,6 +1,10 @@
 """Every branch of the deploy decision."""
 
-from promotion.domain.decision import decide
+from dataclasses import replace
+
+import pytest
+
+from promotion.domain.decision import decide, decide_among
 from settings import Bars
 
 BARS = Bars(min_roc_auc=0.92, min_accuracy=0.86, max_slice_gap=0.15, champion_margin=0.001)
@@ -56,3 +60,52 @@ def test_an_on_device_model_that_disagrees_is_a_bar_the_version_fails():
     assert not d.deploy and d.reason == f"below an absolute bar: on-device model: {why}"
     passed = {"passed": True, "reason": "within"}
     assert decide(metrics(auc=0.95), metrics(), BARS, on_device=passed).deploy
+
+
+# Several challengers (trainer=both) -----------------------------------------------------
+
+
+def test_of_several_that_pass_the_best_roc_auc_is_chosen_and_each_outcome_named():
+    d = decide_among({"custom": metrics(0.93), "automl": metrics(0.94)}, metrics(0.925), BARS)
+    assert (d.deploy, d.trainer) == (True, "automl")
+    assert d.challenger["roc_auc"] == 0.94
+    assert d.reason.startswith("automl chosen: custom: beats the champion")
+    assert "; automl: beats the champion" in d.reason
+    assert d.challengers["custom"]["deploy"] and d.challengers["custom"]["roc_auc"] == 0.93
+
+
+def test_a_tie_keeps_the_first_named_trainer():
+    d = decide_among({"custom": metrics(0.93), "automl": metrics(0.93)}, None, BARS)
+    assert d.trainer == "custom"
+
+
+def test_a_better_challenger_below_a_bar_loses_to_one_that_passes():
+    d = decide_among({"custom": metrics(0.93), "automl": metrics(0.95, acc=0.80)}, None, BARS)
+    assert (d.deploy, d.trainer) == (True, "custom")
+    assert "automl: below an absolute bar: accuracy 0.8000 < bar 0.8600" in d.reason
+
+
+def test_a_failed_on_device_check_keeps_that_challenger_out():
+    failed = {"passed": False, "reason": "ONNX predictions differ by 0.01"}
+    d = decide_among(
+        {"custom": metrics(0.93), "automl": metrics(0.94)},
+        None,
+        BARS,
+        on_device={"custom": {"passed": True, "reason": "ok"}, "automl": failed},
+    )
+    assert d.trainer == "custom" and "on-device model: ONNX predictions differ" in d.reason
+
+
+def test_when_none_deploys_the_decision_is_about_the_best_and_names_both():
+    d = decide_among({"custom": metrics(0.93), "automl": metrics(0.925)}, metrics(0.95), BARS)
+    assert (d.deploy, d.trainer) == (False, "custom")
+    assert d.reason.startswith("custom best of the challengers, none deploys: custom: ")
+    assert "automl: does not beat the champion" in d.reason
+
+
+def test_one_challenger_decides_as_before_and_says_which_trainer():
+    alone = decide_among({"automl": metrics()}, None, BARS)
+    assert alone == replace(decide(metrics(), None, BARS), trainer="automl")
+    assert alone.challengers == {}
+    with pytest.raises(ValueError, match="every trainer was skipped"):
+        decide_among({}, None, BARS)

@@ -161,3 +161,11 @@ def test_two_runs_decided_at_once_the_second_deploy_is_refused(world):
     )
     assert prod.endpoint.state().traffic == {"1": 100}
     assert [v.version for v in prod.registry.versions()] == ["1"]  # nothing registered
+
+
+def test_a_trainer_name_becomes_a_registry_label_value():
+    from promotion.steps import label_value
+
+    assert label_value("automl-stand-in (FLAML 2.7.0)") == "automl-stand-in"
+    assert label_value("custom trainer (LightGBM)") == "custom-trainer"
+    assert label_value("Vertex AutoML Tabular") == "vertex-automl-tabular"

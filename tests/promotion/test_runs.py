@@ -102,6 +102,7 @@ def test_the_summary_row_holds_the_key_figures():
         "quarantined": 3,
         "accuracy": 0.8748,
         "roc_auc": 0.9296,
+        "trainer": None,  # recorded before trainers were named
         "outcome": "DEPLOY",
         "reason": "passes every bar",
         "version": "4",
@@ -139,9 +140,35 @@ def test_the_facts_steps_record():
         "roc_curve": {},
         "slice_accuracy_gap": {"sex": 0.1},
     }
-    assert runs.evaluation_facts(meta, evaluation) == {
+    assert runs.evaluation_facts({"custom": meta}, {"custom": evaluation}) == {
+        "trainer": "custom trainer (LightGBM)",
         "training": {"seed": 7},
         "training_data": {"sha256": "s", "rows": 5},
         "metrics": {"accuracy": 0.8, "roc_auc": 0.9},
         "slices": {"sex": 0.1},
     }
+
+
+def test_with_two_challengers_each_is_recorded_and_the_chosen_one_is_shown():
+    meta = {
+        "custom": {"hyperparameters": {"seed": 7}},
+        "automl": {
+            "trainer": "automl-stand-in (FLAML 2.7.0)",
+            "hyperparameters": {"num_leaves": 31},
+            "automl_search": {"trials": 40},
+        },
+    }
+    evaluations = {"custom": {"roc_auc": 0.93}, "automl": {"roc_auc": 0.94}}
+    facts = runs.evaluation_facts(meta, evaluations)
+    assert facts["metrics"] == {"roc_auc": 0.93}  # the first at the top: what compare lines up
+    assert facts["challengers"]["automl"]["search"] == {"trials": 40}
+    assert facts["challengers"]["automl"]["trainer"] == "automl-stand-in (FLAML 2.7.0)"
+    assert "search" not in facts["challengers"]["custom"]
+    records = [
+        record("r", "evaluate", 0, **facts),
+        record("r", "decide", 1, deploy=True, trainer="automl"),
+    ]
+    (run,) = runs.merge(records)
+    assert runs.chosen_facts(run)["metrics"] == {"roc_auc": 0.94}
+    row = runs.summary_row(run)
+    assert (row["roc_auc"], row["trainer"]) == (0.94, "automl")
