@@ -46,13 +46,14 @@ def list_runs(args: argparse.Namespace) -> int:
     print(f"{len(rows)} of {len(recorded)} recorded run(s), newest first")
     print(
         f"{'run':<44}{'commit':<19}{'rows':>7}{'quar.':>6}{'accuracy':>9}{'ROC AUC':>9}"
-        f"  {'decision':<9}{'version':>7}{'cost $':>8}"
+        f"  {'decision':<9}{'version':>7}{'cost $':>8}  trainer"
     )
     for r in rows:
         print(
             f"{r['run_id'][:43]:<44}{str(r['commit'])[:18]:<19}{_n(r['train_rows']):>7}"
             f"{_n(r['quarantined']):>6}{_f(r['accuracy']):>9}{_f(r['roc_auc']):>9}  "
-            f"{r['outcome'][:9]:<9}{r['version'] or '-':>7}{_f(r['cost_usd']):>8}"
+            f"{r['outcome'][:9]:<9}{r['version'] or '-':>7}{_f(r['cost_usd']):>8}  "
+            f"{r['trainer'] or '-'}"
         )
     return 0
 
@@ -129,7 +130,10 @@ def lineage(args: argparse.Namespace) -> int:
         )
     if chain["metrics"]:
         m = chain["metrics"]
-        print(f"  model    : accuracy {_f(m.get('accuracy'))}, ROC AUC {_f(m.get('roc_auc'))}")
+        print(
+            f"  model    : accuracy {_f(m.get('accuracy'))}, ROC AUC {_f(m.get('roc_auc'))}"
+            f" ({chain['trainer'] or 'trainer not recorded'})"
+        )
     if chain["decision"]:
         print(f"  decision : {chain['decision']['outcome']}: {chain['decision']['reason']}")
     split = ", ".join(f"v{v} {p}%" for v, p in chain["endpoint"]["split"].items()) or "none"

@@ -32,8 +32,10 @@ SECTIONS = (
     ("parameters", "ingest", "parameters"),  # every group, as the run was asked
     ("data", "ingest", "splits"),
     ("data", "evaluate", "training_data"),  # what the model itself says it was trained on
+    ("metrics", "evaluate", "trainer"),  # the first challenger's, as its model names it
     ("metrics", "evaluate", "metrics"),
     ("metrics", "evaluate", "slices"),
+    ("outcome", "decide", "trainer"),  # which challenger the decision is about
     ("outcome", "decide", "deploy"),
     ("outcome", "decide", "reason"),
     ("outcome", "deploy", "version"),
@@ -135,7 +137,7 @@ def summary_row(run: Run) -> dict:
         "quarantined": train.get("quarantined"),
         "accuracy": metrics.get("accuracy"),
         "roc_auc": metrics.get("roc_auc"),
-        "trainer": run.get("decide", "trainer") or evaluated.get("trainer"),
+        "trainer": evaluated.get("trainer"),  # as the model names it: a stand-in says so
         "outcome": run.outcome,
         "reason": run.get("decide", "reason"),
         "version": run.get("deploy", "version"),

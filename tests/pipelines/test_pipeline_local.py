@@ -192,7 +192,8 @@ def test_runs_are_recorded_compared_traced_and_priced(first_run, second_run, wor
     assert (first["outcome"], first["version"], first["train_rows"]) == ("DEPLOY", "1", 32_561)
     assert (again["outcome"], again["version"], again["commit"]) == ("KEEP", None, "c0ffee")
     assert first["roc_auc"] == pytest.approx(first_run.evaluation["custom"]["roc_auc"])
-    assert first["trainer"] == "custom" and again["trainer"] in ("custom", "automl")
+    assert first["trainer"] == "custom trainer (LightGBM)"
+    assert again["trainer"].startswith(("custom trainer", "automl-stand-in (FLAML "))
     assert first["cost_usd"] == pytest.approx(first_run.cost["total_usd"], abs=1e-6)
     assert first["cost_usd"] > 0.03  # the pipeline fee alone is $0.03
     table = mlops(workspace, "runs", "--html", str(workspace / "runs.html"))
@@ -220,6 +221,7 @@ def test_runs_are_recorded_compared_traced_and_priced(first_run, second_run, wor
     assert [(a["feature"], a["measure"]) for a in chain["alerts"]] == [("age", "drift")]
     text = mlops(workspace, "lineage", "1").stdout
     assert f"run      : {first_run.run_id}" in text and "alerts   : 1 since deployed" in text
+    assert "(custom trainer (LightGBM))" in text and chain["trainer"] == first["trainer"]
     priced = json.loads(mlops(workspace, "cost", "--json").stdout)
     assert priced["monthly"]["total_usd"] > 100 and priced["last_run"]["title"] == "one run"
     # bad input: one line naming what is wrong, exit 2

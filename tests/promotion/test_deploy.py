@@ -164,8 +164,19 @@ def test_two_runs_decided_at_once_the_second_deploy_is_refused(world):
 
 
 def test_a_trainer_name_becomes_a_registry_label_value():
-    from promotion.steps import label_value
+    assert steps.label_value("automl-stand-in (FLAML 2.7.0)") == "automl-stand-in"
+    assert steps.label_value("custom trainer (LightGBM)") == "custom-trainer"
+    assert steps.label_value("Vertex AutoML Tabular") == "vertex-automl-tabular"
 
-    assert label_value("automl-stand-in (FLAML 2.7.0)") == "automl-stand-in"
-    assert label_value("custom trainer (LightGBM)") == "custom-trainer"
-    assert label_value("Vertex AutoML Tabular") == "vertex-automl-tabular"
+
+def test_a_trainer_left_out_is_absent_not_broken(tmp_path):
+    from kernel.errors import UserError
+
+    custom, automl = tmp_path / "custom", tmp_path / "automl"
+    custom.mkdir()
+    automl.mkdir()
+    steps.mark_skipped(automl, "automl")
+    assert steps.present({"custom": custom, "automl": automl}) == {"custom": custom}
+    steps.mark_skipped(custom, "custom")
+    with pytest.raises(UserError, match="left every trainer out"):
+        steps.present({"custom": custom, "automl": automl})

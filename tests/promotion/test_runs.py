@@ -171,4 +171,4 @@ def test_with_two_challengers_each_is_recorded_and_the_chosen_one_is_shown():
     (run,) = runs.merge(records)
     assert runs.chosen_facts(run)["metrics"] == {"roc_auc": 0.94}
     row = runs.summary_row(run)
-    assert (row["roc_auc"], row["trainer"]) == (0.94, "automl")
+    assert (row["roc_auc"], row["trainer"]) == (0.94, "automl-stand-in (FLAML 2.7.0)")

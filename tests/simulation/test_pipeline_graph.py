@@ -54,3 +54,33 @@ def test_one_of_takes_the_branch_that_ran():
     assert dag_outputs(BRANCHES, {"condition-2": {"train-model": trained}}) == {"oneof-1": trained}
     with pytest.raises(StepFailed, match="no task of the branches produced 'oneof-1'"):
         dag_outputs(BRANCHES, {})
+
+
+def test_a_gcpc_op_it_does_not_emulate_fails_the_job_by_name(tmp_path):
+    from types import SimpleNamespace
+
+    from simulation.pipelines import GCPC, PipelineRunner
+
+    command = ["python3", "-u", "-m", "google_cloud_pipeline_components.container.v1.aiplatform"]
+    job = {
+        "name": "projects/p/locations/europe-west4/pipelineJobs/j",
+        "serviceAccount": "pipeline@p.iam.gserviceaccount.com",
+        "runtimeConfig": {"gcsOutputDirectory": "gs://root/runs"},
+        "pipelineSpec": {
+            "root": {"dag": {"tasks": {"automl": {"componentRef": {"name": "comp-automl"}}}}},
+            "components": {"comp-automl": {"executorLabel": "exec-automl"}},
+            "deploymentSpec": {
+                "executors": {
+                    "exec-automl": {
+                        "container": {"image": f"{GCPC}:2.22.0", "command": command, "args": []}
+                    }
+                }
+            },
+        },
+    }
+    PipelineRunner(SimpleNamespace(root=tmp_path), log=lambda _: None).run(job)
+    assert job["state"] == "PIPELINE_STATE_FAILED"
+    assert job["error"]["message"].startswith(
+        "automl: the simulated cloud runs Google Cloud Pipeline Components' custom jobs only"
+    )
+    assert job["jobDetail"]["taskDetails"][0]["state"] == "FAILED"
