@@ -220,7 +220,7 @@ def evaluate(
     from settings import Tenants
     from trainer import report as html_report
 
-    models = steps.present({"custom": Path(model.path), "automl": Path(automl_model.path)})
+    models = steps.present(model.path, automl_model.path)
     results = {
         name: steps.evaluate_model(path, Path(test_data.path)) for name, path in models.items()
     }
@@ -260,7 +260,7 @@ def export(
 
     from promotion import steps
 
-    models = steps.present({"custom": Path(model.path), "automl": Path(automl_model.path)})
+    models = steps.present(model.path, automl_model.path)
     for name, path in models.items():
         folder = Path(on_device.path) / name
         folder.mkdir(parents=True, exist_ok=True)
@@ -305,7 +305,7 @@ def decide(
     staging = wiring.open_staging(target, workspace, where)
     candidate = steps.decide_and_stage(
         evaluations=json.loads(Path(evaluation.path).read_text()),
-        models=steps.present({"custom": Path(model.path), "automl": Path(automl_model.path)}),
+        models=steps.present(model.path, automl_model.path),
         baseline_path=Path(baseline.path),
         train_path=Path(train_data.path),
         test_path=Path(test_data.path),

@@ -155,8 +155,9 @@ def mark_skipped(folder: Path, trainer: str) -> None:
     write_json(folder / SKIPPED_FILE, {"skipped": trainer})
 
 
-def present(models: dict[str, Path]) -> dict[str, Path]:
-    """The challengers that ran, in the order given (custom first)."""
+def present(custom: str | Path, automl: str | Path) -> dict[str, Path]:
+    """The challengers that ran, by trainer, custom first (its folder, or its skip marker)."""
+    models = {"custom": Path(custom), "automl": Path(automl)}
     found = {name: path for name, path in models.items() if not (path / SKIPPED_FILE).exists()}
     if not found:
         raise UserError("no challenger: the run's trainer parameter left every trainer out")

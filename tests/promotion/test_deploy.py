@@ -176,7 +176,7 @@ def test_a_trainer_left_out_is_absent_not_broken(tmp_path):
     custom.mkdir()
     automl.mkdir()
     steps.mark_skipped(automl, "automl")
-    assert steps.present({"custom": custom, "automl": automl}) == {"custom": custom}
+    assert steps.present(custom, automl) == {"custom": custom}
     steps.mark_skipped(custom, "custom")
     with pytest.raises(UserError, match="left every trainer out"):
-        steps.present({"custom": custom, "automl": automl})
+        steps.present(custom, automl)
