@@ -2,7 +2,8 @@
 #   components  the KFP components of the promotion pipeline (and the custom training job)
 #   trainer     `python -m trainer.task`, the Vertex AI custom-training entry point
 #   serving     `python -m serving`, the prediction server (Vertex custom-container contract)
-# Dependencies come from uv.lock, exactly as locally; dev tools and CDKTF are left out.
+# Dependencies come from uv.lock, exactly as locally; dev tools and CDKTF are left out, and
+# only the components image adds the `pipeline-steps` group (ONNX export, AutoML stand-in).
 FROM python:3.11-slim AS base
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
@@ -26,17 +27,20 @@ COPY infra ./infra
 COPY mlops ./mlops
 RUN uv sync --locked --no-default-groups --no-editable
 RUN useradd --uid 10001 --no-create-home app
-USER app
 
 FROM base AS components
+RUN uv sync --locked --no-default-groups --group pipeline-steps --no-editable
+USER app
 # KFP runs `python3 -m kfp.dsl.executor_main` with each component's source; the venv is first
 # on PATH, so python3 has kfp and this repository's packages.
-CMD ["python3", "-c", "import kfp, pipelines, trainer; print('components image OK')"]
+CMD ["python3", "-c", "import kfp, onnxruntime, flaml, pipelines, trainer; print('components image OK')"]
 
 FROM base AS trainer
+USER app
 ENTRYPOINT ["python", "-m", "trainer.task"]
 
 FROM base AS serving
+USER app
 ENV AIP_HTTP_PORT=8080
 # compiled trees are cached per model and CPU (trainer/compiled.py); the user has no home
 ENV MLOPS_COMPILE_CACHE=/tmp/census-compiled

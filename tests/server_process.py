@@ -12,6 +12,26 @@ from pathlib import Path
 import httpx
 
 
+def image_python(folder: Path, *groups: str) -> str:
+    """The interpreter of a virtual environment built from the lock as the Dockerfile builds
+    an image's: no default groups, the project itself not editable, plus `groups`."""
+    from settings import REPO_ROOT
+
+    command = [
+        str(REPO_ROOT / ".tools" / "bin" / "uv"),
+        "sync",
+        "--locked",
+        "--no-default-groups",
+        *(f"--group={group}" for group in groups),
+        "--no-editable",
+        "--no-compile-bytecode",
+        "--quiet",
+    ]
+    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(folder), "UV_PYTHON_DOWNLOADS": "never"}
+    subprocess.run(command, cwd=REPO_ROOT, env=env, check=True)
+    return str(folder / "bin" / "python")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from local_prod import ROLLOUT, open_local_prod
-from server_process import free_port, rss_mib, start, stop
+from server_process import free_port, image_python, rss_mib, start, stop
 from serving_fixtures import sample_instances, save_small_model
 
 from adapters.local import request_log
@@ -22,8 +22,30 @@ REQUESTS, CONCURRENCY = 400, 8
 
 
 @pytest.fixture(scope="module")
-def vertex_server(tmp_path_factory):
-    """`python -m serving` exactly as Vertex AI starts the container."""
+def serving_image_python(tmp_path_factory) -> str:
+    """The serving image's dependencies (Dockerfile, target serving): no pipeline-steps."""
+    return image_python(tmp_path_factory.mktemp("image") / "venv")
+
+
+def test_the_serving_and_trainer_images_leave_the_model_building_libraries_out(
+    serving_image_python,
+):
+    probe = "import importlib.util as u; print([m for m in MODULES if u.find_spec(m)])"
+    modules = "MODULES = ('onnx', 'onnxruntime', 'onnxmltools', 'flaml', 'pytest', 'cdktf')"
+    found = subprocess.run(
+        [serving_image_python, "-c", f"{modules}; {probe}"], capture_output=True, text=True
+    )
+    assert found.stdout.strip() == "[]", found.stderr
+    trainer = subprocess.run(
+        [serving_image_python, "-m", "trainer.task", "--help"], capture_output=True, text=True
+    )
+    assert trainer.returncode == 0 and "usage" in trainer.stdout, trainer.stderr
+
+
+@pytest.fixture(scope="module")
+def vertex_server(tmp_path_factory, serving_image_python):
+    """`python -m serving` exactly as Vertex AI starts the container, with the serving
+    image's dependencies."""
     model_dir = save_small_model(tmp_path_factory.mktemp("artifact") / "model")
     port = free_port()
     env = {
@@ -33,7 +55,7 @@ def vertex_server(tmp_path_factory):
         "AIP_STORAGE_URI": str(model_dir),
         "AIP_DEPLOYED_MODEL_ID": "9",
     }
-    proc = start([sys.executable, "-m", "serving"], env, f"http://127.0.0.1:{port}/healthz")
+    proc = start([serving_image_python, "-m", "serving"], env, f"http://127.0.0.1:{port}/healthz")
     yield f"http://127.0.0.1:{port}", proc
     stop(proc)
 
