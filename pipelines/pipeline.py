@@ -199,12 +199,16 @@ def vertex_automl_branch(ops, tenants, automl, validate):
     where = {"project": tenants.staging_project, "location": tenants.region}
     tables = f"bq://{tenants.staging_project}.{tenants.staging_dataset}"
     budget = ops["automl_budget"](automl=automl).set_caching_options(False).after(validate)
-    dataset = TabularDatasetCreateOp(
-        **where,
-        display_name="census-train",
-        bq_source=f"{tables}.census_train",
-        encryption_spec_key_name=tenants.staging_kms_key,
-    ).set_caching_options(False)
+    dataset = (  # the table ingest wrote and validate checked, not the one before it
+        TabularDatasetCreateOp(
+            **where,
+            display_name="census-train",
+            bq_source=f"{tables}.census_train",
+            encryption_spec_key_name=tenants.staging_kms_key,
+        )
+        .set_caching_options(False)
+        .after(validate)
+    )
     training = AutoMLTabularTrainingJobRunOp(
         **where,
         display_name="census-automl",

@@ -64,7 +64,7 @@ def test_tasks_and_edges(vertex):
         "ingest": [],
         "validate": ["ingest"],
         "condition-branches-1": ["ingest", "validate"],  # custom trainer, or skipped
-        "condition-branches-4": ["validate"],  # AutoML, or skipped
+        "condition-branches-4": ["validate"],  # AutoML (on the validated table), or skipped
         "evaluate": ["condition-branches-1", "condition-branches-4", "ingest"],
         "export": ["condition-branches-1", "condition-branches-4", "ingest"],
         "decide": [
