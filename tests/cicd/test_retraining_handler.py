@@ -104,6 +104,7 @@ def test_a_good_message_gives_the_exact_pipeline_job_request(template):
             "bars.min_roc_auc: Input should be less than or equal to 1",
         ),
         ({"parameters": [1, 2]}, 'expected {"parameters"'),
+        ({"parameters": {"trainer": "both"}}, "set by settings, not by messages: trainer"),
         (
             {"parameters": {"data.train_data_uri": "file:///etc/passwd"}},
             "file:///etc/passwd: local files are not read here",
@@ -154,3 +155,13 @@ def test_a_template_serving_an_image_by_tag_starts_nothing(template):
 def test_not_a_pubsub_event_is_refused():
     with pytest.raises(handler.BadMessage, match=r"no message\.data"):
         handler.decode({"hello": "world"})
+
+
+def test_a_template_defaulting_to_automl_starts_nothing_on_vertex(template):
+    """A staging settings.toml with trainer = "both" compiles into the template's defaults;
+    the function refuses it rather than spend AutoML node hours on a run that cannot finish."""
+    both = copy.deepcopy(template)
+    both["root"]["inputDefinitions"]["parameters"]["trainer"]["defaultValue"] = "both"
+    sent, logged = [], []
+    assert handle({"parameters": {}}, both, sent, logged) is None and sent == []
+    assert "trainer='both' on Vertex AI: evaluating, registering" in logged[0]["message"]
