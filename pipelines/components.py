@@ -116,7 +116,6 @@ def train(train_data: Input[Dataset], training: dict, trainer: str, model: Outpu
     from promotion import steps
     from trainer.hyperparameters import Hyperparameters
 
-    Path(model.path).mkdir(parents=True, exist_ok=True)
     if trainer == "automl":  # local runs: the trainer parameter left this one out
         steps.mark_skipped(Path(model.path), "custom")
         print("train: skipped (trainer=automl)")
@@ -138,7 +137,6 @@ def automl(
     from promotion import steps
     from settings import AutoMLSettings
 
-    Path(model.path).mkdir(parents=True, exist_ok=True)
     if trainer == "custom":
         steps.mark_skipped(Path(model.path), "automl")
         print("automl: skipped (trainer=custom)")
@@ -193,7 +191,6 @@ def skipped(trainer: str, model: Output[Model]):
 
     from promotion import steps
 
-    Path(model.path).mkdir(parents=True, exist_ok=True)
     steps.mark_skipped(Path(model.path), trainer)
 
 
@@ -217,15 +214,14 @@ def evaluate(
 
     from adapters import wiring
     from promotion import steps
+    from promotion.domain import runs
     from settings import Tenants
     from trainer import report as html_report
 
     models = steps.present(model.path, automl_model.path)
-    results = {
-        name: steps.evaluate_model(path, Path(test_data.path)) for name, path in models.items()
-    }
+    results, metadata = steps.evaluate_challengers(models, Path(test_data.path))
     for name, result in results.items():
-        prefix = "" if name == "custom" else f"{name}_"
+        prefix = steps.metric_prefix(name)
         for key in ("accuracy", "roc_auc", "log_loss", "f1", "precision", "recall"):
             metrics.log_metric(prefix + key, round(result[key], 6))
         for slice_name, gap in result["slice_accuracy_gap"].items():
@@ -237,14 +233,14 @@ def evaluate(
     roc = first["roc_curve"]
     classification.log_roc_curve(roc["fpr"], roc["tpr"], roc["thresholds"])
     classification.log_confusion_matrix(["<=50K", ">50K"], first["confusion_matrix"])
-    for name, path in models.items():
-        results[name].update(steps.trainer_facts(path))
+    for name in results:
+        results[name].update(runs.trainer_facts(metadata[name]))
     html_report.write_report(
         report.path, {f"{name}: {r['trainer']}": r for name, r in results.items()}
     )
     Path(evaluation.path).write_text(json.dumps(results))
     staging = wiring.open_staging(target, workspace, Tenants.model_validate(tenants))
-    staging.runs.record(run_id, "evaluate", steps.evaluation_facts(models, results))
+    staging.runs.record(run_id, "evaluate", runs.evaluation_facts(metadata, results))
 
 
 def export(
@@ -265,7 +261,7 @@ def export(
         folder = Path(on_device.path) / name
         folder.mkdir(parents=True, exist_ok=True)
         result = steps.export_on_device(path, Path(test_data.path), folder)
-        prefix = "" if name == "custom" else f"{name}_"
+        prefix = steps.metric_prefix(name)
         on_device.metadata[f"{prefix}passed"] = result["passed"]
         if result["largest_difference"] is not None:
             parity.log_metric(f"{prefix}largest_difference", result["largest_difference"])

@@ -25,7 +25,7 @@ from kernel.names import (
     ON_DEVICE_LABEL,
     ON_DEVICE_LABEL_VALUE,
 )
-from promotion.domain import canary, runs, statistics
+from promotion.domain import canary, statistics
 from promotion.domain.decision import Decision, champion_moved, compared_with, decide_among
 from promotion.domain.traffic import canary_split, rollback, to_undeploy
 from promotion.ports import Endpoint, EndpointState, Monitoring, Registry, Storage, Warehouse
@@ -155,6 +155,12 @@ def mark_skipped(folder: Path, trainer: str) -> None:
     write_json(folder / SKIPPED_FILE, {"skipped": trainer})
 
 
+def metric_prefix(trainer: str) -> str:
+    """How a challenger's KFP metrics are named: the custom trainer's as they always were,
+    any other's prefixed with its name (automl_roc_auc)."""
+    return "" if trainer == "custom" else f"{trainer}_"
+
+
 def present(custom: str | Path, automl: str | Path) -> dict[str, Path]:
     """The challengers that ran, by trainer, custom first (its folder, or its skip marker)."""
     models = {"custom": Path(custom), "automl": Path(automl)}
@@ -162,17 +168,6 @@ def present(custom: str | Path, automl: str | Path) -> dict[str, Path]:
     if not found:
         raise UserError("no challenger: the run's trainer parameter left every trainer out")
     return found
-
-
-def trainer_facts(model_dir: Path) -> dict:
-    """What trained a challenger, as its model.json says: the label the report and summary
-    show, and the AutoML stand-in's search (budget, trials, time)."""
-    metadata = json.loads((model_dir / METADATA_FILE).read_text())
-    search = metadata.get("automl_search")
-    return {
-        "trainer": metadata.get("trainer", CUSTOM_TRAINER),
-        **({"search": search} if search else {}),
-    }
 
 
 # 4. evaluate -----------------------------------------------------------------------------
@@ -191,19 +186,22 @@ def export_on_device(model_dir: Path, test_path: Path, folder: Path) -> dict:
     return record
 
 
-def evaluation_facts(models: dict[str, Path], evaluations: dict[str, dict]) -> dict:
-    """What the evaluate step records of the run (docs/lineage.md): each model's own
-    model.json, read as is (evaluate_model has already loaded and checked the model); the
-    first challenger's facts at the top, every challenger's under `challengers`."""
-    metadata = {
-        name: json.loads((path / METADATA_FILE).read_text()) for name, path in models.items()
-    }
-    return runs.evaluation_facts(metadata, evaluations)
+def evaluate_challengers(models: dict[str, Path], test_path: Path) -> tuple[dict, dict]:
+    """Each challenger's metrics on the official test split, and its own model.json as
+    loaded (what the run records of it: docs/lineage.md); the split is read once."""
+    frame = read_dataset(test_path).frame
+    results, metadata = {}, {}
+    for name, path in models.items():
+        model = CensusModel.load(path)
+        results[name], metadata[name] = _scored(model, frame), model.metadata
+    return results, metadata
 
 
 def evaluate_model(model_dir: Path, test_path: Path) -> dict:
-    model = CensusModel.load(model_dir)
-    frame = read_dataset(test_path).frame
+    return _scored(CensusModel.load(model_dir), read_dataset(test_path).frame)
+
+
+def _scored(model: CensusModel, frame) -> dict:
     return metrics_math.evaluate(
         frame, features.labels(frame), model.predict_proba(frame), model.threshold
     )

@@ -155,15 +155,16 @@ def lineage(
     """commit -> run -> data -> model -> endpoint for one registered version, and the
     monitoring alerts recorded since it was deployed."""
     ingest = run.steps.get("ingest", {}) if run else {}
+    chosen = chosen_facts(run) if run else {}
     return {
         "version": version,
         "commit": ingest.get("commit") or labels.get("commit"),
         "run": run.run_id if run else labels.get("run"),
         "run_recorded": run is not None,
         "data": ingest.get("splits", {}),
-        "trainer": chosen_facts(run).get("trainer") if run else labels.get("trainer"),
-        "training": chosen_facts(run).get("training") if run else None,
-        "metrics": chosen_facts(run).get("metrics") if run else None,
+        "trainer": chosen.get("trainer") if run else labels.get("trainer"),
+        "training": chosen.get("training") if run else None,
+        "metrics": chosen.get("metrics") if run else None,
         "decision": {"outcome": run.outcome, "reason": run.get("decide", "reason")}
         if run
         else None,
@@ -184,6 +185,14 @@ def ingest_facts(
     return {"commit": commit, "parameters": parameters, "splits": splits}
 
 
+def trainer_facts(metadata: dict) -> dict:
+    """What trained a model, as its model.json says: the label the report, the summary and
+    the run record show, and the AutoML stand-in's search (budget, trials, time)."""
+    search = metadata.get("automl_search")
+    facts = {"trainer": metadata.get("trainer", CUSTOM_TRAINER)}
+    return {**facts, "search": search} if search else facts
+
+
 def evaluation_facts(metadata: dict[str, dict], evaluations: dict[str, dict]) -> dict:
     """The evaluate step's record: for each challenger (by trainer), what its model was
     trained with (from its own model.json, not from the run's request), by which trainer,
@@ -191,16 +200,11 @@ def evaluation_facts(metadata: dict[str, dict], evaluations: dict[str, dict]) ->
     every one's under `challengers`."""
     each = {
         name: {
-            "trainer": metadata[name].get("trainer", CUSTOM_TRAINER),
             "training": metadata[name].get("hyperparameters", {}),
             "training_data": metadata[name].get("training_data", {}),
             "metrics": {k: evaluation[k] for k in METRICS if k in evaluation},
             "slices": dict(evaluation.get("slice_accuracy_gap", {})),
-            **(
-                {"search": metadata[name]["automl_search"]}
-                if "automl_search" in metadata[name]
-                else {}
-            ),
+            **trainer_facts(metadata[name]),
         }
         for name, evaluation in evaluations.items()
     }
