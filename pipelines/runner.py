@@ -24,6 +24,7 @@ from kernel.errors import Failed
 from kernel.names import CUSTOM_TRAINER, PIPELINE_NAME, STEP_NAMES
 from pipelines.params import PipelineParams
 from pipelines.pipeline import LOCAL_IMAGE, build
+from pipelines.warm_executor import warm_steps
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TASK_START = re.compile(r"Executing task '([\w-]+)'")
@@ -159,7 +160,8 @@ def _run(params: PipelineParams, workspace: Path, pipeline_root: Path, log_path,
         real_stdout = sys.stdout
         sys.stdout = progress
         try:
-            pipeline(**values)
+            with warm_steps():
+                pipeline(**values)
         except RuntimeError as exc:
             failed = re.search(r"Inner task failed: '([\w-]+)'", ANSI.sub("", str(exc)))
             step = failed.group(1) if failed else "?"
@@ -261,9 +263,10 @@ def challenger_lines(evaluation: dict[str, dict], chosen: str) -> list[str]:
             f"[{m.get('trainer', CUSTOM_TRAINER)}]"
         )
         if search := m.get("search"):
+            limit = f" or {search['max_trials']} trials" if search.get("max_trials") else ""
             lines.append(
                 f"{'':>11}searched {search['trials']} configurations in "
-                f"{search['elapsed_seconds']:.0f}s (budget {search['budget_seconds']:.0f}s), "
-                f"best holdout ROC AUC {search['best_holdout_roc_auc']:.4f}"
+                f"{search['elapsed_seconds']:.0f}s (budget {search['budget_seconds']:.0f}s"
+                f"{limit}), best holdout ROC AUC {search['best_holdout_roc_auc']:.4f}"
             )
     return lines
