@@ -141,9 +141,18 @@ def automl(
         steps.mark_skipped(Path(model.path), "automl")
         print("automl: skipped (trainer=custom)")
         return
-    budget = AutoMLSettings.model_validate(automl).time_budget_seconds
-    print(f"automl: stand-in search (FLAML, LightGBM only) for {budget}s")
-    found = steps.train_automl_stand_in(Path(train_data.path), training, budget, Path(model.path))
+    budget = AutoMLSettings.model_validate(automl)
+    limit = f" or {budget.max_trials} trials" if budget.max_trials else ""
+    print(
+        f"automl: stand-in search (FLAML, LightGBM only) for {budget.time_budget_seconds}s{limit}"
+    )
+    found = steps.train_automl_stand_in(
+        Path(train_data.path),
+        training,
+        budget.time_budget_seconds,
+        Path(model.path),
+        budget.max_trials or None,
+    )
     search = found.metadata["automl_search"]
     model.metadata.update(framework="lightgbm", trainer=found.metadata["trainer"])
     print(

@@ -128,7 +128,11 @@ def train_model(train_path: Path, hyperparameters: dict, model_dir: Path) -> Cen
 
 
 def train_automl_stand_in(
-    train_path: Path, hyperparameters: dict, budget_seconds: float, model_dir: Path
+    train_path: Path,
+    hyperparameters: dict,
+    budget_seconds: float,
+    model_dir: Path,
+    max_trials: int | None = None,
 ) -> CensusModel:
     """The local AutoML stand-in (trainer/automl.py): a real search in a time budget, then
     an ordinary CensusModel whose model.json names it a stand-in."""
@@ -141,6 +145,7 @@ def train_automl_stand_in(
         budget_seconds,
         data_sha256=data.sha256,
         log=lambda line: print(f"  {line}", flush=True),
+        max_trials=max_trials,
     )
     model.save(model_dir)
     return model

@@ -166,6 +166,15 @@ class AutoMLSettings(Strict):
     time_budget_seconds: int = Field(
         60, ge=5, le=86_400, description="the local stand-in's search time"
     )
+    # A time budget finds a different model on a slower machine; a trial count does not.
+    max_trials: int = Field(
+        0,
+        ge=0,
+        le=10_000,
+        description="the local stand-in stops after this many trials or at its time budget, "
+        "whichever comes first (0: the time budget alone); a count gives the same search on "
+        "any machine",
+    )
 
 
 class PipelineSettings(Strict):

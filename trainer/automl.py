@@ -73,6 +73,7 @@ def trainer_label() -> str:
 @dataclass(frozen=True)
 class Search:
     budget_seconds: float
+    max_trials: int | None
     elapsed_seconds: float
     trials: int
     best_holdout_roc_auc: float
@@ -103,8 +104,11 @@ def search(
     base: Hyperparameters,
     budget_seconds: float,
     log: Callable[[str], None] = print,
+    max_trials: int | None = None,
 ) -> Search:
-    """FLAML's tuner over LightGBM within `budget_seconds`; trials score on a holdout."""
+    """FLAML's tuner over LightGBM within `budget_seconds` and at most `max_trials` trials;
+    trials score on a holdout. With the trial count binding, the search is the same on any
+    machine; with the time binding, a slower machine tries fewer configurations."""
     tune = _tune()
     matrix, target = features.encode(frame), features.labels(frame)
     fit, hold = holdout_split(len(frame), base.seed)
@@ -143,7 +147,7 @@ def search(
             metric="roc_auc",
             mode="max",
             time_budget_s=budget_seconds,
-            num_samples=-1,
+            num_samples=max_trials or -1,
             verbose=0,
             max_failure=1,
         )
@@ -156,6 +160,7 @@ def search(
     best = hyperparameters_for(analysis.best_config, base)
     return Search(
         budget_seconds=budget_seconds,
+        max_trials=max_trials,
         elapsed_seconds=round(elapsed, 2),
         trials=len(trials),
         best_holdout_roc_auc=round(max(trials), 6),
@@ -177,9 +182,10 @@ def train_stand_in(
     *,
     data_sha256: str,
     log: Callable[[str], None] = print,
+    max_trials: int | None = None,
 ) -> CensusModel:
     """Search, then train the best configuration on the whole training split."""
-    found = search(frame, base, budget_seconds, log)
+    found = search(frame, base, budget_seconds, log, max_trials)
     model = train(frame, hyperparameters_for(found.best, base), data_sha256=data_sha256)
     model.metadata["trainer"] = trainer_label()
     model.metadata["automl_search"] = found.as_dict()
