@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import signal
 import socket
@@ -45,32 +47,66 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+# Far above what a start needs on any machine: a server that dies is noticed at once by its
+# exit, so this only bounds a server that hangs.
+READY_DEADLINE = 600
+_started: list[subprocess.Popen] = []
+
+
+def wait_ready(url: str, proc: subprocess.Popen, timeout: float = READY_DEADLINE) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stdout.read()}")
+            raise AssertionError(f"server exited ({proc.returncode}): {proc.stdout.read()}")
         try:
-            if httpx.get(url, timeout=1).status_code == 200:
+            if httpx.get(url, timeout=5).status_code == 200:
                 return
         except httpx.HTTPError:
             time.sleep(0.2)
-    raise AssertionError(f"server at {url} never became ready")
+    raise AssertionError(f"server at {url} not ready after {timeout}s and still running")
 
 
 def start(command: list[str], env: dict, health: str) -> subprocess.Popen:
+    """A server in its own process group, ready; ended by stop(), or at exit if a test fails
+    before it could stop it."""
     proc = subprocess.Popen(
         command,
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
     )
-    wait_ready(health, proc)
+    _started.append(proc)
+    try:
+        wait_ready(health, proc)
+    except BaseException:
+        kill(proc)
+        raise
     return proc
 
 
 def stop(proc: subprocess.Popen) -> str:
+    """Interrupt (as Ctrl-C does) and return everything it printed."""
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=30)
+    try:
+        out, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        kill(proc)
+        raise
     return out
+
+
+def kill(proc: subprocess.Popen) -> None:
+    """The process and anything it started, at once."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+
+
+@atexit.register
+def kill_leftovers() -> None:
+    """Servers a failed test never stopped end with the test process, not 48 minutes later."""
+    for proc in _started:
+        if proc.poll() is None:
+            kill(proc)

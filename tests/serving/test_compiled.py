@@ -28,6 +28,7 @@ def compiling(monkeypatch, tmp_path):
     return tmp_path / "cache"
 
 
+@pytest.mark.slow
 def test_compiled_trees_equal_lightgbm_and_answer(small_model, census_test, compiling):
     engine = small_model.compile()
     assert engine.done.wait(120), "compile did not finish"
@@ -45,6 +46,7 @@ def test_compiled_trees_equal_lightgbm_and_answer(small_model, census_test, comp
     assert again.done.wait(60) and again.state == "compiled"
 
 
+@pytest.mark.slow
 def test_a_difference_beyond_the_tolerance_keeps_lightgbm(small_model, census_test, compiling):
     engine = compiled.Engine()
     rows = compiled.verification_matrix(features.encode(census_test.frame.head(200)))
@@ -73,6 +75,7 @@ def test_choose_is_strict():
     assert not compiled.choose(float("nan"), 10)[0]
 
 
+@pytest.mark.slow
 def test_the_server_reports_its_engine_in_health_and_log(small_model, tmp_path, compiling):
     """The real server process: health names the engine once compiled; the log says so."""
     small_model.save(tmp_path / "model")
@@ -86,8 +89,9 @@ def test_the_server_reports_its_engine_in_health_and_log(small_model, tmp_path, 
     url = f"http://127.0.0.1:{port}"
     proc = server_process.start([sys.executable, "-m", "serving"], env, f"{url}/health")
     try:
-        for _ in range(600):
-            health = httpx.get(f"{url}/health").json()
+        deadline = time.monotonic() + server_process.READY_DEADLINE  # a hang, not a slow CPU
+        while time.monotonic() < deadline:
+            health = httpx.get(f"{url}/health", timeout=30).json()
             if health["engines"]["unknown"]["state"] != "compiling":
                 break
             time.sleep(0.1)
