@@ -304,13 +304,15 @@ def _view_sql(folder: Path) -> str:
 
 
 def reader(folder: str | Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with a `request_log` view over the folder as it is now; a segment
-    compacted while the view is made is picked up on the retry."""
+    """An in-memory DuckDB with a `request_log` view over the folder's segments as listed
+    now, read in place (a query reads only the columns and row groups it needs, nothing is
+    copied). A JSON segment compacted after the listing stays GRACE_SECONDS for such a view;
+    one compacted while the view is made is picked up on the retry."""
     folder = Path(folder)
     con = duckdb.connect()
     for attempt in range(5):
         try:
-            con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS {_view_sql(folder)}")
+            con.execute(f"CREATE OR REPLACE VIEW {TABLE} AS {_view_sql(folder)}")
             return con
         except duckdb.IOException:
             if attempt == 4:
