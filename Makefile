@@ -18,14 +18,16 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help install demo test lint format bench clean synth policy tfdv-reference tfdv-compare
+.PHONY: help install demo test test-fast lint format bench figures clean synth policy tfdv-reference tfdv-compare
 
 help:
 	@echo "make demo    install, then run the promotion pipeline on the local backend"
 	@echo "make test    install, then lint and run the whole test suite"
+	@echo "make test-fast  the pure tests only (no process, server or pipeline): under a minute"
 	@echo "make synth   synthesize all env stacks (envs/<env>/cdktf.out)"
 	@echo "make policy  synthesize, then run the policy gate on every env"
-	@echo "make bench   run the benchmarks in bench/"
+	@echo "make bench   run the benchmarks in bench/, then quote their figures in the docs"
+	@echo "make figures quote the figures in bench/results/ in README.md and docs/"
 	@echo "make format  format the code with ruff"
 	@echo "make tfdv-reference  TFDV's own distances for the monitor's fixtures (own venv)"
 
@@ -37,7 +39,13 @@ $(PY_STAMP): $(UV) pyproject.toml uv.lock
 	$(UV) sync --locked
 	touch $@
 
+# The cdktf CLI and jsii need Node 20 or later (package.json "engines"): say so before npm does.
+NODE_MAJOR := 20
 $(NODE_STAMP): package.json package-lock.json
+	@found=$$(node --version 2>/dev/null); major=$${found#v}; major=$${major%%.*}; \
+	  [ -n "$$major" ] && [ "$$major" -ge $(NODE_MAJOR) ] || { \
+	  echo "Node $(NODE_MAJOR) or later is needed for synth (found: $${found:-no node on PATH})" >&2; \
+	  exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
@@ -64,6 +72,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 test: lint $(BROWSER) $(DRIVER)
 	$(BIN)/pytest
 
+# The inner loop: tests that start no process (tests/conftest.py refuses one), no lint.
+test-fast: install
+	MLOPS_TEST_TIER=fast $(BIN)/pytest -m "not slow"
+
 $(BROWSER) $(DRIVER):
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver \
 	  || { $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
@@ -75,8 +87,14 @@ synth: install
 policy: install
 	$(BIN)/mlops policy
 
+# Every bench records its figures in bench/results/; `make figures` copies them into the docs.
+BENCHES := $(filter-out bench/figures.py,$(wildcard bench/*.py))
 bench: install
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in $(BENCHES); do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	$(BIN)/python bench/figures.py write
+
+figures: install
+	$(BIN)/python bench/figures.py write
 
 # TFDV's own distances for the monitor's fixtures, in TFDV's own environment (not for CI).
 TFDV_PY := reference/tfdv/.venv/bin/python

@@ -1,22 +1,42 @@
-"""Shared fixtures: crafted census files and a small, fast training set."""
+"""Shared fixtures: crafted census files and a small, fast training set.
+
+Nothing heavy is imported here: a pure test pays only for what it imports itself. Fixtures
+import their libraries inside their bodies.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from infra.providers import load_lazily
-
-# Test modules import provider bindings directly: load them lazily first, as synth does.
-load_lazily()
+# `make test-fast` sets this: the fast tier starts no process (no server, pipeline, simulated
+# cloud, synth or CLI); a test that does belongs to the `slow` tier.
+FAST_TIER = os.environ.get("MLOPS_TEST_TIER") == "fast"
 
 # Servers and endpoints started by tests answer with LightGBM unless a test asks for compiled
 # trees (tests/serving/test_compiled.py): compiling each freshly trained model would cost
 # seconds of CPU per test. Servers started as subprocesses inherit this.
 os.environ.setdefault("MLOPS_COMPILED_TREES", "off")
+
+
+def _refuse_processes(*args, **kwargs):
+    raise RuntimeError(
+        "the fast tier starts no process (make test-fast): mark the test that did, or the "
+        "module, `slow`"
+    )
+
+
+def pytest_collection_finish(session):
+    # In the processes that run tests (xdist's workers, or the only one), before any fixture:
+    # session-scoped ones (synth starts node) included. xdist starts its workers earlier.
+    config = session.config
+    runs_tests = hasattr(config, "workerinput") or not config.getoption("numprocesses", None)
+    if FAST_TIER and runs_tests:
+        subprocess.Popen._execute_child = _refuse_processes  # type: ignore[method-assign]
 
 
 @pytest.fixture

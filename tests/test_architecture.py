@@ -10,6 +10,7 @@ import pytest
 CDKTF = {"infra", "cdktf", "constructs", "cdktf_cdktf_provider_google", "jsii"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "modules",
     [
@@ -31,6 +32,7 @@ def test_no_cdktf_or_infra_outside_infra(modules):
     assert not loaded & CDKTF
 
 
+@pytest.mark.slow
 def test_importing_settings_and_infra_changes_nothing():
     code = (
         "import os, sys; before = dict(os.environ), set(sys.modules)\n"

@@ -18,6 +18,7 @@ from adapters.local.storage import LocalStorage
 from adapters.local.workspace import ENDPOINT, LocalTenant, StateDamaged
 
 
+@pytest.mark.slow
 def test_each_write_keeps_the_last_good_copy_and_damage_names_the_restore(tmp_path):
     tenant = LocalTenant(tmp_path, "p")
     tenant.write_state(ENDPOINT, {"traffic": {"1": 100}})
@@ -47,6 +48,7 @@ def test_without_a_good_copy_the_message_says_how_to_start_afresh(tmp_path):
         tenant.read_state(ENDPOINT, None)
 
 
+@pytest.mark.slow
 def test_a_running_server_serves_the_last_good_split_while_the_state_is_damaged(tmp_path):
     workspace = tmp_path / "ws"
     prod = open_local_prod(workspace)

@@ -13,6 +13,8 @@ from stack_json import resources_of
 from mlops.cli import build_parser
 from settings import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
+
 CONFIGS = {p.name: p for p in (REPO_ROOT / "cloudbuild").glob("*.yaml")}
 BUILTIN = {
     "PROJECT_ID",

@@ -35,6 +35,7 @@ def documented_commands() -> str:
     return text[text.index("### Bootstrapping the state bucket") :]
 
 
+@pytest.mark.slow
 def test_the_documented_switch_to_the_state_bucket_passes_terraforms_backend_check(
     tmp_path, platform
 ):

@@ -7,8 +7,12 @@ import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from infra.layout import env_of, stack_name
 from settings import ENVS_DIR, REPO_ROOT
+
+pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
 
 CDKTF = REPO_ROOT / "node_modules" / ".bin" / "cdktf"
 

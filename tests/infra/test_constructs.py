@@ -37,6 +37,8 @@ from infra.stack import (
     triggers_props,
 )
 
+pytestmark = pytest.mark.slow  # synthesizes through jsii (a node process)
+
 KEY = "projects/p/locations/europe-west4/keyRings/r/cryptoKeys/k"
 
 
@@ -397,6 +399,7 @@ def test_build_triggers(platform):
     assert not has(out, CloudbuildTrigger.TF_RESOURCE_TYPE, {"name": "census-promotion"})
 
 
+@pytest.mark.slow
 def test_retraining(platform):
     from cdktf_cdktf_provider_google.cloud_scheduler_job import CloudSchedulerJob
     from cdktf_cdktf_provider_google.cloudfunctions2_function import Cloudfunctions2Function

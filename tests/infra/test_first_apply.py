@@ -6,8 +6,12 @@ from __future__ import annotations
 import copy
 import re
 
+import pytest
+
 from infra.first_apply import FIRST_APPLY, play
 from settings import REPO_ROOT
+
+pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
 
 
 def test_the_documented_order_applies_from_empty_projects(stacks):

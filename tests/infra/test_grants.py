@@ -3,9 +3,13 @@
 import re
 from collections import defaultdict
 
+import pytest
+
 from infra.iam import describe, grants_in_stack, plan_grants, tenant_grants
 from infra.layout import cross_tenant_part, env_of
 from settings import REPO_ROOT
+
+pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
 
 DOC = REPO_ROOT / "docs" / "infra.md"
 

@@ -20,6 +20,8 @@ from infra.policy.checkov import parse_report, waiver_for
 from infra.policy.gate import facts_for, judge
 from kernel.errors import UserError
 
+pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
+
 PROTECTED = rules.StackFacts(protect_keys=True)
 
 

@@ -4,10 +4,13 @@ deploys as the deployer."""
 
 from __future__ import annotations
 
+import pytest
 from stack_json import resources_of
 
 from infra.first_apply import play
 from infra.policy import rules
+
+pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
 
 DEPLOYER = "census-deployer@census-ml-prod.iam.gserviceaccount.com"
 READER = "census-reader@census-ml-prod.iam.gserviceaccount.com"

@@ -1,8 +1,11 @@
 """The real env tenant_stacks, synthesized once per session."""
 
+import pytest
 from stack_json import resources_of
 
 from settings import service_agent_email
+
+pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
 
 
 def test_backend_providers_and_outputs(tenant_stacks, platform):

@@ -72,6 +72,7 @@ def test_the_logged_window_profiles_like_the_rows_it_logged(tmp_path):
     assert served["features"]["age"]["histogram"]["buckets"][-1][1] == 200.0
 
 
+@pytest.mark.slow
 def test_mlops_monitor_end_to_end(tmp_path):
     """A workspace as the pipeline leaves it; traffic drifts in the last hour; exit 1."""
     tenant = tmp_path / PROD.project_id

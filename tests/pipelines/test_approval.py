@@ -11,6 +11,8 @@ from mlops.cli import main
 from pipelines import params, runner
 from settings import load_platform
 
+pytestmark = pytest.mark.slow  # runs the pipeline
+
 
 @pytest.fixture(scope="module")
 def approved(tmp_path_factory):

@@ -95,6 +95,7 @@ def test_cloud_monitoring_queries_and_interpretation():
     assert can.judge(stats["1"], stats["2"], C).action == "rollback"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("latency", "action", "traffic"),
     [
@@ -136,6 +137,7 @@ def test_mlops_canary_end_to_end(tmp_path, latency, action, traffic):
     assert aliases == ({"champion": "2"} if action == "PROMOTE" else {"champion": "1"})
 
 
+@pytest.mark.slow
 def test_mlops_canary_without_a_challenger_exits_6_nothing_to_judge(tmp_path):
     prod = open_local_prod(tmp_path)
     model = save_small_model(tmp_path / "m")

@@ -16,6 +16,8 @@ from kernel.names import DEPLOYING, MODEL_NAME
 from promotion import steps
 from trainer import loader
 
+pytestmark = pytest.mark.slow  # kills deploys in child processes at each sub-step
+
 MUTATING = {"copy_tree", "register", "set_alias", "delete", "deploy", "set_traffic", "undeploy"}
 
 
@@ -151,6 +153,7 @@ def test_a_deploy_killed_at_each_sub_step_is_completed_or_rolled_back(tmp_path, 
     assert kills >= 8  # copies, register, mark, deploy, aliases, unmark: each one killed
 
 
+@pytest.mark.slow
 def test_mlops_canary_finishes_an_interrupted_deploy_before_judging(tmp_path, model):
     for at in range(1, 30):  # the first kill that leaves the canary serving, still marked
         prod, deploy = setup(tmp_path / str(at), model, champion=True)

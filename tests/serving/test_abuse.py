@@ -202,6 +202,7 @@ class Split:
         return []
 
 
+@pytest.mark.slow
 def test_a_broken_challenger_is_rolled_back_by_the_canary_on_its_error_rate(tmp_path):
     """Its failures reach the log with its version, so `mlops canary` sees the error rate."""
     import subprocess

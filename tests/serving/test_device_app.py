@@ -15,6 +15,8 @@ from adapters.local.storage import LocalStorage
 from promotion import steps
 from trainer import loader, predict
 
+pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
+
 ROWS = 24
 
 

@@ -18,6 +18,8 @@ from adapters.local import request_log
 from adapters.local.request_log import TABLE
 from adapters.local.storage import LocalStorage
 
+pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
+
 REQUESTS, CONCURRENCY = 400, 8
 
 

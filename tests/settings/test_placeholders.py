@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from settings.placeholders import placeholders
 
 
@@ -20,6 +22,7 @@ def test_a_real_value_is_no_longer_named(platform):
     assert not [f for f in placeholders(real) if "envs/prod/settings.toml: project_number" in f]
 
 
+@pytest.mark.slow
 def test_synth_names_them_on_stderr(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "mlops.cli", "synth", "--env", "dev"],

@@ -4,8 +4,11 @@ as the deployer itself, deploys the approved candidate."""
 
 import json
 
+import pytest
 from prod_deploy import DEPLOYER, IMAGE, deploy, endpoint, registered, stage_candidate
 from simulated import mlops_as
+
+pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
 
 
 def approve(sim, run_id: str) -> str:

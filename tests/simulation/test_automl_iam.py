@@ -12,6 +12,8 @@ from settings import service_agent_email
 from simulation.server import Simulation
 from simulation.world import World
 
+pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
+
 STAGING = "census-ml-staging"
 WHERE = f"projects/{STAGING}/locations/europe-west4"
 PIPELINE = f"census-pipeline@{STAGING}.iam.gserviceaccount.com"

@@ -8,6 +8,8 @@ from google.auth.transport.requests import Request
 from google.cloud import storage
 from simulated import without
 
+pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
+
 STAGING_PIPELINE = "census-pipeline@census-ml-staging.iam.gserviceaccount.com"
 STAGING_BUILD = "census-build@census-ml-staging.iam.gserviceaccount.com"
 DEPLOYER = "census-deployer@census-ml-prod.iam.gserviceaccount.com"

@@ -26,6 +26,8 @@ from prod_deploy import (
 
 from trainer import loader
 
+pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
+
 
 @pytest.fixture
 def garbage_image(cloud):

@@ -24,6 +24,8 @@ from simulation.server import Simulation
 from simulation.world import World
 from trainer import loader
 
+pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
+
 ROLE = "projects/census-ml-prod/roles/censusDeployer"
 
 

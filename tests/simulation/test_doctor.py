@@ -3,6 +3,8 @@
 import pytest
 from simulated import STAGING_BUILD, mlops_as, without
 
+pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
+
 
 @pytest.mark.parametrize("env", ["staging", "prod"])
 def test_the_preflight_passes_on_a_healthy_world(cloud, env):

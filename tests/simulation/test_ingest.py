@@ -10,10 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from monitoring_fixtures import baseline
 from simulated import without
 
 from trainer import loader
+
+pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
 
 PIPELINE = "census-pipeline@census-ml-staging.iam.gserviceaccount.com"
 STEP = Path(__file__).with_name("vertex_step.py")

@@ -15,6 +15,8 @@ from pipelines import params
 from pipelines.compile import compile_to
 from settings import load_platform
 
+pytestmark = pytest.mark.slow  # builds a virtual environment and starts the simulated cloud
+
 RETRAIN = "census-retrain@census-ml-staging.iam.gserviceaccount.com"  # its runtime identity
 PIPELINE = "census-pipeline@census-ml-staging.iam.gserviceaccount.com"
 CALL = """

@@ -4,7 +4,10 @@ fresh simulation seeded from the synthesized stacks, as the production identitie
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow
 def test_the_vertex_target_runs_end_to_end_as_the_real_identities(tmp_path):
     done = subprocess.run(
         [

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
+
 PIPELINE = "census-pipeline@census-ml-staging.iam.gserviceaccount.com"
 SERVING = "census-serving@census-ml-prod.iam.gserviceaccount.com"
 STEP = Path(__file__).with_name("vertex_step.py")

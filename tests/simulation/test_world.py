@@ -1,8 +1,12 @@
 """The simulated world is the synthesized stacks, as Google would hold them after an apply."""
 
+import pytest
+
 from infra.iam import grants_in_stack
 from infra.layout import env_of
 from simulation.world import World
+
+pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
 
 
 def test_every_synthesized_binding_is_enforced(stacks, platform):

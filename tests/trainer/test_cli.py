@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from samples import GOOD_ROWS
 
 from mlops.cli import main
@@ -19,6 +20,7 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_missing_data_file_is_one_line_and_non_zero(tmp_path):
     proc = run(
         "-m",
@@ -36,6 +38,7 @@ def test_missing_data_file_is_one_line_and_non_zero(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_bad_hyperparameter_is_one_line_naming_the_flag(tmp_path):
     proc = run("-m", "mlops.cli", "train", "--output-dir", str(tmp_path), "--learning-rate", "fast")
     assert proc.returncode == 2
@@ -45,6 +48,7 @@ def test_bad_hyperparameter_is_one_line_naming_the_flag(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_unknown_option_and_command_are_one_line():
     proc = run("-m", "mlops.cli", "train", "--learning-speed", "3")
     assert proc.returncode == 2
@@ -76,6 +80,7 @@ def test_bad_rows_above_threshold_fail_the_cli(tmp_path, write_csv):
     assert (tmp_path / "out" / "quarantine" / "train.jsonl").exists()
 
 
+@pytest.mark.slow
 def test_vertex_entry_point_honours_aip_model_dir(tmp_path):
     model_dir = tmp_path / "aip" / "model"
     proc = run("-m", "trainer.task", *FAST, env={"AIP_MODEL_DIR": str(model_dir)})
