@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from adapters.vertex import doctor
@@ -144,14 +145,24 @@ def submit(
     )
     log(f"submitted {job.name}")
     if wait:
+        delays = poll_delays()
         while job.state.name not in TERMINAL:
-            time.sleep(10)
+            time.sleep(next(delays))
             job = client.get_pipeline_job(name=job.name)
         if job.state.name != "PIPELINE_STATE_SUCCEEDED":
             raise RunFailed(f"pipeline run {job.name} ended {job.state.name}")
         log(f"pipeline run {job.name} succeeded")
         record_cost(platform, env, type(job).to_dict(job, preserving_proto_field_name=False), log)
     return job.name
+
+
+def poll_delays(first: float = 1.0, factor: float = 2.0, cap: float = 10.0) -> Iterator[float]:
+    """Seconds between status checks: soon at first (a run that fails at once), then one
+    every `cap` seconds (six a minute: far inside Vertex AI's read quota)."""
+    delay = first
+    while True:
+        yield delay
+        delay = min(delay * factor, cap)
 
 
 def record_cost(platform: Platform, env: str, job: dict, log=print) -> dict:

@@ -23,6 +23,7 @@ import os
 import sys
 import tempfile
 import traceback
+import types
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -100,19 +101,33 @@ def preload_modules() -> list[str]:
     return list(dict.fromkeys([*THIRD_PARTY, "pipelines.components", *modules]))
 
 
-def _execute(task: Task, env: dict[str, str], cwd: str, out) -> None:
-    """In the forked child: the same executor_main kfp.local would have run, output to `out`."""
-    os.dup2(out.fileno(), 1)
-    os.dup2(out.fileno(), 2)
-    out.close()
+# Modules that read the environment when imported: a task's environment is set after the
+# fork, so they are read again (google-auth takes the metadata server's address at import;
+# the simulated cloud gives each identity its own).
+READ_ENVIRONMENT_AT_IMPORT = ("google.auth.compute_engine._metadata",)
+
+
+def _execute(task: Task, env: dict[str, str], cwd: str, out, prepare) -> None:
+    """In the forked child: the same executor_main kfp.local would have run, its output to
+    `out` (a pipe's end, or a file's path), after `prepare()` if given."""
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC) if isinstance(out, str) else None
+    sink = fd if fd is not None else out.fileno()
+    os.dup2(sink, 1)
+    os.dup2(sink, 2)
+    os.close(fd) if fd is not None else out.close()
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - the process's own
     sys.stderr = sys.stdout
-    os.environ.clear()
-    os.environ.update(env)
-    os.environ["_KFP_RUNTIME"] = "true"
-    os.chdir(cwd)
     code = 0
     try:
+        os.environ.clear()
+        os.environ.update(env)
+        os.environ["_KFP_RUNTIME"] = "true"
+        for name in READ_ENVIRONMENT_AT_IMPORT:
+            if name in sys.modules:
+                importlib.reload(sys.modules[name])
+        os.chdir(cwd)
+        if prepare is not None:
+            prepare()
         with tempfile.TemporaryDirectory() as program_path:
             module = os.path.join(program_path, "ephemeral_component.py")
             with open(module, "w") as f:
@@ -135,7 +150,7 @@ class WarmExecutor:
 
     def __init__(self, preload: Sequence[str]):
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(list(preload))
+        self._preload = list(preload)
         self._fallback = subprocess_task_handler.run_local_subprocess
 
     def run(self, full_command: list[str], env_vars: dict[str, str] | None = None) -> int:
@@ -145,19 +160,54 @@ class WarmExecutor:
         if task is None:
             return self._fallback(full_command=full_command, env_vars=env_vars)
         reader, writer = self._context.Pipe(duplex=False)
-        env = {**os.environ, **(env_vars or {})}
-        process = self._context.Process(
-            target=_execute, args=(task, env, os.getcwd(), writer), daemon=True
-        )
         try:
-            process.start()
+            process = self._start(task, {**os.environ, **(env_vars or {})}, writer, None)
             writer.close()
             _stream(reader.fileno())
         finally:
             reader.close()
-            process.join()
+        process.join()
         print("\n")  # kfp.local's visual separation after a task's logs
         return _exit_code(process.exitcode)
+
+    def warm_up(self) -> None:
+        """Start the fork server now, so its imports overlap the caller's other work."""
+        from multiprocessing import forkserver
+
+        self._context.set_forkserver_preload(self._preload)
+        forkserver.ensure_running()
+
+    def run_to_file(
+        self, task: Task, env: dict[str, str], log: str, prepare: Callable[[], None] | None
+    ) -> int:
+        """The task with its output in `log`, after `prepare()` in its process; its exit code."""
+        process = self._start(task, env, log, prepare)
+        process.join()
+        return _exit_code(process.exitcode)
+
+    def _start(self, task: Task, env: dict[str, str], out, prepare):
+        # the fork server is one per interpreter: this list is what it imports if this start
+        # is the one that starts it (it may have been stopped by another user)
+        self._context.set_forkserver_preload(self._preload)
+        process = self._context.Process(
+            target=_execute, args=(task, env, os.getcwd(), out, prepare), daemon=True
+        )
+        with _main_left_behind():
+            process.start()
+        return process
+
+
+@contextlib.contextmanager
+def _main_left_behind() -> Iterator[None]:
+    """multiprocessing re-imports the caller's __main__ in the child (as __mp_main__): a
+    script that calls the runner without an `if __name__ == "__main__"` guard would run
+    again in every task, recursively. The task needs nothing from it: it is not sent."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 def _stream(fd: int) -> None:
@@ -192,10 +242,10 @@ def warm_steps(preload: Sequence[str] | None = None) -> Iterator[WarmExecutor]:
         yield executor
     finally:
         subprocess_task_handler.run_local_subprocess = original
-        _stop_fork_server()
+        stop_fork_server()
 
 
-def _stop_fork_server() -> None:
+def stop_fork_server() -> None:
     """End the fork server with the block: nothing outlives the run, and the next block
     starts one with its own preload (the server is one per interpreter)."""
     from multiprocessing import forkserver

@@ -3,16 +3,19 @@
 Each task's container command runs on this machine as the job's service account (through
 the simulation's metadata server), with the KFP executor input Vertex would give it and the
 simulated Cloud Storage mounted at /gcs, as Cloud Storage FUSE mounts it on Vertex (a private
-mount namespace per task: `unshare --mount`). Images of this repository run with this
-interpreter. The Google Cloud Pipeline Components custom-job launcher cannot be pointed at
-another endpoint (it builds its own gRPC client for {region}-aiplatform.googleapis.com), so a
-custom-job task is run the way the launcher would have Vertex run it: the CustomJob its
-payload describes is created here (service account, CMEK) and its worker runs as the job's
-identity with the task's own executor input.
+mount namespace per task: simulation/mounts.py). Images of this repository run with this
+interpreter: a lightweight component's command runs in a process forked from the warm
+executor's server (pipelines/warm_executor.py, imports done once), anything else as a new
+process under `unshare --mount`. The Google Cloud Pipeline Components custom-job launcher
+cannot be pointed at another endpoint (it builds its own gRPC client for
+{region}-aiplatform.googleapis.com), so a custom-job task is run the way the launcher would
+have Vertex run it: the CustomJob its payload describes is created here (service account,
+CMEK) and its worker runs as the job's identity with the task's own executor input.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -23,6 +26,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from pipelines import warm_executor
+from simulation import mounts
 from simulation.wire import ApiError
 
 GCPC = "gcr.io/ml-pipeline/google-cloud-pipeline-components"
@@ -333,18 +338,45 @@ class PipelineRunner:
             "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
             "PYTHONUNBUFFERED": "1",
         }
-        mount = 'mkdir -p /gcs && mount --bind "$0" /gcs && exec "$@"'
-        with open(log, "w") as out:
-            done = subprocess.run(
-                [*unshare(), "sh", "-ec", mount, str(storage), *command],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                check=False,
-            )
-        if done.returncode != 0:
+        task = warm_executor.parse_command(command)
+        if task is not None:  # forked from the warm server, /gcs mounted in its process
+            prepare = functools.partial(mounts.mount_storage, str(storage))
+            code = warm().run_to_file(task, env, str(log), prepare)
+        else:
+            mount = 'mkdir -p /gcs && mount --bind "$0" /gcs && exec "$@"'
+            with open(log, "w") as out:
+                code = subprocess.run(
+                    [*unshare(), "sh", "-ec", mount, str(storage), *command],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    check=False,
+                ).returncode
+        if code != 0:
             tail = log.read_text()[-1500:]
-            raise StepFailed(f"task failed ({done.returncode}); its log ends:\n{tail}")
+            raise StepFailed(f"task failed ({code}); its log ends:\n{tail}")
+
+
+# The libraries the Vertex shells import inside functions, beside the local steps' preload.
+VERTEX_PRELOAD = (
+    "google.cloud.aiplatform",
+    "google.cloud.aiplatform_v1",
+    "google.cloud.bigquery",
+    "google.cloud.storage",
+    "adapters.vertex.registry",
+    "adapters.vertex.endpoint",
+    "adapters.vertex.monitoring",
+)
+_executor: warm_executor.WarmExecutor | None = None
+
+
+def warm() -> warm_executor.WarmExecutor:
+    """One warm executor per process: its fork server imports once for every task of every
+    simulated pipeline this process runs."""
+    global _executor
+    if _executor is None:
+        _executor = warm_executor.WarmExecutor([*warm_executor.preload_modules(), *VERTEX_PRELOAD])
+    return _executor
 
 
 def _stamp() -> str:

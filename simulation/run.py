@@ -27,7 +27,7 @@ from pipelines import params
 from pipelines.compile import compile_to
 from promotion.domain.runs import STEP_ORDER
 from settings import ENV_NAMES, load_platform
-from simulation.pipelines import PipelineRunner
+from simulation.pipelines import PipelineRunner, warm
 from simulation.server import Simulation
 from simulation.world import World
 from trainer import loader
@@ -81,6 +81,7 @@ def run(root: Path | None = None, env: str = "staging", log=print) -> SimulatedR
     started = time.perf_counter()
     root = Path(root or tempfile.mkdtemp(prefix="mlops-simulated-"))
     platform = load_platform()
+    warm().warm_up()  # the tasks' imports, while synth runs
     log("synthesizing the stacks the simulation is seeded from")
     files = synth(ENV_NAMES, out_root=root / "stacks")
     stacks = {e: json.loads(path.read_text()) for e, path in files.items()}

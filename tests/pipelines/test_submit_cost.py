@@ -1,8 +1,11 @@
-"""A Vertex run's durations, from the task details the PipelineJob reports."""
+"""A Vertex run's durations, from the task details the PipelineJob reports, and how often
+`mlops submit --wait` asks for them."""
+
+from itertools import islice
 
 import pytest
 
-from pipelines.submit import task_durations
+from pipelines.submit import poll_delays, task_durations
 from promotion.domain import cost
 from settings import load_prices
 
@@ -38,3 +41,7 @@ def test_a_runs_record_prices_its_durations():
     assert fee == 0.03
     assert facts["cost_usd"] == pytest.approx(facts["cost"]["total_usd"], abs=1e-6)
     assert facts["durations"] == {"ingest": 120.0, "train": 600.0}
+
+
+def test_waiting_checks_soon_then_backs_off_to_every_10_seconds():
+    assert list(islice(poll_delays(), 7)) == [1, 2, 4, 8, 10, 10, 10]

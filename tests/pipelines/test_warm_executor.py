@@ -1,6 +1,9 @@
 """kfp.local tasks forked from a warm server: same command, own process, same outputs."""
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from kfp import dsl, local
@@ -107,3 +110,27 @@ def test_a_failing_task_fails_with_its_traceback_streamed(kfp_local, capsys):
 def test_exit_codes_read_as_a_shell_reports_them():
     assert warm_executor._exit_code(0) == 0 and warm_executor._exit_code(1) == 1
     assert warm_executor._exit_code(-9) == 137 and warm_executor._exit_code(None) == 1
+
+
+SCRIPT_WITHOUT_GUARD = """
+import sys, tempfile
+from kfp import local
+from pipelines.warm_executor import warm_steps
+sys.path.insert(0, {tests!r})
+from test_warm_executor import PROBE
+print("script body ran", flush=True)
+local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=tempfile.mkdtemp())
+with warm_steps(preload=["json"]):
+    print("result", PROBE(tag="x").outputs["Output"], flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_a_script_without_a_main_guard_runs_once_not_once_per_task(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT_WITHOUT_GUARD.format(tests=str(Path(__file__).parent)))
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("script body ran") == 1 and "result x:None" in done.stdout
