@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.synth import synth
-from pipelines import params
+from pipelines import params, warm_executor
 from pipelines.compile import compile_to
 from promotion.domain.runs import STEP_ORDER
 from settings import ENV_NAMES, load_platform
@@ -114,6 +114,7 @@ def run(root: Path | None = None, env: str = "staging", log=print) -> SimulatedR
         runner.wait()
         jobs = sim.vertex.get("pipelines", {})
         state = next(iter(jobs.values()))["state"] if jobs else "NOT SUBMITTED"
+    warm_executor.stop_fork_server()  # nothing of the run outlives it
     (sim.root / "wire.log").write_text("\n".join(e.line() for e in sim.wire) + "\n")
     recorded = {
         name: sorted(

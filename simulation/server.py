@@ -183,7 +183,7 @@ class Simulation:
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="simulation", daemon=True)
         self._thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 300  # a thread that dies is noticed at once
         while not self._server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise RuntimeError("the simulated cloud did not start")

@@ -24,6 +24,8 @@ from simulation.wire import ApiError
 # What this repository's serving image URIs look like, by tag or by digest.
 SERVING_IMAGE = re.compile(r"/serving[:@]")
 
+HEALTHY_WITHIN = 600  # seconds
+
 
 def command_for(images: dict[str, list[str]], image: str) -> list[str]:
     """The command an image runs: a registered one, or this repository's server."""
@@ -86,7 +88,9 @@ class Deployment:
         return deployment
 
     def wait_healthy(self, route: str, log) -> None:
-        deadline = time.monotonic() + 60
+        # Vertex gives a container many minutes to become healthy; a dead one is noticed at
+        # once by its exit, so this bound only catches a hang, never a slow machine
+        deadline = time.monotonic() + HEALTHY_WITHIN
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 tail = log.read_text()[-500:] if log.exists() else ""
@@ -98,7 +102,7 @@ class Deployment:
                 pass
             time.sleep(0.1)
         self.stop()
-        raise ApiError(400, "Model server did not become healthy within 60 s.")
+        raise ApiError(400, f"Model server did not become healthy within {HEALTHY_WITHIN} s.")
 
     def predict(self, body: bytes) -> tuple[int, dict]:
         started = time.perf_counter()
