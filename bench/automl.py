@@ -13,6 +13,8 @@ import argparse
 import statistics
 import time
 
+from figures import record
+
 from trainer import automl, features, loader
 from trainer import evaluate as metrics_math
 from trainer.hyperparameters import Hyperparameters
@@ -44,8 +46,9 @@ def main() -> None:
         f"{'custom (LightGBM, 1,200 r.)':<28} {'-':>6} {'-':>6} {took:6.1f} {'-':>11} "
         f"{m['roc_auc']:8.4f} {m['accuracy']:8.4f} {m['log_loss']:8.4f}"
     )
+    figures: dict[str, float | int] = {"custom_test_auc": round(m["roc_auc"], 4)}
     for budget in args.budgets:
-        aucs = []
+        aucs, trials = [], []
         for _ in range(args.repeats):
             started = time.perf_counter()
             model = automl.train_stand_in(
@@ -55,6 +58,7 @@ def main() -> None:
             search = model.metadata["automl_search"]
             m = test_metrics(model, test)
             aucs.append(m["roc_auc"])
+            trials.append(search["trials"])
             print(
                 f"{'automl stand-in (FLAML)':<28} {budget:6.0f} {search['trials']:6d} "
                 f"{took:6.1f} {search['best_holdout_roc_auc']:11.4f} {m['roc_auc']:8.4f} "
@@ -64,6 +68,9 @@ def main() -> None:
             f"  budget {budget:.0f}s: median test ROC AUC {statistics.median(aucs):.4f} "
             f"over {args.repeats} searches"
         )
+        figures[f"b{budget:.0f}_test_auc"] = round(statistics.median(aucs), 4)
+        figures[f"b{budget:.0f}_trials"] = round(statistics.median(trials))
+    record("automl", figures)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from figures import record
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = "956c8c9"  # the last commit with the row-by-row parser
@@ -94,6 +95,7 @@ def main() -> None:
         for rows in sizes:
             files[f"{rows:,} rows"] = synthetic(work / f"rows-{rows}.csv", rows, lines)
         print(f"{'file':<22} {'path':<10} {'median s':>9} {'rows/s':>12} {'peak MB':>9}")
+        figures: dict[str, float | int] = {}
         for label, path in files.items():
             kinds = ["warehouse", "before"]
             if path.stat().st_size > 500_000_000:
@@ -106,6 +108,12 @@ def main() -> None:
                     f"{r['peak_mb']:>9,.0f}",
                     flush=True,
                 )
+                name = f"{label.split(' ')[0].replace(',', '')}_{kind}"  # census_, 1000000_
+                figures[f"{name}_s"] = round(r["seconds"], 2)
+                figures[f"{name}_rows_per_s"] = round(rate, -3)
+                figures[f"{name}_peak_mb"] = round(r["peak_mb"])
+    if not quick:
+        record("ingest", figures)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from proctree import rss_kib  # a sibling: imported before this folder leaves the path
+from figures import record  # siblings: imported before this folder leaves the path
+from proctree import rss_kib
 
 # bench/serving.py would shadow the serving package: keep this folder off the import path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
@@ -138,6 +139,7 @@ def main() -> None:
         print(f"{'clients':>7} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
         # 20 clients twice: memory that grows in the first round and not the second is
         # the thread pool and allocator warming up, not a leak
+        figures: dict[str, float | int] = {}
         for clients, requests in ((1, total // 10), (20, total), (20, total)):
             rss_before = rss_kib(proc.pid) / 1024
             started = time.perf_counter()
@@ -150,6 +152,14 @@ def main() -> None:
                 f"   server RSS {rss_before:.0f} -> {rss_after:.0f} MiB",
                 flush=True,
             )
+            figures.update(  # the second round of 20 overwrites the first: warmed up
+                {
+                    f"c{clients}_req_s": round(len(times) / seconds),
+                    f"c{clients}_p50_ms": round(statistics.median(times), 1),
+                    f"c{clients}_p99_ms": round(percentile(times, 0.99), 1),
+                    f"c{clients}_rss_mib": round(rss_after),
+                }
+            )
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
         for how in (signal.SIGTERM, signal.SIGKILL):
@@ -159,6 +169,12 @@ def main() -> None:
                 f"{logged:,} rows logged, {max(0, answered - logged):,} lost; exit code {code}",
                 flush=True,
             )
+            name = how.name.lower()
+            figures.update(
+                {f"{name}_answered": answered, f"{name}_lost": max(0, answered - logged)}
+            )
+        if not quick:
+            record("load", figures)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ import threading
 import time
 from pathlib import Path
 
+from figures import record
+
 # bench/serving.py would shadow the serving package: keep this folder off the import path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
@@ -43,6 +45,7 @@ def main() -> None:
             model.booster, model.predict_lightgbm, compiled.verification_matrix(test), Path(folder)
         )
         took = time.perf_counter() - started
+        onnx_bytes = parity.bytes
         print(
             f"export: {model.booster.num_trees()} trees -> {parity.bytes / 1e6:.2f} MB ONNX in "
             f"{took:.1f} s (convert + verify); {parity.reason}"
@@ -86,6 +89,14 @@ def main() -> None:
         f"browser (Chromium {ROWS:,} rows, one session.run per row, wasm, 1 thread): median "
         f"{statistics.median(per_row):.3f} ms per row over {PASSES} passes; largest difference "
         f"from LightGBM {largest:.2g}"
+    )
+    record(
+        "ondevice",
+        {
+            "onnx_mb": round(onnx_bytes / 1e6, 2),
+            "export_s": round(took, 1),
+            "browser_ms_per_row": round(statistics.median(per_row), 3),
+        },
     )
 
 

@@ -20,6 +20,8 @@ import threading
 import time
 from pathlib import Path
 
+from figures import record  # a sibling: imported before this folder leaves the path
+
 # bench/serving.py would shadow the serving package: keep this folder off the import path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
@@ -158,9 +160,10 @@ def main() -> None:
         engine.done.wait()
         assert engine.state == "compiled", engine.reason
         cache = sum(p.stat().st_size for p in (Path(folder) / "cache").glob("*.o"))
+        compile_s = round(time.perf_counter() - started, 1)
         print(
             f"model: {model.booster.num_trees()} trees; compile + verify "
-            f"{time.perf_counter() - started:.1f} s (lleaves, finline=False); object "
+            f"{compile_s} s (lleaves, finline=False); object "
             f"{cache / 1e6:.1f} MB; {engine.reason}"
         )
         results = {name: {"in-process": m} for name, m in in_process(model, instances).items()}
@@ -168,12 +171,21 @@ def main() -> None:
             results[name]["HTTP"] = measured
 
     print(f"{'engine':<10}{'path':<12}{'1 inst. p50':>12}{'p99':>9}{'1,000 median':>14}")
+    table: dict[str, float] = {}
     for name in ("LightGBM", "compiled"):
         for path in ("in-process", "HTTP"):
             r = results[name][path]
             p50, p99 = np.percentile(r["single"], [50, 99])
             batch = statistics.median(r["batch"])
             print(f"{name:<10}{path:<12}{p50:>9.3f} ms{p99:>6.3f} ms{batch:>11.2f} ms")
+            key = f"{name.lower()}_{'http' if path == 'HTTP' else 'local'}"
+            table.update(
+                {
+                    f"{key}_p50_ms": round(float(p50), 3),
+                    f"{key}_p99_ms": round(float(p99), 2),
+                    f"{key}_1000_ms": round(batch, 1),
+                }
+            )
     for name in ("LightGBM", "compiled"):
         c = results[name]["HTTP"]["concurrent"]
         print(
@@ -182,10 +194,25 @@ def main() -> None:
         )
     lgb_http = statistics.median(results["LightGBM"]["HTTP"]["batch"])
     comp_http = statistics.median(results["compiled"]["HTTP"]["batch"])
+    single_p99 = float(np.percentile(results["compiled"]["HTTP"]["single"], 99))
     print(
         f"1,000 instances over HTTP: compiled {comp_http:.2f} ms vs LightGBM {lgb_http:.2f} ms "
         f"= {lgb_http / comp_http:.1f}x (targets: < 15 ms, >= 4x); single p99 over HTTP "
-        f"{np.percentile(results['compiled']['HTTP']['single'], 99):.2f} ms (target < 2 ms)"
+        f"{single_p99:.2f} ms (target < 2 ms)"
+    )
+    concurrent = results["compiled"]["HTTP"]["concurrent"]
+    record(
+        "serving",
+        {
+            "compile_s": compile_s,
+            "http_1000_compiled_ms": round(comp_http, 1),
+            "http_1000_lightgbm_ms": round(lgb_http, 1),
+            "http_1000_ratio": round(lgb_http / comp_http, 1),
+            "http_single_p99_ms": round(single_p99, 2),
+            "concurrent_p50_ms": round(float(np.percentile(concurrent, 50)), 1),
+            "concurrent_p99_ms": round(float(np.percentile(concurrent, 99)), 1),
+            **table,
+        },
     )
 
 

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from figures import record
 from proctree import run_measured
 
 REPEATS = 5
@@ -25,7 +26,7 @@ synth((sys.argv[1],), out_root=pathlib.Path(sys.argv[2]))
 """
 
 
-def measure(label: str, commands: list[list[str]]) -> None:
+def measure(label: str, commands: list[list[str]]) -> tuple[float, int]:
     walls, peaks = [], []
     for _ in range(REPEATS):
         wall = peak = 0.0
@@ -41,6 +42,7 @@ def measure(label: str, commands: list[list[str]]) -> None:
         f"(min {min(walls):.2f}, max {max(walls):.2f})   "
         f"peak memory median {statistics.median(peaks):6.0f} MiB"
     )
+    return round(statistics.median(walls), 1), round(statistics.median(peaks))
 
 
 def main() -> None:
@@ -49,11 +51,22 @@ def main() -> None:
         naive = Path(out) / "naive.py"
         naive.write_text(NAIVE)
         print(f"synthesizing dev, staging, prod; {REPEATS} runs each")
-        measure("mlops synth --env all", [[py, "-m", "mlops.cli", "synth", "--env", "all"]])
-        measure(
+        wall, peak = measure(
+            "mlops synth --env all", [[py, "-m", "mlops.cli", "synth", "--env", "all"]]
+        )
+        naive_wall, naive_peak = measure(
             "naive: one process per env",
             [[py, str(naive), env, out] for env in ("dev", "staging", "prod")],
         )
+    record(
+        "synth",
+        {
+            "wall_s": wall,
+            "peak_mib": peak,
+            "naive_wall_s": naive_wall,
+            "naive_peak_mib": naive_peak,
+        },
+    )
     print("target: all three envs under 6 s and under 1 GB")
 
 
