@@ -8,6 +8,7 @@ asset hash the stack uploads changes only when the function's code or pins do.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -75,15 +76,25 @@ def unpack_wheel(destination: Path, root: Path = REPO_ROOT) -> None:
 
 
 def assemble(destination: Path, root: Path = REPO_ROOT) -> Path:
-    """Write the function's source folder; returns it."""
-    if destination.exists():
-        shutil.rmtree(destination)
-    destination.mkdir(parents=True)
-    unpack_wheel(destination, root)
-    for env in ENV_NAMES:
-        target = destination / "envs" / env / "settings.toml"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(root / "envs" / env / "settings.toml", target)
-    shutil.copyfile(root / ENTRY_POINT, destination / "main.py")
-    (destination / "requirements.txt").write_text(requirements(root))
+    """Write the function's source folder; returns it.
+
+    Built aside and swapped in under a lock: two synths at once (two shells, two test
+    workers) each get a whole folder, never one the other is half-way through deleting."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=destination.parent, prefix=".assembling-") as work:
+        staged = Path(work) / "source"
+        staged.mkdir()
+        unpack_wheel(staged, root)
+        for env in ENV_NAMES:
+            target = staged / "envs" / env / "settings.toml"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(root / "envs" / env / "settings.toml", target)
+        shutil.copyfile(root / ENTRY_POINT, staged / "main.py")
+        (staged / "requirements.txt").write_text(requirements(root))
+        lock = destination.parent / f".{destination.name}.lock"
+        with open(lock, "w") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            if destination.exists():
+                destination.rename(Path(work) / "replaced")  # removed with `work`
+            staged.rename(destination)
     return destination
