@@ -22,6 +22,11 @@ class Failed(UserError):
     exit_code = exit_codes.FAILED
 
 
+class PlatformRefused(Failed):
+    """The platform refused or could not carry a call (denied, unauthenticated, over quota):
+    nothing about the model can be concluded from it, so nothing is undone because of it."""
+
+
 class Problem(NamedTuple):
     """One validation error: the dotted field path, the message, the value given, its kind."""
 

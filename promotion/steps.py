@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kernel import exit_codes
 from kernel.atomic import write_json
-from kernel.errors import DataError, Failed, UserError
+from kernel.errors import DataError, Failed, PlatformRefused, UserError
 from kernel.names import (
     CANDIDATE_LABEL,
     CHALLENGER,
@@ -41,7 +41,8 @@ SMOKE_ROWS = 8  # rows of the test split sent to a new version before it gets tr
 
 
 class DeployFailed(UserError):
-    """The new version failed its smoke test; traffic was rolled back."""
+    """The new version failed its smoke test (traffic rolled back), or the test could not run
+    because the platform refused the call (nothing undone: the deploy is resumable)."""
 
 
 # 1. ingest ------------------------------------------------------------------------------
@@ -421,7 +422,15 @@ def deploy_candidate(
     endpoint.deploy(version.version, traffic, rollout)
     log(f"deployed version {version.version}: traffic {traffic}")
     instances = json.loads(storage.read_text(f"{candidate_uri}/smoke.json"))
-    problems = _smoke_problems(endpoint, instances, version.version)
+    try:
+        problems = _smoke_problems(endpoint, instances, version.version)
+    except PlatformRefused as exc:
+        raise DeployFailed(
+            f"the smoke test of version {version.version} could not run: {exc}. Nothing was "
+            f"rolled back: version {version.version} stays registered at {traffic} and marked "
+            f"'{DEPLOYING}'; once the call is allowed, the next deploy or `mlops canary` "
+            "smoke-tests it and completes or rolls it back"
+        ) from None
     if problems:
         restored = _roll_back(registry, endpoint, before, version.version)
         raise DeployFailed(
@@ -448,7 +457,9 @@ def deploy_candidate(
 def _smoke_problems(endpoint: Endpoint, instances: list[dict], version: str) -> list[str]:
     try:
         return predict.check_predictions(instances, endpoint.predict(instances, version))
-    except Exception as exc:  # any failure to answer is a failed smoke test
+    except PlatformRefused:  # the call was refused: the model was never asked
+        raise
+    except Exception as exc:  # any other failure to answer is the model's: a failed test
         return [f"prediction failed: {exc}"]
 
 

@@ -6,8 +6,11 @@ import functools
 import math
 from typing import Any
 
+from google.api_core import exceptions
+
 from adapters.vertex import requests
 from adapters.vertex.registry import VertexRegistry
+from kernel.errors import PlatformRefused
 from promotion.ports import EndpointState
 from settings import Rollout
 
@@ -22,6 +25,12 @@ def smoke_attempts(canary_percent: int, miss_probability: float = 0.001) -> int:
     if share >= 1:
         return 1
     return min(500, math.ceil(math.log(miss_probability) / math.log(1 - share)))
+
+
+# Answers about the call, not the model: 401, 403, 429 (over REST these are Unauthorized,
+# Forbidden, TooManyRequests; their gRPC forms subclass them). A model that fails answers
+# 5xx or wrong predictions, which the smoke test judges.
+PLATFORM_REFUSALS = (exceptions.Unauthorized, exceptions.Forbidden, exceptions.TooManyRequests)
 
 
 class VertexEndpoint:
@@ -86,7 +95,12 @@ class VertexEndpoint:
         target = self._deployed()[version]
         share = self.state().traffic.get(version, 0)
         for _ in range(smoke_attempts(max(share, 1))):
-            response = self.endpoint.predict(instances=instances)
+            try:
+                response = self.endpoint.predict(instances=instances)
+            except PLATFORM_REFUSALS as exc:  # the caller's rights or quota, not the model
+                raise PlatformRefused(
+                    f"predict on {self.endpoint.resource_name} was refused: {exc}"
+                ) from exc
             if response.deployed_model_id == target:
                 return [dict(p) for p in response.predictions]
         raise RuntimeError(f"version {version} never answered; is it receiving traffic?")

@@ -180,3 +180,45 @@ def test_a_trainer_left_out_is_absent_not_broken(tmp_path):
     steps.mark_skipped(custom, "custom")
     with pytest.raises(UserError, match="left every trainer out"):
         steps.present(custom, automl)
+
+
+def test_a_refused_smoke_call_stops_the_deploy_and_deletes_nothing(world, monkeypatch):
+    """A 403 on predict says nothing about the model: the version stays, marked, and the
+    next deploy finishes it once the call is allowed."""
+    from kernel.errors import PlatformRefused
+
+    prod, deploy, _ = world
+    deploy("run-1")
+
+    def refused(instances, version):
+        raise PlatformRefused("predict on endpoints/1 was refused: 403 Permission denied")
+
+    monkeypatch.setattr(prod.endpoint, "predict", refused)
+    with pytest.raises(steps.DeployFailed) as failed:
+        deploy("run-2")
+    message = str(failed.value)
+    assert "the smoke test of version 2 could not run: predict on endpoints/1 was refused" in (
+        message
+    )
+    assert "Nothing was rolled back: version 2 stays registered at {'1': 90, '2': 10}" in message
+    assert [v.version for v in prod.registry.versions()] == ["1", "2"]
+    assert aliases(prod) == {"champion": "1", "deploying": "2"}
+    assert prod.endpoint.state().traffic == {"1": 90, "2": 10}
+    monkeypatch.undo()  # the grant is back: the next deploy completes the interrupted one
+    again = deploy("run-2")
+    assert again["smoke"] == "skipped: already serving"
+    assert aliases(prod) == {"champion": "1", "challenger": "2"}
+
+
+def test_a_model_that_fails_its_smoke_test_is_still_rolled_back_and_removed(world, monkeypatch):
+    prod, deploy, _ = world
+    deploy("run-1")
+
+    def broken(instances, version):
+        raise RuntimeError("the model server answered 500")
+
+    monkeypatch.setattr(prod.endpoint, "predict", broken)
+    with pytest.raises(steps.DeployFailed, match="prediction failed: the model server answered"):
+        deploy("run-2")
+    assert [v.version for v in prod.registry.versions()] == ["1"]
+    assert prod.endpoint.state().traffic == {"1": 100}

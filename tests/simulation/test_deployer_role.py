@@ -97,13 +97,8 @@ def test_the_role_is_exactly_the_permissions_the_workflow_used(used):
     }
 
 
-@pytest.mark.parametrize(
-    ("permission", "failing_step"),
-    [("aiplatform.models.update", "deploy"), ("monitoring.timeSeries.list", "canary")],
-)
-def test_removing_a_permission_fails_the_step_that_uses_it(
-    stacks, tmp_path, permission, failing_step
-):
+def without_permission(stacks: dict, permission: str) -> dict:
+    """The stacks with `permission` taken out of the deployer's custom role."""
     changed = {part: stack for part, stack in stacks.items()}
     prod = dict(stacks["prod"])
     roles = dict(prod["resource"]["google_project_iam_custom_role"])
@@ -115,7 +110,17 @@ def test_removing_a_permission_fails_the_step_that_uses_it(
             }
     prod["resource"] = {**prod["resource"], "google_project_iam_custom_role": roles}
     changed["prod"] = prod
-    sim = start(changed, tmp_path / "cloud")
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("permission", "failing_step"),
+    [("aiplatform.models.update", "deploy"), ("monitoring.timeSeries.list", "canary")],
+)
+def test_removing_a_permission_fails_the_step_that_uses_it(
+    stacks, tmp_path, permission, failing_step
+):
+    sim = start(without_permission(stacks, permission), tmp_path / "cloud")
     try:
         if failing_step == "deploy":
             done = deploy(sim, "run-1")
@@ -157,3 +162,21 @@ def test_decide_reads_the_champion_as_the_reader_and_nothing_more(cloud):
         ("storage.objects.list", "roles/storage.objectViewer"),
         ("storage.objects.get", "roles/storage.objectViewer"),
     }
+
+
+def test_a_denied_smoke_call_fails_the_deploy_and_keeps_the_version(stacks, tmp_path):
+    """A 403 on the smoke test's predict is the platform's answer, not the model's: the
+    version is neither judged broken nor deleted."""
+    from prod_deploy import registered
+
+    sim = start(without_permission(stacks, "aiplatform.endpoints.predict"), tmp_path / "cloud")
+    try:
+        done = deploy(sim, "run-1")
+        model = registered(sim)
+    finally:
+        sim.stop()
+    assert done.returncode != 0
+    out = done.stdout + done.stderr
+    assert "the smoke test of version 1 could not run" in out, out[-2000:]
+    assert "Permission 'aiplatform.endpoints.predict' denied" in out
+    assert list(model["versions"]) == ["1"] and model["aliases"].get("deploying") == "1"
