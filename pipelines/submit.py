@@ -137,7 +137,10 @@ def submit(
     client = aiplatform_v1.PipelineServiceClient(
         transport=gcp.transport("aiplatform"), client_options=gcp.client_options("aiplatform")
     )
-    body = pipeline_job_body(request, read_template(request["template_path"]), service_account)
+    # a caller that has read the template already (the retraining function, which took the
+    # run's defaults from it) sends that one: reading `latest` again could give a newer one
+    template = request.get("template") or read_template(request["template_path"])
+    body = pipeline_job_body(request, template, service_account)
     job = client.create_pipeline_job(
         parent=f"projects/{request['project']}/locations/{request['location']}",
         pipeline_job=aiplatform_v1.PipelineJob.from_json(json.dumps(body)),

@@ -2,11 +2,14 @@
 
 The message (Pub/Sub data, JSON): {"parameters": {...}, "reason": "..."}, the parameters
 by group ({"bars": {"min_roc_auc": 0.93}}) or dotted ({"bars.min_roc_auc": 0.93}).
-Only run-level knobs may be overridden (data, training, bars, the canary share, commit),
-each onto the defaults of the template the run will use (the latest one the staging build
-published, with its commit-pinned images and compiled-in tenants); projects, keys,
-identities and buckets are never a message's to set, so a publisher cannot redirect a run.
-An unknown, forbidden or ill-typed parameter is an error and starts nothing.
+Only run-level knobs may be overridden (data, training, bars, the canary share), each onto
+the defaults of the template the run will use (the latest one the staging build published,
+with its commit-pinned images and compiled-in tenants); projects, keys, identities and
+buckets are never a message's to set, so a publisher cannot redirect a run, and neither is
+`commit`: the run's labels and lineage name the commit its template was built from. The
+template is read once: the job is created from the very template whose defaults it used,
+even if a newer one is published meanwhile. An unknown, forbidden or ill-typed parameter is
+an error and starts nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from settings import Platform, tenants_for
 
 # Whole groups a message may set, and single fields of the others.
 OVERRIDABLE_GROUPS = frozenset({"data", "training", "bars"})
-OVERRIDABLE = frozenset({"rollout.canary_percent", "rollout.versions_kept", "commit"})
+OVERRIDABLE = frozenset({"rollout.canary_percent", "rollout.versions_kept"})
 
 
 class BadMessage(ValueError):
@@ -84,6 +87,7 @@ def build_job(
         raise BadMessage(str(exc)) from None
     request, service_account = submit.build_request(platform, env, p, template_path, now=now)
     request["labels"]["trigger"] = "pubsub"
+    request["template"] = template  # sent as read: never read again from `latest`
     return request, service_account
 
 
@@ -110,7 +114,7 @@ def handle(
     log(
         {
             "severity": "INFO",
-            "message": f"submitting {request['job_id']}",
+            "message": f"submitting {request['job_id']} from {request['template_path']}",
             "parameters": request["parameter_values"],
         }
     )

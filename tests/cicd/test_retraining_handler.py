@@ -60,7 +60,6 @@ def test_a_good_message_gives_the_exact_pipeline_job_request(template):
         "parameters": {
             "data.train_data_uri": "gs://census-ml-staging-data/census/2026-11.csv",
             "training": {"num_leaves": 31},
-            "commit": "abc123",
         },
         "reason": "new data",
     }
@@ -71,6 +70,7 @@ def test_a_good_message_gives_the_exact_pipeline_job_request(template):
         PLATFORM, "staging", expected_params, PATH, now=NOW
     )
     expected["labels"]["trigger"] = "pubsub"
+    expected["template"] = template  # the template read once, sent as read
     assert request == expected and account == expected_account
     assert request["template_path"] == PATH
     # The template's own defaults stand where the message says nothing.
@@ -105,6 +105,8 @@ def test_a_good_message_gives_the_exact_pipeline_job_request(template):
         ),
         ({"parameters": [1, 2]}, 'expected {"parameters"'),
         ({"parameters": {"trainer": "both"}}, "set by settings, not by messages: trainer"),
+        # the template's own commit: labels and lineage must not name another
+        ({"parameters": {"commit": "c0ffee"}}, "set by settings, not by messages: commit"),
         (
             {"parameters": {"data.train_data_uri": "file:///etc/passwd"}},
             "file:///etc/passwd: local files are not read here",

@@ -79,7 +79,7 @@ def published_template(cloud, tmp_path):
     built = params.build(
         platform,
         "staging",
-        {"bars.min_accuracy": 0.8, "tenants.serving_image": serving},
+        {"bars.min_accuracy": 0.8, "tenants.serving_image": serving, "commit": "0123abc"},
         local=False,
     )
     compile_to(platform, "vertex", "staging", built, target, image_tag="0123abc")
@@ -88,7 +88,7 @@ def published_template(cloud, tmp_path):
 
 def test_a_valid_message_becomes_a_pipeline_job(published_template, function):
     sim = published_template
-    done = publish(sim, function, {"parameters": {"bars.min_roc_auc": 0.93, "commit": "c0ffee"}})
+    done = publish(sim, function, {"parameters": {"bars.min_roc_auc": 0.93}})
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     (job,) = sim.vertex["pipelines"].values()
     assert job["serviceAccount"] == PIPELINE
@@ -96,7 +96,7 @@ def test_a_valid_message_becomes_a_pipeline_job(published_template, function):
     values = job["runtimeConfig"]["parameterValues"]
     assert values["bars"]["min_roc_auc"] == 0.93
     assert values["bars"]["min_accuracy"] == 0.8  # the template's, not today's settings'
-    assert values["commit"] == "c0ffee"
+    assert values["commit"] == "0123abc"  # the commit the template was built from
     assert job["labels"]["trigger"] == "pubsub"
     spec = json.dumps(job["pipelineSpec"])
     assert "census-images/components:0123abc" in spec  # the commit-pinned images stand
