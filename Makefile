@@ -1,4 +1,4 @@
-# Two commands set everything up on a fresh machine with Python 3.11+, Node 20+ and make:
+# Two commands set everything up on a fresh machine with Python 3.11-3.13, Node 20+ and make:
 #   make demo   installs what is missing, then runs the main job
 #   make test   installs what is missing, then runs lint and the whole test suite
 SHELL := /bin/bash
