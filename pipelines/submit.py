@@ -38,14 +38,14 @@ def pipeline_job_request(
     run_id: str,
     env: str,
 ) -> dict:
-    """PipelineJob kwargs: CMEK, root and labels from settings; parameters validated."""
+    """PipelineJob kwargs: CMEK, root and labels from settings; parameters validated. No
+    caching flag: the REST body carries none, every compiled task has caching off itself."""
     return {
         "display_name": PIPELINE_NAME,
         "template_path": template_path,
         "job_id": run_id,
         "pipeline_root": pipeline_root,
         "parameter_values": params.run_values(),
-        "enable_caching": False,
         "encryption_spec_key_name": params.tenants.staging_kms_key,
         "labels": {
             "env": label_value(env),

@@ -257,7 +257,7 @@ def test_submit_dry_run_prints_the_exact_request(capsys):
     assert job["project"] == "census-ml-staging" and job["location"] == "europe-west4"
     assert job["job_id"].startswith("census-promotion-") and job["job_id"].endswith("-0123abcd")
     assert job["parameter_values"]["commit"] == "0123abcd"
-    assert job["enable_caching"] is False
+    assert "enable_caching" not in job  # never sent: the compiled tasks say it themselves
 
 
 def test_no_task_is_ever_served_from_the_cache(vertex):
