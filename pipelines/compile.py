@@ -28,7 +28,13 @@ def compile_to(
         image = LOCAL_IMAGE
     output.parent.mkdir(parents=True, exist_ok=True)
     compiler.Compiler().compile(
-        build(target, image, params.tenants, settings.pipeline_settings().training_machine_type),
+        build(
+            target,
+            image,
+            params.tenants,
+            settings.pipeline_settings().training_machine_type,
+            settings.pipeline_settings().training_timeout_hours,
+        ),
         str(output),
         pipeline_parameters=params.run_values(),
     )

@@ -19,7 +19,13 @@ LOCAL_IMAGE = "python:3.11-slim"  # never pulled: the local runner uses this int
 # a cached decide or deploy would act on a prod that has moved on.
 
 
-def build(target: str, image: str, tenants: Tenants, training_machine_type: str = "n1-standard-4"):
+def build(
+    target: str,
+    image: str,
+    tenants: Tenants,
+    training_machine_type: str = "n1-standard-4",
+    training_timeout_hours: int = 2,
+):
     """The pipeline for `target`, its components running in `image`."""
     check_target(target)
     ops = {
@@ -33,7 +39,10 @@ def build(target: str, image: str, tenants: Tenants, training_machine_type: str 
         )
 
         train_op = create_custom_training_job_from_component(
-            ops["train"], display_name="census-train", machine_type=training_machine_type
+            ops["train"],
+            display_name="census-train",
+            machine_type=training_machine_type,
+            timeout=f"{training_timeout_hours * 3600}s",
         )
     where = tenants.model_dump()
 

@@ -184,6 +184,10 @@ class PipelineSettings(Strict):
     trainer: Trainer = Field("custom", description="custom, automl or both (docs/automl.md)")
     automl: AutoMLSettings = AutoMLSettings()
     training_machine_type: str = Field(pattern=MACHINE_TYPE)
+    # Vertex's own limit for a custom job is 7 days: a hung training would bill that long.
+    training_timeout_hours: int = Field(
+        ge=1, le=168, description="the training custom job is stopped after this many hours"
+    )
     # Retraining without a person: Cloud Scheduler publishes to the retraining topic.
     retraining_schedule: str | None = Field(None, pattern=r"^(\S+\s+){4}\S+$")
     retraining_time_zone: str = "Etc/UTC"

@@ -166,6 +166,9 @@ def test_training_is_a_cmek_custom_job_as_the_trainer_in_staging(vertex):
     ]["defaultValue"]
     assert specs[0]["machine_spec"]["machine_type"] == "n1-standard-4"
     assert specs[0]["container_spec"]["image_uri"] == IMAGE
+    # stopped after pipeline.training_timeout_hours, not Vertex's 7-day default
+    timeout = vertex["components"]["comp-train"]["inputDefinitions"]["parameters"]["timeout"]
+    assert timeout["defaultValue"] == "7200s"
 
 
 def test_prod_steps_act_as_the_deployer_with_prod_cmek(vertex):
