@@ -15,6 +15,8 @@ from pipelines import components
 from settings import Tenants
 
 LOCAL_IMAGE = "python:3.11-slim"  # never pulled: the local runner uses this interpreter
+# Every function of pipelines/components.py that becomes a component: the steps and helpers.
+COMPONENT_NAMES = (*STEP_NAMES, "automl_budget", "vertex_automl", "skipped")
 # Every task runs every time: a cached ingest would reuse last week's data at the same URI,
 # a cached decide or deploy would act on a prod that has moved on.
 
@@ -30,7 +32,7 @@ def build(
     check_target(target)
     ops = {
         name: dsl.component(getattr(components, name), base_image=image, install_kfp_package=False)
-        for name in (*STEP_NAMES, "automl_budget", "vertex_automl", "skipped")
+        for name in COMPONENT_NAMES
     }
     train_op = ops["train"]
     if target == "vertex":

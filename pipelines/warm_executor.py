@@ -93,11 +93,10 @@ def _is_module(name: str) -> bool:
 
 def preload_modules() -> list[str]:
     """What the fork server imports: the libraries, then what the components import."""
-    from kernel.names import STEP_NAMES
     from pipelines import components
+    from pipelines.pipeline import COMPONENT_NAMES
 
-    names = (*STEP_NAMES, "automl_budget", "vertex_automl", "skipped")
-    modules = component_imports(getattr(components, n) for n in names)
+    modules = component_imports(getattr(components, n) for n in COMPONENT_NAMES)
     return list(dict.fromkeys([*THIRD_PARTY, "pipelines.components", *modules]))
 
 

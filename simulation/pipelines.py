@@ -367,16 +367,13 @@ VERTEX_PRELOAD = (
     "adapters.vertex.endpoint",
     "adapters.vertex.monitoring",
 )
-_executor: warm_executor.WarmExecutor | None = None
 
 
+@functools.cache
 def warm() -> warm_executor.WarmExecutor:
     """One warm executor per process: its fork server imports once for every task of every
     simulated pipeline this process runs."""
-    global _executor
-    if _executor is None:
-        _executor = warm_executor.WarmExecutor([*warm_executor.preload_modules(), *VERTEX_PRELOAD])
-    return _executor
+    return warm_executor.WarmExecutor([*warm_executor.preload_modules(), *VERTEX_PRELOAD])
 
 
 def _stamp() -> str:
