@@ -10,7 +10,21 @@ from dataclasses import dataclass
 
 from kernel.errors import UserError
 from kernel.names import MODEL_NAME
-from promotion.ports import Endpoint, Monitoring, Registry, RunLog, Storage, Warehouse
+from kernel.workspace import LocalTenant, workspace_root
+from promotion.domain import layout
+from promotion.ports import (
+    AlertLog,
+    Endpoint,
+    LoggedRequests,
+    Monitoring,
+    Preflight,
+    Registry,
+    RequestLog,
+    RunLog,
+    ServingFigures,
+    Storage,
+    Warehouse,
+)
 from settings import Tenants
 
 TARGETS = ("local", "vertex")
@@ -20,11 +34,8 @@ TARGETS = ("local", "vertex")
 class Staging:
     warehouse: Warehouse
     storage: Storage
-    buckets_root: str  # prefix a bucket name is appended to: a folder, or "gs:/"
     runs: RunLog  # what each run's steps recorded (docs/lineage.md)
-
-    def bucket_uri(self, bucket: str) -> str:
-        return f"{self.buckets_root}/{bucket}"
+    candidates_root: str  # where the decide step stages candidates (promotion.domain.layout)
 
 
 @dataclass
@@ -33,10 +44,20 @@ class Prod:
     endpoint: Endpoint
     storage: Storage
     monitoring: Monitoring
-    buckets_root: str
+    figures: ServingFigures  # the canary's evidence
+    layout: layout.ProdLayout  # where prod keeps each run's copy
 
-    def bucket_uri(self, bucket: str) -> str:
-        return f"{self.buckets_root}/{bucket}"
+
+def _buckets_root(target: str, workspace: str, project: str) -> str:
+    """What a bucket name is appended to: the tenant's folder locally, "gs:/" on Vertex."""
+    if target == "local":
+        return str(LocalTenant(workspace_root(workspace), project).path / "buckets")
+    return "gs:/"
+
+
+def _prod_layout(target: str, workspace: str, tenants: Tenants) -> layout.ProdLayout:
+    root = _buckets_root(target, workspace, tenants.prod_project)
+    return layout.ProdLayout.of(root, tenants.prod_models_bucket, tenants.prod_data_bucket)
 
 
 def check_target(target: str) -> None:
@@ -52,14 +73,17 @@ def open_staging(target: str, workspace: str, tenants: Tenants) -> Staging:
         from adapters.local.runlog import DuckDBRunLog
         from adapters.local.storage import LocalStorage
         from adapters.local.warehouse import DuckDBWarehouse
-        from adapters.local.workspace import LocalTenant, workspace_root
 
+    candidates = layout.candidates_root(
+        _buckets_root(target, workspace, project), tenants.staging_models_bucket
+    )
+    if target == "local":
         tenant = LocalTenant(workspace_root(workspace), project)
         return Staging(
             DuckDBWarehouse(tenant.warehouse_path),
             LocalStorage(),
-            str(tenant.path / "buckets"),
             DuckDBRunLog(tenant.warehouse_path),
+            candidates,
         )
     from adapters.vertex.bigquery import BigQueryWarehouse
     from adapters.vertex.runlog import ExperimentsRunLog
@@ -67,7 +91,7 @@ def open_staging(target: str, workspace: str, tenants: Tenants) -> Staging:
 
     warehouse = BigQueryWarehouse(project, tenants.staging_dataset, tenants.region)
     runs = ExperimentsRunLog(project, tenants.region)
-    return Staging(warehouse, GcsStorage(project=project), "gs:/", runs)
+    return Staging(warehouse, GcsStorage(project=project), runs, candidates)
 
 
 def open_prod(target: str, workspace: str, tenants: Tenants, *, as_: str = "deployer") -> Prod:
@@ -78,10 +102,9 @@ def open_prod(target: str, workspace: str, tenants: Tenants, *, as_: str = "depl
     project, region, endpoint_id = tenants.prod_project, tenants.region, tenants.endpoint_id
     if target == "local":
         from adapters.local.endpoint import LocalEndpoint
-        from adapters.local.monitoring import LocalMonitoring
+        from adapters.local.monitoring import LocalMonitoring, LocalServingFigures
         from adapters.local.registry import LocalRegistry
         from adapters.local.storage import LocalStorage
-        from adapters.local.workspace import LocalTenant, workspace_root
 
         tenant = LocalTenant(workspace_root(workspace), project)
         local_registry = LocalRegistry(tenant, MODEL_NAME)
@@ -90,12 +113,13 @@ def open_prod(target: str, workspace: str, tenants: Tenants, *, as_: str = "depl
             LocalEndpoint(tenant, endpoint_id, local_registry),
             LocalStorage(),
             LocalMonitoring(tenant),
-            str(tenant.path / "buckets"),
+            LocalServingFigures(tenant),
+            _prod_layout(target, workspace, tenants),
         )
     from adapters.vertex import session
     from adapters.vertex.credentials import impersonated, own_credentials
     from adapters.vertex.endpoint import VertexEndpoint
-    from adapters.vertex.monitoring import VertexMonitoring
+    from adapters.vertex.monitoring import CloudMonitoringFigures, VertexMonitoring
     from adapters.vertex.registry import VertexRegistry
     from adapters.vertex.storage import GcsStorage
 
@@ -112,4 +136,42 @@ def open_prod(target: str, workspace: str, tenants: Tenants, *, as_: str = "depl
         project, region, endpoint_id, credentials, registry, tenants.serving_service_account
     )
     monitoring = VertexMonitoring(project, region, endpoint.resource_name, credentials)
-    return Prod(registry, endpoint, storage, monitoring, "gs:/")
+    figures = CloudMonitoringFigures(project, region, endpoint.resource_name, credentials)
+    layout_ = _prod_layout(target, workspace, tenants)
+    return Prod(registry, endpoint, storage, monitoring, figures, layout_)
+
+
+# The local endpoint's request log and the local monitor: this machine only. On Vertex the
+# endpoint logs requests itself and the monitoring job reads them.
+
+
+def _local_prod_tenant(workspace: str | None, tenants: Tenants) -> LocalTenant:
+    return LocalTenant(workspace_root(workspace), tenants.prod_project)
+
+
+def open_request_log(workspace: str | None, tenants: Tenants) -> RequestLog:
+    """The local server's writer: every response, before it returns."""
+    from adapters.local.request_log import RequestLog as LocalRequestLog
+
+    return LocalRequestLog(_local_prod_tenant(workspace, tenants).request_log_path)
+
+
+def logged_requests(workspace: str | None, tenants: Tenants) -> LoggedRequests:
+    """The local request log as the monitor reads it."""
+    from adapters.local.request_log import LocalLoggedRequests
+
+    return LocalLoggedRequests(_local_prod_tenant(workspace, tenants).request_log_path)
+
+
+def alert_log(workspace: str | None, tenants: Tenants) -> AlertLog:
+    """The local monitor's alerts (Vertex: the job's anomalies and emails)."""
+    from adapters.local.monitoring import LocalAlertLog
+
+    return LocalAlertLog(_local_prod_tenant(workspace, tenants))
+
+
+def preflight() -> Preflight:
+    """What must hold in the cloud before a Vertex run (mlops doctor, mlops submit)."""
+    from adapters.vertex.doctor import VertexPreflight
+
+    return VertexPreflight()

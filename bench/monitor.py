@@ -30,10 +30,10 @@ from adapters import wiring  # noqa: E402
 from adapters.local import request_log  # noqa: E402
 from adapters.local.request_log import COLUMNS  # noqa: E402
 from adapters.local.warehouse import DuckDBWarehouse  # noqa: E402
-from adapters.local.workspace import LocalTenant  # noqa: E402
+from kernel.workspace import LocalTenant  # noqa: E402
 from monitoring import monitor  # noqa: E402
-from promotion import steps  # noqa: E402
 from promotion.domain import statistics as stats  # noqa: E402
+from promotion.steps.monitor import monitoring_config  # noqa: E402
 from settings import load_platform, tenants_for  # noqa: E402
 from trainer import loader, schema  # noqa: E402
 
@@ -72,7 +72,7 @@ def configure_monitoring(workspace: Path, baseline: dict) -> Path:
     workspace.mkdir(parents=True, exist_ok=True)
     baseline_uri = workspace / "baseline.json"
     baseline_uri.write_text(json.dumps(baseline))
-    config = steps.monitoring_config(
+    config = monitoring_config(
         endpoint_id=tenants.endpoint_id,
         baseline_uri=str(baseline_uri),
         monitoring=platform["prod"].monitoring_settings(),

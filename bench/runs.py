@@ -26,7 +26,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import duckdb  # noqa: E402
 
 from adapters.local.runlog import SCHEMA, TABLE, DuckDBRunLog  # noqa: E402
-from adapters.local.workspace import LocalTenant  # noqa: E402
+from kernel.workspace import LocalTenant  # noqa: E402
 from pipelines import params  # noqa: E402
 from pipelines.runner import run_local  # noqa: E402
 from promotion.domain import runs  # noqa: E402

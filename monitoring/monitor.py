@@ -23,6 +23,7 @@ from kernel.errors import UserError
 from monitoring.distances import alerts, jensen_shannon, l_infinity
 from promotion.domain.histograms import Histogram
 from promotion.domain.statistics import FORMAT
+from promotion.ports import LoggedRequests
 from trainer import schema
 
 
@@ -230,7 +231,7 @@ def check_baseline(baseline: dict, where: str) -> None:
 
 def run(
     *,
-    request_log: Path,
+    requests: LoggedRequests,
     baseline: dict,
     skew_thresholds: dict,
     drift_thresholds: dict,
@@ -238,16 +239,14 @@ def run(
     until: datetime | None,
     report_dir: Path,
 ) -> tuple[list, Path]:
-    """Read two windows of the request log, judge them, write the report."""
-    from adapters.local import request_log as log
+    """Profile two windows of the request log, judge them, write the report."""
     from monitoring.profiles import profile
 
     end = (until or datetime.now(UTC)).replace(tzinfo=None)
-    if not log.exists(request_log):
-        raise UserError(f"no request log at {request_log}: serve some traffic first (mlops serve)")
-    with log.reader(request_log) as con:
-        current = profile(con, end - window, end)
-        previous = profile(con, end - 2 * window, end - window)
+    if not requests.exists():
+        raise UserError(f"no request log at {requests}: serve some traffic first (mlops serve)")
+    current = profile(requests, end - window, end)
+    previous = profile(requests, end - 2 * window, end - window)
     if current["rows"] == 0:
         stamp = end.strftime("%Y-%m-%d %H:%M")
         raise UserError(

@@ -3,7 +3,8 @@
 KFP ships each function's source to the task, so each imports what it needs inside its
 body; the repository itself is installed in the component image (Dockerfile, target
 `components`) and, locally, in this virtual environment. Each validates the parameter groups
-it reads (pipelines.params) before doing anything. Functions stay plain here;
+it reads once, before doing anything, and opens its tenants through one StepContext
+(pipelines/context.py). Functions stay plain here;
 `pipelines.pipeline.build` turns them into components with the image of the compile.
 No `from __future__ import annotations` here: KFP reads the annotations as real types.
 """
@@ -46,22 +47,21 @@ def ingest(
     The first step, so it also records the run's parameters, every group, as asked."""
     from pathlib import Path
 
-    from adapters import wiring
     from kernel.locations import check_data_uri
+    from pipelines.context import StepContext
     from pipelines.params import DataParams, data_locations
-    from promotion import steps
     from promotion.domain import runs
-    from settings import AutoMLSettings, Bars, MonitoringSettings, Rollout, Tenants
+    from promotion.steps import staging
+    from settings import AutoMLSettings, Bars, MonitoringSettings, Rollout
     from trainer.hyperparameters import Hyperparameters
 
     source = DataParams.model_validate(data)
-    where = Tenants.model_validate(tenants)
+    step = StepContext.of(target, workspace, tenants, run_id)
     for uri in (source.train_data_uri, source.test_data_uri):  # again: a job's own values
-        check_data_uri(uri, **data_locations(where))
-    staging = wiring.open_staging(target, workspace, where)
+        check_data_uri(uri, **data_locations(step.tenants))
     Path(quarantine.path).mkdir(parents=True, exist_ok=True)
-    summary = steps.ingest(
-        staging.warehouse,
+    summary = staging.ingest(
+        step.staging.warehouse,
         {"train": source.train_data_uri, "test": source.test_data_uri},
         source.max_bad_fraction,
         {"train": train_data.uri, "test": test_data.uri},
@@ -81,8 +81,7 @@ def ingest(
     }
     parameters = {name: group.model_dump(mode="json") for name, group in asked.items()}
     parameters["trainer"] = trainer
-    facts = runs.ingest_facts(commit, parameters, summary, uris)
-    staging.runs.record(run_id, "ingest", facts)
+    step.record("ingest", runs.ingest_facts(commit, parameters, summary, uris))
     print(f"ingest: {summary}")
 
 
@@ -98,12 +97,11 @@ def validate(
     the skew baseline. `train_data` (the export) is only the lineage: it is not read."""
     from pathlib import Path
 
-    from adapters import wiring
-    from promotion import steps
-    from settings import Tenants
+    from pipelines.context import StepContext
+    from promotion.steps import staging
 
-    staging = wiring.open_staging(target, workspace, Tenants.model_validate(tenants))
-    stats = steps.validate(staging.warehouse, Path(baseline.path))
+    step = StepContext.of(target, workspace, tenants)
+    stats = staging.validate(step.staging.warehouse, Path(baseline.path))
     summary.log_metric("rows", stats["rows"])
     summary.log_metric("label_positive_share", round(stats["label_positive_share"], 4))
     print(f"validate: {stats['rows']:,} rows, schema and statistics OK")
@@ -113,14 +111,15 @@ def train(train_data: Input[Dataset], training: dict, trainer: str, model: Outpu
     """Gradient-boosted trees on the validated training data (the custom trainer)."""
     from pathlib import Path
 
-    from promotion import steps
+    from pipelines.challengers import mark_skipped
+    from promotion.steps import staging
     from trainer.hyperparameters import Hyperparameters
 
     if trainer == "automl":  # local runs: the trainer parameter left this one out
-        steps.mark_skipped(Path(model.path), "custom")
+        mark_skipped(Path(model.path), "custom")
         print("train: skipped (trainer=automl)")
         return
-    steps.train_model(
+    staging.train_model(
         Path(train_data.path), Hyperparameters.model_validate(training), Path(model.path)
     )
     model.metadata["framework"] = "lightgbm"
@@ -134,11 +133,13 @@ def automl(
     budget), not Vertex AutoML; its model says so (docs/automl.md)."""
     from pathlib import Path
 
-    from promotion import steps
+    from pipelines.challengers import mark_skipped
+    from promotion.steps import staging
     from settings import AutoMLSettings
+    from trainer.hyperparameters import Hyperparameters
 
     if trainer == "custom":
-        steps.mark_skipped(Path(model.path), "automl")
+        mark_skipped(Path(model.path), "automl")
         print("automl: skipped (trainer=custom)")
         return
     budget = AutoMLSettings.model_validate(automl)
@@ -146,9 +147,9 @@ def automl(
     print(
         f"automl: stand-in search (FLAML, LightGBM only) for {budget.time_budget_seconds}s{limit}"
     )
-    found = steps.train_automl_stand_in(
+    found = staging.train_automl_stand_in(
         Path(train_data.path),
-        training,
+        Hyperparameters.model_validate(training),
         budget.time_budget_seconds,
         Path(model.path),
         budget.max_trials or None,
@@ -198,9 +199,9 @@ def skipped(trainer: str, model: Output[Model]):
     """On Vertex, the branch a trainer left out (dsl.Else): marks the challenger absent."""
     from pathlib import Path
 
-    from promotion import steps
+    from pipelines.challengers import mark_skipped
 
-    steps.mark_skipped(Path(model.path), trainer)
+    mark_skipped(Path(model.path), trainer)
 
 
 def evaluate(
@@ -221,17 +222,20 @@ def evaluate(
     import json
     from pathlib import Path
 
-    from adapters import wiring
-    from promotion import steps
+    from pipelines.challengers import metric_prefix, present
+    from pipelines.context import StepContext
     from promotion.domain import runs
-    from settings import Tenants
+    from promotion.steps import staging
     from trainer import report as html_report
+    from trainer import schema
+    from trainer.evaluate import HEADLINE
 
-    models = steps.present(model.path, automl_model.path)
-    results, metadata = steps.evaluate_challengers(models, Path(test_data.path))
+    results, metadata = staging.evaluate_challengers(
+        present(model.path, automl_model.path), Path(test_data.path)
+    )
     for name, result in results.items():
-        prefix = steps.metric_prefix(name)
-        for key in ("accuracy", "roc_auc", "log_loss", "f1", "precision", "recall"):
+        prefix = metric_prefix(name)
+        for key in HEADLINE:
             metrics.log_metric(prefix + key, round(result[key], 6))
         for slice_name, gap in result["slice_accuracy_gap"].items():
             metrics.log_metric(f"{prefix}slice_accuracy_gap_{slice_name}", round(gap, 6))
@@ -241,15 +245,14 @@ def evaluate(
     first = next(iter(results.values()))  # the UI draws one ROC curve; the report all
     roc = first["roc_curve"]
     classification.log_roc_curve(roc["fpr"], roc["tpr"], roc["thresholds"])
-    classification.log_confusion_matrix(["<=50K", ">50K"], first["confusion_matrix"])
-    for name in results:
-        results[name].update(runs.trainer_facts(metadata[name]))
+    classification.log_confusion_matrix(list(schema.CLASSES), first["confusion_matrix"])
+    described = {n: {**r, **runs.trainer_facts(metadata[n])} for n, r in results.items()}
     html_report.write_report(
-        report.path, {f"{name}: {r['trainer']}": r for name, r in results.items()}
+        report.path, {f"{name}: {r['trainer']}": r for name, r in described.items()}
     )
-    Path(evaluation.path).write_text(json.dumps(results))
-    staging = wiring.open_staging(target, workspace, Tenants.model_validate(tenants))
-    staging.runs.record(run_id, "evaluate", runs.evaluation_facts(metadata, results))
+    Path(evaluation.path).write_text(json.dumps(described))
+    step = StepContext.of(target, workspace, tenants, run_id)
+    step.record("evaluate", runs.evaluation_facts(metadata, described))
 
 
 def export(
@@ -263,14 +266,14 @@ def export(
     against LightGBM on the official test split (a failed check keeps it out of prod)."""
     from pathlib import Path
 
-    from promotion import steps
+    from pipelines.challengers import metric_prefix, present
+    from promotion.steps import staging
 
-    models = steps.present(model.path, automl_model.path)
-    for name, path in models.items():
+    for name, path in present(model.path, automl_model.path).items():
         folder = Path(on_device.path) / name
         folder.mkdir(parents=True, exist_ok=True)
-        result = steps.export_on_device(path, Path(test_data.path), folder)
-        prefix = steps.metric_prefix(name)
+        result = staging.export_on_device(path, Path(test_data.path), folder)
+        prefix = metric_prefix(name)
         on_device.metadata[f"{prefix}passed"] = result["passed"]
         if result["largest_difference"] is not None:
             parity.log_metric(f"{prefix}largest_difference", result["largest_difference"])
@@ -300,39 +303,33 @@ def decide(
     import json
     from pathlib import Path
 
-    from adapters import wiring
-    from kernel.names import MODEL_NAME
-    from promotion import steps
-    from settings import Bars, Tenants
+    from pipelines.challengers import present
+    from pipelines.context import StepContext
+    from promotion.steps import staging
+    from settings import Bars
 
-    where = Tenants.model_validate(tenants)
-    prod = wiring.open_prod(target, workspace, where, as_="reader")  # reads the champion
-    staging = wiring.open_staging(target, workspace, where)
-    candidate = steps.decide_and_stage(
+    step = StepContext.of(target, workspace, tenants, run_id)
+    bars_ = Bars.model_validate(bars)
+    staged = staging.decide_and_stage(
         evaluations=json.loads(Path(evaluation.path).read_text()),
-        models=steps.present(model.path, automl_model.path),
+        models=present(model.path, automl_model.path),
         baseline_path=Path(baseline.path),
         train_path=Path(train_data.path),
         test_path=Path(test_data.path),
-        registry=prod.registry,
-        storage=staging.storage,
-        bars=Bars.model_validate(bars),
-        candidates_root=f"{staging.bucket_uri(where.staging_models_bucket)}/{MODEL_NAME}/candidates",
+        registry=step.prod(as_="reader").registry,  # reads the champion
+        storage=step.staging.storage,
+        bars=bars_,
+        candidates_root=step.staging.candidates_root,
         run_id=run_id,
         on_device_root=Path(on_device.path),
     )
-    record = {**candidate.decision.as_dict(), "candidate_uri": candidate.uri}
+    chosen = staged.decision
+    record = {**chosen.as_dict(), "candidate_uri": staged.uri}
     Path(decision.path).write_text(json.dumps(record))
-    staging.runs.record(
-        run_id, "decide", {"bars": Bars.model_validate(bars).model_dump(mode="json"), **record}
-    )
-    decision.metadata["deploy"] = candidate.decision.deploy
-    decision.metadata["reason"] = candidate.decision.reason
-    decision.metadata["trainer"] = candidate.decision.trainer
-    print(
-        f"decide: {'DEPLOY' if candidate.decision.deploy else 'KEEP'}: {candidate.decision.reason}"
-    )
-    return candidate.decision.deploy
+    step.record("decide", {"bars": bars_.model_dump(mode="json"), **record})
+    decision.metadata.update(deploy=chosen.deploy, reason=chosen.reason, trainer=chosen.trainer)
+    print(f"decide: {'DEPLOY' if chosen.deploy else 'KEEP'}: {chosen.reason}")
+    return chosen.deploy
 
 
 def deploy(
@@ -349,33 +346,22 @@ def deploy(
     import json
     from pathlib import Path
 
-    from adapters import wiring
-    from kernel.names import MODEL_NAME
-    from promotion import steps
-    from settings import Rollout, Tenants
+    from pipelines import context
+    from settings import Rollout
 
-    where = Tenants.model_validate(tenants)
-    prod = wiring.open_prod(target, workspace, where)
-    candidate_uri = json.loads(Path(decision.path).read_text())["candidate_uri"]
-    result = steps.deploy_candidate(
-        candidate_uri=candidate_uri,
+    step = context.StepContext.of(target, workspace, tenants, run_id)
+    rollout_ = Rollout.model_validate(rollout)
+    done = context.deploy(
+        step.prod(),
+        candidate_uri=json.loads(Path(decision.path).read_text())["candidate_uri"],
         run_id=run_id,
         commit=commit,
-        registry=prod.registry,
-        endpoint=prod.endpoint,
-        storage=prod.storage,
-        prod_models_root=f"{prod.bucket_uri(where.prod_models_bucket)}/{MODEL_NAME}",
-        prod_data_root=f"{prod.bucket_uri(where.prod_data_bucket)}/{MODEL_NAME}",
-        rollout=Rollout.model_validate(rollout),
+        rollout=rollout_,
         log=lambda line: print(f"deploy: {line}"),
     )
-    Path(deployment.path).write_text(json.dumps(result))
-    wiring.open_staging(target, workspace, where).runs.record(
-        run_id,
-        "deploy",
-        {"rollout": Rollout.model_validate(rollout).model_dump(mode="json"), **result},
-    )
-    deployment.metadata.update({k: v for k, v in result.items() if k in ("version", "smoke")})
+    Path(deployment.path).write_text(json.dumps(done.as_dict()))
+    step.record("deploy", {"rollout": rollout_.model_dump(mode="json"), **done.as_dict()})
+    deployment.metadata.update(version=done.version, smoke=done.smoke)
 
 
 def approve(
@@ -391,24 +377,22 @@ def approve(
     import json
     from pathlib import Path
 
-    from adapters import wiring
-    from promotion import steps
-    from settings import Tenants
+    from pipelines.context import StepContext
+    from promotion.steps.approval import approve_candidate
 
-    where = Tenants.model_validate(tenants)
-    staging = wiring.open_staging(target, workspace, where)
+    step = StepContext.of(target, workspace, tenants, run_id)
     decided = json.loads(Path(decision.path).read_text())
-    approved = steps.approve_candidate(
+    approved = approve_candidate(
         candidate_uri=decided["candidate_uri"],
         run_id=run_id,
         commit=commit,
-        serving_image=where.serving_image,
+        serving_image=step.tenants.serving_image,
         reason=decided["reason"],
-        storage=staging.storage,
+        storage=step.staging.storage,
     )
     record = {**approved.as_dict(), "candidate_uri": approved.candidate_uri}
     Path(approval.path).write_text(json.dumps(record))
-    staging.runs.record(run_id, "approve", record)
+    step.record("approve", record)
     approval.metadata["candidate_uri"] = approved.candidate_uri
     print(
         f"approve: candidate {approved.candidate_uri} awaits prod's deploy trigger "
@@ -429,29 +413,15 @@ def monitor(
     import json
     from pathlib import Path
 
-    from adapters import wiring
-    from promotion import steps
-    from settings import MonitoringSettings, Tenants
+    from pipelines import context
+    from settings import MonitoringSettings
 
-    where = Tenants.model_validate(tenants)
-    prod = wiring.open_prod(target, workspace, where)
+    step = context.StepContext.of(target, workspace, tenants, run_id)
+    settings = MonitoringSettings.model_validate(monitoring_settings)
     deployed = json.loads(Path(deployment.path).read_text())
-    config = steps.monitoring_config(
-        endpoint_id=where.endpoint_id,
-        baseline_uri=deployed.get("baseline_uri", ""),
-        monitoring=MonitoringSettings.model_validate(monitoring_settings),
-        kms_key=where.prod_kms_key,
+    config, action = context.monitor(
+        step.prod(), step.tenants, deployed.get("baseline_uri", ""), settings
     )
-    action = prod.monitoring.apply(config)
-    Path(monitoring.path).write_text(json.dumps({**config, "action": action}))
-    wiring.open_staging(target, workspace, where).runs.record(
-        run_id,
-        "monitor",
-        {
-            "monitoring": MonitoringSettings.model_validate(monitoring_settings).model_dump(
-                mode="json"
-            ),
-            "action": action,
-        },
-    )
-    print(f"monitor: monitoring {action} for {len(config['features'])} features")
+    Path(monitoring.path).write_text(json.dumps({**config.as_dict(), "action": action}))
+    step.record("monitor", {"monitoring": settings.model_dump(mode="json"), "action": action})
+    print(f"monitor: monitoring {action} for {len(config.features)} features")

@@ -19,9 +19,9 @@ from pathlib import Path
 from kfp import local
 
 from adapters import wiring
-from adapters.local.workspace import LocalTenant, one_run_at_a_time
 from kernel.errors import Failed
 from kernel.names import CUSTOM_TRAINER, PIPELINE_NAME, STEP_NAMES
+from kernel.workspace import LocalTenant, one_run_at_a_time
 from pipelines.params import PipelineParams
 from pipelines.pipeline import LOCAL_IMAGE, build
 from pipelines.warm_executor import warm_steps
@@ -29,10 +29,7 @@ from pipelines.warm_executor import warm_steps
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TASK_START = re.compile(r"Executing task '([\w-]+)'")
 TASK_END = re.compile(r"Task '([\w-]+)' finished with status (\w+)")
-STEP_LINE = re.compile(
-    r"^\s*(?:(?:ingest|validate|train|automl|evaluate|export|decide|deploy|monitor): |"
-    r"training: )"
-)
+STEP_LINE = re.compile(rf"^\s*(?:(?:{'|'.join(STEP_NAMES)}): |training: )")
 
 
 @dataclass

@@ -11,11 +11,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from adapters.vertex import doctor
-from adapters.vertex.requests import label_value
+from adapters import wiring
 from kernel import gcp
 from kernel.errors import Failed, UserError
-from kernel.names import PIPELINE_NAME, STEP_NAMES
+from kernel.names import PIPELINE_NAME, STEP_NAMES, label_value
 from kernel.uris import split
 from pipelines.params import PipelineParams
 from settings import Platform
@@ -123,10 +122,11 @@ def submit(
     platform: Platform, env: str, request: dict, service_account: str, *, wait: bool, log=print
 ) -> str:
     """The shell: the preflight first (no flag skips it), then submit and maybe wait."""
-    problems = doctor.preflight(platform, env)
+    preflight = wiring.preflight()
+    problems = preflight.problems(platform, env)
     peer = platform.peer_of(env)
     if peer is not None:  # deploy and monitoring act on prod: check its keys too
-        problems += doctor.preflight(platform, peer.env)
+        problems += preflight.problems(platform, peer.env)
     if problems:
         for problem in problems:
             log(f"preflight: {problem}")

@@ -6,12 +6,12 @@ holds each adapter to them, so an adapter that drifts from its port fails the bu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from settings import Rollout
+from settings import Platform, Rollout
 from trainer.records import BadRow
 
 # A value count: (feature, text, number, n); NULL text and number count the missing values.
@@ -140,14 +140,47 @@ class Endpoint(Protocol):
     def predict(self, instances: list[dict], version: str) -> list[dict]: ...
 
 
-class Monitoring(Protocol):
-    """Model monitoring of the endpoint, and the serving figures the canary judges."""
+@dataclass(frozen=True)
+class MonitoringConfig:
+    """One description of model monitoring (promotion.steps.monitor): applied locally as a
+    file, on Vertex as the ModelDeploymentMonitoringJob."""
 
-    def apply(self, config: dict) -> str:
+    endpoint_id: str
+    baseline_uri: str  # prod's copy of the run's baseline (promotion.domain.layout)
+    features: list[str]
+    skew_thresholds: dict[str, float]
+    drift_thresholds: dict[str, float]
+    sample_rate: float
+    interval_hours: int
+    alert_emails: list[str]
+    kms_key: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(record: dict) -> MonitoringConfig:
+        """As `as_dict` wrote it; a ValueError names the fields missing."""
+        names = [f.name for f in fields(MonitoringConfig)]
+        missing = [n for n in names if not isinstance(record, dict) or n not in record]
+        if missing:
+            raise ValueError(f"monitoring configuration without {', '.join(missing)}")
+        return MonitoringConfig(**{n: record[n] for n in names})
+
+
+class Monitoring(Protocol):
+    """Model monitoring of the endpoint: skew and drift against the baseline, with alerts."""
+
+    def apply(self, config: MonitoringConfig) -> str:
         """Create or update; returns "created" or "updated"."""
         ...
 
-    def current(self) -> dict | None: ...
+    def current(self) -> MonitoringConfig | None: ...
+
+
+class ServingFigures(Protocol):
+    """What each deployed version served: the canary's evidence (the local request log, or
+    Cloud Monitoring's prediction metrics)."""
 
     def version_stats(self, start: datetime, end: datetime) -> dict[str, VersionStats]: ...
 
@@ -171,3 +204,68 @@ class RunLog(Protocol):
     def records(self) -> list[StepRecord]:
         """Every step record of every run; promotion.domain.runs.merge makes runs of them."""
         ...
+
+
+class RequestLog(Protocol):
+    """Every response of the endpoint, written before it returns (the local server's log:
+    the stand-in for Vertex's request-response logging; docs/reliability.md)."""
+
+    written: int
+
+    def record(
+        self,
+        *,
+        status: int,
+        latency_ms: float,
+        version: str | None = None,
+        instances: list[dict] | None = None,
+        predictions: list[dict] | None = None,
+        error: str | None = None,
+    ) -> None: ...
+
+    def refusal(self) -> str | None:
+        """Why a prediction must be refused now (the log cannot take it), or None."""
+        ...
+
+    def problems(self) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
+class LoggedRequests(Protocol):
+    """The request log as the monitor reads it: value counts of a window's traffic."""
+
+    def exists(self) -> bool: ...
+
+    def value_counts(self, start: datetime, end: datetime) -> list[CountRow]:
+        """(feature, text, number, n) of the successful requests logged in [start, end):
+        the query the baseline came from (statistics.value_counts_sql)."""
+        ...
+
+
+class AlertLog(Protocol):
+    """What the monitor found above its thresholds, kept for `mlops lineage`."""
+
+    def record_alerts(
+        self, window_end: datetime, alerts: list[dict], traffic: dict[str, int]
+    ) -> None: ...
+
+    def alerts(self, since: datetime) -> list[dict]: ...
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something in the cloud a run needs that is not so, with the command that fixes it."""
+
+    resource: str
+    problem: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.resource}: {self.problem}; fix: {self.fix}"
+
+
+class Preflight(Protocol):
+    """What must hold in an env before a run: keys, grants, buckets, dataset (mlops doctor)."""
+
+    def problems(self, platform: Platform, env: str) -> list[Problem]: ...

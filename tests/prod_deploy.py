@@ -9,7 +9,7 @@ from pathlib import Path
 
 from serving_fixtures import save_small_model
 
-from promotion import steps
+from promotion.steps import staging as steps
 from trainer import loader
 
 PIPELINE = "census-pipeline@census-ml-staging.iam.gserviceaccount.com"

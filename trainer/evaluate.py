@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
@@ -79,8 +81,35 @@ def calibration_points(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict[str
     return {"predicted": predicted.tolist(), "observed": observed.tolist()}
 
 
-def evaluate(frame: pd.DataFrame, y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> dict:
-    """Everything metrics.json holds: top-level keys are the official-test-split figures."""
+class Evaluation(TypedDict):
+    """Everything metrics.json holds: top-level keys are the official-test-split figures.
+    The evaluate step passes it to decide and the candidate stages it, as JSON."""
+
+    count: int
+    positive_rate: float
+    accuracy: float
+    roc_auc: float | None
+    log_loss: float
+    f1: float
+    precision: float
+    recall: float
+    brier: float
+    threshold: float
+    slices: dict[str, dict[str, dict]]
+    slice_accuracy_gap: dict[str, float]
+    confusion_matrix: list[list[int]]
+    roc_curve: dict[str, list[float]]
+    calibration: dict[str, list[float]]
+
+
+# What the Vertex UI and the run's KFP metrics show of an evaluation, in this order.
+HEADLINE = ("accuracy", "roc_auc", "log_loss", "f1", "precision", "recall")
+
+
+def evaluate(
+    frame: pd.DataFrame, y: np.ndarray, p: np.ndarray, threshold: float = 0.5
+) -> Evaluation:
+    """The official-test-split figures, per slice, and the curves."""
     slices = slice_metrics(frame, y, p, threshold)
     return {
         **binary_metrics(y, p, threshold),

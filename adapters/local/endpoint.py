@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from adapters.local.workspace import ENDPOINT, LocalTenant
+from kernel.workspace import ENDPOINT, LocalTenant
 from promotion.ports import EndpointState, Registry
 from settings import Rollout
 from trainer import predict

@@ -1,4 +1,5 @@
-"""Local model monitoring: the configuration the monitor reads, and the canary's figures.
+"""Local model monitoring: the configuration the monitor reads, the alerts it found, and
+the canary's figures.
 
 The Vertex job's stand-in is a state file (`mlops monitor` reads it); the serving figures
 come from the request log the local server writes (adapters.local.request_log).
@@ -14,8 +15,8 @@ import duckdb
 from adapters.local import request_log
 from adapters.local.request_log import TABLE
 from adapters.local.warehouse import has_table
-from adapters.local.workspace import MONITORING, LocalTenant
-from promotion.ports import VersionStats
+from kernel.workspace import MONITORING, LocalTenant, StateDamaged, damaged_message
+from promotion.ports import MonitoringConfig, VersionStats
 
 STATS_SQL = f"""
 SELECT version,
@@ -48,19 +49,39 @@ class LocalMonitoring:
     def __init__(self, tenant: LocalTenant) -> None:
         self.tenant = tenant
 
-    def apply(self, config: dict) -> str:
+    def apply(self, config: MonitoringConfig) -> str:
         with self.tenant.locked():
             previous = self.tenant.read_state(MONITORING, None)
-            self.tenant.write_state(MONITORING, config)
+            self.tenant.write_state(MONITORING, config.as_dict())
         return "updated" if previous else "created"
 
-    def current(self) -> dict | None:
-        return self.tenant.read_state(MONITORING, None)
+    def current(self) -> MonitoringConfig | None:
+        record = self.tenant.read_state(MONITORING, None)
+        try:
+            return MonitoringConfig.from_dict(record) if record else None
+        except ValueError as exc:
+            path = self.tenant.state_path(MONITORING)
+            raise StateDamaged(damaged_message(path, exc)) from None
+
+
+class LocalServingFigures:
+    """Each version's requests, server errors and latency, from the request log."""
+
+    def __init__(self, tenant: LocalTenant) -> None:
+        self.tenant = tenant
 
     def version_stats(self, start: datetime, end: datetime) -> dict[str, VersionStats]:
         with request_log.reader(self.tenant.request_log_path) as con:
             rows = con.execute(STATS_SQL, {"start": start, "end": end}).fetchall()
         return {v: VersionStats(v, int(n), int(e), p50, p95) for v, n, e, p50, p95 in rows}
+
+
+class LocalAlertLog:
+    """The local monitor's alerts, in the prod tenant's warehouse (Vertex: the monitoring
+    job's anomalies and alert emails)."""
+
+    def __init__(self, tenant: LocalTenant) -> None:
+        self.tenant = tenant
 
     def record_alerts(self, window_end: datetime, alerts: list[dict], traffic: dict) -> None:
         """What `mlops monitor` found above its thresholds (Vertex: the monitoring job's

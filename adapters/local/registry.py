@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from adapters.local.workspace import REGISTRY, LocalTenant
+from kernel.workspace import REGISTRY, LocalTenant
 from promotion.ports import ModelVersion
 
 

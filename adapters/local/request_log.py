@@ -17,13 +17,17 @@ import threading
 import time
 import uuid
 from collections import deque
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import orjson
 import pandas as pd
 
+from promotion.domain import statistics
+from promotion.ports import CountRow
 from trainer import schema
+from trainer.rules import in_dialect
 
 TABLE = "request_log"
 COLUMNS = {
@@ -346,3 +350,25 @@ def append(folder: str | Path, rows: list[dict] | pd.DataFrame) -> Path:
         con.register("batch", frame)
         con.execute(f"COPY (SELECT {casts} FROM batch) TO '{_literal(target)}' (FORMAT parquet)")
     return target
+
+
+class LocalLoggedRequests:
+    """The request log folder as the monitor reads it (promotion.ports.LoggedRequests)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+
+    def __str__(self) -> str:
+        return str(self.folder)
+
+    def exists(self) -> bool:
+        return exists(self.folder)
+
+    def value_counts(self, start: datetime, end: datetime) -> list[CountRow]:
+        """One SQL query per window: the value-count query the warehouse runs over
+        census_train (statistics.value_counts_sql), here over the successful requests."""
+        where = "WHERE status = 200 AND ts >= @start AND ts < @end"
+        sql = in_dialect(statistics.value_counts_sql(TABLE, where), "duckdb")
+        with reader(self.folder) as con:
+            rows = con.execute(sql, {"start": start, "end": end}).fetchall()
+        return [(f, t, n, int(c)) for f, t, n, c in rows]

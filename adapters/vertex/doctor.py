@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from kernel import gcp
 from kernel.errors import UserError
+from promotion.ports import Problem
 from settings import AGENT_NAMES, ENCRYPTER_DECRYPTER, Platform, key_users
 from settings.model import KeyPurpose
 
@@ -37,16 +38,6 @@ class KeyFacts:
     primary_state: str | None = None  # e.g. ENABLED, DISABLED, DESTROYED
     encrypters: set[str] = field(default_factory=set)  # members with encrypter/decrypter
     caller_permissions: set[str] = field(default_factory=set)
-
-
-@dataclass(frozen=True)
-class Problem:
-    resource: str
-    problem: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"{self.resource}: {self.problem}; fix: {self.fix}"
 
 
 def key_location(key_id: str) -> str:
@@ -250,3 +241,10 @@ def _permission(exc) -> str | None:
         return metadata["permission"]
     match = re.search(r"[Pp]ermission '?([a-z]+\.[A-Za-z]+\.[A-Za-z]+)'?", str(exc))
     return match.group(1) if match else None
+
+
+class VertexPreflight:
+    """promotion.ports.Preflight on Google Cloud, as the caller."""
+
+    def problems(self, platform: Platform, env: str) -> list[Problem]:
+        return preflight(platform, env)

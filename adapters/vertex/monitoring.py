@@ -1,4 +1,5 @@
-"""Vertex AI model monitoring of the endpoint, and the serving figures Cloud Monitoring keeps."""
+"""Vertex AI model monitoring of the endpoint, and the serving figures Cloud Monitoring keeps
+(the canary's evidence: a port of its own, promotion.ports.ServingFigures)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from adapters.vertex import requests
 from kernel import gcp
 from kernel.errors import UserError
-from promotion.ports import VersionStats
+from promotion.ports import MonitoringConfig, VersionStats
 
 
 class VertexMonitoring:
@@ -18,14 +19,9 @@ class VertexMonitoring:
         self.ai, self.project, self.region = aiplatform, project, region
         self.endpoint, self.credentials = endpoint, credentials
 
-    def apply(self, config: dict) -> str:
-        training_data = config["baseline_uri"].replace("baseline.json", "train.csv")
+    def apply(self, config: MonitoringConfig) -> str:
         request = requests.monitoring_job_request(
-            config,
-            endpoint=self.endpoint,
-            training_data_uri=training_data,
-            project=self.project,
-            region=self.region,
+            config, endpoint=self.endpoint, project=self.project, region=self.region
         )
         jobs: list[Any] = self.ai.ModelDeploymentMonitoringJob.list(
             filter=f'display_name="{request["display_name"]}"',
@@ -52,8 +48,19 @@ class VertexMonitoring:
         self.ai.ModelDeploymentMonitoringJob.create(**request, credentials=self.credentials)
         return "created"
 
-    def current(self) -> dict | None:
+    def current(self) -> MonitoringConfig | None:
         return None  # the job itself is the configuration on Vertex; nothing reads it back
+
+
+class CloudMonitoringFigures:
+    """Each deployed version's prediction and error counts and latency, from Cloud
+    Monitoring's Vertex AI metrics (the REST API: google-cloud-monitoring is gRPC only)."""
+
+    def __init__(self, project: str, region: str, endpoint: str, credentials: Any) -> None:
+        from google.cloud import aiplatform
+
+        self.ai, self.project, self.region = aiplatform, project, region
+        self.endpoint, self.credentials = endpoint, credentials
 
     def version_stats(self, start: datetime, end: datetime) -> dict[str, VersionStats]:
         from google.auth.transport.requests import AuthorizedSession

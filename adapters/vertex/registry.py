@@ -8,7 +8,7 @@ from typing import Any
 
 from adapters.vertex import requests
 from adapters.vertex.storage import GcsStorage
-from kernel.names import MODEL_NAME, ON_DEVICE_LABEL
+from kernel.names import MODEL_NAME, ON_DEVICE_LABEL, label_value
 from promotion.ports import ModelVersion
 
 
@@ -56,7 +56,7 @@ class VertexRegistry:
         return out
 
     def find(self, label: str, value: str) -> ModelVersion | None:
-        wanted = requests.label_value(value)
+        wanted = label_value(value)
         return next((v for v in self.versions() if v.labels.get(label) == wanted), None)
 
     def alias(self, name: str) -> ModelVersion | None:

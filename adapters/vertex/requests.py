@@ -1,6 +1,7 @@
 """Pure builders of every Vertex AI request the pipeline makes: tested field by field.
 
-The shells (services.py, submit.py) pass these straight to the Vertex AI SDK.
+The shells (the adapters beside this module, pipelines/submit.py) pass these straight to
+the Vertex AI SDK.
 """
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ import time
 from datetime import datetime
 
 from kernel.images import require_pinned
-from kernel.names import HEALTH_ROUTE, MODEL_NAME, ON_DEVICE_LABEL, PREDICT_ROUTE, SERVING_PORT
-from promotion.domain import runs
-from promotion.ports import StepRecord, VersionStats
+from kernel.names import (
+    HEALTH_ROUTE,
+    MODEL_NAME,
+    ON_DEVICE_LABEL,
+    PREDICT_ROUTE,
+    SERVING_PORT,
+    label_value,
+)
+from promotion.domain import layout, runs
+from promotion.ports import MonitoringConfig, StepRecord, VersionStats
 from trainer import schema
-
-
-def label_value(text: str) -> str:
-    """Vertex labels: lowercase letters, digits, - and _, at most 63 characters."""
-    return re.sub(r"[^a-z0-9_-]", "-", text.lower())[:63] or "none"
 
 
 def upload_request(
@@ -96,29 +99,30 @@ def vertex_traffic(traffic: dict[str, int], deployed_ids: dict[str, str], new: s
     return {("0" if v == new else deployed_ids[v]): p for v, p in traffic.items() if p > 0}
 
 
-def monitoring_objectives(config: dict, training_data_uri: str) -> dict:
-    """Arguments of the monitoring configuration objects (model_monitoring.*)."""
+def monitoring_objectives(config: MonitoringConfig) -> dict:
+    """Arguments of the monitoring configuration objects (model_monitoring.*); the skew
+    baseline is the training table copied beside the run's baseline (layout)."""
     return {
         "skew": {
-            "data_source": training_data_uri,
+            "data_source": layout.training_data_beside(config.baseline_uri),
             "data_format": "csv",
             "target_field": schema.LABEL,
-            "skew_thresholds": config["skew_thresholds"],
+            "skew_thresholds": config.skew_thresholds,
         },
-        "drift": {"drift_thresholds": config["drift_thresholds"]},
-        "alert": {"user_emails": config["alert_emails"], "enable_logging": True},
-        "sampling": {"sample_rate": config["sample_rate"]},
-        "schedule": {"monitor_interval": config["interval_hours"]},
+        "drift": {"drift_thresholds": config.drift_thresholds},
+        "alert": {"user_emails": config.alert_emails, "enable_logging": True},
+        "sampling": {"sample_rate": config.sample_rate},
+        "schedule": {"monitor_interval": config.interval_hours},
     }
 
 
 def monitoring_job_request(
-    config: dict, *, endpoint: str, training_data_uri: str, project: str, region: str
+    config: MonitoringConfig, *, endpoint: str, project: str, region: str
 ) -> dict:
     """ModelDeploymentMonitoringJob.create kwargs, with the SDK's config objects."""
     from google.cloud.aiplatform import model_monitoring as mm
 
-    o = monitoring_objectives(config, training_data_uri)
+    o = monitoring_objectives(config)
     return {
         "display_name": f"{MODEL_NAME}-monitoring",
         "endpoint": endpoint,
@@ -129,7 +133,7 @@ def monitoring_job_request(
         "logging_sampling_strategy": mm.RandomSampleConfig(**o["sampling"]),
         "schedule_config": mm.ScheduleConfig(**o["schedule"]),
         "alert_config": mm.EmailAlertConfig(**o["alert"]),
-        "encryption_spec_key_name": config["kms_key"],
+        "encryption_spec_key_name": config.kms_key,
         "labels": {"model": MODEL_NAME},
         "project": project,
         "location": region,

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         return run_simulated(args)
     if not args.local:
         raise UserError("say where: --local, or --target vertex --simulated")
-    from adapters.local.workspace import workspace_root
+    from kernel.workspace import workspace_root
     from pipelines.runner import run_local, summary
 
     args.commit = args.commit or checkout_commit()
@@ -89,14 +89,14 @@ def compile_(args: argparse.Namespace) -> int:
 
 
 def doctor(args: argparse.Namespace) -> int:
-    from adapters.vertex import doctor as preflight
+    from adapters import wiring
     from settings import load_platform
     from settings.placeholders import placeholders
 
     platform = load_platform()
     for line in placeholders(platform):
         print(f"placeholder: {line}")
-    problems = preflight.preflight(platform, args.env)
+    problems = wiring.preflight().problems(platform, args.env)
     for problem in problems:
         print(problem)
     if problems:

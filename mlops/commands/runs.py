@@ -12,7 +12,7 @@ from kernel.errors import UserError
 
 def _records(args: argparse.Namespace):
     from adapters import wiring
-    from adapters.local.workspace import workspace_root
+    from kernel.workspace import workspace_root
     from promotion.domain import runs
     from settings import load_platform, tenants_for
 
@@ -92,11 +92,11 @@ def compare(args: argparse.Namespace) -> int:
 
 
 def lineage(args: argparse.Namespace) -> int:
-    from adapters.local.monitoring import LocalMonitoring
+    from adapters import wiring
     from mlops.commands.serving import _local_prod
     from promotion.domain import runs
 
-    _, prod, tenant, _ = _local_prod(args)
+    _, prod, _, tenants = _local_prod(args)
     version = next((v for v in prod.registry.versions() if v.version == args.version), None)
     if version is None:
         known = ", ".join(v.version for v in prod.registry.versions()) or "none"
@@ -109,7 +109,7 @@ def lineage(args: argparse.Namespace) -> int:
         run = next((r for r in recorded if r.run_id == version.labels.get("run")), None)
     # alerts from the run that deployed it on (a version never recorded: all of them)
     since = run.started if run is not None else datetime.min.replace(tzinfo=UTC)
-    alerts = LocalMonitoring(tenant).alerts(since)
+    alerts = wiring.alert_log(args.workspace, tenants).alerts(since)
     alerts = [a for a in alerts if version.version in a["traffic"]]
     chain = runs.lineage(
         version.version, version.labels, run, prod.endpoint.state().traffic, alerts
@@ -148,7 +148,7 @@ def lineage(args: argparse.Namespace) -> int:
 
 
 def cost(args: argparse.Namespace) -> int:
-    from adapters.local.workspace import LocalTenant, workspace_root
+    from kernel.workspace import LocalTenant, workspace_root
     from promotion.domain import cost as estimate
     from settings import load_platform, load_prices
 

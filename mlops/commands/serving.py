@@ -16,7 +16,7 @@ def _prod(args: argparse.Namespace, target: str = "local", as_: str = "deployer"
     """(prod settings, prod's services on `target` as `as_`, its local tenant folder, the
     tenants); `tenant`: Tenants fields to override (the serving image an approval names)."""
     from adapters import wiring
-    from adapters.local.workspace import LocalTenant, workspace_root
+    from kernel.workspace import LocalTenant, workspace_root
     from settings import load_platform, tenants_for
 
     platform = load_platform()
@@ -37,14 +37,14 @@ def _local_prod(args: argparse.Namespace):
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from adapters.local.request_log import RequestLog
+    from adapters import wiring
     from serving.app import UVICORN_OPTIONS, create_app
     from serving.contract import ServerConfig
     from serving.device_app import add_device_app, serving_device_model
     from serving.models import TrafficRouter
     from settings import REPO_ROOT
 
-    _, prod, tenant, _ = _local_prod(args)
+    _, prod, tenant, tenants = _local_prod(args)
     try:
         config = ServerConfig.from_env(os.environ)
     except ValueError as exc:
@@ -56,7 +56,7 @@ def serve(args: argparse.Namespace) -> int:
             f"nothing is deployed on the local {args.env} endpoint "
             f"({tenant.path}); run `mlops run --local` first"
         )
-    log = RequestLog(tenant.request_log_path)
+    log = wiring.open_request_log(args.workspace, tenants)
     app = create_app(router, config, log)
     ort_dir = REPO_ROOT / "node_modules" / "onnxruntime-web" / "dist"
     add_device_app(app, serving_device_model(prod.endpoint, prod.registry), ort_dir)
@@ -102,23 +102,23 @@ def _server_class():
 
 
 def monitor(args: argparse.Namespace) -> int:
-    from adapters.local.monitoring import LocalMonitoring
+    from adapters import wiring
     from monitoring import monitor as mon
 
-    settings, prod, tenant, _ = _local_prod(args)
+    settings, prod, tenant, tenants = _local_prod(args)
     config = prod.monitoring.current()
     if config is None:
         raise UserError(
             f"no monitoring configured on the local {args.env} endpoint; "
             "the pipeline's monitor step creates it (mlops run --local)"
         )
-    baseline = json.loads(Path(config["baseline_uri"]).read_text())
-    mon.check_baseline(baseline, config["baseline_uri"])
+    baseline = json.loads(Path(config.baseline_uri).read_text())
+    mon.check_baseline(baseline, config.baseline_uri)
     m = settings.monitoring_settings()  # the thresholds the Vertex job gets, from settings
     window = mon.parse_window(args.window) if args.window else timedelta(hours=m.interval_hours)
     until = datetime.fromisoformat(args.until) if args.until else None
     results, report = mon.run(
-        request_log=tenant.request_log_path,
+        requests=wiring.logged_requests(args.workspace, tenants),
         baseline=baseline,
         skew_thresholds=m.thresholds("skew"),
         drift_thresholds=m.thresholds("drift"),
@@ -129,7 +129,7 @@ def monitor(args: argparse.Namespace) -> int:
     print(mon.table(results))
     print(f"report: {report}")
     found = [r for r in results if r.alert]
-    LocalMonitoring(tenant).record_alerts(  # for `mlops lineage`: alerts since a deploy
+    wiring.alert_log(args.workspace, tenants).record_alerts(  # `mlops lineage` shows them
         until or datetime.now(UTC),
         [
             {
@@ -151,55 +151,44 @@ def monitor(args: argparse.Namespace) -> int:
 def deploy(args: argparse.Namespace) -> int:
     """Deploy a candidate a run approved (promotion = "approval"): prod's deploy trigger runs
     this as the prod deployer, after a person approved the build."""
-    from kernel.names import MODEL_NAME
-    from promotion import steps
+    from pipelines import context
+    from promotion.steps.approval import read_approval
 
     as_ = "self" if args.target == "vertex" else "deployer"
     _, reader, _, _ = _prod(args, args.target, as_)
-    approval = steps.read_approval(reader.storage, args.candidate)
+    approval = read_approval(reader.storage, args.candidate)
     # reopened with the approval's image: the registry registers versions with it
     image = {} if args.target == "local" else {"serving_image": approval.serving_image}
     settings, prod, _, tenants = _prod(args, args.target, as_, **image)
     print(f"deploying {approval.candidate_uri} (run {approval.run_id}, commit {approval.commit})")
-    result = steps.deploy_candidate(
+    done = context.deploy(
+        prod,
         candidate_uri=approval.candidate_uri,
         run_id=approval.run_id,
         commit=approval.commit,
-        registry=prod.registry,
-        endpoint=prod.endpoint,
-        storage=prod.storage,
-        prod_models_root=f"{prod.bucket_uri(tenants.prod_models_bucket)}/{MODEL_NAME}",
-        prod_data_root=f"{prod.bucket_uri(tenants.prod_data_bucket)}/{MODEL_NAME}",
         rollout=settings.serving_settings().rollout,
         log=lambda line: print(f"deploy: {line}", flush=True),
     )
-    config = steps.monitoring_config(
-        endpoint_id=tenants.endpoint_id,
-        baseline_uri=result["baseline_uri"],
-        monitoring=settings.monitoring_settings(),
-        kms_key=tenants.prod_kms_key,
-    )
-    action = prod.monitoring.apply(config)
-    traffic = ", ".join(f"v{v} {p}%" for v, p in result["traffic"].items())
+    _, action = context.monitor(prod, tenants, done.baseline_uri, settings.monitoring_settings())
+    traffic = ", ".join(f"v{v} {p}%" for v, p in done.traffic.items())
     print(
-        f"deployed version {result['version']} (smoke test {result['smoke']}); endpoint "
+        f"deployed version {done.version} (smoke test {done.smoke}); endpoint "
         f"{traffic}; monitoring {action}"
     )
     return 0
 
 
 def canary(args: argparse.Namespace) -> int:
-    from kernel.names import MODEL_NAME
-    from promotion import steps
-    from promotion.steps import conclude_canary
+    from promotion.steps.canary import conclude_canary
+    from promotion.steps.rollback import finish_interrupted_deploy
 
-    settings, prod, _, tenants = _prod(args, args.target, "self" if args.as_self else "deployer")
+    settings, prod, _, _ = _prod(args, args.target, "self" if args.as_self else "deployer")
     s = settings.serving_settings()
-    steps.finish_interrupted_deploy(  # a deploy killed part way: completed or rolled back
+    finish_interrupted_deploy(  # a deploy killed part way: completed or rolled back
         registry=prod.registry,
         endpoint=prod.endpoint,
         storage=prod.storage,
-        prod_data_root=f"{prod.bucket_uri(tenants.prod_data_bucket)}/{MODEL_NAME}",
+        prod=prod.layout,
         log=lambda line: print(line, flush=True),
     )
     criteria = s.canary
@@ -208,7 +197,7 @@ def canary(args: argparse.Namespace) -> int:
     outcome = conclude_canary(
         registry=prod.registry,
         endpoint=prod.endpoint,
-        monitoring=prod.monitoring,
+        figures=prod.figures,
         criteria=criteria,
         versions_kept=s.rollout.versions_kept,
         window_end=datetime.fromisoformat(args.until) if args.until else _utc_now(),

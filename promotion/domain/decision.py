@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 from settings import Bars
 
@@ -24,7 +26,7 @@ class Decision:
         return asdict(self)
 
 
-def _summary(metrics: dict) -> dict:
+def _summary(metrics: Mapping[str, Any]) -> dict:
     version = {"version": metrics["version"]} if "version" in metrics else {}
     return {
         **version,  # the champion's: what deploy checks prod still has
@@ -36,7 +38,10 @@ def _summary(metrics: dict) -> dict:
 
 
 def decide(
-    challenger: dict, champion: dict | None, bars: Bars, on_device: dict | None = None
+    challenger: Mapping[str, Any],
+    champion: Mapping[str, Any] | None,
+    bars: Bars,
+    on_device: dict | None = None,
 ) -> Decision:
     """`challenger`/`champion`: metrics on the same test split (trainer.evaluate.evaluate);
     `on_device`: the on-device model's parity (trainer.ondevice.Parity), a bar of its own:
@@ -74,8 +79,8 @@ def decide(
 
 
 def decide_among(
-    challengers: dict[str, dict],
-    champion: dict | None,
+    challengers: Mapping[str, Mapping[str, Any]],
+    champion: Mapping[str, Any] | None,
     bars: Bars,
     on_device: dict[str, dict | None] | None = None,
 ) -> Decision:

@@ -10,21 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from kernel.names import CUSTOM_TRAINER
+from kernel.names import CUSTOM_TRAINER, STEP_NAMES
 from promotion.ports import StepRecord
 
 # The order a run's steps happen in; "run" is the runner's own record (durations, cost).
-STEP_ORDER = (
-    "ingest",
-    "validate",
-    "evaluate",
-    "export",
-    "decide",
-    "approve",
-    "deploy",
-    "monitor",
-    "run",
-)
+STEP_ORDER = (*STEP_NAMES, "run")
 
 # What `compare` puts side by side, in reading order: (section, step, key in its facts).
 SECTIONS = (

@@ -15,7 +15,7 @@ from server_process import free_port, start, stop
 from serving_fixtures import sample_instances, save_small_model
 
 from adapters.local.storage import LocalStorage
-from adapters.local.workspace import ENDPOINT, LocalTenant, StateDamaged
+from kernel.workspace import ENDPOINT, LocalTenant, StateDamaged
 
 
 @pytest.mark.slow

@@ -5,8 +5,9 @@ import pytest
 from adapters.vertex import requests
 from adapters.vertex.endpoint import smoke_attempts
 from kernel.errors import UserError
+from kernel.names import label_value
 from pipelines import params
-from promotion.steps import monitoring_config
+from promotion.steps.monitor import monitoring_config
 from settings import load_platform
 
 KEY = "projects/census-ml-prod/locations/europe-west4/keyRings/census-ml/cryptoKeys/vertex"
@@ -84,7 +85,8 @@ def test_monitoring_job_covers_every_feature_with_settings_thresholds():
         monitoring=p.monitoring,
         kms_key=p.tenants.prod_kms_key,
     )
-    o = requests.monitoring_objectives(config, "gs://census-ml-prod-data/census-income/r/train.csv")
+    o = requests.monitoring_objectives(config)
+    assert o["skew"]["data_source"] == "gs://census-ml-prod-data/census-income/r/train.csv"
     assert len(o["skew"]["skew_thresholds"]) == 14 and len(o["drift"]["drift_thresholds"]) == 14
     assert o["skew"]["target_field"] == "income_bracket"
     assert o["skew"]["skew_thresholds"]["fnlwgt"] == 0.15
@@ -92,7 +94,6 @@ def test_monitoring_job_covers_every_feature_with_settings_thresholds():
     job = requests.monitoring_job_request(
         config,
         endpoint="projects/census-ml-prod/locations/europe-west4/endpoints/4242000001",
-        training_data_uri="gs://census-ml-prod-data/census-income/r/train.csv",
         project="census-ml-prod",
         region="europe-west4",
     )
@@ -110,9 +111,9 @@ def test_smoke_attempts_make_a_canary_answer(canary, attempts):
 
 
 def test_label_values_are_vertex_safe():
-    assert requests.label_value("Feature/ABC_1.2") == "feature-abc_1-2"
-    assert len(requests.label_value("x" * 100)) == 63
-    assert requests.label_value("") == "none"
+    assert label_value("Feature/ABC_1.2") == "feature-abc_1-2"
+    assert len(label_value("x" * 100)) == 63
+    assert label_value("") == "none"
 
 
 # The run log on Vertex AI Experiments --------------------------------------------------------

@@ -63,8 +63,7 @@ def test_the_logged_window_profiles_like_the_rows_it_logged(tmp_path):
     path = tmp_path / "request_log"
     log_frame(path, frame, NOW - timedelta(minutes=5))
     log_frame(path, sample(6, 50), NOW - timedelta(hours=2))  # outside the window
-    with request_log.reader(path) as con:
-        served = profile(con, NOW - timedelta(hours=1), NOW)
+    served = profile(request_log.LocalLoggedRequests(path), NOW - timedelta(hours=1), NOW)
     assert served["rows"] == 2000
     assert served["features"] == profile_of(frame)["features"]
     assert served["features"]["age"]["missing"] == 10
@@ -115,10 +114,10 @@ def test_mlops_monitor_end_to_end(tmp_path):
     summary = json.loads(next(tenant.glob("reports/monitor-*.json")).read_text())
     assert summary["rows"] == 3000 and summary["previous_rows"] == 3000
     # ...and the alerts are recorded for `mlops lineage` (alerts since a version's deploy)
-    from adapters.local.monitoring import LocalMonitoring
-    from adapters.local.workspace import LocalTenant
+    from adapters.local.monitoring import LocalAlertLog
+    from kernel.workspace import LocalTenant
 
-    recorded = LocalMonitoring(LocalTenant(tmp_path, PROD.project_id)).alerts(
+    recorded = LocalAlertLog(LocalTenant(tmp_path, PROD.project_id)).alerts(
         NOW - timedelta(days=3650)
     )
     assert sorted((a["feature"], a["measure"]) for a in recorded) == [
@@ -142,15 +141,16 @@ def test_the_monitor_and_the_vertex_job_share_their_thresholds():
     """One source of truth: the settings, through the same function."""
     from adapters.vertex.requests import monitoring_objectives
     from pipelines import params
-    from promotion.steps import monitoring_config
+    from promotion.steps.monitor import monitoring_config
 
     p = params.build(load_platform(), "staging", {}, local=False)
     config = monitoring_config(
         endpoint_id="1",
-        baseline_uri="b",
+        baseline_uri="gs://x/run/baseline.json",
         monitoring=p.monitoring,
         kms_key=p.tenants.prod_kms_key,
     )
-    objectives = monitoring_objectives(config, "gs://x/train.csv")
+    objectives = monitoring_objectives(config)
+    assert objectives["skew"]["data_source"] == "gs://x/run/train.csv"
     assert objectives["skew"]["skew_thresholds"] == SKEW
     assert objectives["drift"]["drift_thresholds"] == DRIFT

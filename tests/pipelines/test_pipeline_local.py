@@ -188,8 +188,8 @@ def mlops(workspace: Path, *args: str) -> subprocess.CompletedProcess:
 def test_runs_are_recorded_compared_traced_and_priced(first_run, second_run, workspace):
     import json
 
-    from adapters.local.monitoring import LocalMonitoring
-    from adapters.local.workspace import LocalTenant
+    from adapters.local.monitoring import LocalAlertLog
+    from kernel.workspace import LocalTenant
 
     second = second_run[0]
     listed = json.loads(mlops(workspace, "runs", "--json").stdout)
@@ -220,7 +220,7 @@ def test_runs_are_recorded_compared_traced_and_priced(first_run, second_run, wor
     # an alert judged while v1 served reaches v1's lineage
     tenant = LocalTenant(workspace, PROD)
     alert = {"feature": "age", "measure": "drift", "distance": 0.31, "threshold": 0.1}
-    LocalMonitoring(tenant).record_alerts(_now(), [alert], {"1": 100})
+    LocalAlertLog(tenant).record_alerts(_now(), [alert], {"1": 100})
     chain = json.loads(mlops(workspace, "lineage", "1", "--json").stdout)
     assert chain["run"] == first_run.run_id and chain["commit"] == first["commit"]
     assert chain["data"]["train"]["rows"] == 32_561

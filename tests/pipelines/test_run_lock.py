@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from adapters.local.workspace import RunInProgress, one_run_at_a_time
+from kernel.workspace import RunInProgress, one_run_at_a_time
 from pipelines import params
 from pipelines.runner import run_local
 from settings import load_platform
@@ -17,7 +17,7 @@ from settings import load_platform
 HOLD = """
 import sys, time
 from pathlib import Path
-from adapters.local.workspace import one_run_at_a_time
+from kernel.workspace import one_run_at_a_time
 with one_run_at_a_time(Path(sys.argv[1]), "20261122-070000-1"):
     print("holding", flush=True)
     time.sleep(3600)  # killed by the test

@@ -63,9 +63,14 @@ def test_other_commands_are_left_to_kfp_local(command):
 
 def test_the_preload_is_what_the_components_import():
     modules = warm_executor.preload_modules()
-    assert {"promotion.steps", "adapters.wiring", "settings", "trainer.report"} <= set(modules)
+    assert {"promotion.steps.staging", "pipelines.context", "settings"} <= set(modules)
     assert "lightgbm" in modules and "pipelines.components" in modules
-    assert warm_executor.component_imports([components.validate])[:2] == ["pathlib", "adapters"]
+    assert warm_executor.component_imports([components.validate]) == [
+        "pathlib",
+        "pipelines.context",
+        "promotion.steps",
+        "promotion.steps.staging",
+    ]
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ def test_stats_from_the_request_log(tmp_path):
     log_frame(path, rows.head(30), NOW - timedelta(minutes=10), version="2", latency_ms=9.0)
     log_frame(path, rows.head(3), NOW - timedelta(minutes=10), version="2", status=500)
     log_frame(path, rows, NOW - timedelta(hours=5), version="2")  # outside the window
-    stats = open_local_prod(tmp_path).monitoring.version_stats(NOW - timedelta(hours=1), NOW)
+    stats = open_local_prod(tmp_path).figures.version_stats(NOW - timedelta(hours=1), NOW)
     assert stats["1"] == VersionStats("1", 100, 0, 4.0, 4.0)
     assert (stats["2"].requests, stats["2"].errors) == (33, 3)
 

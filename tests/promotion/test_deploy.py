@@ -7,8 +7,12 @@ import pytest
 from local_prod import open_local_prod
 
 from adapters.local.storage import LocalStorage
-from adapters.local.workspace import LocalTenant
-from promotion import steps
+from kernel.names import trainer_label
+from kernel.workspace import LocalTenant
+from pipelines import challengers
+from promotion.domain.layout import ProdLayout
+from promotion.steps import deploy as steps
+from promotion.steps.staging import smoke_instances
 from settings import Rollout
 from trainer import loader
 from trainer.hyperparameters import Hyperparameters
@@ -42,13 +46,13 @@ def world(tmp_path, model_dir, census_test):
         return storage.stage(
             {"model": model, "baseline.json": test_csv, "train.csv": test_csv},
             {
-                "smoke.json": json.dumps(steps.smoke_instances(test_csv)),
+                "smoke.json": json.dumps(smoke_instances(test_csv)),
                 "decision.json": json.dumps(decision),
             },
             str(tmp_path / "staging-models" / run_id),
         )
 
-    def deploy(run_id: str, rollout=ROLLOUT, model: Path = model_dir, staged=None) -> dict:
+    def deploy(run_id: str, rollout=ROLLOUT, model: Path = model_dir, staged=None):
         return steps.deploy_candidate(
             candidate_uri=staged or candidate(run_id, model),
             run_id=run_id,
@@ -56,8 +60,7 @@ def world(tmp_path, model_dir, census_test):
             registry=prod.registry,
             endpoint=prod.endpoint,
             storage=prod.storage,
-            prod_models_root=str(tmp_path / "prod-models"),
-            prod_data_root=str(tmp_path / "prod-data"),
+            prod=ProdLayout(str(tmp_path / "prod-models"), str(tmp_path / "prod-data")),
             rollout=rollout,
             log=lambda _: None,
         )
@@ -72,7 +75,7 @@ def aliases(prod) -> dict:
 def test_first_version_takes_all_traffic_and_becomes_champion(world):
     prod, deploy, tmp = world
     result = deploy("run-1")
-    assert result["version"] == "1" and result["smoke"] == "passed"
+    assert result.version == "1" and result.smoke == "passed"
     assert prod.endpoint.state().traffic == {"1": 100}
     assert aliases(prod) == {"champion": "1"}
     assert (tmp / "prod-models" / "run-1" / "model" / "model.txt").exists()
@@ -86,7 +89,7 @@ def test_second_version_is_a_canary_and_rerun_is_idempotent(world):
     assert prod.endpoint.state().traffic == {"1": 90, "2": 10}
     assert aliases(prod) == {"champion": "1", "challenger": "2"}
     again = deploy("run-2")  # same inputs: no second version, no second deployment
-    assert again["smoke"] == "skipped: already serving"
+    assert again.smoke == "skipped: already serving"
     assert [v.version for v in prod.registry.versions()] == ["1", "2"]
     assert prod.endpoint.state().deployed == ("1", "2")
 
@@ -99,7 +102,7 @@ def test_promotion_and_undeploying_beyond_versions_kept(world):
     result = deploy("run-3", rollout=full)
     assert prod.endpoint.state().traffic == {"3": 100}
     assert aliases(prod) == {"champion": "3"}
-    assert result["undeployed"] == ["1"]  # v2 stays warm: versions_kept=2
+    assert result.undeployed == ["1"]  # v2 stays warm: versions_kept=2
     assert prod.endpoint.state().deployed == ("2", "3")
 
 
@@ -147,7 +150,7 @@ def test_two_runs_decided_at_once_the_second_deploy_is_refused(world):
     stale = storage.stage(  # decided while prod had no champion
         {},
         {
-            "smoke.json": json.dumps(steps.smoke_instances(test_csv)),
+            "smoke.json": json.dumps(smoke_instances(test_csv)),
             "decision.json": json.dumps({"champion": None}),
         },
         str(tmp / "staging-models" / "run-b"),
@@ -164,9 +167,9 @@ def test_two_runs_decided_at_once_the_second_deploy_is_refused(world):
 
 
 def test_a_trainer_name_becomes_a_registry_label_value():
-    assert steps.label_value("automl-stand-in (FLAML 2.7.0)") == "automl-stand-in"
-    assert steps.label_value("custom trainer (LightGBM)") == "custom-trainer"
-    assert steps.label_value("Vertex AutoML Tabular") == "vertex-automl-tabular"
+    assert trainer_label("automl-stand-in (FLAML 2.7.0)") == "automl-stand-in"
+    assert trainer_label("custom trainer (LightGBM)") == "custom-trainer"
+    assert trainer_label("Vertex AutoML Tabular") == "vertex-automl-tabular"
 
 
 def test_a_trainer_left_out_is_absent_not_broken(tmp_path):
@@ -175,11 +178,11 @@ def test_a_trainer_left_out_is_absent_not_broken(tmp_path):
     custom, automl = tmp_path / "custom", tmp_path / "automl"
     custom.mkdir()
     automl.mkdir()
-    steps.mark_skipped(automl, "automl")
-    assert steps.present(custom, automl) == {"custom": custom}
-    steps.mark_skipped(custom, "custom")
+    challengers.mark_skipped(automl, "automl")
+    assert challengers.present(custom, automl) == {"custom": custom}
+    challengers.mark_skipped(custom, "custom")
     with pytest.raises(UserError, match="left every trainer out"):
-        steps.present(custom, automl)
+        challengers.present(custom, automl)
 
 
 def test_a_refused_smoke_call_stops_the_deploy_and_deletes_nothing(world, monkeypatch):
@@ -206,7 +209,7 @@ def test_a_refused_smoke_call_stops_the_deploy_and_deletes_nothing(world, monkey
     assert prod.endpoint.state().traffic == {"1": 90, "2": 10}
     monkeypatch.undo()  # the grant is back: the next deploy completes the interrupted one
     again = deploy("run-2")
-    assert again["smoke"] == "skipped: already serving"
+    assert again.smoke == "skipped: already serving"
     assert aliases(prod) == {"champion": "1", "challenger": "2"}
 
 

@@ -12,8 +12,11 @@ from local_prod import ROLLOUT, open_local_prod
 from serving_fixtures import save_small_model
 
 from adapters.local.storage import LocalStorage
-from kernel.names import DEPLOYING, MODEL_NAME
-from promotion import steps
+from kernel.names import DEPLOYING
+from promotion.domain.layout import ProdLayout
+from promotion.steps import deploy as steps
+from promotion.steps.rollback import finish_interrupted_deploy
+from promotion.steps.staging import smoke_instances
 from trainer import loader
 
 pytestmark = pytest.mark.slow  # kills deploys in child processes at each sub-step
@@ -61,7 +64,7 @@ def setup(tmp_path, model, champion: bool):
         return storage.stage(
             {"model": model, "baseline.json": csv, "train.csv": csv},
             {
-                "smoke.json": json.dumps(steps.smoke_instances(csv)),
+                "smoke.json": json.dumps(smoke_instances(csv)),
                 "decision.json": json.dumps(
                     {"champion": {"version": now.version} if now else None}
                 ),
@@ -69,7 +72,7 @@ def setup(tmp_path, model, champion: bool):
             str(tmp_path / "staging" / run_id),
         )
 
-    def deploy(run_id: str, registry=None, endpoint=None, store=None) -> dict:
+    def deploy(run_id: str, registry=None, endpoint=None, store=None):
         return steps.deploy_candidate(
             candidate_uri=candidate(run_id),
             run_id=run_id,
@@ -77,8 +80,7 @@ def setup(tmp_path, model, champion: bool):
             registry=registry or prod.registry,
             endpoint=endpoint or prod.endpoint,
             storage=store or storage,
-            prod_models_root=str(tmp_path / "prod-models"),
-            prod_data_root=data_root(prod),
+            prod=ProdLayout(str(tmp_path / "prod-models"), data_root(prod)),
             rollout=ROLLOUT,
             log=lambda _: None,
         )
@@ -90,7 +92,7 @@ def setup(tmp_path, model, champion: bool):
 
 def data_root(prod) -> str:
     """Where `mlops canary` looks for a version's files: the prod data bucket."""
-    return f"{prod.bucket_uri('census-ml-prod-data')}/{MODEL_NAME}"
+    return prod.layout.data_root
 
 
 def killed_deploy(prod, deploy, at: int) -> bool:
@@ -128,11 +130,11 @@ def test_a_deploy_killed_at_each_sub_step_is_completed_or_rolled_back(tmp_path, 
             break  # the deploy now runs to the end: every sub-step has been killed once
         kills += 1
         before = aliases(prod)
-        outcome = steps.finish_interrupted_deploy(
+        outcome = finish_interrupted_deploy(
             registry=prod.registry,
             endpoint=prod.endpoint,
             storage=LocalStorage(),
-            prod_data_root=data_root(prod),
+            prod=prod.layout,
             log=lambda _: None,
         )
         consistent(prod)
@@ -149,7 +151,7 @@ def test_a_deploy_killed_at_each_sub_step_is_completed_or_rolled_back(tmp_path, 
         # and the platform goes on: the same run deployed again ends deployed
         result = deploy("run-2")
         consistent(prod)
-        assert prod.endpoint.state().traffic.get(result["version"])
+        assert prod.endpoint.state().traffic.get(result.version)
     assert kills >= 8  # copies, register, mark, deploy, aliases, unmark: each one killed
 
 

@@ -6,8 +6,8 @@ import pytest
 
 from adapters.local.warehouse import DuckDBWarehouse
 from kernel.errors import DataError
-from promotion import steps
 from promotion.domain import statistics
+from promotion.steps import staging as steps
 from trainer import schema
 
 

@@ -12,7 +12,8 @@ from local_prod import ROLLOUT, open_local_prod
 from serving_fixtures import save_small_model
 
 from adapters.local.storage import LocalStorage
-from promotion import steps
+from promotion.steps import staging
+from promotion.steps.deploy import deploy_candidate
 from trainer import loader, predict
 
 pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
@@ -27,25 +28,24 @@ def deploy_with_on_device(workspace) -> str:
     test_csv = loader.to_csv(loader.load_census(split="test").frame.head(200), workspace / "t.csv")
     on_device = workspace / "on_device"
     on_device.mkdir()
-    parity = steps.export_on_device(model, test_csv, on_device)
+    parity = staging.export_on_device(model, test_csv, on_device)
     assert parity["passed"], parity["reason"]
     LocalStorage().stage(
         {"model": model, "model/model.onnx": on_device / "model.onnx",
          "baseline.json": test_csv, "train.csv": test_csv},
-        {"smoke.json": json.dumps(steps.smoke_instances(test_csv)),
+        {"smoke.json": json.dumps(staging.smoke_instances(test_csv)),
          "decision.json": json.dumps({"champion": None}), "on_device.json": json.dumps(parity)},
         str(candidate),
     )  # fmt: skip
     prod = open_local_prod(workspace)
-    root = prod.bucket_uri("census-ml-prod-models")
-    result = steps.deploy_candidate(
+    result = deploy_candidate(
         candidate_uri=str(candidate), run_id="run-1", commit="abc", registry=prod.registry,
-        endpoint=prod.endpoint, storage=prod.storage, prod_models_root=f"{root}/m",
-        prod_data_root=f"{root}/d", rollout=ROLLOUT, log=lambda line: None,
+        endpoint=prod.endpoint, storage=prod.storage, prod=prod.layout,
+        rollout=ROLLOUT, log=lambda line: None,
     )  # fmt: skip
     (version,) = prod.registry.versions()
     assert version.labels["on-device"] == "model-onnx"
-    return result["version"]
+    return result.version
 
 
 @pytest.fixture

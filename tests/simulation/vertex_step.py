@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from adapters import wiring
-from promotion import steps
+from pipelines import context
+from promotion.steps import staging as staging_steps
 from settings import load_platform, tenants_for
 
 
@@ -28,25 +29,21 @@ def main(step: str, *args: str) -> None:
         if canary:
             rollout = rollout.model_copy(update={"canary_percent": int(canary[0])})
         prod = wiring.open_prod("vertex", "", tenants)
-        result = steps.deploy_candidate(
+        result = context.deploy(
+            prod,
             candidate_uri=candidate,
             run_id=run_id,
             commit="abc123",
-            registry=prod.registry,
-            endpoint=prod.endpoint,
-            storage=prod.storage,
-            prod_models_root=f"gs://{tenants.prod_models_bucket}/census-income",
-            prod_data_root=f"gs://{tenants.prod_data_bucket}/census-income",
             rollout=rollout,
             log=lambda line: print(f"deploy: {line}", flush=True),
         )
-        print("RESULT " + json.dumps(result))
+        print("RESULT " + json.dumps(result.as_dict()))
     elif step == "ingest":
         out = Path(args[0])
         staging = wiring.open_staging("vertex", "", tenants)
         data = f"gs://{platform['staging'].buckets.data}/census"
         root = f"gs://{platform['staging'].buckets.pipeline_root}/step-test"
-        summary = steps.ingest(
+        summary = staging_steps.ingest(
             staging.warehouse,
             {"train": f"{data}/adult.data", "test": f"{data}/adult.test"},
             0.01,
@@ -54,18 +51,13 @@ def main(step: str, *args: str) -> None:
             out / "quarantine",
         )
         # the validate step after it: BigQuery counts census_train's values, nothing else
-        baseline = steps.validate(staging.warehouse, out / "baseline.json")
+        baseline = staging_steps.validate(staging.warehouse, out / "baseline.json")
         print("RESULT " + json.dumps({**summary, "baseline_rows": baseline["rows"]}))
     elif step == "monitor":
         (baseline,) = args
         prod = wiring.open_prod("vertex", "", tenants)
-        config = steps.monitoring_config(
-            endpoint_id=tenants.endpoint_id,
-            baseline_uri=baseline,
-            monitoring=platform["prod"].monitoring_settings(),
-            kms_key=tenants.prod_kms_key,
-        )
-        print("RESULT " + json.dumps({"action": prod.monitoring.apply(config)}))
+        _, action = context.monitor(prod, tenants, baseline, platform["prod"].monitoring_settings())
+        print("RESULT " + json.dumps({"action": action}))
     elif step == "warehouse":  # one file through BigQuery: counts and the quarantine
         (uri,) = args
         warehouse = wiring.open_staging("vertex", "", tenants).warehouse

@@ -44,10 +44,10 @@ def last_good(path: Path) -> Path:
 
 
 def damaged_message(path: Path, exc: ValueError) -> str:
-    where = (
-        f" at line {exc.lineno}, column {exc.colno}"
+    what = (
+        f"not JSON at line {exc.lineno}, column {exc.colno}"
         if isinstance(exc, json.JSONDecodeError)
-        else ""
+        else str(exc)
     )
     good = last_good(path)
     if good.exists():
@@ -61,7 +61,7 @@ def damaged_message(path: Path, exc: ValueError) -> str:
             f"no good copy is kept; move it aside (mv '{path}' '{path}.damaged') to start "
             "this state afresh"
         )
-    return f"{path}: damaged state file (not JSON{where}); {recovery}"
+    return f"{path}: damaged state file ({what}); {recovery}"
 
 
 class LocalTenant:

@@ -1,0 +1,172 @@
+"""Prod's deploy: copy the candidate in, register a version, canary it, smoke-test it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from kernel.errors import Failed, PlatformRefused, UserError
+from kernel.names import (
+    CANDIDATE_LABEL,
+    CHAMPION,
+    CUSTOM_TRAINER,
+    DEPLOYING,
+    ON_DEVICE_LABEL,
+    ON_DEVICE_LABEL_VALUE,
+    trainer_label,
+)
+from promotion.domain import layout
+from promotion.domain.decision import champion_moved, compared_with
+from promotion.domain.traffic import canary_split, to_undeploy
+from promotion.ports import Endpoint, EndpointState, ModelVersion, Registry, Storage
+from promotion.steps.rollback import (
+    finish_interrupted_deploy,
+    move_aliases,
+    roll_back,
+    smoke_problems,
+)
+from settings import Rollout
+from trainer.model import METADATA_FILE
+
+
+class DeployFailed(UserError):
+    """The new version failed its smoke test (traffic rolled back), or the test could not run
+    because the platform refused the call (nothing undone: the deploy is resumable)."""
+
+
+class ChampionChanged(Failed):
+    """Prod's champion is not the one the candidate was compared with."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What a deploy did: the deploy step's output artifact and its run record."""
+
+    version: str
+    traffic: dict[str, int]
+    smoke: str  # "passed", or "skipped: already serving"
+    baseline_uri: str  # the run's baseline in prod's data bucket: monitoring's skew source
+    undeployed: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def deploy_candidate(
+    *,
+    candidate_uri: str,
+    run_id: str,
+    commit: str,
+    registry: Registry,
+    endpoint: Endpoint,
+    storage: Storage,
+    prod: layout.ProdLayout,
+    rollout: Rollout,
+    log: Callable[[str], object] = print,
+) -> Deployment:
+    """Copy into prod, register a version, canary it, smoke-test it, tidy the endpoint.
+
+    Idempotent: the version is found by its candidate label, so a re-run neither registers
+    a second version nor deploys twice. A failed smoke test restores the traffic as it was,
+    takes the new version off the endpoint, leaves the aliases alone, and fails the step.
+    """
+    candidate = layout.Candidate(candidate_uri)
+    baseline_uri = prod.data(run_id, layout.BASELINE)
+    finish_interrupted_deploy(
+        registry=registry, endpoint=endpoint, storage=storage, prod=prod, log=log
+    )
+    version = registry.find(CANDIDATE_LABEL, run_id)
+    before: EndpointState = endpoint.state()
+    if version is not None and before.traffic.get(version.version):
+        log(f"version {version.version} already serves {before.traffic}; nothing to deploy")
+        return Deployment(version.version, before.traffic, "skipped: already serving", baseline_uri)
+    _require_same_champion(storage, candidate, registry)
+    if version is None:
+        version = _register(candidate, run_id, commit, registry, storage, prod)
+        log(f"registered version {version.version} from {version.artifact_uri}")
+    # From here until the aliases move, the version is marked: a deploy killed part way is
+    # recognised by the next deploy or `mlops canary`, which completes or rolls it back.
+    registry.set_alias(DEPLOYING, version.version)
+    traffic = canary_split(before, version.version, rollout.canary_percent)
+    endpoint.deploy(version.version, traffic, rollout)
+    log(f"deployed version {version.version}: traffic {traffic}")
+    instances = json.loads(storage.read_text(candidate.file(layout.SMOKE)))
+    _smoke_test(registry, endpoint, before, version.version, traffic, instances)
+    log(f"smoke test passed on {len(instances)} instances")
+    move_aliases(registry, version.version, traffic)
+    after = endpoint.state()
+    undeployed = to_undeploy(after.deployed, after.traffic, rollout.versions_kept)
+    for old in undeployed:
+        endpoint.undeploy(old)
+    if undeployed:
+        log(f"undeployed versions without traffic: {', '.join(undeployed)}")
+    return Deployment(version.version, traffic, "passed", baseline_uri, undeployed)
+
+
+def _register(
+    candidate: layout.Candidate,
+    run_id: str,
+    commit: str,
+    registry: Registry,
+    storage: Storage,
+    prod: layout.ProdLayout,
+) -> ModelVersion:
+    """The candidate's model and data copied into prod, and a version registered over them."""
+    model_uri = storage.copy_tree(candidate.file(layout.MODEL), prod.model(run_id))
+    for name in layout.COPIED_DATA:
+        storage.copy_tree(candidate.file(name), prod.data(run_id, name))
+    labels = {CANDIDATE_LABEL: run_id, "commit": commit, "run": run_id}
+    if _has_on_device(storage, candidate):
+        labels[ON_DEVICE_LABEL] = ON_DEVICE_LABEL_VALUE  # model/model.onnx, beside it
+    model_json = json.loads(storage.read_text(candidate.file(f"{layout.MODEL}/{METADATA_FILE}")))
+    labels["trainer"] = trainer_label(model_json.get("trainer", CUSTOM_TRAINER))
+    return registry.register(model_uri, labels=labels)
+
+
+def _smoke_test(
+    registry: Registry,
+    endpoint: Endpoint,
+    before: EndpointState,
+    version: str,
+    traffic: dict[str, int],
+    instances: list[dict],
+) -> None:
+    """Raises DeployFailed if `version` answers wrongly (rolled back) or cannot be asked
+    (left as it is, marked, for the next deploy or `mlops canary` to finish)."""
+    try:
+        problems = smoke_problems(endpoint, instances, version)
+    except PlatformRefused as exc:
+        raise DeployFailed(
+            f"the smoke test of version {version} could not run: {exc}. Nothing was "
+            f"rolled back: version {version} stays registered at {traffic} and marked "
+            f"'{DEPLOYING}'; once the call is allowed, the next deploy or `mlops canary` "
+            "smoke-tests it and completes or rolls it back"
+        ) from None
+    if problems:
+        restored = roll_back(registry, endpoint, before, version)
+        raise DeployFailed(
+            f"smoke test of version {version} failed ({'; '.join(problems)}); "
+            f"traffic rolled back to {restored or 'nothing'}"
+        )
+
+
+def _require_same_champion(
+    storage: Storage, candidate: layout.Candidate, registry: Registry
+) -> None:
+    where = candidate.file(layout.DECISION)
+    try:
+        compared = compared_with(json.loads(storage.read_text(where)))
+    except (FileNotFoundError, ValueError) as exc:
+        raise DeployFailed(f"{where}: cannot tell which champion was compared ({exc})") from None
+    current = registry.alias(CHAMPION)
+    moved = champion_moved(compared, current.version if current else None)
+    if moved:
+        raise ChampionChanged(moved)
+
+
+def _has_on_device(storage: Storage, candidate: layout.Candidate) -> bool:
+    try:
+        return bool(json.loads(storage.read_text(candidate.file(layout.ON_DEVICE)))["passed"])
+    except FileNotFoundError:
+        return False  # staged before on-device models, or by a run without one
