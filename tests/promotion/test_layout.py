@@ -27,7 +27,7 @@ def test_a_candidate_and_prods_copy_are_named_in_one_place():
 
 
 def test_monitoring_of_anything_but_a_baseline_is_refused_by_name():
-    with pytest.raises(ValueError, match="gs://b/x/metrics.json: not a baseline"):
+    with pytest.raises(ValueError, match=r"gs://b/x/metrics\.json: not a baseline"):
         layout.training_data_beside("gs://b/x/metrics.json")
 
 
