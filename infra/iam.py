@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from settings import AGENT_NAMES, ENCRYPTER_DECRYPTER, Platform, Settings
+from settings.model import Identity
 
 
 @dataclass(frozen=True, order=True)
@@ -310,7 +311,9 @@ def cross_tenant_grants(platform: Platform, env: str) -> list[Grant]:
     if s.role == "prod":
         # The staging pipeline reads prod as the reader; it acts as the deployer only when
         # runs may promote on their own (promotion = "canary").
-        acts_as = ["reader", *(["deployer"] if promotion_of(platform, env) == "canary" else [])]
+        acts_as: list[Identity] = ["reader"]
+        if promotion_of(platform, env) == "canary":
+            acts_as.append("deployer")
         return [
             *(
                 Grant(

@@ -47,7 +47,7 @@ def keys_props(s: Settings) -> KeysProps:
     return KeysProps(
         place=place_of(s),
         key_ring=s.kms.key_ring,
-        keys=dict(s.kms.keys),
+        keys={purpose: key for purpose, key in s.kms.keys.items()},
         rotation_period=s.rotation_period,
         prevent_destroy=s.keys_protected,
     )
@@ -119,7 +119,11 @@ class PlatformStack(TerraformStack):
         DataAccessAuditLogs(self, "audit", project=s.project_id)
         kms = CmekKeys(self, "kms", keys_props(s), beta=beta, depends_on=apis)
         accounts = ServiceAccounts(
-            self, "identities", place, accounts=dict(s.service_accounts), depends_on=apis
+            self,
+            "identities",
+            place,
+            accounts={i: a for i, a in s.service_accounts.items()},
+            depends_on=apis,
         ).accounts
         roles = CustomRoles(
             self, "roles", project=s.project_id, roles=custom_roles(s), depends_on=apis
@@ -134,7 +138,7 @@ class PlatformStack(TerraformStack):
             key_grants,
             region=s.region,
             depends_on={
-                **{("key", s.key_id(p)): [k] for p, k in kms.keys.items()},
+                **{("key", s.key_id(p)): [kms.keys[p]] for p in s.kms.keys},
                 **{("member", s.service_agent_email(a)): [r] for a, r in kms.agents.items()},
             },
         )
@@ -247,8 +251,11 @@ class PlatformStack(TerraformStack):
             **{("bucket", name): [buckets[p]] for p, name in bucket_names.items()},
             ("dataset", s.bigquery_dataset): [dataset],
             **{("repository", name): [r] for name, r in repos.items()},
-            **{("service_account", s.service_account_email(i)): [a] for i, a in accounts.items()},
-            **{("member", s.service_account_email(i)): [a] for i, a in accounts.items()},
+            **{
+                ("service_account", s.service_account_email(i)): [accounts[i]]
+                for i in s.service_accounts
+            },
+            **{("member", s.service_account_email(i)): [accounts[i]] for i in s.service_accounts},
             ("member", s.service_agent_email("vertex")): [kms.agents["vertex"]],
             ("key_ring", s.key_ring_id): [kms.key_ring],
             **{("role", name): [role] for name, role in roles.items()},

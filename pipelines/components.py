@@ -79,7 +79,7 @@ def ingest(
         "monitoring": MonitoringSettings.model_validate(monitoring),
         "automl": AutoMLSettings.model_validate(automl),
     }
-    parameters = {name: group.model_dump(mode="json") for name, group in asked.items()}
+    parameters: dict = {name: group.model_dump(mode="json") for name, group in asked.items()}
     parameters["trainer"] = trainer
     step.record("ingest", runs.ingest_facts(commit, parameters, summary, uris))
     print(f"ingest: {summary}")
@@ -235,8 +235,9 @@ def evaluate(
     )
     for name, result in results.items():
         prefix = metric_prefix(name)
+        figures: dict = dict(result)
         for key in HEADLINE:
-            metrics.log_metric(prefix + key, round(result[key], 6))
+            metrics.log_metric(prefix + key, round(figures[key], 6))
         for slice_name, gap in result["slice_accuracy_gap"].items():
             metrics.log_metric(f"{prefix}slice_accuracy_gap_{slice_name}", round(gap, 6))
         print(

@@ -121,11 +121,15 @@ def record_run(result: RunResult, params: PipelineParams, workspace: Path) -> No
     from settings import load_platform, load_prices
 
     platform = load_platform()
-    (machine,) = {
+    machines = {
         s.pipeline.training_machine_type
-        for s in platform.envs.values()
+        for s in [*platform.envs.values(), platform["staging"]]
         if s.pipeline and s.project_id == params.tenants.staging_project
-    } or {platform["staging"].pipeline.training_machine_type}
+    }
+    fallback = platform["staging"].pipeline
+    if not machines and fallback is not None:
+        machines = {fallback.training_machine_type}
+    (machine,) = machines
 
     facts = cost.run_facts(
         load_prices(),

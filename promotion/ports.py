@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from settings import Platform, Rollout
 from trainer.records import BadRow
@@ -137,7 +137,7 @@ class Endpoint(Protocol):
 
     def undeploy(self, version: str) -> None: ...
 
-    def predict(self, instances: list[dict], version: str) -> list[dict]: ...
+    def predict(self, instances: list[dict[str, Any]], version: str) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -155,11 +155,11 @@ class MonitoringConfig:
     alert_emails: list[str]
     kms_key: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @staticmethod
-    def from_dict(record: dict) -> MonitoringConfig:
+    def from_dict(record: dict[str, Any]) -> MonitoringConfig:
         """As `as_dict` wrote it; a ValueError names the fields missing."""
         names = [f.name for f in fields(MonitoringConfig)]
         missing = [n for n in names if not isinstance(record, dict) or n not in record]
@@ -192,14 +192,14 @@ class StepRecord:
     run_id: str
     step: str
     recorded_at: datetime
-    facts: dict
+    facts: dict[str, Any]
 
 
 class RunLog(Protocol):
     """What each run's steps recorded: Vertex AI Experiments in the staging metadata store,
     or the staging tenant's DuckDB warehouse (docs/lineage.md)."""
 
-    def record(self, run_id: str, step: str, facts: dict) -> None: ...
+    def record(self, run_id: str, step: str, facts: dict[str, Any]) -> None: ...
 
     def records(self) -> list[StepRecord]:
         """Every step record of every run; promotion.domain.runs.merge makes runs of them."""
@@ -218,8 +218,8 @@ class RequestLog(Protocol):
         status: int,
         latency_ms: float,
         version: str | None = None,
-        instances: list[dict] | None = None,
-        predictions: list[dict] | None = None,
+        instances: list[dict[str, Any]] | None = None,
+        predictions: list[dict[str, Any]] | None = None,
         error: str | None = None,
     ) -> None: ...
 
@@ -247,10 +247,10 @@ class AlertLog(Protocol):
     """What the monitor found above its thresholds, kept for `mlops lineage`."""
 
     def record_alerts(
-        self, window_end: datetime, alerts: list[dict], traffic: dict[str, int]
+        self, window_end: datetime, alerts: list[dict[str, Any]], traffic: dict[str, int]
     ) -> None: ...
 
-    def alerts(self, since: datetime) -> list[dict]: ...
+    def alerts(self, since: datetime) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)

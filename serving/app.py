@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import zlib
+from typing import Any
 
 import orjson
 from fastapi import Depends, FastAPI, Request
@@ -19,7 +20,7 @@ from trainer.predict import InvalidInstance, encode_instances, format_prediction
 # start rather than falling back to h11 and asyncio. Measured (bench/serving.py, 2 runs
 # each): 1,000 instances 11.5-12.0 -> 10.2-10.7 ms, single-instance p99 1.7 -> 1.3-1.5 ms,
 # 20 concurrent clients p50 11-12 -> 9.3 ms.
-UVICORN_OPTIONS = {"http": "httptools", "loop": "uvloop"}
+UVICORN_OPTIONS: dict[str, Any] = {"http": "httptools", "loop": "uvloop"}
 
 
 class _NoLog:

@@ -83,6 +83,11 @@ class Simulation:
         self.on_stop: list[Callable[[], None]] = []
         # (time, endpoint, deployed model, status, total ms, model ms): what Monitoring counts
         self.predictions: list[tuple[float, str, str, int, float, float]] = []
+        # Vertex AI's resources by kind ("models", "endpoints", "jobs", "pipelines", ...),
+        # and the hooks its installer shares with the other services.
+        self.vertex: dict[str, dict[str, Any]] = {}
+        self.create_custom_job: Callable[..., Any] | None = None
+        self.pipeline_run_context: Callable[..., Any] | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         from simulation.apis import install
@@ -211,7 +216,8 @@ class Simulation:
             stop()
         if self._server is not None:
             self._server.should_exit = True
-            self._thread.join(timeout=10)
+            if self._thread is not None:
+                self._thread.join(timeout=10)
 
     def __enter__(self) -> Simulation:
         return self.start()

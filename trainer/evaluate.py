@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,19 @@ from trainer import schema
 MIN_SLICE_FOR_GAP = 100
 
 
-def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> dict:
+class BinaryMetrics(TypedDict):
+    count: int
+    positive_rate: float
+    accuracy: float
+    roc_auc: float | None
+    log_loss: float
+    f1: float
+    precision: float
+    recall: float
+    brier: float
+
+
+def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> BinaryMetrics:
     """Accuracy, ROC AUC, log loss, F1 and friends; AUC is None for a one-class sample."""
     y = np.asarray(y)
     p = np.clip(np.asarray(p, dtype=np.float64), 1e-15, 1 - 1e-15)
@@ -36,9 +48,9 @@ def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> dict
 
 def slice_metrics(
     frame: pd.DataFrame, y: np.ndarray, p: np.ndarray, threshold: float = 0.5
-) -> dict[str, dict[str, dict]]:
+) -> dict[str, dict[str, BinaryMetrics]]:
     """{feature: {value: metrics}} for each slice feature; missing values are their own slice."""
-    out: dict[str, dict[str, dict]] = {}
+    out: dict[str, dict[str, BinaryMetrics]] = {}
     for name in schema.SLICE_FEATURES:
         values = frame[name].astype(object).where(frame[name].notna(), "(missing)").to_numpy()
         out[name] = {
@@ -48,15 +60,18 @@ def slice_metrics(
     return out
 
 
-def slice_gaps(slices: dict[str, dict[str, dict]], metric: str = "accuracy") -> dict[str, float]:
+def slice_gaps(
+    slices: dict[str, dict[str, BinaryMetrics]],
+    metric: Literal["accuracy", "roc_auc", "f1", "precision", "recall"] = "accuracy",
+) -> dict[str, float]:
     """Largest minus smallest `metric` across the slices of each feature big enough to judge."""
     gaps = {}
     for name, by_value in slices.items():
-        scores = [
-            m[metric]
-            for m in by_value.values()
-            if m["count"] >= MIN_SLICE_FOR_GAP and m[metric] is not None
-        ]
+        scores: list[float] = []
+        for m in by_value.values():
+            score = m[metric]
+            if m["count"] >= MIN_SLICE_FOR_GAP and score is not None:
+                scores.append(score)
         gaps[name] = float(max(scores) - min(scores)) if len(scores) > 1 else 0.0
     return gaps
 
@@ -81,21 +96,12 @@ def calibration_points(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict[str
     return {"predicted": predicted.tolist(), "observed": observed.tolist()}
 
 
-class Evaluation(TypedDict):
+class Evaluation(BinaryMetrics):
     """Everything metrics.json holds: top-level keys are the official-test-split figures.
     The evaluate step passes it to decide and the candidate stages it, as JSON."""
 
-    count: int
-    positive_rate: float
-    accuracy: float
-    roc_auc: float | None
-    log_loss: float
-    f1: float
-    precision: float
-    recall: float
-    brier: float
     threshold: float
-    slices: dict[str, dict[str, dict]]
+    slices: dict[str, dict[str, BinaryMetrics]]
     slice_accuracy_gap: dict[str, float]
     confusion_matrix: list[list[int]]
     roc_curve: dict[str, list[float]]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, cast
 
 import numpy as np
 import pyarrow as pa
@@ -31,7 +31,9 @@ def open_binary(path: Path) -> BinaryIO:
     """A local file's bytes, gunzipped when it is gzip."""
     with open(path, "rb") as probe:
         magic = probe.read(2)
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+    if magic == b"\x1f\x8b":
+        return cast(BinaryIO, gzip.open(path, "rb"))
+    return open(path, "rb")
 
 
 def batches(stream: Readable, chunk_bytes: int = CHUNK_BYTES) -> Iterator[pa.RecordBatch]:

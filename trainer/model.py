@@ -72,7 +72,7 @@ class CensusModel:
         # One thread for small requests (no thread start-up); every core for batches, where
         # 1,200 trees over 1,000 rows take ~80 ms on one core and ~42 ms on two.
         threads = 1 if len(matrix) < PARALLEL_ROWS else (os.cpu_count() or 1)
-        return self.booster.predict(matrix, num_threads=threads)
+        return np.asarray(self.booster.predict(matrix, num_threads=threads))
 
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)

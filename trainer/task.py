@@ -50,9 +50,11 @@ def run_training(
         train_data.frame, hyperparameters, data_sha256=train_data.sha256, progress=print_progress()
     )
     model.save(model_dir)
-    metrics = evaluate_model(model, test_data)
-    metrics["data"] = {"train": train_data.provenance(), "test": test_data.provenance()}
-    metrics["train_seconds"] = round(time.perf_counter() - started, 3)
+    metrics: dict = {
+        **evaluate_model(model, test_data),
+        "data": {"train": train_data.provenance(), "test": test_data.provenance()},
+        "train_seconds": round(time.perf_counter() - started, 3),
+    }
     write_json(output_dir / METRICS_FILE, metrics)
     report.write_report(output_dir / REPORT_FILE, {"custom trainer": metrics})
     log(
@@ -65,7 +67,7 @@ def run_training(
     return metrics
 
 
-def evaluate_model(model: CensusModel, test_data: loader.LoadResult) -> dict:
+def evaluate_model(model: CensusModel, test_data: loader.LoadResult) -> evaluate.Evaluation:
     frame = test_data.frame
     probabilities = model.predict_proba(frame)
     return evaluate.evaluate(frame, features.labels(frame), probabilities, model.threshold)

@@ -9,6 +9,7 @@ key can be rotated or disabled without touching the rest.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cdktf import TerraformProvider, TerraformResourceLifecycle
 from cdktf_cdktf_provider_google.data_google_bigquery_default_service_account import (
@@ -84,7 +85,7 @@ class CmekKeys(Construct):
         # grants never name an agent that does not exist yet. Cloud Storage and BigQuery have
         # their own data sources for this (google_project_service_identity returns no email
         # for Cloud Storage); the others are created with google_project_service_identity.
-        self.agents = {}
+        self.agents: dict[str, Any] = {}
         for agent in dict.fromkeys(a for purpose in props.keys for a in key_users(purpose)):
             service = SERVICE_AGENTS[agent][0]
             if agent in AGENT_DATA_SOURCES:

@@ -10,6 +10,7 @@ from infra.iam import promotion_of
 from infra.policy import rules
 from infra.policy.checkov import Finding, run_checkov, waiver_for
 from settings import Platform
+from settings.model import Identity
 
 
 @dataclass
@@ -57,12 +58,14 @@ def facts_for(platform: Platform, env: str) -> rules.StackFacts:
     pipeline minting the prod reader's tokens, and the deployer's when runs promote on their
     own), and the one repository with movable tags."""
     s = platform[env]
-    allowed = frozenset()
+    allowed: frozenset[tuple[str, str]] = frozenset()
     peer = platform.peer_of(env)
     if s.role == "prod" and peer is not None:
         # The staging pipeline may read prod as the reader, and act as the deployer only when
         # runs promote on their own.
-        targets = ["reader", *(["deployer"] if promotion_of(platform, env) == "canary" else [])]
+        targets: list[Identity] = ["reader"]
+        if promotion_of(platform, env) == "canary":
+            targets.append("deployer")
         allowed = frozenset(
             (
                 peer.service_account_email("pipeline"),
@@ -70,7 +73,7 @@ def facts_for(platform: Platform, env: str) -> rules.StackFacts:
             )
             for t in targets
         )
-    mutable = ()
+    mutable: tuple[tuple[str, str], ...] = ()
     if s.artifact_registry.functions is not None:
         mutable = (
             (

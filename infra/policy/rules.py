@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from kernel import gcp_iam
 from kernel.images import is_pinned
@@ -65,7 +66,7 @@ def resources(stack: dict) -> Iterator[tuple[str, str, dict]]:
             yield rtype, f"{rtype}.{name}", body
 
 
-def _dig(body: dict, path: tuple[str, ...]):
+def _dig(body: Any, path: tuple[str, ...]) -> Any:
     for key in path:
         if isinstance(body, list):
             body = body[0] if body else None

@@ -18,7 +18,7 @@ def _records(args: argparse.Namespace):
 
     platform = load_platform()
     settings = platform[args.env]
-    staging_env = settings.peer if settings.role == "prod" else args.env
+    staging_env = settings.peer if settings.role == "prod" and settings.peer else args.env
     tenants = tenants_for(platform, staging_env, local=True)
     staging = wiring.open_staging("local", str(workspace_root(args.workspace)), tenants)
     return runs.merge(staging.runs.records())
@@ -179,7 +179,7 @@ def cost(args: argparse.Namespace) -> int:
     print(f"  (storage measured in the local prod tenant: {stored / 1e6:.1f} MB)")
     if last:
         print(f"\nlast run, {last.run_id}:")
-        _print_estimate(out["last_run"])
+        _print_estimate(last.get("run", "cost"))
     return 0
 
 

@@ -8,6 +8,7 @@ can redo every figure (docs/lineage.md). List prices, without discounts or free 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from kernel.errors import UserError
 from settings import MonitoringSettings, Prices, Rollout
@@ -54,7 +55,7 @@ class Estimate:
     def total_usd(self) -> float:
         return sum(line.usd for line in self.lines)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "title": self.title,
             "lines": [
@@ -130,7 +131,7 @@ def run_facts(
     wall_seconds: float,
     table_bytes: int,
     stored_bytes: int,
-) -> dict:
+) -> dict[str, Any]:
     """What a run records of itself once it is over (the `run` step of docs/lineage.md):
     its steps' measured durations and the cost they imply."""
     estimate = run_cost(

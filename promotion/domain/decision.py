@@ -16,17 +16,17 @@ PRIMARY_METRIC = "roc_auc"
 class Decision:
     deploy: bool
     reason: str
-    challenger: dict
-    champion: dict | None
+    challenger: dict[str, Any]
+    champion: dict[str, Any] | None
     trainer: str = "custom"  # which challenger this is about (docs/automl.md)
     # With several challengers: each one's own outcome against the bars and the champion.
-    challengers: dict = field(default_factory=dict)
+    challengers: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _summary(metrics: Mapping[str, Any]) -> dict:
+def _summary(metrics: Mapping[str, Any]) -> dict[str, Any]:
     version = {"version": metrics["version"]} if "version" in metrics else {}
     return {
         **version,  # the champion's: what deploy checks prod still has
@@ -41,7 +41,7 @@ def decide(
     challenger: Mapping[str, Any],
     champion: Mapping[str, Any] | None,
     bars: Bars,
-    on_device: dict | None = None,
+    on_device: dict[str, Any] | None = None,
 ) -> Decision:
     """`challenger`/`champion`: metrics on the same test split (trainer.evaluate.evaluate);
     `on_device`: the on-device model's parity (trainer.ondevice.Parity), a bar of its own:
@@ -82,7 +82,7 @@ def decide_among(
     challengers: Mapping[str, Mapping[str, Any]],
     champion: Mapping[str, Any] | None,
     bars: Bars,
-    on_device: dict[str, dict | None] | None = None,
+    on_device: dict[str, dict[str, Any] | None] | None = None,
 ) -> Decision:
     """`challengers`: each trainer's metrics by its name, in order of preference on a tie.
 
@@ -116,7 +116,7 @@ def decide_among(
     )
 
 
-def compared_with(decision: dict) -> str | None:
+def compared_with(decision: dict[str, Any]) -> str | None:
     """The champion version a recorded decision compared its challenger with (None: prod
     had no champion). Refuses a record that cannot say, rather than guess."""
     champion = decision.get("champion")
@@ -124,7 +124,7 @@ def compared_with(decision: dict) -> str | None:
         return None
     if not isinstance(champion, dict) or not isinstance(champion.get("version"), str):
         raise ValueError("the decision does not record which champion it compared with")
-    return champion["version"]
+    return str(champion["version"])
 
 
 def champion_moved(compared: str | None, current: str | None) -> str | None:

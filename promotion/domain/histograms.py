@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -37,11 +38,11 @@ class Histogram:
     buckets: list[tuple[float, float, float]] = field(default_factory=list)
     num_nan: float = 0.0
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"buckets": [list(b) for b in self.buckets], "num_nan": self.num_nan}
 
     @classmethod
-    def from_json(cls, data: dict) -> Histogram:
+    def from_json(cls, data: dict[str, Any]) -> Histogram:
         return cls([(float(a), float(b), float(c)) for a, b, c in data["buckets"]], data["num_nan"])
 
     @property
@@ -113,7 +114,9 @@ def quantiles(values: np.ndarray, weights: np.ndarray, n: int) -> tuple[np.ndarr
     return values[chosen], max_rank[chosen]
 
 
-def _bin_weights(boundaries: np.ndarray, cumulative: np.ndarray):
+def _bin_weights(
+    boundaries: np.ndarray, cumulative: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """quantiles_util._get_bin_weights: duplicate bins share their weight evenly."""
     cumulative = cumulative.astype(np.float64)
     low, high = boundaries[:-1], boundaries[1:]
@@ -134,7 +137,9 @@ def _bin_weights(boundaries: np.ndarray, cumulative: np.ndarray):
     return low, high, counts
 
 
-def _strip_infinities(q: np.ndarray, cumulative: np.ndarray, finite_max: float, pos_inf: float):
+def _strip_infinities(
+    q: np.ndarray, cumulative: np.ndarray, finite_max: float, pos_inf: float
+) -> tuple[np.ndarray, np.ndarray, float]:
     neg_inf_idx = int(np.searchsorted(q, -math.inf, side="right"))
     if neg_inf_idx:
         num_neg_inf = cumulative[neg_inf_idx - 1]
@@ -150,7 +155,9 @@ def _strip_infinities(q: np.ndarray, cumulative: np.ndarray, finite_max: float, 
     return q, cumulative, float(num_neg_inf)
 
 
-def _overlap(low: float, high: float, lo: float, hi: float, first: bool):
+def _overlap(
+    low: float, high: float, lo: float, hi: float, first: bool
+) -> tuple[float, bool, bool]:
     """quantiles_util._overlap: (fraction, bucket precedes, bucket follows)."""
     if first and high == low == lo:
         return 1.0, False, False

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from kernel.names import CUSTOM_TRAINER, STEP_NAMES
 from promotion.ports import StepRecord
@@ -40,9 +41,9 @@ SECTIONS = (
 class Run:
     run_id: str
     started: datetime  # when its first step recorded
-    steps: dict[str, dict] = field(default_factory=dict)  # step -> facts
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)  # step -> facts
 
-    def get(self, step: str, key: str, default=None):
+    def get(self, step: str, key: str, default: Any = None) -> Any:
         return self.steps.get(step, {}).get(key, default)
 
     @property
@@ -81,7 +82,7 @@ def find(runs: list[Run], wanted: str) -> Run:
     raise LookupError(f"{wanted!r} names {len(matches)} runs ({names}); give more of the id")
 
 
-def flatten(value, prefix: str = "") -> dict[str, object]:
+def flatten(value: Any, prefix: str = "") -> dict[str, object]:
     """Nested facts as dotted keys: {"bars": {"min_roc_auc": 0.9}} -> {"bars.min_roc_auc": 0.9}."""
     if isinstance(value, dict) and value:
         out: dict[str, object] = {}
@@ -114,7 +115,7 @@ def compare(a: Run, b: Run) -> list[Difference]:
     return out
 
 
-def summary_row(run: Run) -> dict:
+def summary_row(run: Run) -> dict[str, Any]:
     """The key figures `mlops runs` shows for one run."""
     evaluated = chosen_facts(run)
     metrics = evaluated.get("metrics", {})
@@ -140,8 +141,8 @@ def lineage(
     labels: dict[str, str],
     run: Run | None,
     traffic: dict[str, int],
-    alerts: list[dict],
-) -> dict:
+    alerts: list[dict[str, Any]],
+) -> dict[str, Any]:
     """commit -> run -> data -> model -> endpoint for one registered version, and the
     monitoring alerts recorded since it was deployed."""
     ingest = run.steps.get("ingest", {}) if run else {}
@@ -168,14 +169,17 @@ METRICS = ("accuracy", "roc_auc", "log_loss", "f1", "precision", "recall")
 
 
 def ingest_facts(
-    commit: str, parameters: dict, summary: dict[str, dict], uris: dict[str, str]
-) -> dict:
+    commit: str,
+    parameters: dict[str, Any],
+    summary: dict[str, dict[str, Any]],
+    uris: dict[str, str],
+) -> dict[str, Any]:
     """The ingest's record: the commit, the run's parameters, each split's URI and counts."""
     splits = {split: {"uri": uris[split], **figures} for split, figures in summary.items()}
     return {"commit": commit, "parameters": parameters, "splits": splits}
 
 
-def trainer_facts(metadata: dict) -> dict:
+def trainer_facts(metadata: dict[str, Any]) -> dict[str, Any]:
     """What trained a model, as its model.json says: the label the report, the summary and
     the run record show, and the AutoML stand-in's search (budget, trials, time)."""
     search = metadata.get("automl_search")
@@ -183,7 +187,9 @@ def trainer_facts(metadata: dict) -> dict:
     return {**facts, "search": search} if search else facts
 
 
-def evaluation_facts(metadata: dict[str, dict], evaluations: dict[str, dict]) -> dict:
+def evaluation_facts(
+    metadata: dict[str, dict[str, Any]], evaluations: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     """The evaluate step's record: for each challenger (by trainer), what its model was
     trained with (from its own model.json, not from the run's request), by which trainer,
     and its metrics, overall and per slice. With several, the first's facts at the top and
@@ -202,7 +208,8 @@ def evaluation_facts(metadata: dict[str, dict], evaluations: dict[str, dict]) ->
     return {**first, "challengers": each} if len(each) > 1 else first
 
 
-def chosen_facts(run: Run) -> dict:
+def chosen_facts(run: Run) -> dict[str, Any]:
     """The evaluate facts of the challenger decide chose (on most runs, the only one)."""
     facts = run.steps.get("evaluate", {})
-    return facts.get("challengers", {}).get(run.get("decide", "trainer"), facts)
+    chosen: dict[str, Any] = facts.get("challengers", {}).get(run.get("decide", "trainer"), facts)
+    return chosen

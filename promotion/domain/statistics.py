@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 from promotion.domain import histograms
 from promotion.ports import CountRow
@@ -48,7 +49,7 @@ def _columns(label: bool) -> list[tuple[str, bool]]:
     return [*features, (schema.LABEL, True)] if label else features
 
 
-def profile(rows: Iterable[CountRow]) -> dict:
+def profile(rows: Iterable[CountRow]) -> dict[str, Any]:
     """TFDV's statistics of one dataset from its value counts.
 
     {"rows": n, "features": {name: {"kind", "missing", "counts" | "histogram"}}}; a numeric
@@ -58,7 +59,7 @@ def profile(rows: Iterable[CountRow]) -> dict:
     for feature, text, number, n in rows:
         by_feature.setdefault(feature, []).append((text, number, int(n)))
     rows_total = sum(n for _, _, n in by_feature.get(schema.FEATURES[0].name, []))
-    features: dict[str, dict] = {}
+    features: dict[str, dict[str, Any]] = {}
     for name, categorical in _columns(schema.LABEL in by_feature):
         entries = by_feature.get(name, [])
         value = 0 if categorical else 1
@@ -79,7 +80,7 @@ def profile(rows: Iterable[CountRow]) -> dict:
     return {"format": FORMAT, "rows": rows_total, "features": features}
 
 
-def compute(rows: Iterable[CountRow]) -> dict:
+def compute(rows: Iterable[CountRow]) -> dict[str, Any]:
     """The skew baseline: the training table's profile and its share of positive labels."""
     result = profile(rows)
     label = result["features"].pop(schema.LABEL, {"counts": {}})["counts"]  # none: no rows
@@ -89,7 +90,7 @@ def compute(rows: Iterable[CountRow]) -> dict:
     return result
 
 
-def anomalies(stats: dict) -> list[str]:
+def anomalies(stats: dict[str, Any]) -> list[str]:
     """What makes the data unfit to train on, each naming the feature and the value."""
     found = []
     rows = stats["rows"]

@@ -19,7 +19,10 @@ def multipart(content_type: str, body: bytes) -> tuple[dict, bytes]:
         f"Content-Type: {content_type}\r\n\r\n".encode() + body
     )
     parts = list(message.iter_parts())
-    return json.loads(parts[0].get_content()), parts[1].get_payload(decode=True)
+    data = parts[1].get_payload(decode=True)
+    if not isinstance(data, bytes):
+        raise ValueError("multipart upload without a data part")
+    return json.loads(parts[0].get_content()), data
 
 
 class Resumable:

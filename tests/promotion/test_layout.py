@@ -16,8 +16,10 @@ def test_a_candidate_and_prods_copy_are_named_in_one_place():
     candidate = layout.Candidate.of_run(layout.candidates_root("gs:/", "stg-models"), "run-7")
     assert candidate.uri == "gs://stg-models/census-income/candidates/run-7"
     assert candidate.file(layout.SMOKE) == f"{candidate.uri}/smoke.json"
-    assert layout.Candidate(candidate.uri + "/").file(layout.APPROVAL).endswith(
-        "/run-7/approval/approval.json"
+    assert (
+        layout.Candidate(candidate.uri + "/")
+        .file(layout.APPROVAL)
+        .endswith("/run-7/approval/approval.json")
     )
     prod = layout.ProdLayout.of("gs:/", "prd-models", "prd-data")
     assert prod.model("run-7") == "gs://prd-models/census-income/run-7/model"
