@@ -112,7 +112,7 @@ def run(root: Path | None = None, env: str = "staging", log=print) -> SimulatedR
             check=False,
         )  # fmt: skip
         runner.wait()
-        jobs = sim.vertex.get("pipelines", {})
+        jobs = sim.vertex.pipelines
         state = next(iter(jobs.values()))["state"] if jobs else "NOT SUBMITTED"
     warm_executor.stop_fork_server()  # nothing of the run outlives it
     (sim.root / "wire.log").write_text("\n".join(e.line() for e in sim.wire) + "\n")
@@ -121,7 +121,7 @@ def run(root: Path | None = None, env: str = "staging", log=print) -> SimulatedR
             (k.split(".", 1)[1] for k in c["metadata"] if k.startswith("step.")),
             key=STEP_ORDER.index,
         )
-        for name, c in sim.vertex.get("contexts", {}).items()
+        for name, c in sim.vertex.contexts.items()
         if c.get("schemaTitle") == "system.ExperimentRun"
     }
     result = SimulatedRun(

@@ -27,6 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 
 from simulation import iam
+from simulation.apis.vertex.state import VertexState
 from simulation.tokens import Tokens
 from simulation.wire import ApiError, Check, WireEntry
 from simulation.world import World
@@ -83,9 +84,9 @@ class Simulation:
         self.on_stop: list[Callable[[], None]] = []
         # (time, endpoint, deployed model, status, total ms, model ms): what Monitoring counts
         self.predictions: list[tuple[float, str, str, int, float, float]] = []
-        # Vertex AI's resources by kind ("models", "endpoints", "jobs", "pipelines", ...),
-        # and the hooks its installer shares with the other services.
-        self.vertex: dict[str, dict[str, Any]] = {}
+        # Vertex AI's resources (simulation/apis/vertex), and the hooks its installer shares
+        # with the other services.
+        self.vertex = VertexState()
         self.create_custom_job: Callable[..., Any] | None = None
         self.pipeline_run_context: Callable[..., Any] | None = None
         self._server: uvicorn.Server | None = None

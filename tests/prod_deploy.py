@@ -59,11 +59,11 @@ def result_of(done: subprocess.CompletedProcess) -> dict:
 
 
 def endpoint(sim) -> dict:
-    return next(iter(sim.vertex["endpoints"].values()))
+    return next(iter(sim.vertex.endpoints.values()))
 
 
 def registered(sim) -> dict:
-    return sim.vertex["models"].get(
+    return sim.vertex.models.get(
         "projects/census-ml-prod/locations/europe-west4/models/census-income"
     )
 
@@ -75,7 +75,7 @@ def serve_traffic(sim, requests: int) -> None:
     """Clients calling the prod endpoint, as Vertex would count them."""
     import httpx
 
-    name = next(iter(sim.vertex["endpoints"]))
+    name = next(iter(sim.vertex.endpoints))
     token = sim.tokens.issue(DEPLOYER)  # a caller allowed to predict (censusDeployer)
     instances = steps.smoke_instances(sim.root / "test.csv")
     with httpx.Client(headers={"authorization": f"Bearer {token}"}) as client:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 def install(sim) -> None:
     from simulation.apis import (
-        aiplatform,
         bigquery,
         experiments,
         iamcredentials,
@@ -13,8 +12,9 @@ def install(sim) -> None:
         metadata,
         monitoring,
         storage,
+        vertex,
     )
 
-    apis = (metadata, iamcredentials, storage, kms, bigquery, aiplatform, experiments, monitoring)
+    apis = (metadata, iamcredentials, storage, kms, bigquery, vertex, experiments, monitoring)
     for api in apis:
         api.install(sim)

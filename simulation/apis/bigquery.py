@@ -12,12 +12,14 @@ import re
 import threading
 import time
 import uuid
+from typing import Any
 
 import duckdb
 import pandas as pd
 import sqlglot
 from starlette.responses import JSONResponse, Response
 
+from simulation.apis.routing import register, route
 from simulation.apis.uploads import Resumable, multipart
 from simulation.wire import ApiError, Check
 
@@ -76,21 +78,27 @@ def unquoted_csv(data: bytes, config: dict, names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=names)
 
 
-def install(sim) -> None:
-    database = duckdb.connect(str(sim.root / "bigquery.duckdb"))
-    lock = threading.Lock()
-    jobs: dict[str, dict] = {}
-    creators: dict[str, str] = {}  # a job's creator may always read it (BigQuery's rule)
-    results: dict[str, tuple[list[dict], list[list]]] = {}
-    resumable = Resumable()
+class BigQuery:
+    """One DuckDB database for every project's datasets, and the jobs that ran on it."""
 
-    def dataset_of(project: str, dataset: str):
-        found = sim.world.datasets.get(f"{project}.{dataset}")
+    def __init__(self, sim: Any) -> None:
+        self.sim = sim
+        self.database = duckdb.connect(str(self.sim.root / "bigquery.duckdb"))
+        self.lock = threading.Lock()
+        self.jobs: dict[str, dict] = {}
+        self.creators: dict[str, str] = {}  # a job's creator may always read it (BigQuery's rule)
+        self.results: dict[str, tuple[list[dict], list[list]]] = {}
+        self.resumable = Resumable()
+
+        self.sim.on_stop.append(self.database.close)
+
+    def dataset_of(self, project: str, dataset: str):
+        found = self.sim.world.datasets.get(f"{project}.{dataset}")
         if found is None:
             raise ApiError(404, f"Not found: Dataset {project}:{dataset}")
         return found
 
-    def job_json(project: str, job_id: str, configuration: dict, location: str) -> dict:
+    def job_json(self, project: str, job_id: str, configuration: dict, location: str) -> dict:
         return {
             "kind": "bigquery#job",
             "id": f"{project}:{location}.{job_id}",
@@ -100,10 +108,10 @@ def install(sim) -> None:
             "statistics": {"creationTime": str(int(time.time() * 1000))},
         }
 
-    @sim.route("bigquery", "GET", P + r"/datasets/(?P<dataset>[^/]+)", "bigquery.datasets.get")
-    def get_dataset(call, project, dataset):
+    @route("GET", P + r"/datasets/(?P<dataset>[^/]+)", "bigquery.datasets.get")
+    def get_dataset(self, call, project, dataset):
         call.authorize(f"projects/{project}/datasets/{dataset}")
-        found = dataset_of(project, dataset)
+        found = self.dataset_of(project, dataset)
         body = {
             "kind": "bigquery#dataset",
             "id": f"{project}:{dataset}",
@@ -114,17 +122,17 @@ def install(sim) -> None:
             body["defaultEncryptionConfiguration"] = {"kmsKeyName": found.kms_key}
         return JSONResponse(body)
 
-    def load(call, project: str, job: dict, data: bytes) -> JSONResponse:
+    def load(self, call, project: str, job: dict, data: bytes) -> JSONResponse:
         call.authorize(f"projects/{project}", "bigquery.jobs.create")
         config = job["configuration"]["load"]
         ref = config["destinationTable"]
-        dataset = dataset_of(ref["projectId"], ref["datasetId"])
+        dataset = self.dataset_of(ref["projectId"], ref["datasetId"])
         call.authorize(
             f"projects/{ref['projectId']}/datasets/{ref['datasetId']}", "bigquery.tables.updateData"
         )
         if dataset.kms_key:
-            agent = sim.world.agent("bigquery.googleapis.com", dataset.project)
-            allowed = sim.allowed(agent, ENCRYPT, dataset.kms_key)
+            agent = self.sim.world.agent("bigquery.googleapis.com", dataset.project)
+            allowed = self.sim.allowed(agent, ENCRYPT, dataset.kms_key)
             call.entry.checks.append(
                 Check(f"{ENCRYPT} (as {agent})", dataset.kms_key, allowed, "key")
             )
@@ -136,7 +144,7 @@ def install(sim) -> None:
                 )
         fields = (config.get("schema") or {}).get("fields", [])
         if config.get("sourceUris"):
-            data = b"".join(from_storage(call, uri) for uri in config["sourceUris"])
+            data = b"".join(self.from_storage(call, uri) for uri in config["sourceUris"])
         if config.get("sourceFormat") == "NEWLINE_DELIMITED_JSON":
             rows = [json.loads(line) for line in data.decode().splitlines() if line.strip()]
             frame = pd.DataFrame(rows, columns=[f["name"] for f in fields])
@@ -152,43 +160,44 @@ def install(sim) -> None:
             or "*"
         )
         name = f'"{ref["projectId"]}.{ref["datasetId"]}.{ref["tableId"]}"'
-        with lock:
-            database.register("incoming", frame)
-            database.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT {columns} FROM incoming")  # noqa: S608
-            database.unregister("incoming")
+        with self.lock:
+            self.database.register("incoming", frame)
+            create = f"CREATE OR REPLACE TABLE {name} AS SELECT {columns} FROM incoming"  # noqa: S608
+            self.database.execute(create)
+            self.database.unregister("incoming")
         job_id = job.get("jobReference", {}).get("jobId") or uuid.uuid4().hex
-        body = job_json(project, job_id, job["configuration"], dataset.location)
-        jobs[job_id], creators[job_id] = body, call.principal
+        body = self.job_json(project, job_id, job["configuration"], dataset.location)
+        self.jobs[job_id], self.creators[job_id] = body, call.principal
         return JSONResponse(body)
 
-    def from_storage(call, uri: str) -> bytes:
+    def from_storage(self, call, uri: str) -> bytes:
         """A load job's source, read as the job's caller (BigQuery reads Cloud Storage so)."""
         if not uri.startswith("gs://") or "/" not in uri[5:] or "*" in uri:
             raise ApiError(400, f"the simulation loads single gs:// objects, not {uri}")
         bucket, name = uri[5:].split("/", 1)
-        assert sim.read_object is not None
-        return sim.read_object(call, bucket, name)
+        assert self.sim.read_object is not None
+        return self.sim.read_object(call, bucket, name)
 
-    @sim.route("bigquery", "POST", r"/upload" + P + r"/jobs", "bigquery.jobs.insert")
-    def upload(call, project):
+    @route("POST", r"/upload" + P + r"/jobs", "bigquery.jobs.insert")
+    def upload(self, call, project):
         kind = call.query.get("uploadType")
         if kind == "multipart":
             job, data = multipart(call.request.headers["content-type"], call.body)
-            return load(call, project, job, data)
+            return self.load(call, project, job, data)
         if kind == "resumable":
-            url = f"{sim.url}/bigquery/upload/bigquery/v2/projects/{project}/jobs"
-            return resumable.start(url, call.json())
+            url = f"{self.sim.url}/bigquery/upload/bigquery/v2/projects/{project}/jobs"
+            return self.resumable.start(url, call.json())
         raise ApiError(400, f"unsupported uploadType {kind}")
 
-    @sim.route("bigquery", "PUT", r"/upload" + P + r"/jobs", "bigquery.jobs.insert")
-    def upload_chunk(call, project):
-        done = resumable.chunk(call)
+    @route("PUT", r"/upload" + P + r"/jobs", "bigquery.jobs.insert")
+    def upload_chunk(self, call, project):
+        done = self.resumable.chunk(call)
         if isinstance(done, Response):
             return done
         job, data = done
-        return load(call, project, job, data)
+        return self.load(call, project, job, data)
 
-    def run_query(call, project: str, sql: str, job_id: str) -> None:
+    def run_query(self, call, project: str, sql: str, job_id: str) -> None:
         refs = list(_TABLE.finditer(sql))
         for ref in refs:
             call.authorize(
@@ -197,7 +206,7 @@ def install(sim) -> None:
         try:
             statement = sqlglot.parse_one(_TABLE.sub("sim_check", sql), read="bigquery")
             if isinstance(statement, sqlglot.exp.Export):
-                export(call, sql, job_id)
+                self.export(call, sql, job_id)
                 return
             translated, created = to_duckdb(sql)
         except sqlglot.errors.SqlglotError as exc:
@@ -208,8 +217,8 @@ def install(sim) -> None:
                     f"projects/{ref.group(1)}/datasets/{ref.group(2)}", "bigquery.tables.create"
                 )
         try:
-            with lock:
-                cursor = database.execute(translated)
+            with self.lock:
+                cursor = self.database.execute(translated)
                 description = cursor.description or []
                 rows = cursor.fetchall() if description else []
                 names = [d[0] for d in description]
@@ -220,9 +229,9 @@ def install(sim) -> None:
             {"name": n, "type": _BQ_TYPES.get(k, "STRING")}
             for n, k in zip(names, kinds, strict=True)
         ]
-        results[job_id] = (schema, [list(r) for r in rows])
+        self.results[job_id] = (schema, [list(r) for r in rows])
 
-    def export(call, sql: str, job_id: str) -> None:
+    def export(self, call, sql: str, job_id: str) -> None:
         """EXPORT DATA ... AS SELECT: the result as CSV with a header, in one object where the
         uri's `*` is (BigQuery shards; one shard here), written as the caller; NULL as ''."""
         statement = sqlglot.parse_one(sql, read="bigquery")
@@ -238,45 +247,45 @@ def install(sim) -> None:
         if uri.count("*") != 1:
             raise ApiError(400, f"EXPORT DATA needs one '*' wildcard in uri, got {uri}")
         select, _ = to_duckdb(statement.this.sql(dialect="bigquery"))
-        with lock:
-            frame = database.execute(select).fetch_df()
+        with self.lock:
+            frame = self.database.execute(select).fetch_df()
         text = frame.to_csv(index=False, header=options.get("header") == "true", na_rep="")
         bucket, name = uri[5:].split("/", 1)
-        assert sim.write_object is not None
-        sim.write_object(call, bucket, name.replace("*", "000000000000"), text.encode())
-        results[job_id] = ([], [])
+        assert self.sim.write_object is not None
+        self.sim.write_object(call, bucket, name.replace("*", "000000000000"), text.encode())
+        self.results[job_id] = ([], [])
 
-    @sim.route("bigquery", "POST", P + r"/jobs", "bigquery.jobs.insert")
-    def insert(call, project):
+    @route("POST", P + r"/jobs", "bigquery.jobs.insert")
+    def insert(self, call, project):
         call.authorize(f"projects/{project}", "bigquery.jobs.create")
         job = call.json()
         if "load" in job.get("configuration", {}):
-            return load(call, project, job, b"")  # a load from gs:// sources
+            return self.load(call, project, job, b"")  # a load from gs:// sources
         query = job.get("configuration", {}).get("query")
         if not query:
             raise ApiError(400, "only query and gs:// load jobs may be inserted without an upload")
         job_id = job.get("jobReference", {}).get("jobId") or uuid.uuid4().hex
-        run_query(call, project, query["query"], job_id)
+        self.run_query(call, project, query["query"], job_id)
         location = job.get("jobReference", {}).get("location") or "europe-west4"
-        jobs[job_id] = job_json(project, job_id, job["configuration"], location)
-        creators[job_id] = call.principal
-        return JSONResponse(jobs[job_id])
+        self.jobs[job_id] = self.job_json(project, job_id, job["configuration"], location)
+        self.creators[job_id] = call.principal
+        return JSONResponse(self.jobs[job_id])
 
-    @sim.route("bigquery", "GET", P + r"/jobs/(?P<job>[^/]+)", "bigquery.jobs.get")
-    def get_job(call, project, job):
-        if creators.get(job) != call.principal:
+    @route("GET", P + r"/jobs/(?P<job>[^/]+)", "bigquery.jobs.get")
+    def get_job(self, call, project, job):
+        if self.creators.get(job) != call.principal:
             call.authorize(f"projects/{project}")
-        if job not in jobs:
+        if job not in self.jobs:
             raise ApiError(404, f"Not found: Job {project}:{job}")
-        return JSONResponse(jobs[job])
+        return JSONResponse(self.jobs[job])
 
-    @sim.route("bigquery", "GET", P + r"/queries/(?P<job>[^/]+)", "bigquery.jobs.getQueryResults")
-    def query_results(call, project, job):
-        if creators.get(job) != call.principal:
+    @route("GET", P + r"/queries/(?P<job>[^/]+)", "bigquery.jobs.getQueryResults")
+    def query_results(self, call, project, job):
+        if self.creators.get(job) != call.principal:
             call.authorize(f"projects/{project}", "bigquery.jobs.get")
-        if job not in results:
+        if job not in self.results:
             raise ApiError(404, f"Not found: Job {project}:{job}")
-        schema, rows = results[job]
+        schema, rows = self.results[job]
         start = int(call.query.get("startIndex", 0))
         page = int(call.query.get("maxResults", 100_000))
         chunk = rows[start : start + page]
@@ -292,4 +301,6 @@ def install(sim) -> None:
             body["pageToken"] = str(start + page)
         return JSONResponse(body)
 
-    sim.on_stop.append(database.close)
+
+def install(sim: Any) -> None:
+    register(sim, "bigquery", BigQuery(sim))

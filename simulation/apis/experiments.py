@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 from starlette.responses import JSONResponse
 
+from simulation.apis.routing import register, route
 from simulation.wire import ApiError
 
 STORE = (
@@ -29,36 +31,42 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
 
 
-def install(sim) -> None:
-    contexts: dict[str, dict] = sim.vertex.setdefault("contexts", {})
+class Experiments:
+    """The ML Metadata contexts of every metadata store (sim.vertex.contexts)."""
 
-    def store_of(call, project: str, location: str, store: str) -> str:
+    def __init__(self, sim: Any) -> None:
+        self.sim = sim
+        self.contexts: dict[str, dict] = self.sim.vertex.contexts
+
+        self.sim.pipeline_run_context = self.pipeline_run_context
+
+    def store_of(self, call, project: str, location: str, store: str) -> str:
         try:
-            pid = sim.world.project_id(project)
+            pid = self.sim.world.project_id(project)
         except KeyError:
             raise ApiError(403, f"Permission denied on project {project}.") from None
         call.authorize(f"projects/{pid}")
         name = f"projects/{pid}/locations/{location}/metadataStores/{store}"
-        if name not in sim.world.metadata_stores:
+        if name not in self.sim.world.metadata_stores:
             raise ApiError(404, f"MetadataStore {name} not found.")
         return name
 
-    def context_of(name: str) -> dict:
-        if name not in contexts:
+    def context_of(self, name: str) -> dict:
+        if name not in self.contexts:
             raise ApiError(404, f"Context {name} not found.")
-        return contexts[name]
+        return self.contexts[name]
 
-    @sim.route("aiplatform", "POST", STORE + "/contexts", f"{M}.create")
-    def create(call, project, location, store):
-        parent = store_of(call, project, location, store)
-        context_id = call.query.get("contextId") or str(len(contexts) + 1)
+    @route("POST", STORE + "/contexts", f"{M}.create")
+    def create(self, call, project, location, store):
+        parent = self.store_of(call, project, location, store)
+        context_id = call.query.get("contextId") or str(len(self.contexts) + 1)
         if not _ID.match(context_id):
             raise ApiError(400, f"Invalid context id {context_id!r}.")
         name = f"{parent}/contexts/{context_id}"
-        if name in contexts:
+        if name in self.contexts:
             raise ApiError(409, f"Context {name} already exists.")
         body = call.json()
-        contexts[name] = {
+        self.contexts[name] = {
             **body,
             "name": name,
             "metadata": body.get("metadata") or {},
@@ -67,17 +75,17 @@ def install(sim) -> None:
             "updateTime": _now(),
             "etag": "1",
         }
-        return JSONResponse(contexts[name])
+        return JSONResponse(self.contexts[name])
 
-    @sim.route("aiplatform", "GET", CONTEXT, f"{M}.get")
-    def get(call, project, location, store, context):
-        parent = store_of(call, project, location, store)
-        return JSONResponse(context_of(f"{parent}/contexts/{context}"))
+    @route("GET", CONTEXT, f"{M}.get")
+    def get(self, call, project, location, store, context):
+        parent = self.store_of(call, project, location, store)
+        return JSONResponse(self.context_of(f"{parent}/contexts/{context}"))
 
-    @sim.route("aiplatform", "PATCH", CONTEXT, f"{M}.patch")
-    def patch(call, project, location, store, context):
-        parent = store_of(call, project, location, store)
-        found = context_of(f"{parent}/contexts/{context}")
+    @route("PATCH", CONTEXT, f"{M}.patch")
+    def patch(self, call, project, location, store, context):
+        parent = self.store_of(call, project, location, store)
+        found = self.context_of(f"{parent}/contexts/{context}")
         body = call.json()
         mask = [p for p in (call.query.get("updateMask") or "").split(",") if p]
         for field in mask or [k for k in body if k != "name"]:
@@ -89,9 +97,9 @@ def install(sim) -> None:
         found["etag"] = str(int(found["etag"]) + 1)
         return JSONResponse(found)
 
-    @sim.route("aiplatform", "GET", STORE + "/contexts", f"{M}.list")
-    def list_(call, project, location, store):
-        parent = store_of(call, project, location, store)
+    @route("GET", STORE + "/contexts", f"{M}.list")
+    def list_(self, call, project, location, store):
+        parent = self.store_of(call, project, location, store)
         terms = []
         for term in filter(None, (call.query.get("filter") or "").split(" AND ")):
             m = _TERM.match(term)
@@ -100,7 +108,7 @@ def install(sim) -> None:
             terms.append((m.group(1).rstrip("=: ").strip(), m.group(2)))
         found = [
             c
-            for name, c in contexts.items()
+            for name, c in self.contexts.items()
             if name.startswith(parent + "/")
             and all(
                 c.get("schemaTitle") == value
@@ -111,23 +119,23 @@ def install(sim) -> None:
         ]
         return JSONResponse({"contexts": found})
 
-    @sim.route("aiplatform", "POST", CONTEXT + ":addContextChildren", f"{M}.addContextChildren")
-    def add_children(call, project, location, store, context):
-        parent = store_of(call, project, location, store)
+    @route("POST", CONTEXT + ":addContextChildren", f"{M}.addContextChildren")
+    def add_children(self, call, project, location, store, context):
+        parent = self.store_of(call, project, location, store)
         name = f"{parent}/contexts/{context}"
-        context_of(name)
+        self.context_of(name)
         children = call.json().get("childContexts") or []
         for child in children:
-            if name in context_of(child)["parentContexts"]:
+            if name in self.context_of(child)["parentContexts"]:
                 continue
-            context_of(child)["parentContexts"].append(name)
+            self.context_of(child)["parentContexts"].append(name)
         return JSONResponse({})
 
-    def pipeline_run_context(job: dict) -> None:
+    def pipeline_run_context(self, job: dict) -> None:
         """Vertex gives every pipeline job a system.PipelineRun context named after it."""
         project_location = job["name"].split("/pipelineJobs/")[0]
         name = f"{project_location}/metadataStores/default/contexts/{job['name'].split('/')[-1]}"
-        contexts[name] = {
+        self.contexts[name] = {
             "name": name,
             "displayName": job["name"].split("/")[-1],
             "schemaTitle": "system.PipelineRun",
@@ -138,4 +146,6 @@ def install(sim) -> None:
             "etag": "1",
         }
 
-    sim.pipeline_run_context = pipeline_run_context
+
+def install(sim: Any) -> None:
+    register(sim, "aiplatform", Experiments(sim))

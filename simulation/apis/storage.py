@@ -14,11 +14,13 @@ import json
 import mimetypes
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import google_crc32c
 from starlette.responses import JSONResponse, Response
 
+from simulation.apis.routing import register, route
 from simulation.apis.uploads import Resumable, multipart
 from simulation.wire import ApiError
 
@@ -31,31 +33,40 @@ ENCRYPT = "cloudkms.cryptoKeyVersions.useToEncrypt"
 DECRYPT = "cloudkms.cryptoKeyVersions.useToDecrypt"
 
 
-def install(sim) -> None:
-    root = sim.root / "storage"
-    resumable = Resumable()
+class Storage:
+    """Buckets as folders under the simulation's root, and the objects in them."""
 
-    def bucket_of(name: str):
-        found = sim.world.buckets.get(name)
+    def __init__(self, sim: Any) -> None:
+        self.sim = sim
+        self.root = self.sim.root / "storage"
+        self.resumable = Resumable()
+
+        self.sim.read_object = self.read_object
+        self.sim.write_object = lambda call, bucket, name, data: self.write(
+            call, bucket, name, data
+        )
+
+    def bucket_of(self, name: str):
+        found = self.sim.world.buckets.get(name)
         if found is None:
             raise ApiError(404, f"The specified bucket does not exist: {name}")
         return found
 
-    def path_of(bucket: str, name: str) -> Path:
-        path = (root / bucket / name).resolve()
-        if not str(path).startswith(str((root / bucket).resolve()) + "/"):
+    def path_of(self, bucket: str, name: str) -> Path:
+        path = (self.root / bucket / name).resolve()
+        if not str(path).startswith(str((self.root / bucket).resolve()) + "/"):
             raise ApiError(400, f"Invalid object name {name!r}")
         return path
 
-    def resource(bucket: str, name: str | None = None) -> str:
+    def resource(self, bucket: str, name: str | None = None) -> str:
         return f"projects/_/buckets/{bucket}" + (f"/objects/{name}" if name else "")
 
-    def use_key(call, bucket, permission: str) -> str | None:
+    def use_key(self, call, bucket, permission: str) -> str | None:
         """The bucket's key, after checking its project's storage agent may use it."""
         if not bucket.kms_key:
             return None
-        key = sim.world.keys.get(bucket.kms_key)
-        agent = sim.world.storage_agent(bucket.project)
+        key = self.sim.world.keys.get(bucket.kms_key)
+        agent = self.sim.world.storage_agent(bucket.project)
         if key is None or key.location != bucket.location:
             raise ApiError(
                 400,
@@ -64,7 +75,7 @@ def install(sim) -> None:
             )
         if key.state != "ENABLED":
             raise ApiError(400, f"Cloud KMS key {bucket.kms_key} is {key.state}.")
-        if not sim.allowed(agent, permission, bucket.kms_key):
+        if not self.sim.allowed(agent, permission, bucket.kms_key):
             call.entry.checks.append(_agent_check(agent, permission, bucket.kms_key, False))
             raise ApiError(
                 403,
@@ -75,7 +86,7 @@ def install(sim) -> None:
         call.entry.checks.append(_agent_check(agent, permission, bucket.kms_key, True))
         return f"{bucket.kms_key}/cryptoKeyVersions/1"
 
-    def object_json(bucket, name: str, path: Path) -> dict:
+    def object_json(self, bucket, name: str, path: Path) -> dict:
         stat = path.stat()
         data = path.read_bytes()
         data_hash = hashlib.md5(data).digest()  # noqa: S324 - GCS's md5Hash
@@ -92,35 +103,36 @@ def install(sim) -> None:
             "md5Hash": base64.b64encode(data_hash).decode(),
             "crc32c": base64.b64encode(crc).decode(),
             "kmsKeyName": f"{bucket.kms_key}/cryptoKeyVersions/1" if bucket.kms_key else None,
-            "mediaLink": f"{sim.url}/storage/download/storage/v1/b/{bucket.name}/o/"
+            "mediaLink": f"{self.sim.url}/storage/download/storage/v1/b/{bucket.name}/o/"
             f"{quote(name, safe='')}?alt=media",
-            "selfLink": f"{sim.url}/storage/storage/v1/b/{bucket.name}/o/{quote(name, safe='')}",
+            "selfLink": f"{self.sim.url}/storage/storage/v1/b/{bucket.name}/o/"
+            f"{quote(name, safe='')}",
             "timeCreated": _rfc3339(stat.st_mtime),
             "updated": _rfc3339(stat.st_mtime),
         }
 
-    def write(call, bucket_name: str, name: str, data: bytes) -> JSONResponse:
-        call.authorize(resource(bucket_name, name), "storage.objects.create")
-        bucket = bucket_of(bucket_name)
-        path = path_of(bucket_name, name)
+    def write(self, call, bucket_name: str, name: str, data: bytes) -> JSONResponse:
+        call.authorize(self.resource(bucket_name, name), "storage.objects.create")
+        bucket = self.bucket_of(bucket_name)
+        path = self.path_of(bucket_name, name)
         if path.exists():
-            call.authorize(resource(bucket_name, name), "storage.objects.delete")
-        use_key(call, bucket, ENCRYPT)
+            call.authorize(self.resource(bucket_name, name), "storage.objects.delete")
+        self.use_key(call, bucket, ENCRYPT)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.upload")
         tmp.write_bytes(data)
         tmp.replace(path)
-        return JSONResponse(object_json(bucket, name, path))
+        return JSONResponse(self.object_json(bucket, name, path))
 
-    @sim.route("storage", "GET", B, "storage.buckets.get")
-    def get_bucket(call, bucket):
-        call.authorize(resource(bucket))
-        b = bucket_of(bucket)
+    @route("GET", B, "storage.buckets.get")
+    def get_bucket(self, call, bucket):
+        call.authorize(self.resource(bucket))
+        b = self.bucket_of(bucket)
         body = {
             "kind": "storage#bucket",
             "id": b.name,
             "name": b.name,
-            "projectNumber": sim.world.projects[b.project],
+            "projectNumber": self.sim.world.projects[b.project],
             "location": b.location.upper(),
             "storageClass": "STANDARD",
             "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": True}},
@@ -129,95 +141,94 @@ def install(sim) -> None:
             body["encryption"] = {"defaultKmsKeyName": b.kms_key}
         return JSONResponse(body)
 
-    @sim.route("storage", "GET", B + "/o", "storage.objects.list")
-    def list_objects(call, bucket):
-        call.authorize(resource(bucket))
-        b = bucket_of(bucket)
+    @route("GET", B + "/o", "storage.objects.list")
+    def list_objects(self, call, bucket):
+        call.authorize(self.resource(bucket))
+        b = self.bucket_of(bucket)
         prefix = call.query.get("prefix", "")
-        base = root / bucket
+        base = self.root / bucket
         items = []
         if base.exists():
             for path in sorted(base.rglob("*")):
                 name = str(path.relative_to(base))
                 if path.is_file() and name.startswith(prefix) and ".upload" not in path.name:
-                    items.append(object_json(b, name, path))
+                    items.append(self.object_json(b, name, path))
         return JSONResponse({"kind": "storage#objects", "items": items})
 
-    def existing(call, bucket: str, name: str):
-        call.authorize(resource(bucket, name), "storage.objects.get")
-        b = bucket_of(bucket)
-        path = path_of(bucket, name)
+    def existing(self, call, bucket: str, name: str):
+        call.authorize(self.resource(bucket, name), "storage.objects.get")
+        b = self.bucket_of(bucket)
+        path = self.path_of(bucket, name)
         if not path.is_file():
             raise ApiError(404, f"No such object: {bucket}/{name}")
         return b, path
 
-    def read_object(call, bucket: str, name: str) -> bytes:
+    def read_object(self, call, bucket: str, name: str) -> bytes:
         """An object's bytes as the caller reads them (other services, such as BigQuery's
         load jobs, read Cloud Storage as the caller too)."""
-        b, path = existing(call, bucket, name)
-        use_key(call, b, DECRYPT)
+        b, path = self.existing(call, bucket, name)
+        self.use_key(call, b, DECRYPT)
         return path.read_bytes()
 
-    sim.read_object = read_object
-    sim.write_object = lambda call, bucket, name, data: write(call, bucket, name, data)
-
-    @sim.route("storage", "GET", OBJECT, "storage.objects.get")
-    def get_object(call, bucket, name):
+    @route("GET", OBJECT, "storage.objects.get")
+    def get_object(self, call, bucket, name):
         if call.query.get("alt") == "media":
-            data = read_object(call, bucket, name)
+            data = self.read_object(call, bucket, name)
             return Response(data, media_type="application/octet-stream")
-        b, path = existing(call, bucket, name)
-        return JSONResponse(object_json(b, name, path))
+        b, path = self.existing(call, bucket, name)
+        return JSONResponse(self.object_json(b, name, path))
 
-    @sim.route("storage", "GET", DOWNLOAD, "storage.objects.get")
-    def download(call, bucket, name):
-        return get_object(call, bucket, name)  # the media link always asks for alt=media
+    @route("GET", DOWNLOAD, "storage.objects.get")
+    def download(self, call, bucket, name):
+        return self.get_object(call, bucket, name)  # the media link always asks for alt=media
 
-    @sim.route("storage", "DELETE", OBJECT, "storage.objects.delete")
-    def delete(call, bucket, name):
-        call.authorize(resource(bucket, name))
-        path = path_of(bucket, name)
+    @route("DELETE", OBJECT, "storage.objects.delete")
+    def delete(self, call, bucket, name):
+        call.authorize(self.resource(bucket, name))
+        path = self.path_of(bucket, name)
         if not path.is_file():
             raise ApiError(404, f"No such object: {bucket}/{name}")
         path.unlink()
         return Response(status_code=204)
 
-    @sim.route("storage", "POST", UPLOAD, "storage.objects.insert")
-    def upload(call, bucket):
+    @route("POST", UPLOAD, "storage.objects.insert")
+    def upload(self, call, bucket):
         kind = call.query.get("uploadType", "media")
         if kind == "media":
-            return write(call, bucket, call.query["name"], call.body)
+            return self.write(call, bucket, call.query["name"], call.body)
         if kind == "multipart":
             metadata, data = multipart(call.request.headers["content-type"], call.body)
-            return write(call, bucket, metadata.get("name") or call.query["name"], data)
+            return self.write(call, bucket, metadata.get("name") or call.query["name"], data)
         if kind == "resumable":
-            return resumable.start(f"{sim.url}/storage/upload/storage/v1/b/{bucket}/o", call.json())
+            return self.resumable.start(
+                f"{self.sim.url}/storage/upload/storage/v1/b/{bucket}/o", call.json()
+            )
         raise ApiError(400, f"unsupported uploadType {kind}")
 
-    @sim.route("storage", "PUT", UPLOAD, "storage.objects.insert")
-    def upload_chunk(call, bucket):
-        done = resumable.chunk(call)
+    @route("PUT", UPLOAD, "storage.objects.insert")
+    def upload_chunk(self, call, bucket):
+        done = self.resumable.chunk(call)
         if isinstance(done, Response):
             return done
         metadata, data = done
-        return write(call, bucket, metadata.get("name") or call.query.get("name"), data)
+        return self.write(call, bucket, metadata.get("name") or call.query.get("name"), data)
 
-    def copy(call, src, name, dst, target):
-        call.authorize(resource(src, name), "storage.objects.get")
-        source_bucket = bucket_of(src)
-        path = path_of(src, name)
+    def copy(self, call, src, name, dst, target):
+        call.authorize(self.resource(src, name), "storage.objects.get")
+        source_bucket = self.bucket_of(src)
+        path = self.path_of(src, name)
         if not path.is_file():
             raise ApiError(404, f"No such object: {src}/{name}")
-        use_key(call, source_bucket, DECRYPT)
-        return write(call, dst, target, path.read_bytes())
+        self.use_key(call, source_bucket, DECRYPT)
+        return self.write(call, dst, target, path.read_bytes())
 
-    @sim.route("storage", "POST", COPY.format(verb="copyTo"), "storage.objects.copy")
-    def copy_to(call, src, name, dst, target):
-        return copy(call, src, name, dst, target)
+    @route("POST", COPY.format(verb="copyTo"), "storage.objects.copy")
+    def copy_to(self, call, src, name, dst, target):
+        return self.copy(call, src, name, dst, target)
 
-    @sim.route("storage", "POST", COPY.format(verb="rewriteTo"), "storage.objects.rewrite")
-    def rewrite(call, src, name, dst, target):
-        response = copy(call, src, name, dst, target)
+    @route("POST", COPY.format(verb="rewriteTo"), "storage.objects.rewrite")
+    def rewrite(self, call, src, name, dst, target):
+        response = self.copy(call, src, name, dst, target)
         resource_body = json.loads(response.body)
         size = resource_body["size"]
         return JSONResponse(
@@ -237,3 +248,7 @@ def _rfc3339(seconds: float) -> str:
     import time
 
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(seconds))
+
+
+def install(sim: Any) -> None:
+    register(sim, "storage", Storage(sim))

@@ -76,8 +76,17 @@ def test_mlops_monitor_end_to_end(tmp_path):
     """A workspace as the pipeline leaves it; traffic drifts in the last hour; exit 1."""
     tenant = tmp_path / PROD.project_id
     write_json(tmp_path / "baseline.json", baseline())
-    write_json(
-        tenant / "state" / "monitoring.json", {"baseline_uri": str(tmp_path / "baseline.json")}
+    from adapters.local.monitoring import LocalMonitoring
+    from kernel.workspace import LocalTenant
+    from promotion.steps.monitor import monitoring_config
+
+    LocalMonitoring(LocalTenant(tmp_path, PROD.project_id)).apply(  # as the monitor step does
+        monitoring_config(
+            endpoint_id="1",
+            baseline_uri=str(tmp_path / "baseline.json"),
+            monitoring=PROD.monitoring_settings(),
+            kms_key="k",
+        )
     )
     older, recent = sample(6, 3000), sample(7, 3000)
     recent["age"] += 10

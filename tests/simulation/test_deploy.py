@@ -132,7 +132,7 @@ def test_the_monitoring_job_is_created_then_updated_never_duplicated(cloud):
 
     assert monitor() == {"action": "created"}
     assert monitor() == {"action": "updated"}
-    (job,) = sim.vertex["jobs"].values()
+    (job,) = sim.vertex.jobs.values()
     assert job["encryptionSpec"]["kmsKeyName"] == PROD_VERTEX_KEY
     assert job["endpoint"].endswith("/endpoints/4242000001")
     objectives = job["modelDeploymentMonitoringObjectiveConfigs"]

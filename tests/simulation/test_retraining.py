@@ -90,7 +90,7 @@ def test_a_valid_message_becomes_a_pipeline_job(published_template, function):
     sim = published_template
     done = publish(sim, function, {"parameters": {"bars.min_roc_auc": 0.93}})
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    (job,) = sim.vertex["pipelines"].values()
+    (job,) = sim.vertex.pipelines.values()
     assert job["serviceAccount"] == PIPELINE
     assert job["encryptionSpec"]["kmsKeyName"].startswith("projects/census-ml-staging/")
     values = job["runtimeConfig"]["parameterValues"]
@@ -110,4 +110,4 @@ def test_a_bad_message_starts_nothing(published_template, function):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "retraining message rejected" in done.stdout
     assert "set by settings, not by messages: tenants.endpoint_id" in done.stdout
-    assert sim.vertex.get("pipelines", {}) == {}
+    assert sim.vertex.pipelines == {}

@@ -43,7 +43,7 @@ def test_steps_record_a_run_as_experiment_contexts_linked_to_the_pipeline_job(cl
         ("ingest", json.dumps({"commit": "abc123", "splits": {"train": {"rows": 32561}}})),
     ]
     assert {r["run_id"] for r in records} == {job}
-    contexts = sim.vertex["contexts"]
+    contexts = sim.vertex.contexts
     experiment = f"{STORE}/contexts/census-income"
     run = contexts[f"{STORE}/contexts/census-income-{job}"]
     assert contexts[experiment]["schemaTitle"] == "system.Experiment"
@@ -65,4 +65,4 @@ def test_an_identity_without_vertex_rights_in_staging_cannot_write_runs(cloud):
     done = runs_step(sim, SERVING, "census-promotion-1")
     assert done.returncode != 0
     assert "403" in done.stderr and "aiplatform.contexts.get" in done.stderr
-    assert not sim.vertex["contexts"]
+    assert not sim.vertex.contexts

@@ -1,0 +1,104 @@
+"""What the Vertex AI routes share: its resources, and the checks every call makes."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+from simulation.wire import ApiError, Check
+
+V1 = r"/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
+M = "aiplatform.projects.locations"
+ENCRYPT = "cloudkms.cryptoKeyVersions.useToEncrypt"
+T = "type.googleapis.com/google.cloud.aiplatform.v1."
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+
+
+@dataclass
+class VertexState:
+    """Vertex AI's resources by full name (what tests and the simulated run read back)."""
+
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)  # versions, aliases, next
+    endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)  # with "_servers"
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # monitoring jobs
+    pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    custom_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    contexts: dict[str, dict[str, Any]] = field(default_factory=dict)  # ML Metadata
+    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1_000_001))
+    dice: random.Random = field(default_factory=lambda: random.Random(7))
+
+    def next_id(self) -> str:
+        return str(next(self.ids))
+
+
+class Vertex:
+    """The simulation and the state, with the checks every Vertex AI route makes."""
+
+    def __init__(self, sim: Any, state: VertexState) -> None:
+        self.sim, self.state = sim, state
+
+    def project_id(self, project: str) -> str:
+        try:
+            return str(self.sim.world.project_id(project))
+        except KeyError:
+            raise ApiError(403, f"Permission denied on project {project}.") from None
+
+    def parent(self, project: str, location: str) -> str:
+        return f"projects/{self.project_id(project)}/locations/{location}"
+
+    def operation(self, where: str, response: dict, kind: tuple[str, str]) -> JSONResponse:
+        """A long-running operation, answered done (the simulation does not model waiting)."""
+        generic = {"createTime": now(), "updateTime": now()}
+        return JSONResponse(
+            {
+                "name": f"{where}/operations/{self.state.next_id()}",
+                "metadata": {"@type": kind[0], "genericMetadata": generic},
+                "done": True,
+                "response": {"@type": kind[1], **response},
+            }
+        )
+
+    def cmek(self, entry: Any, project: str, location: str, spec: dict | None) -> None:
+        """Vertex encrypts with the key as its service agent; it must be allowed to."""
+        key = (spec or {}).get("kmsKeyName")
+        if not key:
+            return
+        agent = self.sim.world.agent("aiplatform.googleapis.com", project)
+        found = self.sim.world.keys.get(key)
+        if found is None or found.location != location:
+            raise ApiError(
+                400, f"The Cloud KMS key {key} does not exist or is not in region {location}."
+            )
+        allowed = self.sim.allowed(agent, ENCRYPT, key)
+        entry.checks.append(Check(f"{ENCRYPT} (as {agent})", key, allowed, "key policy"))
+        if not allowed:
+            raise ApiError(
+                400,
+                f"Vertex AI Service Agent {agent} does not have permission {ENCRYPT} on "
+                f"{key}: grant it roles/cloudkms.cryptoKeyEncrypterDecrypter.",
+            )
+
+    def agent(self, project: str) -> str:
+        return str(self.sim.world.agent("aiplatform.googleapis.com", project))
+
+    def agent_may(
+        self, entry: Any, project: str, permission: str, resource: str, shown: str, via: str
+    ) -> bool:
+        """Whether the project's Vertex AI agent holds `permission` (checked and logged)."""
+        agent = self.agent(project)
+        allowed = bool(self.sim.allowed(agent, permission, resource))
+        entry.checks.append(Check(f"{permission} (as {agent})", shown, allowed, via))
+        return allowed
+
+    def act_as(self, call: Any, identity: str, project: str) -> None:
+        """Running something as `identity` needs permission to act as it."""
+        owner = self.sim.world.accounts.get(identity, project)
+        call.authorize(f"projects/{owner}/serviceAccounts/{identity}", "iam.serviceAccounts.actAs")
