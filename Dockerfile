@@ -2,8 +2,11 @@
 #   components  the KFP components of the promotion pipeline (and the custom training job)
 #   trainer     `python -m trainer.task`, the Vertex AI custom-training entry point
 #   serving     `python -m serving`, the prediction server (Vertex custom-container contract)
-# Dependencies come from uv.lock, exactly as locally; dev tools and CDKTF are left out, and
-# only the components image adds the `pipeline-steps` group (ONNX export, AutoML stand-in).
+# Dependencies come from uv.lock, exactly as locally. The base has the project's own
+# dependencies (the model, settings, Cloud Storage); each image adds only the groups it runs
+# (pyproject.toml): serving adds `serving`, trainer `training`, components `pipeline` and
+# `pipeline-steps`. Dev tools and CDKTF are in none. bench/images.py installs each image's
+# set from the lock, measures it and runs its entry point.
 FROM python:3.11-slim AS base
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
@@ -29,17 +32,19 @@ RUN uv sync --locked --no-default-groups --no-editable
 RUN useradd --uid 10001 --no-create-home app
 
 FROM base AS components
-RUN uv sync --locked --no-default-groups --group pipeline-steps --no-editable
+RUN uv sync --locked --no-default-groups --group pipeline --group pipeline-steps --no-editable
 USER app
 # KFP runs `python3 -m kfp.dsl.executor_main` with each component's source; the venv is first
 # on PATH, so python3 has kfp and this repository's packages.
 CMD ["python3", "-c", "import kfp, onnxruntime, flaml, pipelines, trainer; print('components image OK')"]
 
 FROM base AS trainer
+RUN uv sync --locked --no-default-groups --group training --no-editable
 USER app
 ENTRYPOINT ["python", "-m", "trainer.task"]
 
 FROM base AS serving
+RUN uv sync --locked --no-default-groups --group serving --no-editable
 USER app
 ENV AIP_HTTP_PORT=8080
 # compiled trees are cached per model and CPU (trainer/compiled.py); the user has no home

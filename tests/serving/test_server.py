@@ -3,6 +3,7 @@ request log; a bounded load test with zero 5xx and flat memory."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -25,21 +26,41 @@ REQUESTS, CONCURRENCY = 400, 8
 
 @pytest.fixture(scope="module")
 def serving_image_python(tmp_path_factory) -> str:
-    """The serving image's dependencies (Dockerfile, target serving): no pipeline-steps."""
-    return image_python(tmp_path_factory.mktemp("image") / "venv")
+    """The serving image's dependencies (Dockerfile, target serving): the base and `serving`."""
+    return image_python(tmp_path_factory.mktemp("image") / "venv", "serving")
 
 
-def test_the_serving_and_trainer_images_leave_the_model_building_libraries_out(
-    serving_image_python,
-):
-    probe = "import importlib.util as u; print([m for m in MODULES if u.find_spec(m)])"
-    modules = "MODULES = ('onnx', 'onnxruntime', 'onnxmltools', 'flaml', 'pytest', 'cdktf')"
-    found = subprocess.run(
-        [serving_image_python, "-c", f"{modules}; {probe}"], capture_output=True, text=True
+def importable(python: str, modules: tuple[str, ...]) -> list[str]:
+    probe = (
+        "import importlib.util as u, json, sys; "
+        "print(json.dumps([m for m in sys.argv[1:] if u.find_spec(m)]))"
     )
-    assert found.stdout.strip() == "[]", found.stderr
+    found = subprocess.run([python, "-c", probe, *modules], capture_output=True, text=True)
+    assert found.returncode == 0, found.stderr
+    return json.loads(found.stdout)
+
+
+# What the pipeline, the CLI and the model-building steps use, and no server does.
+NOT_SERVED = ("kfp", "google_cloud_pipeline_components", "google.cloud.aiplatform",
+              "google.cloud.bigquery", "duckdb", "matplotlib", "onnxruntime", "flaml", "cdktf",
+              "pytest")  # fmt: skip
+
+
+def test_the_serving_image_holds_the_server_and_nothing_of_the_pipeline(serving_image_python):
+    assert importable(serving_image_python, NOT_SERVED) == []
+    assert importable(serving_image_python, ("fastapi", "uvicorn", "lleaves", "lightgbm")) == [
+        "fastapi",
+        "uvicorn",
+        "lleaves",
+        "lightgbm",
+    ]
+
+
+def test_the_trainer_image_trains_without_the_pipeline_or_the_server(tmp_path):
+    python = image_python(tmp_path / "venv", "training")
+    assert importable(python, ("kfp", "google.cloud.aiplatform", "fastapi", "onnxruntime")) == []
     trainer = subprocess.run(
-        [serving_image_python, "-m", "trainer.task", "--help"], capture_output=True, text=True
+        [python, "-m", "trainer.task", "--help"], capture_output=True, text=True
     )
     assert trainer.returncode == 0 and "usage" in trainer.stdout, trainer.stderr
 
