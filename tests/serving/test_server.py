@@ -42,8 +42,8 @@ def importable(python: str, modules: tuple[str, ...]) -> list[str]:
 
 # What the pipeline, the CLI and the model-building steps use, and no server does.
 NOT_SERVED = ("kfp", "google_cloud_pipeline_components", "google.cloud.aiplatform",
-              "google.cloud.bigquery", "duckdb", "matplotlib", "onnxruntime", "flaml", "cdktf",
-              "pytest")  # fmt: skip
+              "google.cloud.bigquery", "duckdb", "matplotlib", "sklearn", "onnxruntime", "flaml",
+              "cdktf", "pytest")  # fmt: skip
 
 
 def test_the_serving_image_holds_the_server_and_nothing_of_the_pipeline(serving_image_python):

@@ -39,7 +39,10 @@ class Models:
         self.v = vertex
         self.models = vertex.state.models
 
-    def model_of(self, project: str, location: str, model: str) -> dict:
+    def model_of(self, project: str, location: str, model: str, call: Any = None) -> dict:
+        """The registered model, once `call` (if given) may act in the project."""
+        if call is not None:
+            call.authorize(f"projects/{self.v.project_id(project)}")
         found = self.models.get(f"{self.v.parent(project, location)}/models/{model}")
         if found is None:
             raise ApiError(404, f"Model {model} does not exist.")
@@ -102,16 +105,14 @@ class Models:
     def get(
         self, call: Any, project: str, location: str, model: str, version: str | None = None
     ) -> JSONResponse:
-        call.authorize(f"projects/{self.v.project_id(project)}")
-        registered = self.model_of(project, location, model)
+        registered = self.model_of(project, location, model, call)
         return JSONResponse(view(registered, version_of(registered, version)))
 
     @route("GET", MODEL + ":listVersions", f"{M}.models.listVersions")
     def list_versions(
         self, call: Any, project: str, location: str, model: str, version: str | None = None
     ) -> JSONResponse:
-        call.authorize(f"projects/{self.v.project_id(project)}")
-        registered = self.model_of(project, location, model)
+        registered = self.model_of(project, location, model, call)
         return JSONResponse(
             {"models": [view(registered, v) for v in registered["versions"].values()]}
         )
@@ -120,8 +121,7 @@ class Models:
     def merge_aliases(
         self, call: Any, project: str, location: str, model: str, version: str | None = None
     ) -> JSONResponse:
-        call.authorize(f"projects/{self.v.project_id(project)}")
-        registered = self.model_of(project, location, model)
+        registered = self.model_of(project, location, model, call)
         target = version_of(registered, version)["versionId"]
         for alias in call.json().get("versionAliases", []):
             if alias.startswith("-"):
