@@ -5,6 +5,10 @@ The one place that reads Settings for the constructs: each gets its few values a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
 from cdktf import App, GcsBackend, LocalBackend, TerraformOutput, TerraformStack
 from constructs import Construct
 
@@ -27,6 +31,7 @@ from infra.constructs.vertex import Endpoint, MetadataStore
 from infra.constructs.warehouse import Warehouse
 from infra.iam import (
     RETRAIN_FUNCTION,
+    Grant,
     cross_tenant_grants,
     custom_roles,
     promotion_of,
@@ -97,7 +102,30 @@ def retraining_props(s: Settings) -> RetrainingProps:
     )
 
 
+@dataclass
+class Tenant:
+    """What the tenant stack built that later parts wait for or output."""
+
+    apis: list[Any]
+    kms: CmekKeys
+    accounts: dict[str, Any]
+    roles: dict[str, Any]
+    granted: dict[str, list[Any]]  # key purpose → the grants a resource encrypted with it waits for
+    buckets: dict[str, Any] = field(default_factory=dict)
+    dataset: Any = None
+    repos: dict[str, Any] = field(default_factory=dict)
+    store: Any = None
+    endpoint: Any = None
+    retraining: Retraining | None = None
+
+    def key(self, purpose: str) -> str:
+        return str(self.kms.keys[purpose].id)
+
+
 class PlatformStack(TerraformStack):
+    """One env's tenant: keys first, then what is encrypted with them once their grants are
+    in, identities and their grants, CI/CD and (non-prod) retraining, and the outputs."""
+
     def __init__(
         self, scope: Construct, platform: Platform, env: str, *, bootstrap_state: bool = False
     ) -> None:
@@ -105,7 +133,6 @@ class PlatformStack(TerraformStack):
         super().__init__(scope, stack_name(env))
         s = platform[env]
         self.settings = s
-        place = place_of(s)
         if bootstrap_state:
             LocalBackend(self, path=BOOTSTRAP_STATE_PATH)
         else:
@@ -114,23 +141,28 @@ class PlatformStack(TerraformStack):
 
         GoogleProvider(self, "google", project=s.project_id, region=s.region)
         beta = GoogleBetaProvider(self, "google-beta", project=s.project_id, region=s.region)
+        grants = tenant_grants(platform, env)
+        built = self._keys_and_identities(s, beta, [g for g in grants if g.kind == "key"])
+        self._data(s, built)
+        self._vertex(s, beta, built)
+        self._automation(s, promotion_of(platform, env), built)
+        self._grants(s, [g for g in grants if g.kind != "key"], built)
+        self._outputs(s, built)
 
+    def _keys_and_identities(self, s: Settings, beta: Any, key_grants: list[Grant]) -> Tenant:
         apis = RequiredApis(self, "apis", project=s.project_id, apis=apis_for(s.role)).all
         DataAccessAuditLogs(self, "audit", project=s.project_id)
         kms = CmekKeys(self, "kms", keys_props(s), beta=beta, depends_on=apis)
         accounts = ServiceAccounts(
             self,
             "identities",
-            place,
+            place_of(s),
             accounts={i: a for i, a in s.service_accounts.items()},
             depends_on=apis,
         ).accounts
         roles = CustomRoles(
             self, "roles", project=s.project_id, roles=custom_roles(s), depends_on=apis
         ).by_name
-
-        grants = tenant_grants(platform, env)
-        key_grants = [g for g in grants if g.kind == "key"]
         key_purpose = {s.key_id(p): p for p in s.kms.keys}
         self.key_iam = IamGrants(
             self,
@@ -142,149 +174,149 @@ class PlatformStack(TerraformStack):
                 **{("member", s.service_agent_email(a)): [r] for a, r in kms.agents.items()},
             },
         )
-        # purpose → the grants of its key: what a resource encrypted with it waits for
-        granted: dict[str, list] = {}
+        granted: dict[str, list[Any]] = {}
         for g, m in zip(key_grants, self.key_iam.members, strict=True):
             granted.setdefault(key_purpose[g.resource], []).append(m)
+        return Tenant(apis, kms, accounts, roles, granted)
 
-        def key(purpose: str) -> str:
-            return kms.keys[purpose].id
-
-        buckets = Buckets(
+    def _data(self, s: Settings, t: Tenant) -> None:
+        """Buckets, the dataset and the repositories, each once its key's grants are in."""
+        t.buckets = Buckets(
             self,
             "buckets",
             buckets_props(s),
-            kms_key_name=key("storage"),
-            depends_on=granted["storage"],
+            kms_key_name=t.key("storage"),
+            depends_on=t.granted["storage"],
         ).buckets
-        dataset = Warehouse(
+        t.dataset = Warehouse(
             self,
             "warehouse",
-            place,
+            place_of(s),
             dataset_id=s.bigquery_dataset,
-            kms_key_name=key("bigquery"),
-            depends_on=granted["bigquery"],
+            kms_key_name=t.key("bigquery"),
+            depends_on=t.granted["bigquery"],
         ).dataset
-        registry = s.artifact_registry
-        repositories = [
-            Repository(
-                "images",
-                registry.images,
-                "DOCKER",
-                "component, trainer and serving images",
-                key("artifacts"),
-            ),
-            Repository(
-                "templates",
-                registry.templates,
-                "KFP",
-                "compiled pipeline templates",
-                key("artifacts"),
-            ),
-        ]
-        if registry.functions is not None:
-            # Cloud Functions tags each build `latest`; the function runs the digest its deploy
-            # recorded, so nothing pulls these images by tag.
-            repositories.append(
-                Repository(
-                    "functions",
-                    registry.functions,
-                    "DOCKER",
-                    "the retraining function's build images",
-                    key("functions"),
-                    immutable_tags=False,
-                )
-            )
-        repos = Registries(
+        repositories = repositories_of(s, t.key)
+        t.repos = Registries(
             self,
             "registries",
-            place,
+            place_of(s),
             repositories,
             depends_on={
-                r.name: granted["functions" if r.kind == "functions" else "artifacts"]
+                r.name: t.granted["functions" if r.kind == "functions" else "artifacts"]
                 for r in repositories
             },
         ).repositories
-        store = MetadataStore(
+
+    def _vertex(self, s: Settings, beta: Any, t: Tenant) -> None:
+        t.store = MetadataStore(
             self,
             "metadata",
-            place,
-            kms_key_name=key("vertex"),
+            place_of(s),
+            kms_key_name=t.key("vertex"),
             beta=beta,
-            depends_on=granted["vertex"],
+            depends_on=t.granted["vertex"],
         ).store
-        endpoint = None
         if s.serving is not None:
-            endpoint = Endpoint(
+            t.endpoint = Endpoint(
                 self,
                 "endpoint",
-                place,
+                place_of(s),
                 endpoint_id=s.serving.endpoint_id,
-                kms_key_name=key("vertex"),
-                depends_on=granted["vertex"],
+                kms_key_name=t.key("vertex"),
+                depends_on=t.granted["vertex"],
             ).endpoint
-            EndpointAlerts(self, "alerts", alerts_props(s), depends_on=apis)
+            EndpointAlerts(self, "alerts", alerts_props(s), depends_on=t.apis)
 
+    def _automation(self, s: Settings, promotion: str, t: Tenant) -> None:
+        """Cloud Build's triggers, and (non-prod) the retraining topic and function."""
         BuildTriggers(
             self,
             "triggers",
-            triggers_props(s, promotion_of(platform, env)),
-            depends_on=[*apis, *accounts.values()],
+            triggers_props(s, promotion),
+            depends_on=[*t.apis, *t.accounts.values()],
         )
-        retraining = None
         if s.role == "non-prod":
-            retraining = Retraining(
+            t.retraining = Retraining(
                 self,
                 "retraining",
                 retraining_props(s),
-                topic_key=key("pubsub"),
-                function_key=key("functions"),
-                source_bucket=buckets["templates"].name,  # a reference: it waits for it
-                image_repository=repos[str(registry.functions)].id,
-                depends_on=[*apis, *accounts.values(), buckets["templates"]],
-                topic_depends_on=granted["pubsub"],
-                function_depends_on=granted["functions"],
+                topic_key=t.key("pubsub"),
+                function_key=t.key("functions"),
+                source_bucket=t.buckets["templates"].name,  # a reference: it waits for it
+                image_repository=t.repos[str(s.artifact_registry.functions)].id,
+                depends_on=[*t.apis, *t.accounts.values(), t.buckets["templates"]],
+                topic_depends_on=t.granted["pubsub"],
+                function_depends_on=t.granted["functions"],
             )
 
+    def _grants(self, s: Settings, grants: list[Grant], t: Tenant) -> None:
+        """Every grant but the keys', each waiting for what it names."""
         bucket_names = {**s.buckets.by_purpose(), "state": s.state_bucket}
-        needs: dict[tuple[str, str], list] = {
-            **{("bucket", name): [buckets[p]] for p, name in bucket_names.items()},
-            ("dataset", s.bigquery_dataset): [dataset],
-            **{("repository", name): [r] for name, r in repos.items()},
+        needs: dict[tuple[str, str], list[Any]] = {
+            **{("bucket", name): [t.buckets[p]] for p, name in bucket_names.items()},
+            ("dataset", s.bigquery_dataset): [t.dataset],
+            **{("repository", name): [r] for name, r in t.repos.items()},
             **{
-                ("service_account", s.service_account_email(i)): [accounts[i]]
+                ("service_account", s.service_account_email(i)): [t.accounts[i]]
                 for i in s.service_accounts
             },
-            **{("member", s.service_account_email(i)): [accounts[i]] for i in s.service_accounts},
-            ("member", s.service_agent_email("vertex")): [kms.agents["vertex"]],
-            ("key_ring", s.key_ring_id): [kms.key_ring],
-            **{("role", name): [role] for name, role in roles.items()},
+            **{("member", s.service_account_email(i)): [t.accounts[i]] for i in s.service_accounts},
+            ("member", s.service_agent_email("vertex")): [t.kms.agents["vertex"]],
+            ("key_ring", s.key_ring_id): [t.kms.key_ring],
+            **{("role", name): [role] for name, role in t.roles.items()},
         }
-        if retraining is not None:
-            needs[("run_service", RETRAIN_FUNCTION)] = [retraining.function]
-        IamGrants(
-            self, "iam", [g for g in grants if g.kind != "key"], region=s.region, depends_on=needs
-        )
+        if t.retraining is not None:
+            needs[("run_service", RETRAIN_FUNCTION)] = [t.retraining.function]
+        IamGrants(self, "iam", grants, region=s.region, depends_on=needs)
 
+    def _outputs(self, s: Settings, t: Tenant) -> None:
         outputs = {
             "project_id": s.project_id,
             "project_number": s.project_number,
             "region": s.region,
-            "key_ring": kms.key_ring.id,
-            **{f"kms_key_{p}": key(p) for p in s.kms.keys},
-            **{f"bucket_{p}": b.name for p, b in buckets.items()},
-            **{f"service_account_{i}": a.email for i, a in accounts.items()},
-            "bigquery_dataset": dataset.dataset_id,
+            "key_ring": t.kms.key_ring.id,
+            **{f"kms_key_{p}": t.key(p) for p in s.kms.keys},
+            **{f"bucket_{p}": b.name for p, b in t.buckets.items()},
+            **{f"service_account_{i}": a.email for i, a in t.accounts.items()},
+            "bigquery_dataset": t.dataset.dataset_id,
             "image_repository": s.image_repository_url(),
             "template_repository": s.template_repository_url(),
-            "metadata_store": store.id,
+            "metadata_store": t.store.id,
         }
-        if endpoint is not None:
-            outputs["endpoint"] = endpoint.id
-        if retraining is not None:
-            outputs["retraining_topic"] = retraining.topic.id
+        if t.endpoint is not None:
+            outputs["endpoint"] = t.endpoint.id
+        if t.retraining is not None:
+            outputs["retraining_topic"] = t.retraining.topic.id
         for name, value in outputs.items():
             TerraformOutput(self, f"output-{name}", value=value).override_logical_id(name)
+
+
+def repositories_of(s: Settings, key: Callable[[str], str]) -> list[Repository]:
+    """The env's Artifact Registry repositories, each with its key."""
+    registry = s.artifact_registry
+    repositories = [
+        Repository(
+            "images", registry.images, "DOCKER", "component, trainer and serving images",
+            key("artifacts"),
+        ),
+        Repository("templates", registry.templates, "KFP", "compiled pipeline templates",
+                   key("artifacts")),
+    ]  # fmt: skip
+    if registry.functions is not None:
+        # Cloud Functions tags each build `latest`; the function runs the digest its deploy
+        # recorded, so nothing pulls these images by tag.
+        repositories.append(
+            Repository(
+                "functions",
+                registry.functions,
+                "DOCKER",
+                "the retraining function's build images",
+                key("functions"),
+                immutable_tags=False,
+            )
+        )
+    return repositories
 
 
 class CrossTenantStack(TerraformStack):

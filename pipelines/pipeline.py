@@ -119,37 +119,43 @@ def build(
             .set_caching_options(False)
             .set_display_name("decide")
         )
-        # kfp.local resolves a task's single return value ("Output") inside a condition,
-        # not a named output: decide returns the verdict, its reason goes in an artifact.
-        if tenants.promotion == "approval":  # the run stops; prod's deploy trigger deploys
-            with dsl.If(decide.outputs["Output"] == True, name="approve-for-prod"):  # noqa: E712
-                ops["approve"](
-                    **shared,
-                    decision=decide.outputs["decision"],
-                    commit=commit,
-                    run_id=run_id,
-                ).set_caching_options(False).set_display_name("approve")
-            return
-        with dsl.If(decide.outputs["Output"] == True, name="deploy-to-prod"):  # noqa: E712
-            deploy = (
-                ops["deploy"](
-                    **shared,
-                    rollout=rollout,
-                    decision=decide.outputs["decision"],
-                    commit=commit,
-                    run_id=run_id,
-                )
-                .set_caching_options(False)
-                .set_display_name("deploy")
-            )
-            ops["monitor"](
-                **shared,
-                monitoring_settings=monitoring,
-                run_id=run_id,
-                deployment=deploy.outputs["deployment"],
-            ).set_caching_options(False).set_display_name("monitor")
+        _promote(ops, shared, tenants, decide, rollout, monitoring, commit, run_id)
 
     return dsl.pipeline(name=PIPELINE_NAME, description=__doc__.splitlines()[0])(census_promotion)
+
+
+def _promote(ops, shared, tenants, decide, rollout, monitoring, commit, run_id) -> None:
+    """After a decision to deploy: approve for prod's trigger (promotion = "approval", the run
+    stops there), or deploy to prod and monitor it. kfp.local resolves a task's single return
+    value ("Output") inside a condition, not a named output: decide returns the verdict, its
+    reason goes in an artifact."""
+    if tenants.promotion == "approval":  # the run stops; prod's deploy trigger deploys
+        with dsl.If(decide.outputs["Output"] == True, name="approve-for-prod"):  # noqa: E712
+            ops["approve"](
+                **shared,
+                decision=decide.outputs["decision"],
+                commit=commit,
+                run_id=run_id,
+            ).set_caching_options(False).set_display_name("approve")
+        return
+    with dsl.If(decide.outputs["Output"] == True, name="deploy-to-prod"):  # noqa: E712
+        deploy = (
+            ops["deploy"](
+                **shared,
+                rollout=rollout,
+                decision=decide.outputs["decision"],
+                commit=commit,
+                run_id=run_id,
+            )
+            .set_caching_options(False)
+            .set_display_name("deploy")
+        )
+        ops["monitor"](
+            **shared,
+            monitoring_settings=monitoring,
+            run_id=run_id,
+            deployment=deploy.outputs["deployment"],
+        ).set_caching_options(False).set_display_name("monitor")
 
 
 def _challengers(target, ops, train_op, tenants, trainer, training, automl, ingest, validate):
