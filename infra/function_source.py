@@ -9,10 +9,12 @@ asset hash the stack uploads changes only when the function's code or pins do.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import shutil
 import subprocess
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -75,11 +77,23 @@ def unpack_wheel(destination: Path, root: Path = REPO_ROOT) -> None:
                     archive.extract(name, destination)
 
 
-def assemble(destination: Path, root: Path = REPO_ROOT) -> Path:
-    """Write the function's source folder; returns it.
+def digest(folder: Path) -> str:
+    """What the folder holds (every file's path and bytes), as 16 hex digits."""
+    sha = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        sha.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return sha.hexdigest()[:16]
 
-    Built aside and swapped in under a lock: two synths at once (two shells, two test
-    workers) each get a whole folder, never one the other is half-way through deleting."""
+
+STALE_SECONDS = 3600  # an older source folder no synth can still be reading
+
+
+def assemble(destination: Path, root: Path = REPO_ROOT) -> Path:
+    """Write the function's source folder; returns it: `<destination>-<digest>`.
+
+    Content-addressed and never changed once written: two synths at once (two shells, two
+    test workers) each read a whole folder, and neither can remove or replace the one the
+    other's asset copy is reading. Folders of other contents older than an hour go."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=destination.parent, prefix=".assembling-") as work:
         staged = Path(work) / "source"
@@ -91,10 +105,16 @@ def assemble(destination: Path, root: Path = REPO_ROOT) -> Path:
             shutil.copyfile(root / "envs" / env / "settings.toml", target)
         shutil.copyfile(root / ENTRY_POINT, staged / "main.py")
         (staged / "requirements.txt").write_text(requirements(root))
+        final = destination.with_name(f"{destination.name}-{digest(staged)}")
         lock = destination.parent / f".{destination.name}.lock"
         with open(lock, "w") as held:
             fcntl.flock(held, fcntl.LOCK_EX)
-            if destination.exists():
-                destination.rename(Path(work) / "replaced")  # removed with `work`
-            staged.rename(destination)
-    return destination
+            if not final.exists():
+                staged.rename(final)
+            os.utime(final)  # in use now: not stale for another synth
+            for old in destination.parent.glob(f"{destination.name}-*"):
+                if old != final and time.time() - old.stat().st_mtime > STALE_SECONDS:
+                    shutil.rmtree(old, ignore_errors=True)
+            if destination.is_dir() and not destination.is_symlink():
+                shutil.rmtree(destination, ignore_errors=True)  # the un-addressed layout
+    return final

@@ -120,3 +120,17 @@ def test_the_function_source_names_its_bucket_by_reference(tenant_stacks):
     assert function["build_config"]["source"]["storage_source"]["bucket"].startswith(
         "${google_storage_bucket."
     )
+
+
+def test_the_function_source_is_addressed_by_content_and_never_replaced(tmp_path):
+    """Two synths at once each read a whole folder: the second finds the first's, by its
+    contents, and leaves it in place (a swap there broke a concurrent synth's asset copy)."""
+    from infra import function_source
+
+    first = function_source.assemble(tmp_path / "staging")
+    marker = first / "main.py"
+    inode = marker.stat().st_ino
+    second = function_source.assemble(tmp_path / "staging")
+    assert second == first and first.name.startswith("staging-")
+    assert marker.stat().st_ino == inode  # the same file: nothing was swapped under a reader
+    assert (first / "requirements.txt").read_text().strip()
