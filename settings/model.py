@@ -208,11 +208,19 @@ class Rollout(Strict):
     min_replicas: int = Field(ge=1, le=100)
     max_replicas: int = Field(ge=1, le=100)
     versions_kept: int = Field(ge=1, le=20)
+    # Registry versions kept (the newest; never one deployed or aliased): older ones are
+    # deleted after a deploy, so lookups and listings stay small.
+    versions_retained: int = Field(ge=2, le=1000)
 
     @model_validator(mode="after")
     def _replicas(self) -> Rollout:
         if self.max_replicas < self.min_replicas:
             raise ValueError(f"max_replicas {self.max_replicas} < min_replicas {self.min_replicas}")
+        if self.versions_retained < self.versions_kept:
+            raise ValueError(
+                f"versions_retained {self.versions_retained} < versions_kept "
+                f"{self.versions_kept}: a deployed version is always retained"
+            )
         return self
 
 
@@ -223,6 +231,9 @@ class CanaryCriteria(Strict):
     max_error_rate_increase: Fraction
     max_latency_ratio: float = Field(ge=1)
     window_minutes: int = Field(ge=1, le=10_080)
+    # When prod's scheduler runs the judgement (cron, UTC): Cloud Scheduler starts the
+    # census-canary build, which runs `mlops canary` as the deployer.
+    schedule: str = Field(pattern=r"^(\S+\s+){4}\S+$")
 
 
 class AlertSettings(Strict):

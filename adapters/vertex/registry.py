@@ -8,7 +8,7 @@ from typing import Any
 
 from adapters.vertex import requests
 from adapters.vertex.storage import GcsStorage
-from kernel.names import MODEL_NAME, ON_DEVICE_LABEL, label_value
+from kernel.names import MODEL_NAME, ON_DEVICE_LABEL
 from promotion.ports import ModelVersion
 
 
@@ -35,35 +35,51 @@ class VertexRegistry:
     def model(self, version: str) -> Any:
         return self.ai.Model(f"{self.parent}@{version}", credentials=self.credentials)
 
+    def _client(self) -> Any:
+        """The Model service client the SDK configured (REST, this region, these
+        credentials): listVersions with a filter, and get by alias, return whole versions."""
+        return self._registry().client
+
+    def _list(self, label: str = "", value: str = "", page_size: int = 0) -> list[ModelVersion]:
+        from google.api_core.exceptions import NotFound
+
+        request = requests.versions_request(self.parent, label, value, page_size)
+        try:
+            pages = self._client().list_model_versions(request=request)
+            if page_size:  # one page is all the caller needs
+                return [requests.model_version(m) for m in next(iter(pages.pages)).models]
+            return [requests.model_version(m) for m in pages]
+        except NotFound:
+            return []
+
     def versions(self) -> list[ModelVersion]:
+        """Every version: one listVersions call per page of 100."""
+        return self._list()
+
+    def find(self, label: str, value: str) -> ModelVersion | None:
+        """One filtered listVersions call."""
+        return next(iter(self._list(label, value)), None)
+
+    def alias(self, name: str) -> ModelVersion | None:
+        """One get of `model@alias` (Vertex resolves the alias; 404 when no version has it)."""
         from google.api_core.exceptions import NotFound
 
         try:
-            infos = self._registry().list_versions()
+            return requests.model_version(self._client().get_model(name=f"{self.parent}@{name}"))
         except NotFound:
-            return []
-        out = []
-        for info in infos:
-            model = self.model(info.version_id)
-            out.append(
-                ModelVersion(
-                    info.version_id,
-                    model.uri,
-                    dict(model.labels or {}),
-                    [a for a in info.version_aliases if a != "default"],
-                )
-            )
-        return out
+            return None
 
-    def find(self, label: str, value: str) -> ModelVersion | None:
-        wanted = label_value(value)
-        return next((v for v in self.versions() if v.labels.get(label) == wanted), None)
+    def _exists(self) -> bool:
+        from google.api_core.exceptions import NotFound
 
-    def alias(self, name: str) -> ModelVersion | None:
-        return next((v for v in self.versions() if name in v.aliases), None)
+        try:
+            self._client().get_model(name=self.parent)
+        except NotFound:
+            return False
+        return True
 
     def register(self, artifact_uri: str, labels: dict) -> ModelVersion:
-        parent = self.parent if self.versions() else None
+        parent = self.parent if self._exists() else None
         request = requests.upload_request(
             artifact_uri=artifact_uri,
             serving_image=self.serving_image,
@@ -88,7 +104,7 @@ class VertexRegistry:
 
     def delete(self, version: str) -> None:
         """One version; Vertex refuses to delete a model's only version, so then the model."""
-        others = [v for v in self.versions() if v.version != version]
+        others = [v for v in self._list(page_size=2) if v.version != version]
         if others:
             self._registry().delete_version(version)
         else:

@@ -10,6 +10,7 @@ import json
 import re
 import time
 from datetime import datetime
+from typing import Any
 
 from kernel.images import require_pinned
 from kernel.names import (
@@ -21,7 +22,7 @@ from kernel.names import (
     label_value,
 )
 from promotion.domain import layout, runs
-from promotion.ports import MonitoringConfig, StepRecord, VersionStats
+from promotion.ports import ModelVersion, MonitoringConfig, StepRecord, VersionStats
 from trainer import schema
 
 
@@ -69,6 +70,27 @@ def upload_request(
     else:
         request["model_id"] = MODEL_NAME  # the first upload names the registered model
     return request
+
+
+# Registry lookups: each a bounded number of calls, whatever the number of versions ---------
+
+VERSIONS_PAGE = 100  # listVersions' page size: a listing of N versions is ceil(N/100) calls
+
+
+def versions_request(parent: str, label: str = "", value: str = "", page_size: int = 0) -> dict:
+    """ListModelVersionsRequest fields: every version, or those whose `label` is `value`
+    (Vertex's filter: `labels.KEY="VALUE"`, the value as the registry stores it)."""
+    request: dict = {"name": parent, "page_size": page_size or VERSIONS_PAGE}
+    if label:
+        request["filter"] = f'labels.{label}="{label_value(value)}"'
+    return request
+
+
+def model_version(model: Any) -> ModelVersion:
+    """A Model resource (one version, as get and listVersions return it) as the port's value;
+    the `default` alias is Vertex's own, not one of ours."""
+    aliases = [a for a in model.version_aliases if a != "default"]
+    return ModelVersion(model.version_id, model.artifact_uri, dict(model.labels), aliases)
 
 
 def deploy_request(

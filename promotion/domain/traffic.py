@@ -7,7 +7,7 @@ the same plans; only the shells that apply them differ.
 
 from __future__ import annotations
 
-from promotion.ports import EndpointState
+from promotion.ports import EndpointState, ModelVersion
 
 
 def canary_split(state: EndpointState, new: str, canary_percent: int) -> dict[str, int]:
@@ -49,3 +49,14 @@ def to_undeploy(deployed: tuple[str, ...], traffic: dict[str, int], keep: int) -
         raise ValueError(f"versions kept must be at least 1, got {keep}")
     newest = set(deployed[-keep:])
     return [v for v in deployed if traffic.get(v, 0) == 0 and v not in newest]
+
+
+def to_delete(versions: list[ModelVersion], deployed: tuple[str, ...], retained: int) -> list[str]:
+    """Registry versions to delete: beyond the `retained` newest, never one still deployed
+    (the champion, a canary, the warm rollback target) nor one holding an alias. Oldest
+    first; the registry then stays at about `retained` versions, whatever the runs."""
+    if retained < 1:
+        raise ValueError(f"versions retained must be at least 1, got {retained}")
+    newest = sorted(versions, key=lambda v: int(v.version))
+    keep = {v.version for v in newest[-retained:]} | set(deployed)
+    return [v.version for v in newest if v.version not in keep and not v.aliases]

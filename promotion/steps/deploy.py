@@ -18,7 +18,7 @@ from kernel.names import (
 )
 from promotion.domain import layout
 from promotion.domain.decision import champion_moved, compared_with
-from promotion.domain.traffic import canary_split, to_undeploy
+from promotion.domain.traffic import canary_split, to_delete, to_undeploy
 from promotion.ports import Endpoint, EndpointState, ModelVersion, Registry, Storage
 from promotion.steps.rollback import (
     finish_interrupted_deploy,
@@ -48,6 +48,7 @@ class Deployment:
     smoke: str  # "passed", or "skipped: already serving"
     baseline_uri: str  # the run's baseline in prod's data bucket: monitoring's skew source
     undeployed: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)  # registry versions beyond the retained
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -101,7 +102,14 @@ def deploy_candidate(
         endpoint.undeploy(old)
     if undeployed:
         log(f"undeployed versions without traffic: {', '.join(undeployed)}")
-    return Deployment(version.version, traffic, "passed", baseline_uri, undeployed)
+    deployed = tuple(v for v in after.deployed if v not in undeployed)
+    deleted = to_delete(registry.versions(), deployed, rollout.versions_retained)
+    for old in deleted:
+        registry.delete(old)
+    if deleted:
+        log(f"deleted registry versions beyond the {rollout.versions_retained} retained: "
+            f"{', '.join(deleted)}")  # fmt: skip
+    return Deployment(version.version, traffic, "passed", baseline_uri, undeployed, deleted)
 
 
 def _register(

@@ -28,7 +28,12 @@ PRICES = Prices.model_validate(
     }
 )
 ROLLOUT = Rollout(
-    canary_percent=10, machine_type="n1-standard-2", min_replicas=1, max_replicas=2, versions_kept=2
+    canary_percent=10,
+    machine_type="n1-standard-2",
+    min_replicas=1,
+    max_replicas=2,
+    versions_kept=2,
+    versions_retained=10,
 )
 MONITORING = MonitoringSettings(
     emails=["a@example.com"],

@@ -19,7 +19,12 @@ from trainer.hyperparameters import Hyperparameters
 from trainer.model import train
 
 ROLLOUT = Rollout(
-    canary_percent=10, versions_kept=2, machine_type="n1-standard-2", min_replicas=1, max_replicas=2
+    canary_percent=10,
+    versions_kept=2,
+    versions_retained=3,
+    machine_type="n1-standard-2",
+    min_replicas=1,
+    max_replicas=2,
 )
 
 
@@ -104,6 +109,23 @@ def test_promotion_and_undeploying_beyond_versions_kept(world):
     assert aliases(prod) == {"champion": "3"}
     assert result.undeployed == ["1"]  # v2 stays warm: versions_kept=2
     assert prod.endpoint.state().deployed == ("2", "3")
+    assert result.deleted == []  # three versions, three retained
+
+
+def test_the_registry_keeps_the_retained_newest_and_everything_deployed(world):
+    prod, deploy, _ = world
+    full = ROLLOUT.model_copy(update={"canary_percent": 100})
+    for run in range(1, 6):
+        result = deploy(f"run-{run}", rollout=full)
+    # retained 3: v3, v4, v5; v4 also stays deployed (warm) and v5 is the champion
+    assert result.deleted == ["2"] and sorted(v.version for v in prod.registry.versions()) == [
+        "3",
+        "4",
+        "5",
+    ]
+    challenger = deploy("run-6")  # a canary: v5 keeps 90%, v6 is the challenger
+    assert challenger.deleted == ["3"]
+    assert {v.version for v in prod.registry.versions()} == {"4", "5", "6"}
 
 
 def test_failed_smoke_test_rolls_back_and_leaves_no_orphan(world, model_dir, tmp_path):

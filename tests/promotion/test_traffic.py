@@ -58,3 +58,15 @@ def test_bad_canary_and_keep_are_refused():
         canary_split(EndpointState(), "1", 0)
     with pytest.raises(ValueError, match="at least 1"):
         to_undeploy(("1",), {}, keep=0)
+
+
+def test_retention_deletes_the_oldest_beyond_the_retained_never_deployed_or_aliased():
+    from promotion.domain.traffic import to_delete
+    from promotion.ports import ModelVersion
+
+    versions = [ModelVersion(str(v), f"gs://m/{v}") for v in (12, 3, 1, 7, 10, 11, 2)]
+    versions[2].aliases.append("champion")  # v1: an alias keeps it whatever its age
+    assert to_delete(versions, deployed=("2",), retained=3) == ["3", "7"]
+    assert to_delete(versions, deployed=(), retained=10) == []
+    with pytest.raises(ValueError, match="at least 1"):
+        to_delete(versions, deployed=(), retained=0)

@@ -23,11 +23,13 @@ def main(step: str, *args: str) -> None:
     platform = load_platform()
     tenants = tenants_for(platform, "staging", local=False)
     if step == "deploy":
-        candidate, run_id, image, *canary = args
+        candidate, run_id, image, *overrides = args  # [canary percent [versions retained]]
         tenants = tenants.model_copy(update={"serving_image": image})
         rollout = platform["prod"].serving.rollout
-        if canary:
-            rollout = rollout.model_copy(update={"canary_percent": int(canary[0])})
+        fields = ("canary_percent", "versions_retained")
+        rollout = rollout.model_copy(
+            update={f: int(v) for f, v in zip(fields, overrides, strict=False)}
+        )
         prod = wiring.open_prod("vertex", "", tenants)
         result = context.deploy(
             prod,

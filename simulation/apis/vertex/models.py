@@ -3,6 +3,7 @@ aliases, delete a version or the model."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -15,6 +16,22 @@ from simulation.wire import ApiError
 MODEL = V1 + r"/models/(?P<model>[^/:@%]+)(?:(?:@|%40)(?P<version>[^/:]+))?"
 UPLOAD = (T + "UploadModelOperationMetadata", T + "UploadModelResponse")
 DELETE = (T + "DeleteOperationMetadata", "type.googleapis.com/google.protobuf.Empty")
+
+
+PAGE_SIZE = 100  # what listVersions returns per page at most, as Vertex pages its lists
+_LABEL_TERM = re.compile(r'^labels\.(?:"([^"]+)"|([\w-]+))\s*=\s*"([^"]*)"$')
+
+
+def label_filter(expression: str) -> dict[str, str]:
+    """A listVersions filter of label equalities joined by AND, as {key: value}; anything
+    else is refused as Vertex refuses a filter it cannot parse."""
+    wanted = {}
+    for term in filter(None, (t.strip() for t in re.split(r"\s+AND\s+", expression))):
+        match = _LABEL_TERM.match(term)
+        if match is None:
+            raise ApiError(400, f"Unsupported filter term: {term!r}.")
+        wanted[match.group(1) or match.group(2)] = match.group(3)
+    return wanted
 
 
 def version_of(registered: dict, version: str | None) -> dict:
@@ -113,9 +130,18 @@ class Models:
         self, call: Any, project: str, location: str, model: str, version: str | None = None
     ) -> JSONResponse:
         registered = self.model_of(project, location, model, call)
-        return JSONResponse(
-            {"models": [view(registered, v) for v in registered["versions"].values()]}
-        )
+        wanted = label_filter(call.query.get("filter", ""))
+        matching = [
+            view(registered, v)
+            for v in registered["versions"].values()
+            if all((v.get("labels") or {}).get(k) == value for k, value in wanted.items())
+        ]
+        start = int(call.query.get("pageToken") or 0)
+        size = min(int(call.query.get("pageSize") or PAGE_SIZE), PAGE_SIZE)
+        body: dict[str, Any] = {"models": matching[start : start + size]}
+        if start + size < len(matching):
+            body["nextPageToken"] = str(start + size)
+        return JSONResponse(body)
 
     @route("POST", MODEL + ":mergeVersionAliases", f"{M}.models.mergeVersionAliases")
     def merge_aliases(
