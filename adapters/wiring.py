@@ -6,9 +6,12 @@ ports. The typed fields make mypy check each adapter against its port.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
-from kernel.errors import UserError
+from kernel.errors import PlatformRefused, UserError
 from kernel.names import MODEL_NAME
 from kernel.workspace import LocalTenant, workspace_root
 from promotion.domain import layout
@@ -46,6 +49,28 @@ class Prod:
     monitoring: Monitoring
     figures: ServingFigures  # the canary's evidence
     layout: layout.ProdLayout  # where prod keeps each run's copy
+    identity: str = "this machine"  # who the calls run as, for a refusal's message
+    caller: Any = None  # the caller's own credentials (Vertex), to name it in a refusal
+
+    def caller_email(self) -> str:
+        """The caller's email once its token was used (a metadata server names it)."""
+        email = getattr(self.caller, "service_account_email", None)
+        return str(email) if email and email != "default" else "the caller"
+
+    @contextmanager
+    def refusals(self) -> Iterator[None]:
+        """A call Google refused (401, 403, 429) becomes one line naming who was refused
+        what: kernel.errors.PlatformRefused."""
+        try:
+            yield
+        except Exception as exc:
+            from adapters.vertex.refusals import describe
+
+            line = describe(exc, self.identity.replace("the caller", self.caller_email()),
+                            self.caller_email())  # fmt: skip
+            if line is None:
+                raise
+            raise PlatformRefused(line) from None
 
 
 def _buckets_root(target: str, workspace: str, project: str) -> str:
@@ -138,7 +163,9 @@ def open_prod(target: str, workspace: str, tenants: Tenants, *, as_: str = "depl
     monitoring = VertexMonitoring(project, region, endpoint.resource_name, credentials)
     figures = CloudMonitoringFigures(project, region, endpoint.resource_name, credentials)
     layout_ = _prod_layout(target, workspace, tenants)
-    return Prod(registry, endpoint, storage, monitoring, figures, layout_)
+    identity = "the caller" if as_ == "self" else f"{who[as_]}, impersonated by the caller"
+    caller = credentials if as_ == "self" else credentials._source_credentials
+    return Prod(registry, endpoint, storage, monitoring, figures, layout_, identity, caller)
 
 
 # The local endpoint's request log and the local monitor: this machine only. On Vertex the

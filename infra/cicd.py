@@ -76,6 +76,20 @@ def triggers(s: Settings, promotion: str = "canary") -> list[Trigger]:
                 ignored_files=IGNORED_FOR_PROMOTION,
             )
         )
+    if s.role == "prod":
+        # Judges a canary on its figures, as the deployer: Cloud Scheduler runs it on
+        # serving.canary.schedule (infra/constructs/cicd.py, CanarySchedule); a person can
+        # too: `gcloud builds triggers run census-canary --branch=main`.
+        out.append(
+            Trigger(
+                "canary",
+                "cloudbuild/canary.yaml",
+                "manual",
+                s.cloudbuild.infra_branch,
+                "deployer",
+                substitutions={"_ENV": s.env},
+            )
+        )
     if s.role == "prod" and promotion == "approval":
         # Runs stop with an approved candidate; this deploys one, as the deployer, once a
         # person approves the build: `gcloud builds triggers run census-deploy
@@ -87,7 +101,7 @@ def triggers(s: Settings, promotion: str = "canary") -> list[Trigger]:
                 "manual",
                 s.cloudbuild.infra_branch,
                 "deployer",
-                substitutions={"_CANDIDATE": "", "_ACTION": "deploy"},
+                substitutions={"_CANDIDATE": ""},
                 approval=True,
             )
         )

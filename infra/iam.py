@@ -139,20 +139,33 @@ DEPLOYER_ROLE = CustomRole(
 )
 
 
-# What the staging pipeline's decide step reads in prod, as the prod reader: the registered
-# versions and their aliases (the champion's metrics); its artifacts come from the models
+# What the staging pipeline's decide step reads in prod, as the prod reader: the champion's
+# version, by its alias (one get of model@champion); its artifacts come from the models
 # bucket (objectViewer there).
 READER_ROLE = CustomRole(
     "censusReader",
     "census registry reader",
-    "Reads census-income's registered versions and aliases in prod, for the decide step.",
-    ("aiplatform.models.get", "aiplatform.models.list"),
+    "Reads census-income's champion version in prod, for the decide step.",
+    ("aiplatform.models.get",),
+)
+
+
+# What prod's scheduler needs to start the census-canary build (triggers.run checks
+# cloudbuild.builds.create), as the deployer, whose build it is: no other Cloud Build right.
+CANARY_STARTER_ROLE = CustomRole(
+    "censusCanaryStarter",
+    "census canary starter",
+    "Starts the census-canary build (Cloud Scheduler's job calls triggers.run as the deployer).",
+    ("cloudbuild.builds.create",),
 )
 
 
 def custom_roles(s: Settings) -> list[CustomRole]:
     """The custom roles each env's stack defines in its own project."""
-    by_role = {"non-prod": [SUBMITTER_ROLE], "prod": [DEPLOYER_ROLE, READER_ROLE]}
+    by_role = {
+        "non-prod": [SUBMITTER_ROLE],
+        "prod": [DEPLOYER_ROLE, READER_ROLE, CANARY_STARTER_ROLE],
+    }
     return [PREFLIGHT_ROLE, PLANNER_ROLE, *by_role.get(s.role, [])]
 
 
@@ -181,7 +194,7 @@ def promotion_of(platform: Platform, env: str) -> str:
     return non_prod.pipeline_settings().promotion if non_prod is not None else "canary"
 
 
-def _in_tenant(s: Settings, promotion: str = "canary") -> list[Grant]:
+def _in_tenant(s: Settings) -> list[Grant]:
     p, b = s.project_id, s.buckets
     sa = s.service_account_email
     g: list[Grant] = []
@@ -202,8 +215,12 @@ def _in_tenant(s: Settings, promotion: str = "canary") -> list[Grant]:
         # IAM on models or endpoints, and time series none below the project), and copies the
         # approved model and its baseline into prod's own buckets.
         add("project", p, DEPLOYER_ROLE.name(p), sa("deployer"))
-        if promotion == "approval":  # ...and runs prod's deploy trigger: writes its logs
-            add("project", p, "roles/logging.logWriter", sa("deployer"))
+        # ...runs prod's builds (census-canary; census-deploy in approval mode): writes
+        # their logs. Cloud Scheduler starts census-canary with the deployer's token: it may
+        # start builds (CANARY_STARTER_ROLE) that run as itself (actAs on itself), no other.
+        add("project", p, "roles/logging.logWriter", sa("deployer"))
+        add("project", p, CANARY_STARTER_ROLE.name(p), sa("deployer"))
+        add("service_account", sa("deployer"), "roles/iam.serviceAccountUser", sa("deployer"))
         add("bucket", b.models, "roles/storage.objectUser", sa("deployer"))
         add("bucket", b.data, "roles/storage.objectUser", sa("deployer"))
         add("service_account", sa("serving"), "roles/iam.serviceAccountUser", sa("deployer"))
@@ -350,7 +367,7 @@ def cross_tenant_grants(platform: Platform, env: str) -> list[Grant]:
 def tenant_grants(platform: Platform, env: str) -> list[Grant]:
     """Grants whose members all live in `env`'s own project: the tenant stack's."""
     s = platform[env]
-    return sorted({*key_grants(s), *_in_tenant(s, promotion_of(platform, env))})
+    return sorted({*key_grants(s), *_in_tenant(s)})
 
 
 def plan_grants(platform: Platform, env: str) -> list[Grant]:

@@ -18,7 +18,12 @@ from infra.constructs.alerts import AlertsProps, EndpointAlerts
 from infra.constructs.apis import RequiredApis, apis_for
 from infra.constructs.audit import DataAccessAuditLogs
 from infra.constructs.beta import GoogleBetaProvider
-from infra.constructs.cicd import BuildTriggers, TriggersProps
+from infra.constructs.cicd import (
+    BuildTriggers,
+    CanarySchedule,
+    CanaryScheduleProps,
+    TriggersProps,
+)
 from infra.constructs.grants import IamGrants
 from infra.constructs.identities import ServiceAccounts
 from infra.constructs.kms import CmekKeys, KeysProps
@@ -230,12 +235,22 @@ class PlatformStack(TerraformStack):
 
     def _automation(self, s: Settings, promotion: str, t: Tenant) -> None:
         """Cloud Build's triggers, and (non-prod) the retraining topic and function."""
-        BuildTriggers(
+        triggers = BuildTriggers(
             self,
             "triggers",
             triggers_props(s, promotion),
             depends_on=[*t.apis, *t.accounts.values()],
-        )
+        ).triggers
+        if s.role == "prod" and s.serving is not None:
+            CanarySchedule(
+                self,
+                "canary-schedule",
+                CanaryScheduleProps(
+                    place_of(s), s.serving.canary.schedule, s.service_account_email("deployer")
+                ),
+                triggers["canary"],
+                depends_on=t.apis,
+            )
         if s.role == "non-prod":
             t.retraining = Retraining(
                 self,

@@ -87,6 +87,7 @@ class Simulation:
         # Vertex AI's resources (simulation/apis/vertex), and the hooks its installer shares
         # with the other services.
         self.vertex = VertexState()
+        self.builds: dict[str, Any] = {}  # Cloud Build's builds by id (apis/cloudbuild.py)
         self.create_custom_job: Callable[..., Any] | None = None
         self.pipeline_run_context: Callable[..., Any] | None = None
         self._server: uvicorn.Server | None = None
@@ -202,6 +203,13 @@ class Simulation:
             entry = WireEntry(len(self.wire) + 1, time.time(), principal, verb, "-", method)
             self.wire.append(entry)
         return entry
+
+    def fire_job(self, name: str) -> Any:
+        """A Cloud Scheduler job falls due: it is delivered now (apis/cloudscheduler.py);
+        returns the target's response."""
+        from simulation.apis.cloudscheduler import deliver
+
+        return deliver(self, name)
 
     def record_prediction(
         self, endpoint: str, deployed_id: str, status: int, total_ms: float, model_ms: float

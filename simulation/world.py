@@ -9,8 +9,11 @@ grant in infra/iam.py, synthesize, and the simulation enforces the new grant.
 
 from __future__ import annotations
 
+import base64
 import re
+import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from settings import AGENT_DATA_SOURCE_APIS, AGENT_EMAIL_BY_API
 from simulation.iam import Binding
@@ -24,6 +27,12 @@ AGENT_ROLES = {
     "cloudfunctions.googleapis.com": "roles/cloudfunctions.serviceAgent",
     "run.googleapis.com": "roles/run.serviceAgent",
 }
+
+# Google's agents this simulation runs as, beside the CMEK key users (settings.agents): the
+# Cloud Scheduler agent mints the tokens of an HTTP job's OAuth identity.
+SCHEDULER_API = "cloudscheduler.googleapis.com"
+SCHEDULER_AGENT = "service-{n}@gcp-sa-cloudscheduler.iam.gserviceaccount.com"
+AGENT_ROLES[SCHEDULER_API] = "roles/cloudscheduler.serviceAgent"
 
 _REF = re.compile(r"\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}")
 
@@ -59,6 +68,31 @@ class Dataset:
 
 
 @dataclass
+class BuildTrigger:
+    """A Cloud Build trigger as the stacks define it."""
+
+    project: str
+    name: str  # census-canary
+    trigger_id: str
+    config: str  # the build config's path in the repository
+    service_account: str  # the email the build runs as
+    substitutions: dict[str, str] = field(default_factory=dict)
+    approval: bool = False
+
+
+@dataclass
+class SchedulerJob:
+    """A Cloud Scheduler job with an HTTP target (what the simulation delivers)."""
+
+    name: str  # projects/p/locations/r/jobs/j
+    schedule: str
+    uri: str
+    method: str
+    body: bytes
+    oauth_service_account: str | None
+
+
+@dataclass
 class World:
     projects: dict[str, str] = field(default_factory=dict)  # project id → number
     regions: dict[str, str] = field(default_factory=dict)  # project id → default region
@@ -73,6 +107,8 @@ class World:
     metadata_stores: dict[str, str | None] = field(default_factory=dict)  # name → CMEK key
     custom_roles: dict[str, frozenset[str]] = field(default_factory=dict)
     bindings: list[Binding] = field(default_factory=list)
+    triggers: dict[str, BuildTrigger] = field(default_factory=dict)  # by trigger id
+    scheduler_jobs: dict[str, SchedulerJob] = field(default_factory=dict)  # by full name
 
     # Resource hierarchy -----------------------------------------------------------------
 
@@ -111,9 +147,56 @@ class World:
         return AGENT_EMAIL_BY_API["storage.googleapis.com"].format(n=self.projects[project])
 
     def agent(self, service: str, project: str) -> str:
+        if service == SCHEDULER_API:
+            return SCHEDULER_AGENT.format(n=self.projects[project])
         return AGENT_EMAIL_BY_API[service].format(n=self.projects[project])
 
+    def trigger(self, project: str, trigger: str) -> BuildTrigger | None:
+        """A trigger of `project` by its id or its name, as triggers.run accepts either."""
+        found = self.triggers.get(trigger)
+        if found is None:
+            found = next((t for t in self.triggers.values() if t.name == trigger), None)
+        return found if found is not None and found.project == project else None
+
     # Seeding ----------------------------------------------------------------------------
+
+    def _seed_automation(self, each: Any, agent: Any, ids: dict, project: str) -> None:
+        """Cloud Build triggers, Cloud Scheduler jobs (HTTP targets), and the Scheduler agent
+        where its API is on."""
+        apis = {body["service"] for _, body in each("google_project_service")}
+        if SCHEDULER_API in apis:
+            agent(SCHEDULER_API)
+        for name, body in each("google_cloudbuild_trigger"):
+            p = body.get("project", project)
+            trigger_id = _trigger_id(p, body["name"])
+            ids[("google_cloudbuild_trigger", name)] = {
+                "trigger_id": trigger_id,
+                "id": f"projects/{p}/locations/global/triggers/{trigger_id}",
+            }
+            config = body.get("filename") or body.get("git_file_source", {}).get("path", "")
+            self.triggers[trigger_id] = BuildTrigger(
+                p,
+                body["name"],
+                trigger_id,
+                config,
+                body["service_account"].rsplit("/", 1)[-1],
+                dict(body.get("substitutions") or {}),
+                bool((body.get("approval_config") or {}).get("approval_required")),
+            )
+        for _, body in each("google_cloud_scheduler_job"):
+            target = body.get("http_target")
+            if not target:
+                continue  # a Pub/Sub job: the simulation publishes nothing
+            p, region = body.get("project", project), body.get("region", "")
+            name = f"projects/{p}/locations/{region}/jobs/{body['name']}"
+            self.scheduler_jobs[name] = SchedulerJob(
+                name,
+                body["schedule"],
+                target["uri"],
+                target.get("http_method", "POST"),
+                base64.b64decode(target.get("body", "")),
+                (target.get("oauth_token") or {}).get("service_account_email"),
+            )
 
     @classmethod
     def from_stacks(cls, stacks: dict[str, dict]) -> World:
@@ -140,7 +223,7 @@ class World:
                 yield name, {k: _resolve(v, ids) for k, v in body.items()}
 
         def agent(service: str, in_project: str = project) -> str:
-            email = AGENT_EMAIL_BY_API[service].format(n=self.projects[in_project])
+            email = self.agent(service, in_project)
             self.agents[email] = in_project
             if service in AGENT_ROLES:
                 self.bindings.append(
@@ -198,11 +281,17 @@ class World:
             self.custom_roles[f"projects/{p}/roles/{body['role_id']}"] = frozenset(
                 body["permissions"]
             )
+        self._seed_automation(each, agent, ids, project)
         for rtype, where in _IAM_MEMBERS.items():
             for _, body in each(rtype):
                 self.bindings.append(
                     Binding(where(body, project, region), body["role"], body["member"])
                 )
+
+
+def _trigger_id(project: str, name: str) -> str:
+    """What Cloud Build gives a trigger: a UUID (here derived from its name: stable)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{project}/{name}"))
 
 
 def _resolve(value, ids: dict[tuple[str, str], dict[str, str]]):

@@ -77,7 +77,10 @@ def serve_traffic(sim, requests: int) -> None:
 
     name = next(iter(sim.vertex.endpoints))
     token = sim.tokens.issue(DEPLOYER)  # a caller allowed to predict (censusDeployer)
-    instances = steps.smoke_instances(sim.root / "test.csv")
+    rows = sim.root / "test.csv"
+    if not rows.exists():
+        loader.to_csv(loader.load_census(split="test").frame.head(50), rows)
+    instances = steps.smoke_instances(rows)
     with httpx.Client(headers={"authorization": f"Bearer {token}"}) as client:
         for i in range(requests):
             client.post(

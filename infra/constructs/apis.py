@@ -27,10 +27,13 @@ RETRAINING_APIS: tuple[str, ...] = (
     "pubsub.googleapis.com",
     "run.googleapis.com",
 )
+# The scheduled canary judgement (Cloud Scheduler → the census-canary build): prod only.
+CANARY_APIS: tuple[str, ...] = ("cloudscheduler.googleapis.com",)
 
 
 def apis_for(role: str) -> tuple[str, ...]:
-    return REQUIRED_APIS + (RETRAINING_APIS if role == "non-prod" else ())
+    by_role = {"non-prod": RETRAINING_APIS, "prod": CANARY_APIS}
+    return REQUIRED_APIS + by_role.get(role, ())
 
 
 class RequiredApis(Construct):

@@ -1,9 +1,16 @@
-"""Cloud Build triggers in code, each running as one of the env's dedicated identities."""
+"""Cloud Build triggers in code, each running as one of the env's dedicated identities, and
+prod's schedule that starts the canary judgement."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
+from cdktf_cdktf_provider_google.cloud_scheduler_job import (
+    CloudSchedulerJob,
+    CloudSchedulerJobHttpTarget,
+    CloudSchedulerJobHttpTargetOauthToken,
+)
 from cdktf_cdktf_provider_google.cloudbuild_trigger import (
     CloudbuildTrigger,
     CloudbuildTriggerApprovalConfig,
@@ -85,3 +92,57 @@ class BuildTriggers(Construct):
                 include_build_logs="INCLUDE_BUILD_LOGS_WITH_STATUS",
                 depends_on=list(depends_on),
             )
+
+
+# What the scheduler sends: triggers.run of a manual trigger builds from the trigger's own
+# source and branch, so the body names nothing (base64 of "{}").
+RUN_TRIGGER_BODY = base64.b64encode(b"{}").decode()
+
+
+@dataclass(frozen=True)
+class CanaryScheduleProps:
+    place: Place
+    schedule: str  # cron, UTC (serving.canary.schedule)
+    runner: str  # the service account whose token starts the build: the trigger's own
+
+
+class CanarySchedule(Construct):
+    """Cloud Scheduler's census-canary job: on the schedule, runs the census-canary trigger
+    (a build that judges the canary as the deployer) with the deployer's own token."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        props: CanaryScheduleProps,
+        trigger: CloudbuildTrigger,
+        *,
+        depends_on=(),
+    ) -> None:
+        super().__init__(scope, id_)
+        place = props.place
+        run = (
+            f"https://cloudbuild.googleapis.com/v1/projects/{place.project}/locations/global/"
+            f"triggers/{trigger.trigger_id}:run"
+        )
+        self.job = CloudSchedulerJob(
+            self,
+            "job",
+            project=place.project,
+            region=place.region,
+            name="census-canary",
+            description="starts the census-canary build: the canary judged as the deployer",
+            schedule=props.schedule,
+            time_zone="Etc/UTC",
+            http_target=CloudSchedulerJobHttpTarget(
+                uri=run,
+                http_method="POST",
+                body=RUN_TRIGGER_BODY,
+                headers={"Content-Type": "application/json"},
+                oauth_token=CloudSchedulerJobHttpTargetOauthToken(
+                    service_account_email=props.runner,
+                    scope="https://www.googleapis.com/auth/cloud-platform",
+                ),
+            ),
+            depends_on=[trigger, *depends_on],
+        )

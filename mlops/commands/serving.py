@@ -151,12 +151,17 @@ def monitor(args: argparse.Namespace) -> int:
 def deploy(args: argparse.Namespace) -> int:
     """Deploy a candidate a run approved (promotion = "approval"): prod's deploy trigger runs
     this as the prod deployer, after a person approved the build."""
-    from pipelines import context
     from promotion.steps.approval import read_approval
 
     as_ = "self" if args.target == "vertex" else "deployer"
     _, reader, _, _ = _prod(args, args.target, as_)
-    approval = read_approval(reader.storage, args.candidate)
+    with reader.refusals():
+        return _deploy_approved(args, as_, read_approval(reader.storage, args.candidate))
+
+
+def _deploy_approved(args: argparse.Namespace, as_: str, approval) -> int:
+    from pipelines import context
+
     # reopened with the approval's image: the registry registers versions with it
     image = {} if args.target == "local" else {"serving_image": approval.serving_image}
     settings, prod, _, tenants = _prod(args, args.target, as_, **image)
@@ -179,10 +184,15 @@ def deploy(args: argparse.Namespace) -> int:
 
 
 def canary(args: argparse.Namespace) -> int:
+    settings, prod, _, _ = _prod(args, args.target, "self" if args.as_self else "deployer")
+    with prod.refusals():
+        return _judge(args, settings, prod)
+
+
+def _judge(args: argparse.Namespace, settings, prod) -> int:
     from promotion.steps.canary import conclude_canary
     from promotion.steps.rollback import finish_interrupted_deploy
 
-    settings, prod, _, _ = _prod(args, args.target, "self" if args.as_self else "deployer")
     s = settings.serving_settings()
     finish_interrupted_deploy(  # a deploy killed part way: completed or rolled back
         registry=prod.registry,

@@ -6,6 +6,8 @@ from __future__ import annotations
 def install(sim) -> None:
     from simulation.apis import (
         bigquery,
+        cloudbuild,
+        cloudscheduler,
         experiments,
         iamcredentials,
         kms,
@@ -15,6 +17,7 @@ def install(sim) -> None:
         vertex,
     )
 
-    apis = (metadata, iamcredentials, storage, kms, bigquery, vertex, experiments, monitoring)
+    apis = (metadata, iamcredentials, storage, kms, bigquery, vertex, experiments, monitoring,
+            cloudbuild, cloudscheduler)  # fmt: skip
     for api in apis:
         api.install(sim)

@@ -40,7 +40,13 @@ def step_text(step: dict) -> str:
 
 
 def test_the_three_configs_parse_with_timeouts_and_cloud_logging():
-    assert set(CONFIGS) == {"pr-checks.yaml", "staging.yaml", "infra.yaml", "deploy.yaml"}
+    assert set(CONFIGS) == {
+        "pr-checks.yaml",
+        "staging.yaml",
+        "infra.yaml",
+        "deploy.yaml",
+        "canary.yaml",
+    }
     for name in CONFIGS:
         config = load(name)
         assert config["steps"], name
@@ -164,15 +170,21 @@ def triggers(stacks) -> dict[tuple[str, str], dict]:
 
 def test_triggers_match_their_configs(stacks, platform):
     for (env, name), trigger in triggers(stacks).items():
-        config_name = Path(trigger["filename"]).name
+        manual = "git_file_source" in trigger  # run on demand: no event, its own branch
+        path = trigger["git_file_source"]["path"] if manual else trigger["filename"]
+        config_name = Path(path).name
         config = load(config_name)
         declared = config.get("substitutions", {})
         passed = trigger.get("substitutions", {})
         assert set(passed) == set(declared), (env, name)
         if config_name == "staging.yaml":  # one env: its defaults are that env's values
             assert passed == declared, (env, name)
-        # A push applies as infra or promotes as build; a pull request runs as the planner.
-        if trigger["github"].get("pull_request"):
+        # A push applies as infra or promotes as build; a pull request runs as the planner;
+        # prod's judgement (and deploy, in approval mode) runs as the deployer.
+        if manual:
+            identity = "deployer"
+            assert trigger["source_to_build"]["ref"] == "refs/heads/main", (env, name)
+        elif trigger["github"].get("pull_request"):
             identity = "planner"
             assert trigger["github"]["pull_request"]["comment_control"] == (
                 "COMMENTS_ENABLED_FOR_EXTERNAL_CONTRIBUTORS_ONLY"

@@ -16,7 +16,11 @@ from promotion.ports import EndpointState, VersionStats
 from settings import CanaryCriteria
 
 C = CanaryCriteria(
-    min_requests=100, max_error_rate_increase=0.01, max_latency_ratio=1.5, window_minutes=60
+    min_requests=100,
+    max_error_rate_increase=0.01,
+    max_latency_ratio=1.5,
+    window_minutes=60,
+    schedule="*/30 * * * *",
 )
 CHAMP = VersionStats("1", 1000, 5, 4.0, 8.0)
 NOW = datetime(2026, 11, 21, 12, 0)

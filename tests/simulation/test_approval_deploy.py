@@ -46,7 +46,7 @@ def test_the_deploy_trigger_deploys_the_approved_candidate_as_the_deployer(cloud
 
 
 def test_the_deploy_trigger_judges_the_canary_as_the_deployer_itself(cloud, approval_stacks):
-    """_ACTION=canary: `mlops canary --as-self`, Cloud Monitoring read as the deployer."""
+    """The census-canary build: `mlops canary --as-self`, Cloud Monitoring read as the deployer."""
     sim = cloud(approval_stacks)
     for run in ("run-1", "run-2"):
         uri = approve(sim, run)

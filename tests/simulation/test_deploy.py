@@ -152,7 +152,7 @@ def test_the_monitoring_job_is_created_then_updated_never_duplicated(cloud):
         (
             "google_project_iam_member",
             lambda b: b["member"].endswith(DEPLOYER) and b["role"].endswith("/censusDeployer"),
-            "aiplatform.models.list",  # its first call: is this run's version registered?
+            "aiplatform.models.get",  # its first call: is a deploy marked as interrupted?
         ),
         (
             "google_storage_bucket_iam_member",

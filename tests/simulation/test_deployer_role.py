@@ -157,7 +157,6 @@ def test_decide_reads_the_champion_as_the_reader_and_nothing_more(cloud):
         if " (as " not in c.permission  # the storage agent decrypting for it
     }
     assert used == {
-        ("aiplatform.models.list", "projects/census-ml-prod/roles/censusReader"),
         ("aiplatform.models.get", "projects/census-ml-prod/roles/censusReader"),
         ("storage.objects.list", "roles/storage.objectViewer"),
         ("storage.objects.get", "roles/storage.objectViewer"),

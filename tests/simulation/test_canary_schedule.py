@@ -1,0 +1,100 @@
+"""The canary concludes itself in prod: Cloud Scheduler's census-canary job starts the
+census-canary build with the deployer's token, and the build judges the canary as the
+deployer, all against the simulated cloud from the synthesized stacks (default mode)."""
+
+import pytest
+from prod_deploy import DEPLOYER, IMAGE, deploy, registered, result_of, serve_traffic
+from simulated import without
+
+pytestmark = pytest.mark.slow
+
+JOB = "projects/census-ml-prod/locations/europe-west4/jobs/census-canary"
+STARTER = "projects/census-ml-prod/roles/censusCanaryStarter"
+
+
+def canaried(sim) -> None:
+    """Champion v1 at 50%, challenger v2 at 50%, with traffic enough to judge."""
+    result_of(deploy(sim, "run-1"))
+    result_of(deploy(sim, "run-2", IMAGE, "50"))
+    serve_traffic(sim, 500)
+
+
+def finished_build(sim):
+    (build,) = sim.builds.values()
+    assert build.finished.wait(600), "the census-canary build never finished"
+    return build
+
+
+def test_the_schedule_starts_the_build_that_promotes_the_canary_as_the_deployer(cloud):
+    sim = cloud()
+    canaried(sim)
+    before = len(sim.wire)
+    started = sim.fire_job(JOB)
+    assert started.status_code == 200, started.text
+    build = finished_build(sim)
+    assert build.status == "SUCCESS", build.log()
+    assert [s["id"] for s in build.steps] == ["install", "judge"]  # install: this checkout's
+    assert "canary v2 vs champion v1: PROMOTE" in build.log()
+    assert registered(sim)["aliases"]["champion"] == "2"
+    calls = sim.wire[before:]
+    (run,) = [e for e in calls if e.method.endswith("triggers.run")]
+    assert run.principal == DEPLOYER  # the scheduler's token is the deployer's own
+    assert {(c.permission, c.via.split(" on ")[0]) for c in run.checks} == {
+        ("cloudbuild.builds.create", STARTER),
+        ("iam.serviceAccounts.actAs", "roles/iam.serviceAccountUser"),
+    }
+    # and the judgement itself ran as the deployer, never as anyone else in prod's Vertex AI
+    judged = [e for e in calls if e.method.startswith("aiplatform.") and e.seq > run.seq]
+    assert judged and {e.principal for e in judged} == {DEPLOYER}
+
+
+def test_a_build_that_waits_for_traffic_is_not_a_failure(cloud):
+    sim = cloud()
+    result_of(deploy(sim, "run-1"))
+    result_of(deploy(sim, "run-2", IMAGE, "50"))  # no traffic yet: the verdict is "wait"
+    assert sim.fire_job(JOB).status_code == 200
+    build = finished_build(sim)
+    assert build.status == "SUCCESS", build.log()
+    assert "WAIT" in build.log() and registered(sim)["aliases"]["challenger"] == "2"
+
+
+def test_without_the_starter_role_the_schedule_is_refused_naming_the_permission(cloud, stacks):
+    sim = cloud(
+        without(
+            stacks,
+            "prod",
+            "google_project_iam_member",
+            lambda b: b["role"].endswith("/censusCanaryStarter"),
+        )
+    )
+    refused = sim.fire_job(JOB)
+    assert refused.status_code == 403
+    assert "cloudbuild.builds.create" in refused.text and DEPLOYER in refused.text
+    assert sim.builds == {}
+
+
+@pytest.mark.parametrize(
+    ("who", "flags", "expected"),
+    [
+        (  # prod's build identity cannot impersonate the deployer
+            "census-build@census-ml-prod.iam.gserviceaccount.com",
+            (),
+            "refused iam.serviceAccounts.getAccessToken on projects/census-ml-prod/"
+            f"serviceAccounts/{DEPLOYER} to census-build@census-ml-prod.iam.gserviceaccount.com"
+            f" (403): it may not act as {DEPLOYER}",
+        ),
+        (  # nor read the registry as itself
+            "census-infra@census-ml-prod.iam.gserviceaccount.com",
+            ("--as-self",),
+            "refused aiplatform.models.get on projects/census-ml-prod to "
+            "census-infra@census-ml-prod.iam.gserviceaccount.com (403)",
+        ),
+    ],
+)
+def test_a_denied_canary_is_one_line_naming_identity_and_permission(cloud, who, flags, expected):
+    from simulated import mlops_as
+
+    sim = cloud()
+    done = mlops_as(sim, who, "canary", "--target", "vertex", *flags)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [f"mlops canary: error: Google Cloud {expected}"]
