@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from kernel import gcp
 from kernel.errors import PlatformRefused, UserError
 from kernel.names import MODEL_NAME
 from kernel.workspace import LocalTenant, workspace_root
@@ -114,6 +115,7 @@ def open_staging(target: str, workspace: str, tenants: Tenants) -> Staging:
     from adapters.vertex.runlog import ExperimentsRunLog
     from adapters.vertex.storage import GcsStorage
 
+    gcp.point_libraries()
     warehouse = BigQueryWarehouse(project, tenants.staging_dataset, tenants.region)
     runs = ExperimentsRunLog(project, tenants.region)
     return Staging(warehouse, GcsStorage(project=project), runs, candidates)
@@ -201,4 +203,5 @@ def preflight() -> Preflight:
     """What must hold in the cloud before a Vertex run (mlops doctor, mlops submit)."""
     from adapters.vertex.doctor import VertexPreflight
 
+    gcp.point_libraries()
     return VertexPreflight()

@@ -56,9 +56,23 @@ STORAGE_OVERRIDE = "API_ENDPOINT_OVERRIDE"
 
 
 def point_libraries() -> None:
-    """Point the Storage clients other libraries create (the Vertex AI SDK checks a
-    pipeline's root bucket with its own) where ours go: google-cloud-storage reads
-    API_ENDPOINT_OVERRIDE. A value already set is left alone."""
+    """Point what other libraries reach on their own where ours go:
+    - the Storage clients they create (the Vertex AI SDK checks a pipeline's root bucket with
+      its own): google-cloud-storage reads API_ENDPOINT_OVERRIDE (a value set is kept);
+    - google-auth's Regional Access Boundary lookup, which a service account's credentials
+      send after each token to iamcredentials.googleapis.com (no setting moves it): to the
+      configured IAM Credentials endpoint."""
     url = endpoint("storage")
     if url:
         os.environ.setdefault(STORAGE_OVERRIDE, url)
+    iam = endpoint("iamcredentials")
+    if iam:
+        try:
+            from google.auth import _regional_access_boundary_utils as boundary
+        except ImportError:  # a google-auth without the lookup
+            return
+
+        def lookup(service_account_email: str) -> str:
+            return f"{iam}/v1/projects/-/serviceAccounts/{service_account_email}/allowedLocations"
+
+        boundary.get_service_account_rab_endpoint = lookup

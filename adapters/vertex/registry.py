@@ -8,8 +8,10 @@ from typing import Any
 
 from adapters.vertex import requests
 from adapters.vertex.storage import GcsStorage
-from kernel.names import MODEL_NAME, ON_DEVICE_LABEL
+from kernel.names import CHAMPION, MODEL_NAME, ON_DEVICE_LABEL
 from promotion.ports import ModelVersion
+
+DEFAULT_ALIAS = "default"  # Vertex's own: on the first version until moved
 
 
 class VertexRegistry:
@@ -96,11 +98,15 @@ class VertexRegistry:
         return ModelVersion(model.version_id, artifact_uri, dict(model.labels or {}))
 
     def set_alias(self, name: str, version: str | None) -> None:
+        """Move `name`; the champion takes Vertex's `default` alias along, so the model's
+        unversioned name is what serves, and no retired version keeps `default` (Vertex
+        refuses to delete the version that holds it)."""
         current = self.alias(name)
         if current and current.version != version:
             self._registry().remove_version_aliases([name], current.version)
         if version is not None and (current is None or current.version != version):
-            self._registry().add_version_aliases([name], version)
+            moved = [name, DEFAULT_ALIAS] if name == CHAMPION else [name]
+            self._registry().add_version_aliases(moved, version)
 
     def delete(self, version: str) -> None:
         """One version; Vertex refuses to delete a model's only version, so then the model."""

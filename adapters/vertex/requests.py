@@ -87,9 +87,9 @@ def versions_request(parent: str, label: str = "", value: str = "", page_size: i
 
 
 def model_version(model: Any) -> ModelVersion:
-    """A Model resource (one version, as get and listVersions return it) as the port's value;
-    the `default` alias is Vertex's own, not one of ours."""
-    aliases = [a for a in model.version_aliases if a != "default"]
+    """A Model resource (one version, as get and listVersions return it) as the port's value,
+    with every alias, Vertex's `default` too: retention never deletes a version holding one."""
+    aliases = list(model.version_aliases)
     return ModelVersion(model.version_id, model.artifact_uri, dict(model.labels), aliases)
 
 

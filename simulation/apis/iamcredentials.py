@@ -30,3 +30,16 @@ def install(sim) -> None:
         call.authorize(f"projects/{project}/serviceAccounts/{email}")
         expiry = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
         return JSONResponse({"accessToken": sim.tokens.issue(email), "expireTime": expiry})
+
+    @sim.route(
+        "iamcredentials",
+        "GET",
+        r"/v1/projects/-/serviceAccounts/(?P<email>[^/:]+)/allowedLocations",
+        "iamcredentials.projects.serviceAccounts.allowedLocations",
+    )
+    def allowed_locations(call, email):
+        """google-auth's Regional Access Boundary lookup (kernel.gcp.point_libraries routes it
+        here): this cloud restricts no account to regions."""
+        if email not in sim.world.accounts:
+            raise ApiError(404, f"Service account {email} not found.")
+        return JSONResponse({"encodedLocations": "0x0", "locations": []})

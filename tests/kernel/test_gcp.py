@@ -44,3 +44,19 @@ def test_libraries_storage_clients_follow(monkeypatch):
     monkeypatch.setenv(gcp.STORAGE_OVERRIDE, "https://storage-psc.p.googleapis.com")
     gcp.point_libraries()
     assert gcp.os.environ[gcp.STORAGE_OVERRIDE] == "https://storage-psc.p.googleapis.com"
+
+
+def test_the_auth_librarys_access_boundary_lookup_follows_too(monkeypatch):
+    """google-auth looks up a service account's allowed locations after each token, at
+    iamcredentials.googleapis.com whatever the clients' endpoints: moved with them."""
+    from google.auth import _regional_access_boundary_utils as boundary
+
+    monkeypatch.setattr(
+        boundary, "get_service_account_rab_endpoint", boundary.get_service_account_rab_endpoint
+    )
+    monkeypatch.setenv(gcp.ENV_VAR, "http://127.0.0.1:9/{service}")
+    gcp.point_libraries()
+    assert boundary.get_service_account_rab_endpoint("d@p.iam.gserviceaccount.com") == (
+        "http://127.0.0.1:9/iamcredentials/v1/projects/-/serviceAccounts/"
+        "d@p.iam.gserviceaccount.com/allowedLocations"
+    )

@@ -36,6 +36,7 @@ def test_the_schedule_starts_the_build_that_promotes_the_canary_as_the_deployer(
     assert [s["id"] for s in build.steps] == ["install", "judge"]  # install: this checkout's
     assert "canary v2 vs champion v1: PROMOTE" in build.log()
     assert registered(sim)["aliases"]["champion"] == "2"
+    assert registered(sim)["aliases"]["default"] == "2"  # Vertex's default follows the champion
     calls = sim.wire[before:]
     (run,) = [e for e in calls if e.method.endswith("triggers.run")]
     assert run.principal == DEPLOYER  # the scheduler's token is the deployer's own

@@ -1,14 +1,21 @@
 """`mlops run --target vertex --simulated`: the compiled Vertex pipeline, end to end, against a
-fresh simulation seeded from the synthesized stacks, as the production identities."""
+fresh simulation seeded from the synthesized stacks, as the production identities, sealed:
+no process of the run may reach a host but this machine (tests/sealed/sitecustomize.py)."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+SEALED = Path(__file__).resolve().parents[1] / "sealed"
 
 
 @pytest.mark.slow
 def test_the_vertex_target_runs_end_to_end_as_the_real_identities(tmp_path):
+    leaks = tmp_path / "leaks.log"
+    path = os.pathsep.join(filter(None, [str(SEALED), os.environ.get("PYTHONPATH", "")]))
     done = subprocess.run(
         [
             sys.executable, "-m", "mlops.cli", "run", "--target", "vertex", "--simulated",
@@ -17,9 +24,11 @@ def test_the_vertex_target_runs_end_to_end_as_the_real_identities(tmp_path):
         capture_output=True,
         text=True,
         timeout=600,
+        env={**os.environ, "PYTHONPATH": path, "MLOPS_SEALED_LOG": str(leaks)},
     )  # fmt: skip
     out = done.stdout
     assert done.returncode == 0, out[-4000:] + done.stderr[-3000:]
+    assert not leaks.exists(), leaks.read_text()  # nothing left the machine
     assert "simulated Vertex run: PIPELINE_STATE_SUCCEEDED" in out
     wire = out[out.index("wire log (") :]
 
