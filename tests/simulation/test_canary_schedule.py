@@ -99,3 +99,32 @@ def test_a_denied_canary_is_one_line_naming_identity_and_permission(cloud, who, 
     done = mlops_as(sim, who, "canary", "--target", "vertex", *flags)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [f"mlops canary: error: Google Cloud {expected}"]
+
+
+def test_operations_run_until_polled_and_an_endpoint_refuses_a_second_change(cloud):
+    """Vertex answers deploy and undeploy with a running operation, done only when polled
+    so; while one runs on an endpoint, another change to it is refused."""
+    import httpx
+
+    sim = cloud()
+    result_of(deploy(sim, "run-1"))
+    result_of(deploy(sim, "run-2", IMAGE, "50"))
+    (endpoint,) = sim.vertex.endpoints.values()
+    first, second = (d["id"] for d in endpoint["deployedModels"])
+    sim.vertex.operation_polls = 3
+    api = f"{sim.url}/aiplatform/v1/{endpoint['name']}"
+    with httpx.Client(headers={"authorization": f"Bearer {sim.tokens.issue(DEPLOYER)}"}) as c:
+        started = c.post(
+            f"{api}:undeployModel",
+            json={"deployedModelId": second, "trafficSplit": {first: 100}},
+        ).json()
+        assert started["done"] is False
+        refused = c.patch(
+            api, params={"updateMask": "traffic_split"}, json={"trafficSplit": {first: 100}}
+        )
+        assert refused.status_code == 400 and "operation in progress" in refused.text
+        polled = [c.get(f"{sim.url}/aiplatform/ui/{started['name']}").json() for _ in range(3)]
+        assert [p["done"] for p in polled] == [False, False, True]
+        assert c.patch(
+            api, params={"updateMask": "traffic_split"}, json={"trafficSplit": {first: 100}}
+        ).is_success

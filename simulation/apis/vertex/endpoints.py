@@ -69,6 +69,7 @@ class Endpoints:
         pid = self.v.project_id(project)
         call.authorize(f"projects/{pid}")
         target = self.endpoint_of(project, location, endpoint)
+        self.v.busy(target["name"])
         body = call.json()
         spec = body["deployedModel"]
         model_name, _, version = spec["model"].partition("@")
@@ -122,6 +123,7 @@ class Endpoints:
     def undeploy(self, call: Any, project: str, location: str, endpoint: str) -> JSONResponse:
         call.authorize(f"projects/{self.v.project_id(project)}")
         target = self.endpoint_of(project, location, endpoint)
+        self.v.busy(target["name"])
         body = call.json()
         deployed_id = body["deployedModelId"]
         if deployed_id not in {d["id"] for d in target["deployedModels"]}:
@@ -143,6 +145,7 @@ class Endpoints:
     def patch(self, call: Any, project: str, location: str, endpoint: str) -> JSONResponse:
         call.authorize(f"projects/{self.v.project_id(project)}", "aiplatform.endpoints.update")
         target = self.endpoint_of(project, location, endpoint)
+        self.v.busy(target["name"])
         mask = call.query.get("updateMask", call.query.get("update_mask", ""))
         fields = {f.strip() for f in mask.split(",") if f.strip()}
         if not fields:

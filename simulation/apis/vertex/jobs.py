@@ -160,3 +160,37 @@ class Jobs:
             "state": "JOB_STATE_RUNNING",
         }
         return self.state.custom_jobs[name]
+
+
+# The SDK's REST operations client polls under /ui/ (its first URI binding); Vertex serves both.
+OPS = r"/(?:v1|ui)/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
+
+
+class Operations:
+    """operations.get of the long-running operations Vertex AI answers with: how a client
+    learns one is done. Vertex checks no permission beyond the caller's project access for
+    the per-resource operations (../shared/gcp-iam lists none)."""
+
+    def __init__(self, vertex: Vertex) -> None:
+        self.v = vertex
+
+    def _get(self, call: Any, project: str, location: str, path: str) -> JSONResponse:
+        call.authorize(f"projects/{self.v.project_id(project)}")
+        return JSONResponse(self.v.poll(f"{self.v.parent(project, location)}/{path}"))
+
+    @route("GET", OPS + r"/models/(?P<res>[^/:@]+)/operations/(?P<op>\d+)",
+           f"{M}.models.operations.get")  # fmt: skip
+    def model_operation(self, call: Any, project: str, location: str, res: str, op: str):
+        return self._get(call, project, location, f"models/{res}/operations/{op}")
+
+    @route("GET", OPS + r"/endpoints/(?P<res>[^/:]+)/operations/(?P<op>\d+)",
+           f"{M}.endpoints.operations.get")  # fmt: skip
+    def endpoint_operation(self, call: Any, project: str, location: str, res: str, op: str):
+        return self._get(call, project, location, f"endpoints/{res}/operations/{op}")
+
+    @route("GET", OPS + r"/modelDeploymentMonitoringJobs/(?P<job>[^/:]+)/operations/(?P<op>\d+)",
+           f"{M}.modelDeploymentMonitoringJobs.operations.get")  # fmt: skip
+    def job_operation(self, call: Any, project: str, location: str, job: str, op: str):
+        return self._get(
+            call, project, location, f"modelDeploymentMonitoringJobs/{job}/operations/{op}"
+        )

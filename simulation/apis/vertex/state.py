@@ -32,6 +32,10 @@ class VertexState:
     pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
     custom_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     contexts: dict[str, dict[str, Any]] = field(default_factory=dict)  # ML Metadata
+    # Long-running operations by name: each is done once polled `operation_polls` times
+    # (the simulation's clock for them: polls, not seconds, so tests stay fast and exact).
+    operations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    operation_polls: int = 1
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1_000_001))
     dice: random.Random = field(default_factory=lambda: random.Random(7))
 
@@ -55,16 +59,44 @@ class Vertex:
         return f"projects/{self.project_id(project)}/locations/{location}"
 
     def operation(self, where: str, response: dict, kind: tuple[str, str]) -> JSONResponse:
-        """A long-running operation, answered done (the simulation does not model waiting)."""
+        """A long-running operation on `where`, not done yet: the caller polls it
+        (operations.get) until it is, `operation_polls` polls later."""
+        name = f"{where}/operations/{self.state.next_id()}"
         generic = {"createTime": now(), "updateTime": now()}
-        return JSONResponse(
-            {
-                "name": f"{where}/operations/{self.state.next_id()}",
-                "metadata": {"@type": kind[0], "genericMetadata": generic},
-                "done": True,
-                "response": {"@type": kind[1], **response},
-            }
-        )
+        self.state.operations[name] = {
+            "name": name,
+            "metadata": {"@type": kind[0], "genericMetadata": generic},
+            "done": False,
+            "response": {"@type": kind[1], **response},
+            "polls_left": self.state.operation_polls,
+            "resource": where,
+        }
+        return JSONResponse(self.view(name))
+
+    def view(self, name: str) -> dict:
+        op = self.state.operations[name]
+        shown = {k: op[k] for k in ("name", "metadata", "done")}
+        return {**shown, "response": op["response"]} if op["done"] else shown
+
+    def poll(self, name: str) -> dict:
+        """One poll: the operation moves on; done once its polls are spent."""
+        op = self.state.operations.get(name)
+        if op is None:
+            raise ApiError(404, f"Operation {name} not found.")
+        if not op["done"]:
+            op["polls_left"] -= 1
+            op["done"] = op["polls_left"] <= 0
+        return self.view(name)
+
+    def busy(self, resource: str) -> None:
+        """Vertex refuses a change to a resource while an operation on it is running."""
+        for op in self.state.operations.values():
+            if op["resource"] == resource and not op["done"]:
+                raise ApiError(
+                    400,
+                    f"{resource} has an operation in progress ({op['name']}); retry once "
+                    "it is done.",
+                )
 
     def cmek(self, entry: Any, project: str, location: str, spec: dict | None) -> None:
         """Vertex encrypts with the key as its service agent; it must be allowed to."""
