@@ -41,6 +41,7 @@ class SimulatedRun:
     root: Path
     submit_output: str
     recorded: dict[str, list[str]] = field(default_factory=dict)  # run context → its steps
+    outcome: list[str] = field(default_factory=list)  # what the run decided and did
 
     @property
     def checked(self) -> int:
@@ -52,6 +53,7 @@ class SimulatedRun:
         return "\n".join(
             [
                 f"simulated Vertex run: {self.state} in {self.wall_seconds:.1f}s",
+                *self.outcome,
                 f"  requests : {len(self.wire):,} ({self.checked:,} IAM-checked, "
                 f"{len(denied)} denied), {len(methods)} distinct API methods",
                 f"  wire log : {self.root / 'wire.log'}",
@@ -131,5 +133,46 @@ def run(root: Path | None = None, env: str = "staging", log=print) -> SimulatedR
         sim.root,
         done.stdout + done.stderr,
         recorded,
+        outcome_lines(run_steps(sim.vertex.contexts), sim.vertex.endpoints, sim.vertex.models),
     )
     return result
+
+
+def run_steps(contexts: dict[str, dict]) -> dict[str, dict]:
+    """{step: facts} the run's steps recorded in its Vertex AI Experiments run context."""
+    steps: dict[str, dict] = {}
+    for context in contexts.values():
+        if context.get("schemaTitle") != "system.ExperimentRun":
+            continue
+        for key, text in context.get("metadata", {}).items():
+            if key.startswith("step."):
+                steps[key.removeprefix("step.")] = json.loads(text)["facts"]
+    return steps
+
+
+def outcome_lines(steps: dict[str, dict], endpoints: dict, models: dict) -> list[str]:
+    """What `make demo` says of a run: the decision, the metrics decided on, the deploy and
+    its smoke test, the endpoint's traffic by version and the registry's aliases."""
+    decide = steps.get("decide")
+    if decide is None:
+        return ["  decision : none recorded (the run stopped before decide)"]
+    verdict = "DEPLOY" if decide.get("deploy") else "KEEP CHAMPION"
+    m = decide.get("challenger") or {}
+    lines = [
+        f"  decision : {verdict} ({decide.get('trainer', 'custom')}): {decide.get('reason')}",
+        f"  metrics  : ROC AUC {m.get('roc_auc', float('nan')):.4f}, accuracy "
+        f"{m.get('accuracy', float('nan')):.4f}, log loss {m.get('log_loss', float('nan')):.4f}"
+        " (official test split)",
+    ]
+    deploy = steps.get("deploy")
+    if deploy:
+        lines.append(f"  deployed : version {deploy['version']}; smoke test {deploy['smoke']}")
+    for endpoint in endpoints.values():
+        versions = {d["id"]: d["modelVersionId"] for d in endpoint["deployedModels"]}
+        split = endpoint["trafficSplit"].items()
+        traffic = ", ".join(f"v{versions[i]} {p}%" for i, p in split if p) or "no traffic"
+        lines.append(f"  endpoint : {traffic}")
+    for model in models.values():
+        aliases = ", ".join(f"{a}=v{v}" for a, v in sorted(model["aliases"].items()))
+        lines.append(f"  registry : {len(model['versions'])} version(s); aliases {aliases}")
+    return lines

@@ -43,6 +43,8 @@ def checkout_commit() -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.wire and not args.simulated:
+        raise UserError("--wire prints the simulated cloud's calls: use it with --simulated")
     if args.target == "vertex":
         if not args.simulated:
             raise UserError("the Vertex target runs here only --simulated; `mlops submit` runs it")
@@ -64,10 +66,11 @@ def run_simulated(args: argparse.Namespace) -> int:
     from simulation import run as simulated
 
     result = simulated.run(args.workspace, env=args.env)
-    print("\nwire log (each call: status, method, identity, the permission checked):")
-    for entry in result.wire:
-        if not entry.method.startswith("metadata."):
-            print(entry.line())
+    if args.wire:
+        print("\nwire log (each call: status, method, identity, the permission checked):")
+        for entry in result.wire:
+            if not entry.method.startswith("metadata."):
+                print(entry.line())
     print(result.summary())
     if result.state != "PIPELINE_STATE_SUCCEEDED":
         print(result.submit_output[-3000:])
@@ -152,6 +155,11 @@ def add(commands) -> None:
         "--simulated",
         action="store_true",
         help="with --target vertex: against a fresh simulated Google Cloud (docs/simulation.md)",
+    )
+    sub.add_argument(
+        "--wire",
+        action="store_true",
+        help="with --simulated: also print every call the run made (the wire log's lines)",
     )
     sub.add_argument(
         "--workspace",

@@ -19,7 +19,7 @@ def test_the_vertex_target_runs_end_to_end_as_the_real_identities(tmp_path):
     done = subprocess.run(
         [
             sys.executable, "-m", "mlops.cli", "run", "--target", "vertex", "--simulated",
-            "--workspace", str(tmp_path),
+            "--wire", "--workspace", str(tmp_path),
         ],
         capture_output=True,
         text=True,
@@ -30,6 +30,10 @@ def test_the_vertex_target_runs_end_to_end_as_the_real_identities(tmp_path):
     assert done.returncode == 0, out[-4000:] + done.stderr[-3000:]
     assert not leaks.exists(), leaks.read_text()  # nothing left the machine
     assert "simulated Vertex run: PIPELINE_STATE_SUCCEEDED" in out
+    # what a user needs first, as `make demo` says it: the decision, metrics, deploy, traffic
+    assert "  decision : DEPLOY (custom): passes every bar and prod has no champion yet" in out
+    assert "  deployed : version 1; smoke test passed" in out
+    assert "  endpoint : v1 100%" in out and "aliases champion=v1, default=v1" in out
     wire = out[out.index("wire log (") :]
 
     def made_by(method: str) -> set[str]:
