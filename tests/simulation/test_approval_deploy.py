@@ -42,7 +42,7 @@ def test_the_deploy_trigger_deploys_the_approved_candidate_as_the_deployer(cloud
     assert deployed["modelVersionId"] == "1"
     calls = [e for e in sim.wire if e.method.startswith(("aiplatform.", "storage."))]
     assert {e.principal for e in calls} == {DEPLOYER}  # itself: nobody impersonated
-    assert not any(e.method.startswith("iamcredentials.") for e in sim.wire)
+    assert not any(e.method.endswith(".generateAccessToken") for e in sim.wire)  # no impersonation
 
 
 def test_the_deploy_trigger_judges_the_canary_as_the_deployer_itself(cloud, approval_stacks):
@@ -57,4 +57,4 @@ def test_the_deploy_trigger_judges_the_canary_as_the_deployer_itself(cloud, appr
     assert "canary v2 vs champion v1: WAIT" in done.stdout  # no traffic yet: nothing changes
     reads = [e for e in sim.wire if e.method == "monitoring.projects.timeSeries.list"]
     assert reads and {e.principal for e in reads} == {DEPLOYER}
-    assert not any(e.method.startswith("iamcredentials.") for e in sim.wire)
+    assert not any(e.method.endswith(".generateAccessToken") for e in sim.wire)  # no impersonation
