@@ -83,6 +83,8 @@ class Simulation:
         self.run_pipelines: Callable[[dict], None] | None = None
         self.on_stop: list[Callable[[], None]] = []
         # (time, endpoint, deployed model, status, total ms, model ms): what Monitoring counts
+        # once `monitoring_delay` seconds have passed (Cloud Monitoring's points arrive late)
+        self.monitoring_delay = 0.0
         self.predictions: list[tuple[float, str, str, int, float, float]] = []
         # Vertex AI's resources (simulation/apis/vertex), and the hooks its installer shares
         # with the other services.

@@ -8,6 +8,7 @@ the request's period and reduced across series as asked.
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime
 
 import numpy as np
@@ -44,6 +45,7 @@ def install(sim) -> None:
         if not metric.startswith(PREFIX):
             raise ApiError(400, f"The simulation keeps no metric {metric!r}.")
         start, end = _seconds(q["interval.startTime"]), _seconds(q["interval.endTime"])
+        end = min(end, time.time() - sim.monitoring_delay)  # later points have not arrived
         measure = metric.removeprefix(PREFIX)
         rows = [
             r

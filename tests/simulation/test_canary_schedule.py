@@ -128,3 +128,16 @@ def test_operations_run_until_polled_and_an_endpoint_refuses_a_second_change(clo
         assert c.patch(
             api, params={"updateMask": "traffic_split"}, json={"trafficSplit": {first: 100}}
         ).is_success
+
+
+def test_traffic_not_yet_in_cloud_monitoring_makes_the_judgement_wait(cloud):
+    """Cloud Monitoring's points arrive minutes late: a canary judged right after its
+    traffic sees none of it and waits, rather than judging on what it cannot see."""
+    sim = cloud()
+    canaried(sim)
+    sim.monitoring_delay = 3600.0  # none of the traffic has reached the series yet
+    assert sim.fire_job(JOB).status_code == 200
+    build = finished_build(sim)
+    assert build.status == "SUCCESS", build.log()
+    assert "canary v2 vs champion v1: WAIT" in build.log()
+    assert registered(sim)["aliases"]["challenger"] == "2"
