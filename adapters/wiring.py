@@ -50,13 +50,18 @@ class Prod:
     monitoring: Monitoring
     figures: ServingFigures  # the canary's evidence
     layout: layout.ProdLayout  # where prod keeps each run's copy
-    identity: str = "this machine"  # who the calls run as, for a refusal's message
+    impersonated: str | None = None  # the prod identity the calls run as, if not the caller's
     caller: Any = None  # the caller's own credentials (Vertex), to name it in a refusal
 
     def caller_email(self) -> str:
         """The caller's email once its token was used (a metadata server names it)."""
         email = getattr(self.caller, "service_account_email", None)
         return str(email) if email and email != "default" else "the caller"
+
+    def identity(self) -> str:
+        """Who the calls run as, for a refusal's message."""
+        caller = self.caller_email()
+        return f"{self.impersonated}, impersonated by {caller}" if self.impersonated else caller
 
     @contextmanager
     def refusals(self) -> Iterator[None]:
@@ -67,8 +72,7 @@ class Prod:
         except Exception as exc:
             from adapters.vertex.refusals import describe
 
-            line = describe(exc, self.identity.replace("the caller", self.caller_email()),
-                            self.caller_email())  # fmt: skip
+            line = describe(exc, self.identity(), self.caller_email())
             if line is None:
                 raise
             raise PlatformRefused(line) from None
@@ -165,9 +169,9 @@ def open_prod(target: str, workspace: str, tenants: Tenants, *, as_: str = "depl
     monitoring = VertexMonitoring(project, region, endpoint.resource_name, credentials)
     figures = CloudMonitoringFigures(project, region, endpoint.resource_name, credentials)
     layout_ = _prod_layout(target, workspace, tenants)
-    identity = "the caller" if as_ == "self" else f"{who[as_]}, impersonated by the caller"
+    acting_as = None if as_ == "self" else who[as_]
     caller = credentials if as_ == "self" else credentials._source_credentials
-    return Prod(registry, endpoint, storage, monitoring, figures, layout_, identity, caller)
+    return Prod(registry, endpoint, storage, monitoring, figures, layout_, acting_as, caller)
 
 
 # The local endpoint's request log and the local monitor: this machine only. On Vertex the

@@ -123,7 +123,7 @@ def record_run(result: RunResult, params: PipelineParams, workspace: Path) -> No
     platform = load_platform()
     machines = {
         s.pipeline.training_machine_type
-        for s in [*platform.envs.values(), platform["staging"]]
+        for s in platform.envs.values()
         if s.pipeline and s.project_id == params.tenants.staging_project
     }
     fallback = platform["staging"].pipeline

@@ -151,6 +151,11 @@ class World:
             return SCHEDULER_AGENT.format(n=self.projects[project])
         return AGENT_EMAIL_BY_API[service].format(n=self.projects[project])
 
+    def account_resource(self, email: str, project: str) -> str:
+        """A service account as an IAM resource, in the project that holds it (`project`
+        when this cloud does not know it: the check then fails as Google's would)."""
+        return f"projects/{self.accounts.get(email, project)}/serviceAccounts/{email}"
+
     def trigger(self, project: str, trigger: str) -> BuildTrigger | None:
         """A trigger of `project` by its id or its name, as triggers.run accepts either."""
         found = self.triggers.get(trigger)

@@ -88,8 +88,7 @@ class CloudBuild:
             raise ApiError(404, f"Trigger {trigger} not found in {pid}.")
         call.authorize(f"projects/{pid}")  # cloudbuild.builds.create
         account = found.service_account
-        owner = world.accounts.get(account, pid)
-        call.authorize(f"projects/{owner}/serviceAccounts/{account}", "iam.serviceAccounts.actAs")
+        call.authorize(world.account_resource(account, pid), "iam.serviceAccounts.actAs")
         if not self.sim.allowed(account, "logging.logEntries.create", f"projects/{pid}"):
             raise ApiError(
                 400,

@@ -34,9 +34,8 @@ def deliver(sim: Any, name: str) -> httpx.Response:
     )
     account = job.oauth_service_account
     if account:
-        owner = sim.world.accounts.get(account, project)
         try:
-            sim.check(entry, agent, MINT, f"projects/{owner}/serviceAccounts/{account}")
+            sim.check(entry, agent, MINT, sim.world.account_resource(account, project))
         except ApiError as exc:
             entry.status = exc.status
             raise

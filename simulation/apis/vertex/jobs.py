@@ -143,8 +143,7 @@ class Jobs:
         try:
             sim.check(entry, caller, "aiplatform.customJobs.create", f"projects/{pid}")
             if identity:
-                owner = sim.world.accounts.get(identity, pid)
-                account = f"projects/{owner}/serviceAccounts/{identity}"
+                account = sim.world.account_resource(identity, pid)
                 sim.check(entry, caller, "iam.serviceAccounts.actAs", account)
             self.v.cmek(entry, pid, location, spec)
         except ApiError as exc:

@@ -103,19 +103,16 @@ class Vertex:
         key = (spec or {}).get("kmsKeyName")
         if not key:
             return
-        agent = self.sim.world.agent("aiplatform.googleapis.com", project)
         found = self.sim.world.keys.get(key)
         if found is None or found.location != location:
             raise ApiError(
                 400, f"The Cloud KMS key {key} does not exist or is not in region {location}."
             )
-        allowed = self.sim.allowed(agent, ENCRYPT, key)
-        entry.checks.append(Check(f"{ENCRYPT} (as {agent})", key, allowed, "key policy"))
-        if not allowed:
+        if not self.agent_may(entry, project, ENCRYPT, key, key, "key policy"):
             raise ApiError(
                 400,
-                f"Vertex AI Service Agent {agent} does not have permission {ENCRYPT} on "
-                f"{key}: grant it roles/cloudkms.cryptoKeyEncrypterDecrypter.",
+                f"Vertex AI Service Agent {self.agent(project)} does not have permission "
+                f"{ENCRYPT} on {key}: grant it roles/cloudkms.cryptoKeyEncrypterDecrypter.",
             )
 
     def agent(self, project: str) -> str:
@@ -132,5 +129,5 @@ class Vertex:
 
     def act_as(self, call: Any, identity: str, project: str) -> None:
         """Running something as `identity` needs permission to act as it."""
-        owner = self.sim.world.accounts.get(identity, project)
-        call.authorize(f"projects/{owner}/serviceAccounts/{identity}", "iam.serviceAccounts.actAs")
+        account = self.sim.world.account_resource(identity, project)
+        call.authorize(account, "iam.serviceAccounts.actAs")
