@@ -99,9 +99,11 @@ class CloudBuild:
         if found.approval:
             raise ApiError(400, "The simulation does not model builds that wait for approval.")
         build = Build(uuid.uuid4().hex, pid, found.name, account)
-        steps = self._steps(build, found)  # a bad substitution refuses the build, as Google does
+        config = yaml.safe_load((REPO_ROOT / found.config).read_text())
+        steps = self._steps(build, found, config)  # a bad substitution refuses it, as Google does
+        limit = float(str(config.get("timeout", "600s")).removesuffix("s"))
         self.builds[build.id] = build
-        threading.Thread(target=self._execute, args=(build, steps), daemon=True).start()
+        threading.Thread(target=self._execute, args=(build, steps, limit), daemon=True).start()
         name = f"projects/{pid}/locations/{location}/operations/{build.id}"
         metadata = {"@type": T + "BuildOperationMetadata", "build": build.view()}
         return JSONResponse({"name": name, "metadata": metadata, "done": False})
@@ -115,10 +117,11 @@ class CloudBuild:
             raise ApiError(404, f"Build {build} not found.")
         return JSONResponse(found.view())
 
-    def _steps(self, build: Build, trigger: Any) -> list[tuple[str, list[str] | None]]:
+    def _steps(
+        self, build: Build, trigger: Any, config: dict[str, Any]
+    ) -> list[tuple[str, list[str] | None]]:
         """(step id, command) for each step of the trigger's config, substituted; None for
         a step the simulation does not run."""
-        config = yaml.safe_load((REPO_ROOT / trigger.config).read_text())
         values = {
             **{k: str(v) for k, v in (config.get("substitutions") or {}).items()},
             **trigger.substitutions,
@@ -133,9 +136,13 @@ class CloudBuild:
             steps.append((name, None if name in SKIPPED_STEPS else command))
         return steps
 
-    def _execute(self, build: Build, steps: list[tuple[str, list[str] | None]]) -> None:
-        """The build's steps, in order, as its service account; the first failure ends it."""
+    def _execute(
+        self, build: Build, steps: list[tuple[str, list[str] | None]], limit: float
+    ) -> None:
+        """The build's steps, in order, as its service account; the first failure ends it,
+        and the config's `timeout` ends the build (status TIMEOUT, the step killed)."""
         env = {**os.environ, **self.sim.environ(build.service_account)}
+        deadline = time.monotonic() + limit
         build.status = "WORKING"
         try:
             for name, command in steps:
@@ -143,9 +150,15 @@ class CloudBuild:
                     build.steps.append({"id": name, "status": "SKIPPED", "log": "", "exit": 0})
                     continue
                 started = time.monotonic()
-                done = subprocess.run(
-                    command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
-                )
+                try:
+                    done = subprocess.run(
+                        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                        check=False, timeout=max(deadline - started, 0.0),
+                    )  # fmt: skip
+                except subprocess.TimeoutExpired:
+                    build.status = "TIMEOUT"
+                    build.steps.append({"id": name, "status": "TIMEOUT", "log": "", "exit": -1})
+                    return
                 build.steps.append(
                     {
                         "id": name,
