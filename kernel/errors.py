@@ -27,6 +27,11 @@ class PlatformRefused(Failed):
     nothing about the model can be concluded from it, so nothing is undone because of it."""
 
 
+class ServingFailed(Failed):
+    """The platform ran the version and the version failed (its server never became ready):
+    the model's (or its image's) fault, so its deploy is rolled back."""
+
+
 class Problem(NamedTuple):
     """One validation error: the dotted field path, the message, the value given, its kind."""
 

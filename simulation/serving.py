@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -35,6 +36,12 @@ def command_for(images: dict[str, list[str]], image: str) -> list[str]:
     if SERVING_IMAGE.search(image):
         return [sys.executable, "-m", "serving"]
     raise ApiError(400, f"Image {image} cannot be pulled: the simulation knows no such image.")
+
+
+def faulty(mode: str) -> list[str]:
+    """The command of a bad serving container (simulation/faulty_server.py): `garbage`,
+    `flaky` or `crash`; register it in `Simulation.images` under an image URI."""
+    return [sys.executable, str(Path(__file__).with_name("faulty_server.py")), mode]
 
 
 def repository_of(image: str) -> str | None:

@@ -26,8 +26,12 @@ PROD_VERTEX_KEY = (
 
 
 def stage_candidate(sim, run_id: str) -> str:
-    """What decide leaves in the staging models bucket for the deployer."""
+    """What decide leaves in the staging models bucket for the deployer (once per run: a
+    deploy run again finds the candidate as it was)."""
     folder = sim.root / "storage/census-ml-staging-models/census-income/candidates" / run_id
+    uri = f"gs://census-ml-staging-models/census-income/candidates/{run_id}"
+    if folder.exists():
+        return uri
     folder.mkdir(parents=True)
     save_small_model(folder / "model")
     loader.to_csv(loader.load_census(split="test").frame.head(50), folder / "train.csv")
@@ -38,7 +42,7 @@ def stage_candidate(sim, run_id: str) -> str:
     champion = (model or {}).get("aliases", {}).get("champion")
     decision = {"champion": {"version": champion} if champion else None}
     (folder / "decision.json").write_text(json.dumps(decision))
-    return f"gs://census-ml-staging-models/census-income/candidates/{run_id}"
+    return uri
 
 
 def deploy(sim, run_id: str, image: str = IMAGE, *canary: str) -> subprocess.CompletedProcess:

@@ -10,7 +10,7 @@ from google.api_core import exceptions
 
 from adapters.vertex import requests
 from adapters.vertex.registry import VertexRegistry
-from kernel.errors import PlatformRefused
+from kernel.errors import PlatformRefused, ServingFailed
 from promotion.ports import EndpointState
 from settings import Rollout
 
@@ -31,6 +31,18 @@ def smoke_attempts(canary_percent: int, miss_probability: float = 0.001) -> int:
 # Forbidden, TooManyRequests; their gRPC forms subclass them). A model that fails answers
 # 5xx or wrong predictions, which the smoke test judges.
 PLATFORM_REFUSALS = (exceptions.Unauthorized, exceptions.Forbidden, exceptions.TooManyRequests)
+# How a deploy's operation ends when it failed after it started. Out of quota (8), an
+# internal error (13), unavailable (14), deadline (4) or aborted (10) are the platform's:
+# the version may be deployed again as it is. Invalid argument (3) and failed precondition
+# (9) are what Vertex answers when the version's server never became ready: the model's.
+PLATFORM_FAILURES = (
+    *PLATFORM_REFUSALS,
+    exceptions.InternalServerError,
+    exceptions.ServiceUnavailable,
+    exceptions.DeadlineExceeded,
+    exceptions.Aborted,
+)
+MODEL_FAILURES = (exceptions.InvalidArgument, exceptions.FailedPrecondition)
 
 
 class VertexEndpoint:
@@ -80,7 +92,16 @@ class VertexEndpoint:
             service_account=self.serving_service_account,
         )
         request["model"] = self.registry.model(version)
-        self.endpoint.deploy(**request)
+        try:
+            self.endpoint.deploy(**request)
+        except PLATFORM_FAILURES as exc:  # the operation's own status: code and message once
+            raise PlatformRefused(
+                f"deploying version {version} failed: {exc.code} {exc.message}"
+            ) from exc
+        except MODEL_FAILURES as exc:
+            raise ServingFailed(
+                f"version {version} failed to deploy: {exc.code} {exc.message}"
+            ) from exc
 
     def set_traffic(self, traffic: dict[str, int]) -> None:
         if not any(traffic.values()):  # the SDK would send an update with an empty mask

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from kernel.errors import Failed, PlatformRefused, UserError
+from kernel.errors import Failed, PlatformRefused, ServingFailed, UserError
 from kernel.names import (
     CANDIDATE_LABEL,
     CHAMPION,
@@ -75,7 +75,7 @@ def deploy_candidate(
     candidate = layout.Candidate(candidate_uri)
     baseline_uri = prod.data(run_id, layout.BASELINE)
     finish_interrupted_deploy(
-        registry=registry, endpoint=endpoint, storage=storage, prod=prod, log=log
+        registry=registry, endpoint=endpoint, storage=storage, prod=prod, log=log, resuming=run_id
     )
     version = registry.find(CANDIDATE_LABEL, run_id)
     before: EndpointState = endpoint.state()
@@ -90,7 +90,7 @@ def deploy_candidate(
     # recognised by the next deploy or `mlops canary`, which completes or rolls it back.
     registry.set_alias(DEPLOYING, version.version)
     traffic = canary_split(before, version.version, rollout.canary_percent)
-    endpoint.deploy(version.version, traffic, rollout)
+    _deploy(registry, endpoint, before, version.version, traffic, rollout)
     log(f"deployed version {version.version}: traffic {traffic}")
     instances = json.loads(storage.read_text(candidate.file(layout.SMOKE)))
     _smoke_test(registry, endpoint, before, version.version, traffic, instances)
@@ -130,6 +130,29 @@ def _register(
     model_json = json.loads(storage.read_text(candidate.file(f"{layout.MODEL}/{METADATA_FILE}")))
     labels["trainer"] = trainer_label(model_json.get("trainer", CUSTOM_TRAINER))
     return registry.register(model_uri, labels=labels)
+
+
+def _deploy(
+    registry: Registry,
+    endpoint: Endpoint,
+    before: EndpointState,
+    version: str,
+    traffic: dict[str, int],
+    rollout: Rollout,
+) -> None:
+    """Raises DeployFailed if the platform could not finish the deploy (nothing undone:
+    re-running the same deploy resumes it) or the version's server failed (rolled back)."""
+    try:
+        endpoint.deploy(version, traffic, rollout)
+    except PlatformRefused as exc:
+        raise DeployFailed(
+            f"{exc}. Nothing was rolled back: version {version} stays registered and marked "
+            f"'{DEPLOYING}', the endpoint serves {before.traffic or 'nothing'} as before; "
+            "re-run this deploy to resume it"
+        ) from None
+    except ServingFailed as exc:
+        restored = roll_back(registry, endpoint, before, version)
+        raise DeployFailed(f"{exc}; rolled back: traffic {restored or 'nothing'}") from None
 
 
 def _smoke_test(

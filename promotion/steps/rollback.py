@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 
 from kernel.errors import PlatformRefused
-from kernel.names import CHALLENGER, CHAMPION, DEPLOYING
+from kernel.names import CANDIDATE_LABEL, CHALLENGER, CHAMPION, DEPLOYING
 from promotion.domain import layout
 from promotion.domain.traffic import rollback
 from promotion.ports import Endpoint, EndpointState, Registry, Storage
@@ -64,14 +64,19 @@ def finish_interrupted_deploy(
     storage: Storage,
     prod: layout.ProdLayout,
     log: Callable[[str], object] = print,
+    resuming: str | None = None,
 ) -> str | None:
     """A deploy killed part way left its version marked `deploying`. Complete it (smoke
     test, aliases) when it serves traffic and passes; otherwise roll it back. Returns
-    "completed", "rolled back", or None when nothing was interrupted."""
+    "completed", "rolled back", or None when nothing was interrupted or the marked version
+    is run `resuming`'s candidate and never got traffic (that deploy, re-run, deploys it)."""
     marked = registry.alias(DEPLOYING)
     if marked is None:
         return None
     version, state = marked.version, endpoint.state()
+    if marked.labels.get(CANDIDATE_LABEL) == resuming and not state.traffic.get(version, 0):
+        log(f"resuming the deploy of version {version} (run {resuming})")
+        return None
     if state.traffic.get(version, 0):
         where = prod.data(marked.labels.get("run", ""), layout.SMOKE)
         try:

@@ -247,3 +247,49 @@ def test_a_model_that_fails_its_smoke_test_is_still_rolled_back_and_removed(worl
         deploy("run-2")
     assert [v.version for v in prod.registry.versions()] == ["1"]
     assert prod.endpoint.state().traffic == {"1": 100}
+
+
+def test_a_deploy_the_platform_could_not_finish_is_resumed_not_undone(world, monkeypatch):
+    """Vertex out of quota part way through a deploy: nothing about the model is known, so
+    the version stays registered and marked; re-running the deploy deploys that version."""
+    from kernel.errors import PlatformRefused
+
+    prod, deploy, _ = world
+    deploy("run-1")
+    real = prod.endpoint.deploy
+
+    def out_of_quota(version, traffic, rollout):
+        raise PlatformRefused(f"deploying version {version} failed: 429 quota exceeded")
+
+    monkeypatch.setattr(prod.endpoint, "deploy", out_of_quota)
+    with pytest.raises(steps.DeployFailed) as failed:
+        deploy("run-2")
+    assert str(failed.value) == (
+        "deploying version 2 failed: 429 quota exceeded. Nothing was rolled back: version 2 "
+        "stays registered and marked 'deploying', the endpoint serves {'1': 100} as before; "
+        "re-run this deploy to resume it"
+    )
+    assert [v.version for v in prod.registry.versions()] == ["1", "2"]
+    assert aliases(prod) == {"champion": "1", "deploying": "2"}
+    monkeypatch.setattr(prod.endpoint, "deploy", real)
+    resumed = deploy("run-2")
+    assert resumed.version == "2" and resumed.traffic == {"1": 90, "2": 10}
+    assert [v.version for v in prod.registry.versions()] == ["1", "2"]  # the same version
+    assert aliases(prod) == {"champion": "1", "challenger": "2"}
+
+
+def test_a_version_whose_server_fails_to_start_is_rolled_back(world, monkeypatch):
+    from kernel.errors import ServingFailed
+
+    prod, deploy, _ = world
+    deploy("run-1")
+
+    def never_ready(version, traffic, rollout):
+        raise ServingFailed(f"version {version} failed to deploy: 400 Model server failed")
+
+    monkeypatch.setattr(prod.endpoint, "deploy", never_ready)
+    with pytest.raises(steps.DeployFailed, match=r"failed to deploy: .*; rolled back: traffic"):
+        deploy("run-2")
+    assert [v.version for v in prod.registry.versions()] == ["1"]
+    assert aliases(prod) == {"champion": "1"}
+    assert prod.endpoint.state().traffic == {"1": 100}

@@ -24,7 +24,10 @@ from prod_deploy import (
     stage_candidate,
 )
 
+from simulation.serving import faulty
 from trainer import loader
+
+CRASH = IMAGE.replace("a" * 64, "d" * 64)  # a server that exits before it is ready
 
 pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
 
@@ -32,9 +35,9 @@ pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated 
 @pytest.fixture
 def garbage_image(cloud):
     sim = cloud()
-    bad = str(Path(__file__).with_name("garbage_server.py"))
-    sim.images[GARBAGE] = [sys.executable, bad, "garbage"]
-    sim.images[FLAKY] = [sys.executable, bad, "flaky"]
+    sim.images[GARBAGE] = faulty("garbage")
+    sim.images[FLAKY] = faulty("flaky")
+    sim.images[CRASH] = faulty("crash")
     return sim
 
 
@@ -208,3 +211,38 @@ def test_a_candidate_decided_against_another_champion_is_refused_on_vertex(cloud
         done.stdout + done.stderr
     )
     assert sorted(registered(sim)["versions"]) == ["1"]
+
+
+def test_a_deploy_that_fails_after_it_started_for_the_platform_is_resumed(cloud):
+    """Vertex accepts the deploy, then its operation ends out of quota: nothing is undone
+    (the version stays registered and marked) and re-running the deploy finishes it."""
+    sim = cloud()
+    result_of(deploy(sim, "run-1"))
+    sim.vertex.operation_polls = 2  # the SDK polls the running operation before it ends
+    sim.vertex.deploy_fails = {"code": 8, "message": "Quota exceeded for custom_model_serving_cpus"}
+    failed = deploy(sim, "run-2")
+    assert failed.returncode != 0
+    assert (
+        "deploying version 2 failed: 429 Quota exceeded for custom_model_serving_cpus. Nothing "
+        "was rolled back: version 2 stays registered and marked 'deploying', the endpoint "
+        "serves {'1': 100} as before; re-run this deploy to resume it"
+    ) in failed.stderr
+    assert set(registered(sim)["versions"]) == {"1", "2"}
+    assert registered(sim)["aliases"]["deploying"] == "2"
+    assert [d["modelVersionId"] for d in endpoint(sim)["deployedModels"]] == ["1"]
+    polls = [e for e in sim.wire if e.method.endswith("operations.get")]
+    assert polls  # the failure came from polling the operation, not from the request
+    resumed = result_of(deploy(sim, "run-2"))
+    assert resumed["version"] == "2" and resumed["traffic"] == {"1": 90, "2": 10}
+    assert registered(sim)["aliases"] == {"default": "1", "champion": "1", "challenger": "2"}
+
+
+def test_a_version_whose_server_never_becomes_ready_is_rolled_back(garbage_image):
+    sim = garbage_image
+    result_of(deploy(sim, "run-1"))
+    failed = deploy(sim, "run-2", CRASH)
+    assert failed.returncode != 0
+    assert "version 2 failed to deploy: 400 Model server failed to start" in failed.stderr
+    assert "rolled back: traffic {'1': 100}" in failed.stderr
+    assert set(registered(sim)["versions"]) == {"1"}
+    assert endpoint(sim)["trafficSplit"] == {endpoint(sim)["deployedModels"][0]["id"]: 100}

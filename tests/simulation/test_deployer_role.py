@@ -21,6 +21,7 @@ from simulated import mlops_as
 
 from infra.iam import DEPLOYER_ROLE
 from simulation.server import Simulation
+from simulation.serving import faulty
 from simulation.world import World
 from trainer import loader
 
@@ -31,9 +32,8 @@ ROLE = "projects/census-ml-prod/roles/censusDeployer"
 
 def start(stacks: dict, root: Path) -> Simulation:
     sim = Simulation(World.from_stacks(stacks), root).start()
-    bad = str(Path(__file__).with_name("garbage_server.py"))
-    sim.images[GARBAGE] = [sys.executable, bad, "garbage"]
-    sim.images[FLAKY] = [sys.executable, bad, "flaky"]
+    sim.images[GARBAGE] = faulty("garbage")
+    sim.images[FLAKY] = faulty("flaky")
     loader.to_csv(loader.load_census(split="test").frame.head(50), sim.root / "test.csv")
     return sim
 

@@ -18,6 +18,7 @@ from simulation.wire import ApiError
 ENDPOINT = V1 + r"/endpoints/(?P<endpoint>[^/:]+)"
 DEPLOY = (T + "DeployModelOperationMetadata", T + "DeployModelResponse")
 UNDEPLOY = (T + "UndeployModelOperationMetadata", T + "UndeployModelResponse")
+INVALID_ARGUMENT = 3  # google.rpc.Code of a model server that never became ready
 OVERHEAD_MS = 2.0  # what Vertex's front end adds to a prediction, beside routing here
 
 
@@ -85,9 +86,17 @@ class Endpoints:
         deployed_id = self.v.state.next_id()
         image = (model.get("containerSpec") or {}).get("imageUri", "")
         self._may_pull(call, pid, image)
-        target["_servers"][deployed_id] = Deployment.start(
-            self.v.sim, deployed_id, model, image, identity or ""
-        )
+        # From here the deploy has started: what goes wrong ends its operation in an error,
+        # the endpoint as it was (Vertex answers the request before the server is up).
+        failure, self.v.state.deploy_fails = self.v.state.deploy_fails, None
+        if failure is None:
+            try:
+                server = Deployment.start(self.v.sim, deployed_id, model, image, identity or "")
+            except ApiError as exc:
+                failure = {"code": INVALID_ARGUMENT, "message": exc.message}
+        if failure is not None:
+            return self.v.operation(target["name"], {}, DEPLOY, error=failure)
+        target["_servers"][deployed_id] = server
         ids_now = {d["id"] for d in target["deployedModels"]} | {deployed_id}
         proposed = {
             (deployed_id if k == "0" else k): v for k, v in body.get("trafficSplit", {}).items()

@@ -36,6 +36,9 @@ class VertexState:
     # (the simulation's clock for them: polls, not seconds, so tests stay fast and exact).
     operations: dict[str, dict[str, Any]] = field(default_factory=dict)
     operation_polls: int = 1
+    # The next deploy's operation ends with this error ({"code", "message"}) after it started:
+    # how a test plays Vertex running out of quota or failing inside (the platform's fault).
+    deploy_fails: dict[str, Any] | None = None
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1_000_001))
     dice: random.Random = field(default_factory=lambda: random.Random(7))
 
@@ -58,9 +61,12 @@ class Vertex:
     def parent(self, project: str, location: str) -> str:
         return f"projects/{self.project_id(project)}/locations/{location}"
 
-    def operation(self, where: str, response: dict, kind: tuple[str, str]) -> JSONResponse:
+    def operation(
+        self, where: str, response: dict, kind: tuple[str, str], error: dict | None = None
+    ) -> JSONResponse:
         """A long-running operation on `where`, not done yet: the caller polls it
-        (operations.get) until it is, `operation_polls` polls later."""
+        (operations.get) until it is, `operation_polls` polls later; then it holds
+        `response`, or `error` (google.rpc.Status) when it failed after it started."""
         name = f"{where}/operations/{self.state.next_id()}"
         generic = {"createTime": now(), "updateTime": now()}
         self.state.operations[name] = {
@@ -68,6 +74,7 @@ class Vertex:
             "metadata": {"@type": kind[0], "genericMetadata": generic},
             "done": False,
             "response": {"@type": kind[1], **response},
+            "error": error,
             "polls_left": self.state.operation_polls,
             "resource": where,
         }
@@ -76,7 +83,13 @@ class Vertex:
     def view(self, name: str) -> dict:
         op = self.state.operations[name]
         shown = {k: op[k] for k in ("name", "metadata", "done")}
-        return {**shown, "response": op["response"]} if op["done"] else shown
+        if not op["done"]:
+            return shown
+        return (
+            {**shown, "error": op["error"]}
+            if op["error"]
+            else {**shown, "response": op["response"]}
+        )
 
     def poll(self, name: str) -> dict:
         """One poll: the operation moves on; done once its polls are spent."""

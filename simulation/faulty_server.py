@@ -1,5 +1,6 @@
-"""Bad serving containers: `garbage` answers every prediction with nonsense; `flaky` answers
-well at first (it passes the smoke test) and then fails most requests with a 500."""
+"""Bad serving containers, for playing a bad release: `garbage` answers every prediction with
+nonsense; `flaky` answers well at first (it passes the smoke test) and then fails most
+requests with a 500; `crash` exits before it is ever ready (simulation.serving.faulty)."""
 
 import json
 import os
@@ -8,6 +9,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 MODE = sys.argv[1] if len(sys.argv) > 1 else "garbage"
 served = [0]
+if MODE == "crash":
+    sys.exit("faulty_server: crashed on start (no model server)")
 
 
 class Handler(BaseHTTPRequestHandler):
