@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 
 from infra.policy.rules import strings_of
-from settings import AGENT_DATA_SOURCE_APIS, AGENT_EMAIL_BY_API
+from settings import AGENT_DATA_SOURCE_APIS, AGENT_EMAIL_BY_API, logging_writer_email
 
 # Each tenant's own stack on empty projects (dev is independent), then the grants in each
 # project whose members live in the other, once both tenants' identities exist.
@@ -151,6 +151,8 @@ def _makes(node: _Node, body: dict[str, str], numbers: dict[str, str]) -> set[tu
         return {("agent", AGENT_EMAIL_BY_API[body["service"]].format(n=number))}
     if rtype in AGENT_DATA_SOURCE_APIS:
         return {("agent", AGENT_EMAIL_BY_API[AGENT_DATA_SOURCE_APIS[rtype]].format(n=number))}
+    if rtype == "google_logging_project_sink":  # its writer identity: the Logging agent
+        return {("agent", logging_writer_email(number))}
     if rtype == "google_project_service":
         return {("api", f"{p}/{body['service'].removesuffix('.googleapis.com')}")}
     if rtype == "google_kms_key_ring":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from settings import AGENT_NAMES, ENCRYPTER_DECRYPTER, Platform, Settings
+from settings import AGENT_NAMES, ENCRYPTER_DECRYPTER, Platform, Settings, logging_writer_email
 from settings.model import Identity
 
 
@@ -20,7 +20,7 @@ class Grant:
 
     project: str
     kind: str  # project | bucket | dataset | repository | service_account | key | key_ring
-    # | run_service
+    # | run_service | topic
     resource: str  # bucket name, dataset id, repository id, SA email, key id, or project id
     role: str
     member: str
@@ -354,6 +354,14 @@ def cross_tenant_grants(platform: Platform, env: str) -> list[Grant]:
             "roles/storage.objectViewer",
             _sa(peer.service_account_email("deployer")),
         ),
+        # Prod's anomaly sink (infra/constructs/anomalies.py) writes as prod's Logging agent.
+        Grant(
+            s.project_id,
+            "topic",
+            s.retraining_topic,
+            "roles/pubsub.publisher",
+            _sa(logging_writer_email(peer.project_number)),
+        ),
         Grant(
             s.project_id,
             "repository",
@@ -385,6 +393,8 @@ def member_name(platform: Platform, env: str, email: str) -> str:
         for purpose, name in AGENT_NAMES.items():
             if other.service_agent_email(purpose) == email:
                 return prefix + name
+        if logging_writer_email(other.project_number) == email:
+            return prefix + "Logging agent"
     return email
 
 
@@ -404,6 +414,8 @@ def resource_name(platform: Platform, env: str, grant: Grant) -> str:
         return grant.kind.replace("_", " ")
     if grant.kind == "run_service":
         return f"function {grant.resource}"
+    if grant.kind == "topic":
+        return f"topic {grant.resource}"
     if grant.kind == "service_account":
         return f"service account {member_name(platform, env, grant.resource)}"
     return f"{grant.kind} {names[grant.kind].get(grant.resource, grant.resource)}"
@@ -427,6 +439,7 @@ _IAM_RESOURCE_KINDS = {
     "google_kms_crypto_key_iam_member": ("key", "crypto_key_id"),
     "google_kms_key_ring_iam_member": ("key_ring", "key_ring_id"),
     "google_cloud_run_service_iam_member": ("run_service", "service"),
+    "google_pubsub_topic_iam_member": ("topic", "topic"),
 }
 
 

@@ -15,6 +15,7 @@ from constructs import Construct
 from infra import function_source
 from infra.cicd import triggers
 from infra.constructs.alerts import AlertsProps, EndpointAlerts
+from infra.constructs.anomalies import AnomalySink, AnomalySinkProps
 from infra.constructs.apis import RequiredApis, apis_for
 from infra.constructs.audit import DataAccessAuditLogs
 from infra.constructs.beta import GoogleBetaProvider
@@ -149,7 +150,7 @@ class PlatformStack(TerraformStack):
         grants = tenant_grants(platform, env)
         built = self._keys_and_identities(s, beta, [g for g in grants if g.kind == "key"])
         self._data(s, built)
-        self._vertex(s, beta, built)
+        self._vertex(s, beta, built, platform.peer_of(env))
         self._automation(s, promotion_of(platform, env), built)
         self._grants(s, [g for g in grants if g.kind != "key"], built)
         self._outputs(s, built)
@@ -213,7 +214,7 @@ class PlatformStack(TerraformStack):
             },
         ).repositories
 
-    def _vertex(self, s: Settings, beta: Any, t: Tenant) -> None:
+    def _vertex(self, s: Settings, beta: Any, t: Tenant, peer: Settings | None) -> None:
         t.store = MetadataStore(
             self,
             "metadata",
@@ -232,6 +233,11 @@ class PlatformStack(TerraformStack):
                 depends_on=t.granted["vertex"],
             ).endpoint
             EndpointAlerts(self, "alerts", alerts_props(s), depends_on=t.apis)
+            if peer is not None and peer.role == "non-prod":  # its drift retrains there
+                topic = f"projects/{peer.project_id}/topics/{peer.retraining_topic}"
+                AnomalySink(
+                    self, "anomalies", AnomalySinkProps(s.project_id, topic), depends_on=t.apis
+                )
 
     def _automation(self, s: Settings, promotion: str, t: Tenant) -> None:
         """Cloud Build's triggers, and (non-prod) the retraining topic and function."""

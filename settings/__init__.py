@@ -11,6 +11,7 @@ from settings.agents import (
     ENCRYPTER_DECRYPTER,
     SERVICE_AGENTS,
     key_users,
+    logging_writer_email,
     service_agent_email,
 )
 from settings.files import (
@@ -62,6 +63,7 @@ __all__ = [
     "load_platform",
     "load_prices",
     "load_settings",
+    "logging_writer_email",
     "service_agent_email",
     "tenants_for",
 ]

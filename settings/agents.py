@@ -69,3 +69,13 @@ def key_users(purpose: str) -> tuple[str, ...]:
 
 def service_agent_email(agent: str, project_number: str) -> str:
     return SERVICE_AGENTS[agent][1].format(n=project_number)
+
+
+# Cloud Logging's agent: the writer identity of a project's log sinks (a sink made with a
+# unique writer identity writes as it), so a sink to another project's topic needs this
+# agent to hold the publisher role there.
+LOGGING_WRITER = "service-{n}@gcp-sa-logging.iam.gserviceaccount.com"
+
+
+def logging_writer_email(project_number: str) -> str:
+    return LOGGING_WRITER.format(n=project_number)

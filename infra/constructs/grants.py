@@ -13,6 +13,7 @@ from cdktf_cdktf_provider_google.cloud_run_service_iam_member import CloudRunSer
 from cdktf_cdktf_provider_google.kms_crypto_key_iam_member import KmsCryptoKeyIamMember
 from cdktf_cdktf_provider_google.kms_key_ring_iam_member import KmsKeyRingIamMember
 from cdktf_cdktf_provider_google.project_iam_member import ProjectIamMember
+from cdktf_cdktf_provider_google.pubsub_topic_iam_member import PubsubTopicIamMember
 from cdktf_cdktf_provider_google.service_account_iam_member import ServiceAccountIamMember
 from cdktf_cdktf_provider_google.storage_bucket_iam_member import StorageBucketIamMember
 from constructs import Construct
@@ -46,6 +47,7 @@ WHERE: dict[str, tuple[type, Callable[[Grant, str], dict]]] = {
         ServiceAccountIamMember,
         lambda g, _: {"service_account_id": f"projects/{g.project}/serviceAccounts/{g.resource}"},
     ),
+    "topic": (PubsubTopicIamMember, lambda g, _: {"project": g.project, "topic": g.resource}),
     "key": (KmsCryptoKeyIamMember, lambda g, _: {"crypto_key_id": g.resource}),
     "key_ring": (KmsKeyRingIamMember, lambda g, _: {"key_ring_id": g.resource}),
     "run_service": (

@@ -1,7 +1,9 @@
 """Validate a retraining message and build the PipelineJob it asks for: pure, tested.
 
 The message (Pub/Sub data, JSON): {"parameters": {...}, "reason": "..."}, the parameters
-by group ({"bars": {"min_roc_auc": 0.93}}) or dotted ({"bars.min_roc_auc": 0.93}).
+by group ({"bars": {"min_roc_auc": 0.93}}) or dotted ({"bars.min_roc_auc": 0.93}); or a
+Cloud Logging entry prod's sink routes here: a Model Monitoring anomaly asks for a run with
+the template's defaults (`from_anomaly_log`).
 Only run-level knobs may be overridden (data, training, bars, the canary share), each onto
 the defaults of the template the run will use (the latest one the staging build published,
 with its commit-pinned images and compiled-in tenants); projects, keys, identities and
@@ -18,6 +20,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
+from datetime import datetime
 
 from kernel.errors import UserError
 from pipelines import params as pipeline_params
@@ -42,9 +45,56 @@ def decode(event_data: dict) -> dict:
         raise BadMessage(f"not a Pub/Sub message: no message.data ({exc})") from None
     except (binascii.Error, ValueError) as exc:
         raise BadMessage(f"message data is not base64-encoded JSON: {exc}") from None
+    if isinstance(body, dict) and "jsonPayload" in body and "logName" in body:
+        return from_anomaly_log(body)
     if not isinstance(body, dict) or not isinstance(body.get("parameters", {}), dict):
         raise BadMessage('expected {"parameters": {name: value, ...}}')
-    return body
+    return {k: body[k] for k in ("parameters", "reason") if k in body}  # no label of its own
+
+
+class NothingToDo(BadMessage):
+    """A log entry the monitoring sink routed that reports no anomaly: no run, no error."""
+
+
+def from_anomaly_log(entry: dict) -> dict:
+    """The retraining message a Vertex AI Model Monitoring anomaly asks for.
+
+    Prod's log sink publishes the LogEntry Model Monitoring writes with `enable_logging`
+    (jsonPayload: ModelMonitoringStatsAnomalies, docs/monitoring.md): a run with the
+    template's defaults, the anomalies as its reason; any other entry starts nothing.
+    """
+    payload = entry.get("jsonPayload") or {}
+    count = int(payload.get("anomalyCount", 0) or 0)
+    if count <= 0:
+        raise NothingToDo(f"{entry.get('logName', 'a log entry')} reports no anomaly")
+    features = sorted(
+        f.get("featureDisplayName", "?")
+        for f in payload.get("featureStats", [])
+        if any(s.get("anomalies") for s in f.get("predictionStats", []))
+    )
+    objective = str(payload.get("objective", "anomaly")).lower().replace("_", " ")
+    job = (entry.get("resource") or {}).get("labels", {}).get("model_deployment_monitoring_job")
+    return {
+        "parameters": {},
+        "reason": f"model monitoring: {count} {objective} anomal{'y' if count == 1 else 'ies'}"
+        f" ({', '.join(features) or 'features not named'})"
+        + (f" in monitoring job {job}" if job else ""),
+        "trigger": "monitoring-anomaly",
+        # One analysis logs an entry per objective (skew, drift): they share its time, so
+        # the run id made from it is the same and only the first creates a run.
+        "analysed_at": entry.get("timestamp"),
+    }
+
+
+def analysis_time(body: dict) -> float | None:
+    """The analysis's time (RFC 3339) as epoch seconds, for the run id; None if absent."""
+    stamp = body.get("analysed_at")
+    if not stamp:
+        return None
+    try:
+        return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise BadMessage(f"log entry timestamp {stamp!r} is not an RFC 3339 time") from None
 
 
 def overrides(body: dict) -> dict:
@@ -85,8 +135,9 @@ def build_job(
         p = pipeline_params.validated(pipeline_params.merge(defaults, overrides(body)))
     except UserError as exc:
         raise BadMessage(str(exc)) from None
-    request, service_account = submit.build_request(platform, env, p, template_path, now=now)
-    request["labels"]["trigger"] = "pubsub"
+    when = analysis_time(body) or now
+    request, service_account = submit.build_request(platform, env, p, template_path, now=when)
+    request["labels"]["trigger"] = body.get("trigger", "pubsub")
     request["template"] = template  # sent as read: never read again from `latest`
     return request, service_account
 
@@ -108,6 +159,9 @@ def handle(
     try:
         body, path = template()
         request, service_account = build_job(event_data, platform, env, body, path)
+    except NothingToDo as exc:
+        log({"severity": "INFO", "message": f"nothing to retrain on: {exc}"})
+        return None
     except BadMessage as exc:
         log({"severity": "ERROR", "message": f"retraining message rejected: {exc}"})
         return None
@@ -115,6 +169,7 @@ def handle(
         {
             "severity": "INFO",
             "message": f"submitting {request['job_id']} from {request['template_path']}",
+            "reason": decode(event_data).get("reason", ""),
             "parameters": request["parameter_values"],
         }
     )

@@ -43,17 +43,23 @@ def _send(request: dict, service_account: str) -> None:
             }
         )
         return
+    from google.api_core.exceptions import Conflict
+
     from pipelines import submit
 
     platform = load_platform()
-    submit.submit(
-        platform,
-        _env(),
-        request,
-        service_account,
-        wait=False,
-        log=lambda line: _log({"severity": "INFO", "message": line}),
-    )
+    try:
+        submit.submit(
+            platform,
+            _env(),
+            request,
+            service_account,
+            wait=False,
+            log=lambda line: _log({"severity": "INFO", "message": line}),
+        )
+    except Conflict:  # 409 over REST (AlreadyExists over gRPC): the same analysis's other
+        # entry (skew and drift) started it
+        _log({"severity": "INFO", "message": f"{request['job_id']} already exists: started"})
 
 
 @functions_framework.cloud_event

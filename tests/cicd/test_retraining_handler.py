@@ -167,3 +167,63 @@ def test_a_template_defaulting_to_automl_starts_nothing_on_vertex(template):
     sent, logged = [], []
     assert handle({"parameters": {}}, both, sent, logged) is None and sent == []
     assert "trainer='both' on Vertex AI: evaluating, registering" in logged[0]["message"]
+
+
+def anomaly_entry(count: int) -> dict:
+    """What prod's log sink publishes: Model Monitoring's anomaly entry (enable_logging)."""
+    stats = [
+        {"featureDisplayName": "age", "predictionStats": [{"anomalies": [{"value": 0.16}]}]},
+        {"featureDisplayName": "sex", "predictionStats": [{"anomalies": []}]},
+    ]
+    return {
+        "logName": "projects/census-ml-prod/logs/"
+        "aiplatform.googleapis.com%2Fmodel_monitoring_anomaly",
+        "resource": {
+            "type": "aiplatform.googleapis.com/ModelDeploymentMonitoringJob",
+            "labels": {"model_deployment_monitoring_job": "77"},
+        },
+        "jsonPayload": {
+            "objective": "RAW_FEATURE_SKEW",
+            "deployedModelId": "1000004",
+            "anomalyCount": count,
+            "featureStats": stats if count else [],
+        },
+    }
+
+
+def test_a_monitoring_anomaly_starts_a_run_with_the_templates_defaults(template):
+    sent, logged = [], []
+    request = handle(anomaly_entry(1), template, sent, logged)
+    assert request is not None and len(sent) == 1
+    assert request["labels"]["trigger"] == "monitoring-anomaly"
+    defaults = params.template_defaults(template)
+    assert request["parameter_values"]["bars"] == defaults["bars"]  # nothing overridden
+    assert logged[0]["reason"] == (
+        "model monitoring: 1 raw feature skew anomaly (age) in monitoring job 77"
+    )
+
+
+def test_a_log_entry_without_anomalies_starts_nothing_and_is_no_error(template):
+    sent, logged = [], []
+    assert handle(anomaly_entry(0), template, sent, logged) is None and sent == []
+    assert logged[0]["severity"] == "INFO" and "nothing to retrain on" in logged[0]["message"]
+
+
+def test_a_message_cannot_choose_its_trigger_label(template):
+    sent, logged = [], []
+    request = handle({"parameters": {}, "trigger": "monitoring-anomaly"}, template, sent, logged)
+    assert request["labels"]["trigger"] == "pubsub"
+
+
+def test_the_entries_of_one_analysis_make_one_run_id(template):
+    """Skew and drift of one analysis are two entries (two messages): the same run id, so
+    only the first creates a run (the function takes the second's 409 as started)."""
+    sent, logged = [], []
+    skew = {**anomaly_entry(1), "timestamp": "2026-12-03T17:00:00.123456Z"}
+    drift = {**skew, "jsonPayload": {**skew["jsonPayload"], "objective": "RAW_FEATURE_DRIFT"}}
+    first, second = (handle(e, template, sent, logged) for e in (skew, drift))
+    assert first["job_id"] == second["job_id"]
+    assert "20261203-170000" in first["job_id"]
+    bad = {**skew, "timestamp": "yesterday"}
+    assert handle(bad, template, sent, logged) is None
+    assert "not an RFC 3339 time" in logged[-1]["message"]

@@ -42,6 +42,11 @@ def test_a_cross_tenant_stack_before_its_peer_names_identities_not_there_yet(sta
             "names identity service-100000000003@gcp-sa-aiplatform.iam.gserviceaccount.com, "
             "which does not exist yet",
         ),
+        (  # prod's anomaly sink makes it (its writer identity)
+            "staging-cross-tenant",
+            "names identity service-100000000003@gcp-sa-logging.iam.gserviceaccount.com, "
+            "which does not exist yet",
+        ),
     }
 
 
