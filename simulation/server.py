@@ -90,6 +90,11 @@ class Simulation:
         # with the other services.
         self.vertex = VertexState()
         self.builds: dict[str, Any] = {}  # Cloud Build's builds by id (apis/cloudbuild.py)
+        self.pubsub: Any = None  # apis/pubsub.py: publish, and delivery to functions
+        self.logging: Any = None  # apis/logging.py: entries, routed by the stacks' sinks
+        self.function_calls: list[tuple[str, int, str]] = []  # (function, exit, its output)
+        # (time, endpoint, deployed model, instance): what a monitoring job analyses
+        self.served_instances: list[tuple[float, str, str, dict]] = []
         self.create_custom_job: Callable[..., Any] | None = None
         self.pipeline_run_context: Callable[..., Any] | None = None
         self._server: uvicorn.Server | None = None
@@ -212,6 +217,18 @@ class Simulation:
         from simulation.apis.cloudscheduler import deliver
 
         return deliver(self, name)
+
+    def run_monitoring(self, now: float | None = None) -> dict[str, list]:
+        """Model Monitoring's interval has passed: each running monitoring job analyses what
+        its endpoint served (apis/vertex/analysis.py); {job: its anomalies}."""
+        from simulation.apis.vertex.analysis import run_job
+
+        at = time.time() if now is None else now
+        return {
+            name: run_job(self, name, at)
+            for name, job in list(self.vertex.jobs.items())
+            if job.get("state") == "JOB_STATE_RUNNING"
+        }
 
     def record_prediction(
         self, endpoint: str, deployed_id: str, status: int, total_ms: float, model_ms: float

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from settings import AGENT_DATA_SOURCE_APIS, AGENT_EMAIL_BY_API
+from settings import AGENT_DATA_SOURCE_APIS, AGENT_EMAIL_BY_API, logging_writer_email
 from simulation.iam import Binding
 
 # Google's naming of service agents (what google_project_service_identity and the storage
@@ -93,6 +93,32 @@ class SchedulerJob:
 
 
 @dataclass
+class LogSink:
+    """A Cloud Logging sink: entries of its project matching its filter go to its destination,
+    written as its writer identity (the project's Logging agent)."""
+
+    project: str
+    name: str
+    filter: str
+    destination: str  # pubsub.googleapis.com/projects/P/topics/T
+    writer: str
+
+
+@dataclass
+class Function:
+    """A Cloud Run function with a Pub/Sub event trigger (what the simulation invokes)."""
+
+    project: str
+    name: str
+    region: str
+    topic: str  # projects/P/topics/T
+    service_account: str  # its runtime identity
+    trigger_service_account: str  # Eventarc's: must be allowed to invoke the function
+    environment: dict[str, str] = field(default_factory=dict)
+    timeout_seconds: int = 60
+
+
+@dataclass
 class World:
     projects: dict[str, str] = field(default_factory=dict)  # project id → number
     regions: dict[str, str] = field(default_factory=dict)  # project id → default region
@@ -109,6 +135,9 @@ class World:
     bindings: list[Binding] = field(default_factory=list)
     triggers: dict[str, BuildTrigger] = field(default_factory=dict)  # by trigger id
     scheduler_jobs: dict[str, SchedulerJob] = field(default_factory=dict)  # by full name
+    topics: dict[str, str | None] = field(default_factory=dict)  # projects/P/topics/T → CMEK
+    sinks: list[LogSink] = field(default_factory=list)
+    functions: dict[str, Function] = field(default_factory=dict)  # by name
 
     # Resource hierarchy -----------------------------------------------------------------
 
@@ -203,6 +232,36 @@ class World:
                 (target.get("oauth_token") or {}).get("service_account_email"),
             )
 
+    def _seed_events(self, each: Any, ids: dict, project: str, region: str) -> None:
+        """Pub/Sub topics, log sinks (writing as the project's Logging agent) and the
+        functions their events reach."""
+        for name, body in each("google_pubsub_topic"):
+            topic = f"projects/{body.get('project', project)}/topics/{body['name']}"
+            self.topics[topic] = body.get("kms_key_name")
+            ids[("google_pubsub_topic", name)] = {"id": topic, "name": body["name"]}
+        for _, body in each("google_logging_project_sink"):
+            p = body.get("project", project)
+            writer = logging_writer_email(self.projects[p])
+            self.agents[writer] = p
+            self.sinks.append(
+                LogSink(p, body["name"], body.get("filter", ""), body["destination"], writer)
+            )
+        for _, body in each("google_cloudfunctions2_function"):
+            trigger = body.get("event_trigger") or {}
+            if not trigger.get("pubsub_topic"):
+                continue
+            service = body.get("service_config") or {}
+            self.functions[body["name"]] = Function(
+                body.get("project", project),
+                body["name"],
+                body.get("location", region),
+                trigger["pubsub_topic"],
+                service.get("service_account_email", ""),
+                trigger.get("service_account_email", ""),
+                dict(service.get("environment_variables") or {}),
+                int(service.get("timeout_seconds", 60)),
+            )
+
     @classmethod
     def from_stacks(cls, stacks: dict[str, dict]) -> World:
         world = cls()
@@ -287,6 +346,7 @@ class World:
                 body["permissions"]
             )
         self._seed_automation(each, agent, ids, project)
+        self._seed_events(each, ids, project, region)
         for rtype, where in _IAM_MEMBERS.items():
             for _, body in each(rtype):
                 self.bindings.append(
@@ -329,6 +389,9 @@ _IAM_MEMBERS = {
     "google_service_account_iam_member": lambda b, p, r: b["service_account_id"],
     "google_kms_crypto_key_iam_member": lambda b, p, r: b["crypto_key_id"],
     "google_kms_key_ring_iam_member": lambda b, p, r: b["key_ring_id"],
+    "google_pubsub_topic_iam_member": (
+        lambda b, p, r: f"projects/{b.get('project', p)}/topics/{b['topic']}"
+    ),
     "google_cloud_run_service_iam_member": (
         lambda b, p, r: (
             f"projects/{b.get('project', p)}/locations/{b.get('location', r)}"

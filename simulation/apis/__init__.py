@@ -11,13 +11,15 @@ def install(sim) -> None:
         experiments,
         iamcredentials,
         kms,
+        logging,
         metadata,
         monitoring,
+        pubsub,
         storage,
         vertex,
     )
 
     apis = (metadata, iamcredentials, storage, kms, bigquery, vertex, experiments, monitoring,
-            cloudbuild, cloudscheduler)  # fmt: skip
+            cloudbuild, cloudscheduler, pubsub, logging)  # fmt: skip
     for api in apis:
         api.install(sim)

@@ -186,6 +186,11 @@ class Endpoints:
         self.v.sim.record_prediction(target["name"], chosen, status, total, answer["_latency_ms"])
         if status != 200:
             raise ApiError(status if status < 500 else 500, json.dumps(answer)[:300])
+        at = time.time()  # what Model Monitoring's request logging keeps for its analysis
+        with self.v.sim.lock:
+            self.v.sim.served_instances.extend(
+                (at, target["name"], chosen, i) for i in call.json().get("instances", [])
+            )
         return JSONResponse(
             {
                 "predictions": answer.get("predictions", []),

@@ -4,6 +4,7 @@ launcher creates (called from the simulated pipeline, not over HTTP)."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from starlette.responses import JSONResponse
@@ -58,6 +59,7 @@ class Jobs:
             "state": "JOB_STATE_RUNNING",
             "createTime": now(),
             "updateTime": now(),
+            "_since": time.time(),  # what its first analysis covers (apis/vertex/analysis.py)
         }
         return JSONResponse(job_view(self.state.jobs[name]))
 
@@ -89,6 +91,10 @@ class Jobs:
             key = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), field)
             self.state.jobs[name][key] = body.get(key)
         self.state.jobs[name]["updateTime"] = now()
+        # new objectives (the deploy step's update: new baseline, new deployed models): the
+        # next analysis covers what was served since, with no previous window to drift from
+        self.state.jobs[name]["_since"] = time.time()
+        self.state.jobs[name].pop("_previous", None)
         return self.v.operation(name, job_view(self.state.jobs[name]), UPDATE_JOB)
 
     # Pipeline jobs ----------------------------------------------------------------------
