@@ -19,9 +19,9 @@ def build_parser() -> OneLineParser:
         dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser
     )
 
-    from mlops.commands import infra, model, pipeline, runs, serving
+    from mlops.commands import infra, model, pipeline, runs, serving, simulate
 
-    for area in (model, infra, pipeline, serving, runs):
+    for area in (model, infra, pipeline, serving, runs, simulate):
         area.add(commands)
     return parser
 

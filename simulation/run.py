@@ -11,26 +11,12 @@ simulated cloud, as the identities that act in production.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra.synth import synth
-from pipelines import params, warm_executor
-from pipelines.compile import compile_to
-from promotion.domain.runs import STEP_ORDER
-from settings import ENV_NAMES, load_platform
-from simulation.pipelines import PipelineRunner, warm
-from simulation.server import Simulation
-from simulation.world import World
-from trainer import loader
+from simulation.platform import SimulatedPlatform
 
 
 @dataclass
@@ -58,8 +44,7 @@ class SimulatedRun:
                 f"{len(denied)} denied), {len(methods)} distinct API methods",
                 f"  wire log : {self.root / 'wire.log'}",
                 *(
-                    f"  run log  : {name.split('/')[-1]} (Vertex AI Experiments): "
-                    f"{', '.join(steps)} recorded"
+                    f"  run log  : {name} (Vertex AI Experiments): {', '.join(steps)} recorded"
                     for name, steps in self.recorded.items()
                 ),
                 f"  task logs: {self.root / 'pipelines'}",
@@ -72,107 +57,18 @@ class SimulatedRun:
         )
 
 
-def seed_census(sim: Simulation, bucket: str) -> None:
-    folder = sim.root / "storage" / bucket / "census"
-    folder.mkdir(parents=True, exist_ok=True)
-    for split, name in (("train", "adult.data"), ("test", "adult.test")):
-        (folder / name).write_bytes(gzip.decompress(loader.bundled_path(split).read_bytes()))
-
-
 def run(root: Path | None = None, env: str = "staging", log=print) -> SimulatedRun:
     started = time.perf_counter()
     root = Path(root or tempfile.mkdtemp(prefix="mlops-simulated-"))
-    platform = load_platform()
-    warm().warm_up()  # the tasks' imports, while synth runs
-    log("synthesizing the stacks the simulation is seeded from")
-    files = synth(ENV_NAMES, out_root=root / "stacks")
-    stacks = {e: json.loads(path.read_text()) for e, path in files.items()}
-    sim = Simulation(World.from_stacks(stacks), root / "cloud")
-    runner = PipelineRunner(sim, log=log)
-    sim.run_pipelines = runner
-    staging = platform[env]
-    with sim:
-        seed_census(sim, staging.buckets.data)
-        template = root / "census-promotion-vertex.yaml"
-        # What the build hands the compile: the serving image it pushed, by digest.
-        digest = hashlib.sha256(b"simulated serving image").hexdigest()
-        serving = f"{staging.image_repository_url()}/serving@sha256:{digest}"
-        built = params.build(
-            platform, env, {"commit": "simulated", "tenants.serving_image": serving}, local=False
-        )
-        compile_to(platform, "vertex", env, built, template, image_tag="simulated")
-        build = staging.service_account_email("build")
-        log(f"submitting as {build} (preflight first)")
-        done = subprocess.run(
-            [
-                sys.executable, "-m", "mlops.cli", "submit", "--env", env,
-                "--template", str(template), "--commit", "simulated", "--wait",
-            ],
-            env={**os.environ, **sim.environ(build)},
-            capture_output=True,
-            text=True,
-            check=False,
-        )  # fmt: skip
-        runner.wait()
-        jobs = sim.vertex.pipelines
-        state = next(iter(jobs.values()))["state"] if jobs else "NOT SUBMITTED"
-    warm_executor.stop_fork_server()  # nothing of the run outlives it
-    (sim.root / "wire.log").write_text("\n".join(e.line() for e in sim.wire) + "\n")
-    recorded = {
-        name: sorted(
-            (k.split(".", 1)[1] for k in c["metadata"] if k.startswith("step.")),
-            key=STEP_ORDER.index,
-        )
-        for name, c in sim.vertex.contexts.items()
-        if c.get("schemaTitle") == "system.ExperimentRun"
-    }
-    result = SimulatedRun(
-        state,
+    with SimulatedPlatform(root, env, log) as platform:
+        outcome = platform.submit(platform.template())
+    sim = platform.sim
+    return SimulatedRun(
+        outcome.state,
         time.perf_counter() - started,
         sim.wire,
         sim.root,
-        done.stdout + done.stderr,
-        recorded,
-        outcome_lines(run_steps(sim.vertex.contexts), sim.vertex.endpoints, sim.vertex.models),
+        outcome.submit_output,
+        {outcome.run_id: outcome.recorded} if outcome.recorded else {},
+        outcome.outcome,
     )
-    return result
-
-
-def run_steps(contexts: dict[str, dict]) -> dict[str, dict]:
-    """{step: facts} the run's steps recorded in its Vertex AI Experiments run context."""
-    steps: dict[str, dict] = {}
-    for context in contexts.values():
-        if context.get("schemaTitle") != "system.ExperimentRun":
-            continue
-        for key, text in context.get("metadata", {}).items():
-            if key.startswith("step."):
-                steps[key.removeprefix("step.")] = json.loads(text)["facts"]
-    return steps
-
-
-def outcome_lines(steps: dict[str, dict], endpoints: dict, models: dict) -> list[str]:
-    """What `make demo` says of a run: the decision, the metrics decided on, the deploy and
-    its smoke test, the endpoint's traffic by version and the registry's aliases."""
-    decide = steps.get("decide")
-    if decide is None:
-        return ["  decision : none recorded (the run stopped before decide)"]
-    verdict = "DEPLOY" if decide.get("deploy") else "KEEP CHAMPION"
-    m = decide.get("challenger") or {}
-    lines = [
-        f"  decision : {verdict} ({decide.get('trainer', 'custom')}): {decide.get('reason')}",
-        f"  metrics  : ROC AUC {m.get('roc_auc', float('nan')):.4f}, accuracy "
-        f"{m.get('accuracy', float('nan')):.4f}, log loss {m.get('log_loss', float('nan')):.4f}"
-        " (official test split)",
-    ]
-    deploy = steps.get("deploy")
-    if deploy:
-        lines.append(f"  deployed : version {deploy['version']}; smoke test {deploy['smoke']}")
-    for endpoint in endpoints.values():
-        versions = {d["id"]: d["modelVersionId"] for d in endpoint["deployedModels"]}
-        split = endpoint["trafficSplit"].items()
-        traffic = ", ".join(f"v{versions[i]} {p}%" for i, p in split if p) or "no traffic"
-        lines.append(f"  endpoint : {traffic}")
-    for model in models.values():
-        aliases = ", ".join(f"{a}=v{v}" for a, v in sorted(model["aliases"].items()))
-        lines.append(f"  registry : {len(model['versions'])} version(s); aliases {aliases}")
-    return lines

@@ -3,12 +3,12 @@ Experiments and from the endpoint and registry it left."""
 
 import json
 
-from simulation.run import outcome_lines, run_steps
+from simulation.platform import outcome_lines, run_steps
 
 
-def context(steps: dict) -> dict:
+def context(steps: dict, run_id: str = "r1") -> dict:
     metadata = {f"step.{k}": json.dumps({"facts": v, "recorded_at": "t"}) for k, v in steps.items()}
-    return {"schemaTitle": "system.ExperimentRun", "metadata": metadata}
+    return {"schemaTitle": "system.ExperimentRun", "displayName": run_id, "metadata": metadata}
 
 
 DECIDE = {
@@ -21,7 +21,11 @@ DECIDE = {
 
 def test_a_deployed_run_says_decision_metrics_deploy_traffic_and_aliases():
     steps = run_steps(
-        {"r": context({"decide": DECIDE, "deploy": {"version": "2", "smoke": "passed"}})}
+        {
+            "r": context({"decide": DECIDE, "deploy": {"version": "2", "smoke": "passed"}}),
+            "other": context({"decide": {**DECIDE, "reason": "another run"}}, "r0"),
+        },
+        "r1",
     )
     endpoint = {
         "deployedModels": [
@@ -41,6 +45,6 @@ def test_a_deployed_run_says_decision_metrics_deploy_traffic_and_aliases():
 
 
 def test_a_run_that_never_decided_says_so():
-    assert outcome_lines(run_steps({"r": context({"ingest": {}})}), {}, {}) == [
+    assert outcome_lines(run_steps({"r": context({"ingest": {}})}, "r1"), {}, {}) == [
         "  decision : none recorded (the run stopped before decide)"
     ]
