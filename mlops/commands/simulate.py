@@ -35,7 +35,7 @@ def add(commands) -> None:
     sub = what.add_parser(
         "life",
         help="runs 1-4 in one simulated cloud: canary, scheduled judgement, a bad release "
-        "rolled back, drift, retraining",
+        "rolled back, a monitoring anomaly that starts a retraining",
     )
     sub.add_argument("--wire", action="store_true", help="also print every call (the wire log)")
     sub.add_argument(
