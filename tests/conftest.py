@@ -30,6 +30,26 @@ def _refuse_processes(*args, **kwargs):
     )
 
 
+# The longest files (measured with --durations) start first: with `--dist loadfile` a file
+# runs on one worker, so a long one started last sets the suite's wall time alone.
+LONGEST_FIRST = (
+    "tests/simulation/test_life.py",
+    "tests/simulation/test_deployer_role.py",
+    "tests/simulation/test_deploy.py",
+    "tests/serving/test_device_app.py",
+    "tests/simulation/test_canary_schedule.py",
+    "tests/simulation/test_run.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> int:
+        path = Path(str(item.path)).relative_to(config.rootpath).as_posix()
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: within a file and among the rest, collection order holds
+
+
 def pytest_collection_finish(session):
     # In the processes that run tests (xdist's workers, or the only one), before any fixture:
     # session-scoped ones (synth starts node) included. xdist starts its workers earlier.
