@@ -6,7 +6,7 @@ ports. The typed fields make mypy check each adapter against its port.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +90,12 @@ def _prod_layout(target: str, workspace: str, tenants: Tenants) -> layout.ProdLa
     return layout.ProdLayout.of(root, tenants.prod_models_bucket, tenants.prod_data_bucket)
 
 
+def staged_candidates(target: str, workspace: str, tenants: Tenants) -> str:
+    """Where the decide step stages candidates: staging's models bucket."""
+    root = _buckets_root(target, workspace, tenants.staging_project)
+    return layout.candidates_root(root, tenants.staging_models_bucket)
+
+
 def check_target(target: str) -> None:
     if target not in TARGETS:
         raise UserError(f"unknown target {target!r}; expected one of {', '.join(TARGETS)}")
@@ -104,9 +110,7 @@ def open_staging(target: str, workspace: str, tenants: Tenants) -> Staging:
         from adapters.local.storage import LocalStorage
         from adapters.local.warehouse import DuckDBWarehouse
 
-    candidates = layout.candidates_root(
-        _buckets_root(target, workspace, project), tenants.staging_models_bucket
-    )
+    candidates = staged_candidates(target, workspace, tenants)
     if target == "local":
         tenant = LocalTenant(workspace_root(workspace), project)
         return Staging(
@@ -123,6 +127,18 @@ def open_staging(target: str, workspace: str, tenants: Tenants) -> Staging:
     warehouse = BigQueryWarehouse(project, tenants.staging_dataset, tenants.region)
     runs = ExperimentsRunLog(project, tenants.region)
     return Staging(warehouse, GcsStorage(project=project), runs, candidates)
+
+
+def announcer(target: str, tenants: Tenants) -> Callable[[dict[str, str], bytes], str] | None:
+    """Where an approved candidate is announced (promotion = "approval"): prod's topic, on
+    Vertex, as the caller; None locally, where a person runs `mlops deploy` instead."""
+    check_target(target)
+    if target == "local" or not tenants.approved_candidates_topic:
+        return None
+    from adapters.vertex.pubsub import PubSubPublisher
+
+    gcp.point_libraries()
+    return PubSubPublisher(tenants.approved_candidates_topic)
 
 
 def open_prod(target: str, workspace: str, tenants: Tenants, *, as_: str = "deployer") -> Prod:

@@ -41,7 +41,8 @@ INFRA_FILES = (
 class Trigger:
     name: str
     config: str  # path of the build config in the repository
-    event: str  # "push", "pull_request", or "manual" (run on demand, from `branch`)
+    event: str  # "push", "pull_request", "manual" (run on demand, from `branch`), or
+    # "pubsub" (a message on `topic` starts it, from `branch`)
     branch: str  # a regex over branch names (for pull requests: the base branch); for a
     # manual trigger, the branch it checks out
     identity: str  # which of the env's service accounts the build runs as
@@ -49,6 +50,7 @@ class Trigger:
     included_files: tuple[str, ...] = ()
     ignored_files: tuple[str, ...] = ()
     approval: bool = False
+    topic: str = ""  # projects/P/topics/T, for a "pubsub" trigger
 
 
 def exact(branch: str) -> str:
@@ -91,18 +93,18 @@ def triggers(s: Settings, promotion: str = "canary") -> list[Trigger]:
             )
         )
     if s.role == "prod" and promotion == "approval":
-        # Runs stop with an approved candidate; this deploys one, as the deployer, once a
-        # person approves the build: `gcloud builds triggers run census-deploy
-        # --branch=main --substitutions=_CANDIDATE=gs://...` (docs/cicd.md).
+        # Runs stop with an approved candidate and announce it on prod's topic; each message
+        # starts a build that waits for an approver, then deploys it as the deployer.
         out.append(
             Trigger(
                 "deploy",
                 "cloudbuild/deploy.yaml",
-                "manual",
+                "pubsub",
                 s.cloudbuild.infra_branch,
                 "deployer",
-                substitutions={"_CANDIDATE": ""},
+                substitutions={"_CANDIDATE": "$(body.message.attributes.candidate)"},
                 approval=True,
+                topic=f"projects/{s.project_id}/topics/{s.approved_candidates_topic}",
             )
         )
     for name, event, apply in (

@@ -224,6 +224,9 @@ def _in_tenant(s: Settings) -> list[Grant]:
         add("bucket", b.models, "roles/storage.objectUser", sa("deployer"))
         add("bucket", b.data, "roles/storage.objectUser", sa("deployer"))
         add("service_account", sa("serving"), "roles/iam.serviceAccountUser", sa("deployer"))
+        # Approvers (promotion = "approval"): people who approve census-deploy builds.
+        for approver in s.cloudbuild.approvers:
+            g.append(Grant(p, "project", p, "roles/cloudbuild.builds.approver", approver))
         # Reader: the decide step's view of prod (versions, aliases, the champion's files).
         add("project", p, READER_ROLE.name(p), sa("reader"))
         add("bucket", b.models, "roles/storage.objectViewer", sa("reader"))
@@ -329,9 +332,24 @@ def cross_tenant_grants(platform: Platform, env: str) -> list[Grant]:
         # The staging pipeline reads prod as the reader; it acts as the deployer only when
         # runs may promote on their own (promotion = "canary").
         acts_as: list[Identity] = ["reader"]
-        if promotion_of(platform, env) == "canary":
+        approval = promotion_of(platform, env) == "approval"
+        if not approval:
             acts_as.append("deployer")
         return [
+            # ...or, with approval, may only announce an approved candidate to census-deploy.
+            *(
+                [
+                    Grant(
+                        s.project_id,
+                        "topic",
+                        s.approved_candidates_topic,
+                        "roles/pubsub.publisher",
+                        _sa(peer.service_account_email("pipeline")),
+                    )
+                ]
+                if approval
+                else []
+            ),
             *(
                 Grant(
                     s.project_id,

@@ -20,6 +20,7 @@ from infra.constructs.apis import RequiredApis, apis_for
 from infra.constructs.audit import DataAccessAuditLogs
 from infra.constructs.beta import GoogleBetaProvider
 from infra.constructs.cicd import (
+    ApprovedCandidates,
     BuildTriggers,
     CanarySchedule,
     CanaryScheduleProps,
@@ -148,15 +149,19 @@ class PlatformStack(TerraformStack):
         GoogleProvider(self, "google", project=s.project_id, region=s.region)
         beta = GoogleBetaProvider(self, "google-beta", project=s.project_id, region=s.region)
         grants = tenant_grants(platform, env)
-        built = self._keys_and_identities(s, beta, [g for g in grants if g.kind == "key"])
+        promotion = promotion_of(platform, env)
+        keys = [g for g in grants if g.kind == "key"]
+        built = self._keys_and_identities(s, beta, keys, apis_for(s.role, promotion))
         self._data(s, built)
         self._vertex(s, beta, built, platform.peer_of(env))
-        self._automation(s, promotion_of(platform, env), built)
+        self._automation(s, promotion, built)
         self._grants(s, [g for g in grants if g.kind != "key"], built)
         self._outputs(s, built)
 
-    def _keys_and_identities(self, s: Settings, beta: Any, key_grants: list[Grant]) -> Tenant:
-        apis = RequiredApis(self, "apis", project=s.project_id, apis=apis_for(s.role)).all
+    def _keys_and_identities(
+        self, s: Settings, beta: Any, key_grants: list[Grant], services: tuple[str, ...]
+    ) -> Tenant:
+        apis = RequiredApis(self, "apis", project=s.project_id, apis=services).all
         DataAccessAuditLogs(self, "audit", project=s.project_id)
         kms = CmekKeys(self, "kms", keys_props(s), beta=beta, depends_on=apis)
         accounts = ServiceAccounts(
@@ -240,12 +245,25 @@ class PlatformStack(TerraformStack):
                 )
 
     def _automation(self, s: Settings, promotion: str, t: Tenant) -> None:
-        """Cloud Build's triggers, and (non-prod) the retraining topic and function."""
+        """Cloud Build's triggers, and (non-prod) the retraining topic and function; (prod,
+        promotion = "approval") the topic of approved candidates census-deploy listens on."""
+        topics = []
+        if s.role == "prod" and promotion == "approval":
+            topics.append(
+                ApprovedCandidates(
+                    self,
+                    "approved-candidates",
+                    place_of(s),
+                    s.approved_candidates_topic,
+                    kms_key_name=t.key("pubsub"),
+                    depends_on=[*t.apis, *t.granted["pubsub"]],
+                ).topic
+            )
         triggers = BuildTriggers(
             self,
             "triggers",
             triggers_props(s, promotion),
-            depends_on=[*t.apis, *t.accounts.values()],
+            depends_on=[*t.apis, *t.accounts.values(), *topics],
         ).triggers
         if s.role == "prod" and s.serving is not None:
             CanarySchedule(

@@ -20,6 +20,7 @@ SERVICES = (
     "iamcredentials",
     "monitoring",
     "cloudresourcemanager",
+    "pubsub",
 )
 
 

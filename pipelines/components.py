@@ -378,8 +378,9 @@ def approve(
     import json
     from pathlib import Path
 
+    from adapters import wiring
     from pipelines.context import StepContext
-    from promotion.steps.approval import approve_candidate
+    from promotion.steps.approval import announce, approve_candidate
 
     step = StepContext.of(target, workspace, tenants, run_id)
     decided = json.loads(Path(decision.path).read_text())
@@ -392,13 +393,17 @@ def approve(
         storage=step.staging.storage,
     )
     record = {**approved.as_dict(), "candidate_uri": approved.candidate_uri}
+    publish = wiring.announcer(target, step.tenants)
+    if publish is not None:  # Vertex: prod's census-deploy builds it once a person approves
+        topic = step.tenants.approved_candidates_topic
+        record["announced"] = f"{topic} message {announce(approved, publish)}"
+        next_step = f"announced on {topic}: prod's census-deploy build waits for an approver"
+    else:
+        next_step = f"deploy it with: mlops deploy --candidate {approved.candidate_uri}"
     Path(approval.path).write_text(json.dumps(record))
     step.record("approve", record)
     approval.metadata["candidate_uri"] = approved.candidate_uri
-    print(
-        f"approve: candidate {approved.candidate_uri} awaits prod's deploy trigger "
-        f"(mlops deploy --candidate {approved.candidate_uri})"
-    )
+    print(f"approve: candidate {approved.candidate_uri} approved; {next_step}")
 
 
 def monitor(

@@ -61,6 +61,8 @@ KEYS_BY_ROLE: dict[str, tuple[str, ...]] = {
     "non-prod": ("storage", "bigquery", "vertex", "artifacts", "pubsub", "functions"),
     "prod": ("storage", "bigquery", "vertex", "artifacts"),
 }
+# Keys a role may add: prod's topic of approved candidates (staging's promotion = "approval").
+OPTIONAL_KEYS_BY_ROLE: dict[str, tuple[str, ...]] = {"prod": ("pubsub",)}
 # The bucket purposes a run uses in a tenant, whose metadata the preflight reads.
 RUN_BUCKETS = {"non-prod": ("pipeline_root", "data", "models"), "prod": ("models", "data")}
 
@@ -96,6 +98,8 @@ def time_zone(name: str) -> str:
 
 
 AccountId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
+# A person or a group of people: an approval by a service account would be a robot's.
+Approver = Annotated[str, Field(pattern=r"^(user|group):[^@\s]+@[^@\s]+\.[^@\s]+$")]
 ResourceName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
 
 
@@ -145,6 +149,10 @@ class CloudBuildSettings(Strict):
     promotion_branch: str = Field(pattern=r"^[A-Za-z0-9._/-]+$")
     infra_branch: str = Field(pattern=r"^[A-Za-z0-9._/-]+$")
     pr_checks: bool = Field(description="this env's Cloud Build runs the PR checks")
+    approvers: tuple[Approver, ...] = Field(
+        (),
+        description='prod, promotion = "approval": the people who approve census-deploy builds',
+    )
 
 
 class Bars(Strict):
@@ -319,12 +327,15 @@ class Settings(Strict):
             raise ValueError("an interactive (dev) tenant has no peer")
         if self.role != "interactive" and self.peer is None:
             raise ValueError(f"a {self.role} tenant needs its peer env")
-        keys = set(KEYS_BY_ROLE[self.role])
-        if set(self.kms.keys) != keys:
+        keys, optional = set(KEYS_BY_ROLE[self.role]), set(OPTIONAL_KEYS_BY_ROLE.get(self.role, ()))
+        if not keys <= set(self.kms.keys) <= keys | optional:
+            also = f" (and optionally {', '.join(sorted(optional))})" if optional else ""
             raise ValueError(
-                f"kms.keys must be exactly {', '.join(sorted(keys))} for the {self.role} role; "
-                f"got {', '.join(sorted(self.kms.keys))}"
+                f"kms.keys must be exactly {', '.join(sorted(keys))}{also} for the {self.role} "
+                f"role; got {', '.join(sorted(self.kms.keys))}"
             )
+        if self.cloudbuild.approvers and self.role != "prod":
+            raise ValueError("cloudbuild.approvers: only prod's deploys are approved")
         wanted = {"serving", "monitoring"} if self.role == "prod" else {"pipeline"}
         for section in ("pipeline", "serving", "monitoring"):
             present = getattr(self, section) is not None
@@ -371,6 +382,11 @@ class Settings(Strict):
     @property
     def retraining_topic(self) -> str:
         return "census-retraining"
+
+    @property
+    def approved_candidates_topic(self) -> str:
+        """Prod's topic that starts census-deploy (promotion = "approval")."""
+        return "census-approved-candidates"
 
     def template_uri(self, commit: str) -> str:
         """Where the staging build uploads the compiled pipeline, versioned by commit."""
@@ -430,6 +446,8 @@ class Platform(BaseModel):
                     f"{name}: region {settings.region} differs from peer {peer.env}'s "
                     f"{peer.region}; CMEK keys must sit in the pipeline's region"
                 )
+            if settings.role == "non-prod" and settings.pipeline is not None:
+                _approval_needs(settings.pipeline.promotion, peer)
         projects = [s.project_id for s in self.envs.values()]
         if len(set(projects)) != len(projects):
             raise ValueError("every env needs its own project")
@@ -458,6 +476,30 @@ class Platform(BaseModel):
     @cached_property
     def prod(self) -> Settings:
         return next(s for s in self.envs.values() if s.role == "prod")
+
+
+def _approval_needs(promotion: str, prod: Settings) -> None:
+    """What staging's `promotion` asks of prod: in approval mode, people who approve and a
+    key for the topic of approved candidates; in canary mode, no such key."""
+    where = f"envs/{prod.env}/settings.toml"
+    has_key = "pubsub" in prod.kms.keys
+    if promotion == "approval":
+        if not prod.cloudbuild.approvers:
+            raise ValueError(
+                f'{where}: cloudbuild.approvers: staging\'s promotion = "approval" needs '
+                'the people who approve deploys, e.g. ["group:release-approvers@example.com"]'
+            )
+        if not has_key:
+            raise ValueError(
+                f'{where}: kms.keys.pubsub: staging\'s promotion = "approval" needs a key '
+                'for the topic of approved candidates: add pubsub = "pubsub" to kms.keys'
+            )
+    elif has_key or prod.cloudbuild.approvers:
+        field = "kms.keys.pubsub" if has_key else "cloudbuild.approvers"
+        raise ValueError(
+            f'{where}: {field}: only used when staging\'s promotion = "approval" '
+            f"(it is {promotion!r}): remove it"
+        )
 
 
 class Price(Strict):

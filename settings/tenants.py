@@ -61,6 +61,11 @@ class Tenants(Strict):
     )(bucket_name)
     serving_image: str = Field(description="the prediction server image new versions use")
     promotion: Promotion = Field(description="canary: the run deploys; approval: it stops")
+    approved_candidates_topic: str = Field(
+        "",
+        pattern=r"^(projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/[A-Za-z][A-Za-z0-9._~+%-]{2,254})?$",
+        description="approval: the prod topic an approved candidate is announced on",
+    )
 
 
 def tenants_for(platform: Platform, env: str, *, local: bool) -> Tenants:
@@ -85,6 +90,11 @@ def tenants_for(platform: Platform, env: str, *, local: bool) -> Tenants:
         prod_data_bucket=prod.buckets.data,
         endpoint_id=prod.serving_settings().endpoint_id,
         promotion=s.pipeline_settings().promotion,
+        approved_candidates_topic=(
+            f"projects/{prod.project_id}/topics/{prod.approved_candidates_topic}"
+            if s.pipeline_settings().promotion == "approval" and not local
+            else ""
+        ),
         serving_image=(
             LOCAL_SERVING_IMAGE if local else f"{s.image_repository_url()}/serving:latest"
         ),

@@ -5,7 +5,10 @@ submits a run; clients call the endpoint; Cloud Scheduler starts prod's census-c
 which judges the canary as the deployer; a bad serving release is canaried and rolled back on
 its error rate; skewed traffic raises Vertex AI Model Monitoring's anomaly, whose log entry
 prod's sink publishes to staging's retraining topic, and the retraining function submits the
-next run. After each chapter: the summary `make demo` prints (decision, metrics, deploy and
+next run. Before that run the platform team turns approval on (staging's promotion =
+"approval", applied): the retraining run stops at an approved candidate and announces it on
+prod's topic, prod's census-deploy build waits, a person approves it, and it deploys as the
+deployer. After each chapter: the summary `make demo` prints (decision, metrics, deploy and
 smoke test, the canary's outcome, traffic, registry).
 """
 
@@ -18,6 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from simulation.modes import APPROVER, approval_envs
 from simulation.platform import RunOutcome, SimulatedPlatform, prod_lines
 from simulation.serving import faulty
 
@@ -116,6 +120,7 @@ def live(root: Path | None = None, log=print, say=print) -> Life:
         submit("run 3: a challenger on a bad serving release", bad, ROUNDS["run 3"])
         clients("clients call the endpoint", seed=2)
         judged("Cloud Scheduler: the canary's judgement")
+        chapter("the platform team turns approval on", approval_on(platform))
         uri = platform.publish(platform.template(FIXED_RELEASE))
         chapter("the staging build publishes a fixed release", [f"  template : {uri}"])
         clients("clients call the endpoint: thirty years older than the training data", 30, seed=3)
@@ -126,6 +131,7 @@ def live(root: Path | None = None, log=print, say=print) -> Life:
         platform.runner.wait()
         run = platform.outcome_of(known)
         chapter(f"run 4: the retraining: {run.state} ({run.run_id})", run.outcome, run)
+        chapter("a release approver approves prod's census-deploy build", approved(platform))
     life.wall_seconds = time.perf_counter() - started
     served = platform.client_calls
     life.calls = Counter(
@@ -151,3 +157,44 @@ def retraining_lines(platform: SimulatedPlatform, since: int) -> list[str]:
         lines.append(f"  function : {name} exited {status}")
         lines += [f"    {entry.get('reason') or entry['message']}" for entry in said]
     return lines or ["  nothing was published"]
+
+
+def approval_on(platform: SimulatedPlatform) -> list[str]:
+    """Staging's promotion = "approval" (and prod's approvers and key), applied."""
+    envs = approval_envs(platform.root / "envs-approval")
+    added, removed = platform.apply(envs, "approval")
+    lines = ['  settings : staging promotion = "approval"; prod approvers ' + APPROVER]
+    for verb, bindings in (("granted", added), ("revoked", removed)):
+        lines += [
+            f"  {verb:<8} : {b.role} on {b.resource} to {b.member.split(':', 1)[1]}"
+            for b in sorted(bindings)
+            if not b.member.startswith("serviceAccount:service-")  # Google's agents
+        ]
+    deploy = platform.sim.world.trigger(platform.prod.project_id, "census-deploy")
+    if deploy is not None:
+        lines.append(f"  trigger  : census-deploy on {deploy.topic}, approval required")
+    return lines
+
+
+def approved(platform: SimulatedPlatform) -> list[str]:
+    """The approver finds the pending census-deploy build and approves it; it deploys."""
+    builds = f"/cloudbuild/v1/projects/{platform.prod.project_id}/locations/global/builds"
+    person = APPROVER.split(":", 1)[1]
+    with platform.as_person(person) as gcloud:
+        listed = gcloud.get(builds, params={"filter": 'status="PENDING"'})
+        pending = listed.json().get("builds", []) if listed.status_code == 200 else []
+        if not pending:
+            return [f"  pending  : none ({listed.status_code})"]
+        build = platform.sim.builds[pending[0]["id"]]
+        decision = {"approvalResult": {"decision": "APPROVED", "comment": "metrics reviewed"}}
+        answer = gcloud.post(f"{builds}/{build.id}:approve", json=decision)
+    lines = [
+        f"  pending  : {build.id[:8]} ({build.trigger}) _CANDIDATE="
+        f"{build.substitutions.get('_CANDIDATE', '')}",
+        f"  approve  : {answer.status_code} as {person}",
+    ]
+    build.finished.wait(1800)
+    said = [line for line in build.log().splitlines() if line.startswith("deployed version")]
+    lines.append(f"  build    : {build.status} as {build.service_account}")
+    lines += [f"  deploy   : {line}" for line in said]
+    return lines + prod_lines(platform.sim.vertex.endpoints, platform.sim.vertex.models)

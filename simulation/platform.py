@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.synth import synth
+from kernel.errors import UserError
 from pipelines import params, warm_executor
 from pipelines.compile import compile_to
 from promotion.domain.runs import STEP_ORDER
@@ -61,6 +62,12 @@ class SimulatedPlatform:
     def __init__(
         self, root: Path, env: str = "staging", log=print, stacks: dict | None = None
     ) -> None:
+        cloud = root / "cloud"
+        if cloud.exists() and any(cloud.iterdir()):
+            raise UserError(
+                f"{root}: holds a simulated cloud already ({cloud}): a simulation starts from "
+                "the stacks alone; give a new or empty --workspace"
+            )
         self.root, self.env, self.log = root, env, log
         self.platform = load_platform()
         warm().warm_up()  # the tasks' imports, while synth runs
@@ -85,6 +92,29 @@ class SimulatedPlatform:
         self.sim.stop()
         warm_executor.stop_fork_server()  # nothing of the runs outlives them
         (self.sim.root / "wire.log").write_text("\n".join(e.line() for e in self.sim.wire) + "\n")
+
+    def apply(self, envs_dir: Path, name: str) -> tuple[set, set]:
+        """The stacks synthesized from `envs_dir` applied: the cloud's IAM, triggers, topics
+        and the rest become theirs, its data and Vertex AI's state stay; templates compile
+        from these settings from now on. (bindings added, bindings removed)."""
+        self.log(f"synthesizing the stacks of {envs_dir}")
+        files = synth(ENV_NAMES, envs_dir=envs_dir, out_root=self.root / f"stacks-{name}")
+        self.stacks = {e: json.loads(path.read_text()) for e, path in files.items()}
+        before = set(self.sim.world.bindings)
+        self.sim.world = World.from_stacks(self.stacks)
+        self.platform = load_platform(envs_dir)
+        self.tenant, self.prod = self.platform[self.env], self.platform["prod"]
+        after = set(self.sim.world.bindings)
+        return after - before, before - after
+
+    def as_person(self, email: str) -> Any:
+        """An HTTP client calling Google's APIs as a person (`gcloud` with their login)."""
+        import httpx
+
+        token = self.sim.tokens.issue(email)
+        return httpx.Client(
+            base_url=self.sim.url, headers={"authorization": f"Bearer {token}"}, timeout=60
+        )
 
     @property
     def build_identity(self) -> str:
@@ -214,6 +244,10 @@ def outcome_lines(steps: dict[str, dict], endpoints: dict, models: dict) -> list
         f"{m.get('accuracy', float('nan')):.4f}, log loss {m.get('log_loss', float('nan')):.4f}"
         " (official test split)",
     ]
+    approve = steps.get("approve")
+    if approve:
+        where = approve.get("announced") or "nowhere: deploy it with mlops deploy"
+        lines.append(f"  approved : {approve['candidate_uri']}; announced on {where}")
     deploy = steps.get("deploy")
     if deploy:
         lines.append(f"  deployed : version {deploy['version']}; smoke test {deploy['smoke']}")

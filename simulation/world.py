@@ -78,6 +78,7 @@ class BuildTrigger:
     service_account: str  # the email the build runs as
     substitutions: dict[str, str] = field(default_factory=dict)
     approval: bool = False
+    topic: str = ""  # a Pub/Sub trigger's topic (projects/P/topics/T): each message builds
 
 
 @dataclass
@@ -216,6 +217,7 @@ class World:
                 body["service_account"].rsplit("/", 1)[-1],
                 dict(body.get("substitutions") or {}),
                 bool((body.get("approval_config") or {}).get("approval_required")),
+                (body.get("pubsub_config") or {}).get("topic", ""),
             )
         for _, body in each("google_cloud_scheduler_job"):
             target = body.get("http_target")

@@ -117,20 +117,10 @@ def tenant_stacks(stacks) -> dict[str, dict]:
 
 @pytest.fixture(scope="session")
 def approval_envs(tmp_path_factory) -> Path:
-    """A copy of envs/ with staging's `promotion = "approval"`."""
-    import shutil
+    """A copy of envs/ with staging's `promotion = "approval"` (and what prod then needs)."""
+    from simulation.modes import approval_envs
 
-    from settings import ENV_NAMES, ENVS_DIR
-
-    envs = tmp_path_factory.mktemp("approval-envs")
-    for env in ENV_NAMES:
-        (envs / env).mkdir()
-        shutil.copy(ENVS_DIR / env / "settings.toml", envs / env / "settings.toml")
-    staging = envs / "staging" / "settings.toml"
-    text = staging.read_text()
-    assert 'promotion = "canary"' in text
-    staging.write_text(text.replace('promotion = "canary"', 'promotion = "approval"'))
-    return envs
+    return approval_envs(tmp_path_factory.mktemp("approval-envs"))
 
 
 @pytest.fixture(scope="session")

@@ -76,7 +76,7 @@ class CloudMonitoringFigures:
             if response.status_code != 200:
                 raise UserError(
                     f"Cloud Monitoring refused the canary's figures "
-                    f"({response.status_code}): {_message(response)}"
+                    f"({response.status_code}): {requests.error_message(response)}"
                 )
             series[measure] = response.json().get("timeSeries", [])
         return requests.interpret_time_series(series, self.deployed_versions())
@@ -90,10 +90,3 @@ class CloudMonitoringFigures:
 def _utc(moment: datetime) -> datetime:
     """A naive time is UTC here, as in the request log (never the machine's zone)."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _message(response: Any) -> str:
-    try:
-        return str(response.json()["error"]["message"])
-    except (ValueError, KeyError, TypeError):
-        return response.text[:300]

@@ -322,3 +322,19 @@ def step_records(context: dict) -> list[StepRecord]:
 def runs_filter(experiment: str) -> str:
     """contexts.list filter: the experiment's runs (ML Metadata's filter syntax)."""
     return f'schema_title="system.ExperimentRun" AND parent_contexts:"{experiment}"'
+
+
+def publish_request(topic: str, attributes: dict[str, str], data: bytes) -> dict:
+    """Pub/Sub's topics.publish of one message: its path and JSON body."""
+    import base64
+
+    message = {"data": base64.b64encode(data).decode(), "attributes": attributes}
+    return {"path": f"/v1/{topic}:publish", "json": {"messages": [message]}}
+
+
+def error_message(response: Any) -> str:
+    """Google's message in a REST error response (its text when it is not JSON)."""
+    try:
+        return str(response.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return str(response.text[:300])

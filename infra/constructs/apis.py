@@ -31,9 +31,14 @@ RETRAINING_APIS: tuple[str, ...] = (
 CANARY_APIS: tuple[str, ...] = ("cloudscheduler.googleapis.com",)
 
 
-def apis_for(role: str) -> tuple[str, ...]:
+# Approved candidates reach prod's census-deploy on a topic (promotion = "approval").
+APPROVAL_APIS: tuple[str, ...] = ("pubsub.googleapis.com",)
+
+
+def apis_for(role: str, promotion: str = "canary") -> tuple[str, ...]:
     by_role = {"non-prod": RETRAINING_APIS, "prod": CANARY_APIS}
-    return REQUIRED_APIS + by_role.get(role, ())
+    approval = APPROVAL_APIS if role == "prod" and promotion == "approval" else ()
+    return REQUIRED_APIS + by_role.get(role, ()) + approval
 
 
 class RequiredApis(Construct):

@@ -18,8 +18,10 @@ from cdktf_cdktf_provider_google.cloudbuild_trigger import (
     CloudbuildTriggerGithub,
     CloudbuildTriggerGithubPullRequest,
     CloudbuildTriggerGithubPush,
+    CloudbuildTriggerPubsubConfig,
     CloudbuildTriggerSourceToBuild,
 )
+from cdktf_cdktf_provider_google.pubsub_topic import PubsubTopic
 from constructs import Construct
 
 from infra.cicd import Trigger
@@ -42,8 +44,13 @@ class BuildTriggers(Construct):
         self.triggers = {}
         repo_uri = f"https://github.com/{props.github_owner}/{props.github_repo}"
         for t in props.triggers:
-            if t.event == "manual":  # run on demand: the config and source from one branch
+            if t.event in ("manual", "pubsub"):  # the config and source from one branch
                 source: dict = {
+                    **(
+                        {"pubsub_config": CloudbuildTriggerPubsubConfig(topic=t.topic)}
+                        if t.event == "pubsub"
+                        else {}
+                    ),
                     "source_to_build": CloudbuildTriggerSourceToBuild(
                         uri=repo_uri, ref=f"refs/heads/{t.branch}", repo_type="GITHUB"
                     ),
@@ -92,6 +99,26 @@ class BuildTriggers(Construct):
                 include_build_logs="INCLUDE_BUILD_LOGS_WITH_STATUS",
                 depends_on=list(depends_on),
             )
+
+
+class ApprovedCandidates(Construct):
+    """Prod's topic of approved candidates (promotion = "approval"): the staging pipeline
+    publishes one message per approved run; census-deploy builds one per message."""
+
+    def __init__(
+        self, scope: Construct, id_: str, place: Place, name: str, *, kms_key_name: str,
+        depends_on=(),
+    ) -> None:  # fmt: skip
+        super().__init__(scope, id_)
+        self.topic = PubsubTopic(
+            self,
+            "topic",
+            project=place.project,
+            name=name,
+            kms_key_name=kms_key_name,
+            labels=place.labels,
+            depends_on=list(depends_on),
+        )
 
 
 # What the scheduler sends: triggers.run of a manual trigger builds from the trigger's own

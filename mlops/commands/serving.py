@@ -151,12 +151,17 @@ def monitor(args: argparse.Namespace) -> int:
 def deploy(args: argparse.Namespace) -> int:
     """Deploy a candidate a run approved (promotion = "approval"): prod's deploy trigger runs
     this as the prod deployer, after a person approved the build."""
+    from adapters import wiring
+    from kernel.workspace import workspace_root
+    from promotion.domain.layout import candidate_under
     from promotion.steps.approval import read_approval
 
     as_ = "self" if args.target == "vertex" else "deployer"
-    _, reader, _, _ = _prod(args, args.target, as_)
+    _, reader, _, tenants = _prod(args, args.target, as_)
+    root = wiring.staged_candidates(args.target, str(workspace_root(args.workspace)), tenants)
+    candidate = candidate_under(args.candidate, root)
     with reader.refusals():
-        return _deploy_approved(args, as_, read_approval(reader.storage, args.candidate))
+        return _deploy_approved(args, as_, read_approval(reader.storage, candidate.uri))
 
 
 def _deploy_approved(args: argparse.Namespace, as_: str, approval) -> int:

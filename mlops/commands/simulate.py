@@ -35,10 +35,12 @@ def add(commands) -> None:
     sub = what.add_parser(
         "life",
         help="runs 1-4 in one simulated cloud: canary, scheduled judgement, a bad release "
-        "rolled back, a monitoring anomaly that starts a retraining",
+        "rolled back, approval turned on, a monitoring anomaly that starts a retraining, "
+        "approved and deployed",
     )
     sub.add_argument("--wire", action="store_true", help="also print every call (the wire log)")
     sub.add_argument(
-        "--workspace", help="where the simulation keeps its state (default a new temporary folder)"
+        "--workspace",
+        help="a new or empty folder for the simulation's state (default a new temporary one)",
     )
     sub.set_defaults(handler=life)

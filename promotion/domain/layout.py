@@ -6,8 +6,10 @@ job and the local runner read it by these names, never by spelling a file name a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from kernel.errors import UserError
 from kernel.names import MODEL_NAME
 
 MODEL = "model"  # the model folder (model.json, the booster, model.onnx beside it)
@@ -71,3 +73,16 @@ def training_data_beside(baseline_uri: str) -> str:
 
 def candidates_root(buckets_root: str, staging_models_bucket: str) -> str:
     return f"{buckets_root}/{staging_models_bucket}/{MODEL_NAME}/candidates"
+
+
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def candidate_under(uri: str, root: str) -> Candidate:
+    """`uri` as a candidate staged under `root` (candidates_root); anything else is refused
+    by name: prod's deploy trigger takes the URI from a message, and deploys nothing else."""
+    prefix = f"{root.rstrip('/')}/"
+    run_id = uri.rstrip("/").removeprefix(prefix)
+    if not uri.startswith(prefix) or not _RUN_ID.fullmatch(run_id):
+        raise UserError(f"--candidate {uri!r}: not a staged candidate; expected {prefix}<run id>")
+    return Candidate(f"{prefix}{run_id}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kernel.errors import UserError
@@ -42,6 +43,14 @@ def approve_candidate(
     text = json.dumps(approval.as_dict(), indent=2)
     storage.stage({}, {name: text}, candidate.file(layout.APPROVAL_FOLDER))
     return approval
+
+
+def announce(approval: Approval, publish: Callable[[dict[str, str], bytes], str]) -> str:
+    """Tell prod's deploy trigger about `approval`: the candidate as the message's attribute
+    (census-deploy's _CANDIDATE), the whole record as its data; the message id."""
+    record = {**approval.as_dict(), "candidate_uri": approval.candidate_uri}
+    attributes = {"candidate": approval.candidate_uri, "run_id": approval.run_id}
+    return publish(attributes, json.dumps(record).encode())
 
 
 def read_approval(storage: Storage, candidate_uri: str) -> Approval:

@@ -1,14 +1,20 @@
-"""Cloud Build: running a trigger (triggers.run) and reading a build back.
+"""Cloud Build: running a trigger (triggers.run), builds from Pub/Sub messages, approving
+them, and reading builds back.
 
 triggers.run checks what Cloud Build checks: the caller may create builds in the project
 (`cloudbuild.builds.create`) and act as the trigger's service account, and that account may
 write the build's logs (a config with `logging: CLOUD_LOGGING_ONLY` and a user-specified
-service account needs `logging.logEntries.create`). The build then runs in the background,
-as the trigger's service account against this simulation, from this checkout: each step's
-entrypoint and arguments, with the substitutions applied as Cloud Build applies them
-(`${_X}`, `$_X`, `$$` for a literal `$`). Not modelled: the steps' container images (a step
-runs on this machine), and a step whose id is `install` (`make install`: this checkout's
-installed environment stands in for it).
+service account needs `logging.logEntries.create`). A message on the topic of a Pub/Sub
+trigger creates a build too, with the trigger's substitutions bound to the message
+(`$(body.message.attributes.KEY)`, `$(body.message.data)`, `$(body.message.messageId)`; a
+missing key binds ""). A trigger with `approval_config` leaves its build PENDING until someone
+holding `cloudbuild.builds.approve` approves it (builds.approve); a rejected build never runs
+(its status here: CANCELLED). The build then runs in the background, as the trigger's service
+account against this simulation, from this checkout: each step's entrypoint, arguments and
+`env`, with the substitutions applied as Cloud Build applies them (`${_X}`, `$_X`, `$$` for a
+literal `$`). Not modelled: the steps' container images (a step runs on this machine), and a
+step whose id is `install` (`make install`: this checkout's installed environment stands in
+for it).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ P = r"/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
 M = "cloudbuild.projects.locations"
 T = "type.googleapis.com/google.devtools.cloudbuild.v1."
 SKIPPED_STEPS = ("install",)
+_BINDING = re.compile(r"^\$\(body\.message\.(attributes\.([^)]+)|data|messageId)\)$")
 _SUBSTITUTION = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -50,25 +57,51 @@ def substitute(text: str, values: dict[str, str]) -> str:
     return _SUBSTITUTION.sub(one, text)
 
 
+def bind_message(
+    substitutions: dict[str, str], data: bytes, attributes: dict[str, str], message_id: str
+) -> dict[str, str]:
+    """A Pub/Sub trigger's substitutions with their payload bindings resolved."""
+    import base64
+
+    def value(text: str) -> str:
+        match = _BINDING.match(text)
+        if match is None:
+            return text
+        if match.group(2) is not None:
+            return attributes.get(match.group(2), "")
+        if match.group(1) == "data":
+            return base64.b64encode(data).decode()
+        return message_id
+
+    return {name: value(text) for name, text in substitutions.items()}
+
+
 @dataclass
 class Build:
     id: str
     project: str
     trigger: str  # its name
     service_account: str
-    status: str = "QUEUED"  # WORKING, SUCCESS, FAILURE
+    status: str = "QUEUED"  # PENDING (approval), WORKING, SUCCESS, FAILURE, CANCELLED
     steps: list[dict[str, Any]] = field(default_factory=list)  # id, status, exit, log
     finished: threading.Event = field(default_factory=threading.Event)
+    substitutions: dict[str, str] = field(default_factory=dict)
+    approval: dict[str, Any] | None = None  # state PENDING/APPROVED/REJECTED, and its result
+    run: tuple[list, float] | None = None  # (steps, time limit), kept while it waits
 
     def view(self) -> dict[str, Any]:
-        return {
+        view = {
             "id": self.id,
             "projectId": self.project,
             "status": self.status,
             "buildTriggerId": self.trigger,
             "serviceAccount": f"projects/{self.project}/serviceAccounts/{self.service_account}",
+            "substitutions": self.substitutions,
             "steps": [{"id": s["id"], "status": s["status"]} for s in self.steps],
         }
+        if self.approval is not None:
+            view["approval"] = self.approval
+        return view
 
     def log(self) -> str:
         return "\n".join(f"--- {s['id']} ({s['status']})\n{s['log']}" for s in self.steps)
@@ -96,17 +129,86 @@ class CloudBuild:
                 "logs to Cloud Logging (logging.logEntries.create): grant it "
                 "roles/logging.logWriter.",
             )
-        if found.approval:
-            raise ApiError(400, "The simulation does not model builds that wait for approval.")
-        build = Build(uuid.uuid4().hex, pid, found.name, account)
-        config = yaml.safe_load((REPO_ROOT / found.config).read_text())
-        steps = self._steps(build, found, config)  # a bad substitution refuses it, as Google does
-        limit = float(str(config.get("timeout", "600s")).removesuffix("s"))
-        self.builds[build.id] = build
-        threading.Thread(target=self._execute, args=(build, steps, limit), daemon=True).start()
+        build = self.create(found, found.substitutions)
         name = f"projects/{pid}/locations/{location}/operations/{build.id}"
         metadata = {"@type": T + "BuildOperationMetadata", "build": build.view()}
         return JSONResponse({"name": name, "metadata": metadata, "done": False})
+
+    def create(self, trigger: Any, substitutions: dict[str, str]) -> Build:
+        """A build of `trigger`: started, or PENDING when the trigger requires approval."""
+        build = Build(uuid.uuid4().hex, trigger.project, trigger.name, trigger.service_account)
+        config = yaml.safe_load((REPO_ROOT / trigger.config).read_text())
+        build.substitutions = {
+            **{k: str(v) for k, v in (config.get("substitutions") or {}).items()},
+            **substitutions,
+            "PROJECT_ID": build.project,
+            "BUILD_ID": build.id,
+        }
+        steps = self._steps(build, config)  # a bad substitution refuses it, as Google does
+        limit = float(str(config.get("timeout", "600s")).removesuffix("s"))
+        self.builds[build.id] = build
+        if trigger.approval:
+            build.status, build.run = "PENDING", (steps, limit)
+            build.approval = {"state": "PENDING", "config": {"approvalRequired": True}}
+        else:
+            self._start(build, steps, limit)
+        return build
+
+    def on_message(self, trigger: Any, data: bytes, attributes: dict, message_id: str) -> None:
+        """A message on a Pub/Sub trigger's topic: a build (a refused one is logged)."""
+        entry = self.sim.log_call(f"cloudbuild ({trigger.name})", "POST", f"{M}.builds.create")
+        try:
+            bound = bind_message(trigger.substitutions, data, attributes, message_id)
+            self.create(trigger, bound)
+            entry.status = 200
+        except ApiError as exc:
+            entry.status = exc.status
+
+    def _start(self, build: Build, steps: list, limit: float) -> None:
+        threading.Thread(target=self._execute, args=(build, steps, limit), daemon=True).start()
+
+    @route("GET", P + r"/builds", f"{M}.builds.list")
+    def list_builds(self, call: Any, project: str, location: str) -> JSONResponse:
+        """The project's builds, newest first; `filter` understands status="X"."""
+        pid = self.sim.world.project_id(project)
+        call.authorize(f"projects/{pid}")
+        wanted = re.search(
+            r'status\s*=\s*"?([A-Z_]+)"?', call.request.query_params.get("filter", "")
+        )
+        found = [
+            b.view()
+            for b in reversed(self.builds.values())
+            if b.project == pid and (wanted is None or b.status == wanted.group(1))
+        ]
+        return JSONResponse({"builds": found})
+
+    @route("POST", P + r"/builds/(?P<build>[^/:]+):approve", f"{M}.builds.approve")
+    def approve(self, call: Any, project: str, location: str, build: str) -> JSONResponse:
+        pid = self.sim.world.project_id(project)
+        call.authorize(f"projects/{pid}")  # cloudbuild.builds.approve
+        found = self.builds.get(build)
+        if found is None or found.project != pid:
+            raise ApiError(404, f"Build {build} not found.")
+        if found.approval is None or found.approval["state"] != "PENDING" or found.run is None:
+            raise ApiError(400, f"Build {build} is not pending approval.")
+        result = dict(call.json().get("approvalResult") or {})
+        decision = result.get("decision")
+        if decision not in ("APPROVED", "REJECTED"):
+            raise ApiError(400, "approvalResult.decision must be APPROVED or REJECTED.")
+        result["approverAccount"] = call.principal
+        found.approval = {**found.approval, "state": decision, "result": result}
+        steps, limit = found.run
+        found.run = None
+        done = decision == "REJECTED"
+        if done:
+            found.status = "CANCELLED"
+            found.finished.set()
+        else:
+            found.status = "QUEUED"
+            self._start(found, steps, limit)
+        name = f"projects/{pid}/locations/{location}/operations/{found.id}"
+        metadata = {"@type": T + "BuildOperationMetadata", "build": found.view()}
+        return JSONResponse({"name": name, "metadata": metadata, "done": done})
 
     @route("GET", P + r"/builds/(?P<build>[^/:]+)", f"{M}.builds.get")
     def get(self, call: Any, project: str, location: str, build: str) -> JSONResponse:
@@ -117,27 +219,21 @@ class CloudBuild:
             raise ApiError(404, f"Build {build} not found.")
         return JSONResponse(found.view())
 
-    def _steps(
-        self, build: Build, trigger: Any, config: dict[str, Any]
-    ) -> list[tuple[str, list[str] | None]]:
-        """(step id, command) for each step of the trigger's config, substituted; None for
-        a step the simulation does not run."""
-        values = {
-            **{k: str(v) for k, v in (config.get("substitutions") or {}).items()},
-            **trigger.substitutions,
-            "PROJECT_ID": build.project,
-            "BUILD_ID": build.id,
-        }
-        steps: list[tuple[str, list[str] | None]] = []
+    def _steps(self, build: Build, config: dict[str, Any]) -> list[tuple[str, list | None, dict]]:
+        """(step id, command, env) for each step of the config, substituted; None for a step
+        the simulation does not run."""
+        values = build.substitutions
+        steps: list[tuple[str, list | None, dict]] = []
         for number, step in enumerate(config["steps"]):
             name = step.get("id", str(number))
             command = [step["entrypoint"]] if step.get("entrypoint") else []
             command += [substitute(str(a), values) for a in step.get("args", [])]
-            steps.append((name, None if name in SKIPPED_STEPS else command))
+            env = dict(substitute(str(e), values).split("=", 1) for e in step.get("env", []))
+            steps.append((name, None if name in SKIPPED_STEPS else command, env))
         return steps
 
     def _execute(
-        self, build: Build, steps: list[tuple[str, list[str] | None]], limit: float
+        self, build: Build, steps: list[tuple[str, list | None, dict]], limit: float
     ) -> None:
         """The build's steps, in order, as its service account; the first failure ends it,
         and the config's `timeout` ends the build (status TIMEOUT, the step killed)."""
@@ -145,15 +241,15 @@ class CloudBuild:
         deadline = time.monotonic() + limit
         build.status = "WORKING"
         try:
-            for name, command in steps:
+            for name, command, step_env in steps:
                 if command is None:
                     build.steps.append({"id": name, "status": "SKIPPED", "log": "", "exit": 0})
                     continue
                 started = time.monotonic()
                 try:
                     done = subprocess.run(
-                        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                        check=False, timeout=max(deadline - started, 0.0),
+                        command, cwd=REPO_ROOT, env={**env, **step_env}, capture_output=True,
+                        text=True, check=False, timeout=max(deadline - started, 0.0),
                     )  # fmt: skip
                 except subprocess.TimeoutExpired:
                     build.status = "TIMEOUT"
@@ -180,4 +276,5 @@ class CloudBuild:
 
 
 def install(sim: Any) -> None:
-    register(sim, "cloudbuild", CloudBuild(sim))
+    sim.cloudbuild = CloudBuild(sim)
+    register(sim, "cloudbuild", sim.cloudbuild)

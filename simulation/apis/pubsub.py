@@ -5,7 +5,8 @@ if the project's Pub/Sub agent may encrypt with its key (otherwise Google answer
 naming the key). Each message reaches the functions whose event trigger is the topic:
 Eventarc pushes it as the trigger's service account, which needs `run.routes.invoke` on the
 function's service; the function then runs as its runtime identity (simulation/functions.py).
-Not modelled: subscriptions other than functions' own, ordering, retries, dead letters.
+It also reaches the Cloud Build triggers whose `pubsub_config` names the topic (a build each,
+apis/cloudbuild.py). Not modelled: other subscriptions, ordering, retries, dead letters.
 """
 
 from __future__ import annotations
@@ -36,11 +37,26 @@ class PubSub:
     )
     def publish_route(self, call: Any, project: str, topic: str) -> JSONResponse:
         name = f"projects/{project}/topics/{topic}"
-        datas = [base64.b64decode(m.get("data", "")) for m in call.json().get("messages", [])]
-        ids = [self.publish(call.entry, call.principal, name, data) for data in datas]
+        ids = [
+            self.publish(
+                call.entry,
+                call.principal,
+                name,
+                base64.b64decode(m.get("data", "")),
+                {str(k): str(v) for k, v in (m.get("attributes") or {}).items()},
+            )
+            for m in call.json().get("messages", [])
+        ]
         return JSONResponse({"messageIds": ids})
 
-    def publish(self, entry: WireEntry, principal: str | None, topic: str, data: bytes) -> str:
+    def publish(
+        self,
+        entry: WireEntry,
+        principal: str | None,
+        topic: str,
+        data: bytes,
+        attributes: dict[str, str] | None = None,
+    ) -> str:
         """Store and deliver one message, as Pub/Sub does for `principal`; its message id."""
         self.sim.check(entry, principal, PUBLISH, topic)
         if topic not in self.sim.world.topics:
@@ -54,6 +70,9 @@ class PubSub:
             if not allowed:
                 raise ApiError(403, f"Cloud Pub/Sub did not have the necessary access to {key}.")
         message_id = str(len(self.sim.wire))
+        for trigger in self.sim.world.triggers.values():
+            if trigger.topic == topic:  # Cloud Build's own subscription: a build per message
+                self.sim.cloudbuild.on_message(trigger, data, attributes or {}, message_id)
         for function in self.sim.world.functions.values():
             if function.topic == topic:
                 thread = threading.Thread(

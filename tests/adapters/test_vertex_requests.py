@@ -192,3 +192,27 @@ def test_a_version_with_an_on_device_model_is_labelled_with_it():
     labelled = requests.upload_request(**common, on_device="model-onnx")
     assert labelled["labels"]["on-device"] == "model-onnx"
     assert "on-device" not in requests.upload_request(**common)["labels"]
+
+
+def test_an_approved_candidate_is_announced_as_one_message():
+    import base64
+    import json
+
+    from promotion.steps.approval import Approval, announce
+
+    sent = []
+
+    def publish(attributes, data):
+        sent.append(requests.publish_request("projects/p/topics/t", attributes, data))
+        return "17"
+
+    approval = Approval(
+        "gs://b/census-income/candidates/run-1", "run-1", "abc", "img@sha256:0", "x"
+    )
+    assert announce(approval, publish) == "17"
+    ((request),) = sent
+    assert request["path"] == "/v1/projects/p/topics/t:publish"
+    (message,) = request["json"]["messages"]
+    assert message["attributes"] == {"candidate": approval.candidate_uri, "run_id": "run-1"}
+    record = json.loads(base64.b64decode(message["data"]))
+    assert record["candidate_uri"] == approval.candidate_uri and record["commit"] == "abc"

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated 
 
 DEPLOYER = "census-deployer@census-ml-prod.iam.gserviceaccount.com"
 READER = "census-reader@census-ml-prod.iam.gserviceaccount.com"
+TOPIC = "projects/census-ml-prod/topics/census-approved-candidates"
 PIPELINE = "serviceAccount:census-pipeline@census-ml-staging.iam.gserviceaccount.com"
 
 
@@ -42,19 +43,54 @@ def test_approval_leaves_the_staging_pipeline_only_the_reader(approval_stacks):
     assert token_targets(approval_stacks) == {READER}
 
 
-def test_approval_adds_prods_deploy_trigger_run_on_demand_with_approval(approval_stacks):
+def test_approval_adds_prods_deploy_trigger_started_by_a_message_with_approval(approval_stacks):
     (trigger,) = deploy_trigger(approval_stacks)
     assert trigger["approval_config"] == {"approval_required": True}
     assert trigger["service_account"].endswith(f"/serviceAccounts/{DEPLOYER}")
     assert trigger["git_file_source"]["path"] == "cloudbuild/deploy.yaml"
     assert trigger["source_to_build"]["ref"] == "refs/heads/main"
-    assert "github" not in trigger  # no event starts it: only `gcloud builds triggers run`
+    assert "github" not in trigger  # no push or pull request starts it
+    assert trigger["pubsub_config"]["topic"] == TOPIC
+    assert trigger["substitutions"] == {"_CANDIDATE": "$(body.message.attributes.candidate)"}
+    (topic,) = resources_of(approval_stacks["prod"], "google_pubsub_topic")
+    assert topic["name"] == "census-approved-candidates"
+    assert (
+        topic["kms_key_name"].endswith("/cryptoKeys/pubsub}") or "pubsub" in topic["kms_key_name"]
+    )
     writers = {
         g["member"]
         for g in resources_of(approval_stacks["prod"], "google_project_iam_member")
         if g["role"] == "roles/logging.logWriter"
     }
     assert f"serviceAccount:{DEPLOYER}" in writers
+
+
+def test_approval_grants_people_approval_and_the_pipeline_one_topic(approval_stacks):
+    approvers = {
+        g["member"]
+        for g in resources_of(approval_stacks["prod"], "google_project_iam_member")
+        if g["role"] == "roles/cloudbuild.builds.approver"
+    }
+    assert approvers == {"user:release-approver@example.com"}
+    (publish,) = [
+        g
+        for g in resources_of(
+            approval_stacks["prod-cross-tenant"], "google_pubsub_topic_iam_member"
+        )
+        if g["member"] == PIPELINE
+    ]
+    assert (publish["topic"], publish["role"]) == (
+        "census-approved-candidates",
+        "roles/pubsub.publisher",
+    )
+
+
+def test_canary_mode_has_no_topic_approvers_or_key_for_them(stacks):
+    assert resources_of(stacks["prod"], "google_pubsub_topic") == []
+    roles = {g["role"] for g in resources_of(stacks["prod"], "google_project_iam_member")}
+    assert "roles/cloudbuild.builds.approver" not in roles
+    keys = {k["name"] for k in resources_of(stacks["prod"], "google_kms_crypto_key")}
+    assert "pubsub" not in keys
 
 
 def test_approval_stacks_pass_the_gate_and_the_first_apply(approval_stacks, approval_platform):

@@ -53,7 +53,8 @@ def test_mlops_deploy_deploys_the_approved_candidate_once(approved, capsys):
     ],
 )
 def test_a_candidate_without_a_sound_approval_is_refused(tmp_path, capsys, approval, message):
-    candidate = tmp_path / "candidates" / "r"
+    staged = "census-ml-staging/buckets/census-ml-staging-models/census-income/candidates"
+    candidate = tmp_path / "ws" / staged / "r"
     (candidate / "approval").mkdir(parents=True)
     if approval is not None:
         (candidate / "approval" / "approval.json").write_text(approval)
@@ -64,3 +65,11 @@ def test_a_candidate_without_a_sound_approval_is_refused(tmp_path, capsys, appro
     assert not (tmp_path / "ws" / "census-ml-prod").exists() or not any(
         (tmp_path / "ws" / "census-ml-prod").rglob("model.txt")
     )
+
+
+def test_a_candidate_outside_stagings_candidates_is_refused(tmp_path, capsys):
+    candidate = tmp_path / "elsewhere" / "r"
+    (candidate / "approval").mkdir(parents=True)
+    code = main(["deploy", "--candidate", str(candidate), "--workspace", str(tmp_path / "ws")])
+    assert code == 2
+    assert "not a staged candidate; expected " in capsys.readouterr().err

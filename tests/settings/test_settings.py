@@ -171,3 +171,37 @@ def test_each_role_has_exactly_its_sections(platform):
     prod = platform["prod"].model_dump()
     with pytest.raises(ValueError, match=r"\[serving\]: required in a prod tenant"):
         Settings.model_validate({**prod, "serving": None})
+
+
+def test_approval_mode_needs_prods_approvers_and_its_key(tmp_path):
+    from simulation.modes import approval_envs
+
+    envs = approval_envs(tmp_path / "ok")
+    assert load_platform(envs).prod.cloudbuild.approvers == ("user:release-approver@example.com",)
+    edit(envs, "prod", 'approvers = ["user:release-approver@example.com"]', "approvers = []")
+    with pytest.raises(UserError, match=r"envs/prod/settings.toml: cloudbuild\.approvers: .*"):
+        load_platform(envs)
+    envs = approval_envs(tmp_path / "no-key")
+    edit(envs, "prod", ', pubsub = "pubsub" }', " }")
+    with pytest.raises(UserError, match=r'kms\.keys\.pubsub: .*add pubsub = "pubsub"'):
+        load_platform(envs)
+
+
+def test_canary_mode_refuses_what_only_approval_uses(envs_copy):
+    edit(envs_copy, "prod", 'artifacts = "artifacts" }', 'artifacts = "artifacts", pubsub = "p" }')
+    with pytest.raises(UserError, match=r"kms\.keys\.pubsub: only used when .*remove it"):
+        load_platform(envs_copy)
+
+
+@pytest.mark.parametrize(
+    ("env", "approvers", "message"),
+    [
+        ("prod", '["serviceAccount:robot@p.iam.gserviceaccount.com"]', "approvers"),
+        ("prod", '["release-approver@example.com"]', "approvers"),
+        ("staging", '["user:a@example.com"]', "only prod's deploys are approved"),
+    ],
+)
+def test_approvers_are_people_in_prod(envs_copy, env, approvers, message):
+    edit(envs_copy, env, "[cloudbuild]\n", f"[cloudbuild]\napprovers = {approvers}\n")
+    with pytest.raises(UserError, match=message):
+        load_settings(env, envs_copy)

@@ -5,8 +5,8 @@ as the deployer itself, deploys the approved candidate."""
 import json
 
 import pytest
-from prod_deploy import DEPLOYER, IMAGE, deploy, endpoint, registered, stage_candidate
-from simulated import mlops_as
+from prod_deploy import DEPLOYER, IMAGE, PIPELINE, deploy, endpoint, registered, stage_candidate
+from simulated import STAGING_BUILD, mlops_as
 
 pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
 
@@ -58,3 +58,83 @@ def test_the_deploy_trigger_judges_the_canary_as_the_deployer_itself(cloud, appr
     reads = [e for e in sim.wire if e.method == "monitoring.projects.timeSeries.list"]
     assert reads and {e.principal for e in reads} == {DEPLOYER}
     assert not any(e.method.endswith(".generateAccessToken") for e in sim.wire)  # no impersonation
+
+
+TOPIC = "projects/census-ml-prod/topics/census-approved-candidates"
+APPROVER = "release-approver@example.com"
+BUILDS = "/cloudbuild/v1/projects/census-ml-prod/locations/global/builds"
+
+
+def as_person(sim, who: str):
+    import httpx
+
+    token = sim.tokens.issue(who)
+    return httpx.Client(base_url=sim.url, headers={"authorization": f"Bearer {token}"})
+
+
+def announced(sim, monkeypatch, run_id: str, publisher: str = PIPELINE) -> str:
+    """The approve step's announcement, sent as `publisher`, of an approved candidate."""
+    from adapters.vertex.pubsub import PubSubPublisher
+    from promotion.steps.approval import Approval, announce
+
+    monkeypatch.setenv("MLOPS_API_ENDPOINT", f"{sim.url}/{{service}}")
+    uri = approve(sim, run_id)
+    folder = sim.root / "storage" / uri.removeprefix("gs://") / "approval" / "approval.json"
+    record = json.loads(folder.read_text())
+    approval = Approval(uri, record["run_id"], record["commit"], record["serving_image"], "x")
+    return announce(approval, PubSubPublisher(TOPIC, sim.credentials(publisher)))
+
+
+def test_an_announced_candidate_waits_for_an_approver_then_deploys_as_the_deployer(
+    cloud, approval_stacks, monkeypatch
+):
+    sim = cloud(approval_stacks)
+    announced(sim, monkeypatch, "run-1")
+    (build,) = sim.builds.values()
+    assert (build.status, build.service_account) == ("PENDING", DEPLOYER)
+    assert build.substitutions["_CANDIDATE"].endswith("/candidates/run-1")
+    # neither the pipeline nor the deployer may approve; the approver may list and approve
+    for robot in (PIPELINE, DEPLOYER):
+        with as_person(sim, robot) as client:
+            refused = client.post(f"{BUILDS}/{build.id}:approve", json={})
+        assert refused.status_code == 403 and "cloudbuild.builds.approve" in refused.text
+    with as_person(sim, APPROVER) as client:
+        pending = client.get(BUILDS, params={"filter": 'status="PENDING"'}).json()["builds"]
+        assert [b["id"] for b in pending] == [build.id]
+        body = {"approvalResult": {"decision": "APPROVED", "comment": "metrics reviewed"}}
+        assert client.post(f"{BUILDS}/{build.id}:approve", json=body).status_code == 200
+    assert build.finished.wait(600), "the census-deploy build never finished"
+    assert build.status == "SUCCESS", build.log()[-3000:]
+    assert build.approval["result"]["approverAccount"] == APPROVER
+    assert "deployed version 1 (smoke test passed)" in build.log()
+    assert registered(sim)["aliases"]["champion"] == "1"
+    vertex = [e for e in sim.wire if e.method.startswith("aiplatform.")]
+    assert {e.principal for e in vertex} == {DEPLOYER}
+
+
+def test_nobody_but_the_pipeline_announces_and_nobody_starts_a_deploy_unapproved(
+    cloud, approval_stacks, monkeypatch
+):
+    from kernel.errors import PlatformRefused
+
+    sim = cloud(approval_stacks)
+    with pytest.raises(PlatformRefused, match=r"pubsub\.topics\.publish on .* to .*\(403\)"):
+        announced(sim, monkeypatch, "run-1", publisher=STAGING_BUILD)
+    run = "/cloudbuild/v1/projects/census-ml-prod/locations/global/triggers/census-deploy:run"
+    for who in (PIPELINE, APPROVER):
+        with as_person(sim, who) as client:
+            refused = client.post(run, json={})
+        assert refused.status_code == 403 and "cloudbuild.builds.create" in refused.text
+    assert sim.builds == {}
+
+
+def test_a_rejected_build_never_runs(cloud, approval_stacks, monkeypatch):
+    sim = cloud(approval_stacks)
+    announced(sim, monkeypatch, "run-1")
+    (build,) = sim.builds.values()
+    with as_person(sim, APPROVER) as client:
+        body = {"approvalResult": {"decision": "REJECTED"}}
+        assert client.post(f"{BUILDS}/{build.id}:approve", json=body).json()["done"] is True
+        again = client.post(f"{BUILDS}/{build.id}:approve", json=body)
+    assert again.status_code == 400 and "not pending approval" in again.text
+    assert build.status == "CANCELLED" and build.steps == [] and registered(sim) is None

@@ -1,7 +1,8 @@
 """`mlops simulate life`: the model's life on Vertex AI in one simulated cloud, sealed (no
 process of it may reach a host but this machine): runs 1-4, the scheduled judgement that
-promotes the canary, a bad serving release rolled back on its error rate, an anomaly that
-reaches the retraining function through prod's log sink, and the run it starts."""
+promotes the canary, a bad serving release rolled back on its error rate, approval turned on,
+an anomaly that reaches the retraining function through prod's log sink, the run it starts,
+and a person approving the deploy build it announced."""
 
 import os
 import re
@@ -84,11 +85,54 @@ def test_an_anomaly_reaches_the_retraining_function_and_starts_run_4(life):
     assert reached.count("submitted projects/census-ml-staging/") == 1
     fourth = chapter(life, "run 4: the retraining: PIPELINE_STATE_SUCCEEDED")
     assert "decision : DEPLOY (custom): beats the champion" in fourth
-    assert "deployed : version 4; smoke test passed" in fourth
-    assert re.search(r"endpoint : v[24] (90|10)%, v[24] (90|10)%", fourth)  # the settings' 10%
+    # approval is on by now: the run announces its candidate and leaves prod as it was
+    assert re.search(
+        r"approved : gs://census-ml-staging-models/census-income/candidates/\S+; announced on "
+        r"projects/census-ml-prod/topics/census-approved-candidates message \d+",
+        fourth,
+    )
+    assert "deployed :" not in fourth and "endpoint : v2 100%" in fourth
+
+
+def test_turning_approval_on_takes_the_deployer_from_the_pipeline(life):
+    applied = chapter(life, "the platform team turns approval on")
+    approver = "roles/cloudbuild.builds.approver on projects/census-ml-prod to release-approver@"
+    assert f"granted  : {approver}" in applied
+    topic = "projects/census-ml-prod/topics/census-approved-candidates"
+    assert f"granted  : roles/pubsub.publisher on {topic} to census-pipeline@" in applied
+    on = f"projects/census-ml-prod/serviceAccounts/{DEPLOYER}"
+    token = f"roles/iam.serviceAccountTokenCreator on {on}"
+    assert f"revoked  : {token} to census-pipeline@" in applied
+    assert f"trigger  : census-deploy on {topic}, approval required" in applied
+
+
+def test_a_person_approves_the_deploy_build_which_deploys_as_the_deployer(life):
+    approved = chapter(life, "a release approver approves prod's census-deploy build")
+    assert re.search(
+        r"pending  : \w+ \(census-deploy\) _CANDIDATE=gs://census-ml-staging-models/", approved
+    )
+    assert "approve  : 200 as release-approver@example.com" in approved
+    assert f"build    : SUCCESS as {DEPLOYER}" in approved
+    assert "deployed version 4 (smoke test passed); endpoint v2 90%, v4 10%" in approved
+    assert "aliases challenger=v4, champion=v2" in approved
 
 
 def test_the_summary_counts_calls_per_identity(life):
     summary = life[life.index("simulated life: ") :]
     assert re.search(rf"\d+  {re.escape(DEPLOYER)}", summary)
     assert "census-retrain@census-ml-staging.iam.gserviceaccount.com" in summary
+    assert re.search(r"\d+  release-approver@example.com", summary)  # listed and approved
+
+
+def test_a_workspace_that_holds_a_simulated_cloud_is_refused(tmp_path):
+    (tmp_path / "cloud").mkdir()
+    (tmp_path / "cloud" / "wire.log").write_text("a previous life\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "mlops.cli", "simulate", "life", "--workspace", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert f"{tmp_path}: holds a simulated cloud already" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert (tmp_path / "cloud" / "wire.log").read_text() == "a previous life\n"  # untouched
