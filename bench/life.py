@@ -4,6 +4,7 @@ One life is ~3 minutes here, so it runs once (REPEATS); the calls per identity a
 (the same story makes the same calls, bar the canary's smoke-test retries).
 """
 
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -12,6 +13,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from figures import record
 
 from simulation import life as simulated
+
+
+def short(principal: str) -> str:
+    """A figure key for a principal: census-deployer@... -> deployer, service-N@gcp-sa-logging
+    -> agent_logging, a person -> their name, cloudbuild (census-deploy) -> cloudbuild."""
+    name, _, domain = principal.partition("@")
+    if name.startswith("service-"):
+        name = "agent_" + domain.split(".")[0].removeprefix("gcp-sa-")
+    return re.sub(r"[^a-z0-9]+", "_", name.removeprefix("census-").split(" ")[0].lower())
 
 
 def main() -> None:
@@ -25,7 +35,7 @@ def main() -> None:
         "chapters": len(life.chapters),
         "runs": sum(1 for c in life.chapters if c.run),
         "client_predictions": life.client_calls,
-        "calls": dict(life.calls.most_common()),
+        **{f"calls_{short(who)}": n for who, n in life.calls.items()},
     }
     print(f"simulated life: {figures['runs']} runs, {figures['chapters']} chapters in "
           f"{figures['wall_s']} s")  # fmt: skip
