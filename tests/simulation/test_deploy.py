@@ -55,16 +55,6 @@ def test_first_run_deploys_version_1_at_100_with_cmek_and_the_serving_identity(c
     }
 
 
-def test_second_run_canaries(cloud):
-    sim = cloud()
-    result_of(deploy(sim, "run-1"))
-    second = result_of(deploy(sim, "run-2"))
-    assert second["version"] == "2" and second["traffic"] == {"1": 90, "2": 10}
-    model = registered(sim)
-    assert model["aliases"]["champion"] == "1" and model["aliases"]["challenger"] == "2"
-    assert model["aliases"]["default"] == "1"
-
-
 def test_a_bad_first_version_is_rolled_back_and_removed(garbage_image):
     sim = garbage_image
     done = deploy(sim, "run-1", GARBAGE)

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.slow
 
 SEALED = Path(__file__).resolve().parents[1] / "sealed"
 DEPLOYER = "census-deployer@census-ml-prod.iam.gserviceaccount.com"
+ACCOUNTS = "projects/census-ml-prod/serviceAccounts"
 LOGGING_AGENT = "service-100000000003@gcp-sa-logging.iam.gserviceaccount.com"
 
 
@@ -60,6 +61,15 @@ def test_the_scheduled_judgement_promotes_the_canary_as_the_deployer(life):
     assert f"SUCCESS as {DEPLOYER}" in judged
     assert "canary v2 vs champion v1: PROMOTE" in judged
     assert "endpoint : v2 100%" in judged and "champion=v2, default=v2" in judged
+    # Cloud Scheduler started each judgement with the deployer's own token: builds.create in
+    # prod and actAs itself, nothing more (tests/simulation/test_canary_schedule.py: without
+    # its starter role the schedule is refused)
+    wire = Path(re.search(r"wire log : (\S+)", life).group(1)).read_text().splitlines()
+    runs = [line for line in wire if "cloudbuild.projects.locations.triggers.run" in line]
+    assert len(runs) == 2 and all(f"as {DEPLOYER}  [" in line for line in runs)
+    for line in runs:
+        assert "allowed cloudbuild.builds.create on projects/census-ml-prod;" in line
+        assert f"allowed iam.serviceAccounts.actAs on {ACCOUNTS}/{DEPLOYER}" in line
 
 
 def test_a_bad_serving_release_is_rolled_back_on_its_error_rate(life):
@@ -114,7 +124,7 @@ def test_a_person_approves_the_deploy_build_which_deploys_as_the_deployer(life):
     assert "approve  : 200 as release-approver@example.com" in approved
     assert f"build    : SUCCESS as {DEPLOYER}" in approved
     assert "deployed version 4 (smoke test passed); endpoint v2 90%, v4 10%" in approved
-    assert "aliases challenger=v4, champion=v2" in approved
+    assert "aliases challenger=v4, champion=v2, default=v2" in approved  # default: the champion
 
 
 def test_the_summary_counts_calls_per_identity(life):
