@@ -49,8 +49,17 @@ class CustomRole:
 PREFLIGHT_ROLE = CustomRole(
     "censusPreflight",
     "census preflight",
-    "Reads the CMEK keys and their IAM policies for the preflight (mlops doctor).",
-    ("cloudkms.cryptoKeys.get", "cloudkms.cryptoKeys.getIamPolicy"),
+    "Reads the CMEK keys, their IAM policies and the run's buckets for the preflight.",
+    ("cloudkms.cryptoKeys.get", "cloudkms.cryptoKeys.getIamPolicy", "storage.buckets.get"),
+)
+
+# The staging pipeline's way into prod: mint a prod identity's access tokens, nothing else
+# (roles/iam.serviceAccountTokenCreator also signs blobs and JWTs and mints ID tokens).
+TOKEN_MINTER_ROLE = CustomRole(
+    "censusTokenMinter",
+    "census token minter",
+    "Mints access tokens of one prod identity for the staging pipeline (impersonation).",
+    ("iam.serviceAccounts.getAccessToken",),
 )
 
 
@@ -76,8 +85,6 @@ PLANNER_ROLE = CustomRole(
         "cloudkms.cryptoKeys.getIamPolicy",
         "storage.buckets.get",
         "storage.buckets.getIamPolicy",
-        "storage.objects.get",
-        "storage.objects.list",
         "bigquery.datasets.get",
         "bigquery.datasets.getIamPolicy",
         "artifactregistry.repositories.get",
@@ -160,11 +167,17 @@ CANARY_STARTER_ROLE = CustomRole(
 )
 
 
+ALL_CUSTOM_ROLES = (
+    PREFLIGHT_ROLE, PLANNER_ROLE, SUBMITTER_ROLE, DEPLOYER_ROLE, READER_ROLE,
+    CANARY_STARTER_ROLE, TOKEN_MINTER_ROLE,
+)  # fmt: skip
+
+
 def custom_roles(s: Settings) -> list[CustomRole]:
     """The custom roles each env's stack defines in its own project."""
     by_role = {
         "non-prod": [SUBMITTER_ROLE],
-        "prod": [DEPLOYER_ROLE, READER_ROLE, CANARY_STARTER_ROLE],
+        "prod": [DEPLOYER_ROLE, READER_ROLE, CANARY_STARTER_ROLE, TOKEN_MINTER_ROLE],
     }
     return [PREFLIGHT_ROLE, PLANNER_ROLE, *by_role.get(s.role, [])]
 
@@ -206,6 +219,8 @@ def _in_tenant(s: Settings) -> list[Grant]:
     # Planner: reads everything the stacks manage, and the state (plans run with -lock=false).
     add("project", p, PLANNER_ROLE.name(p), sa("planner"))
     add("bucket", s.state_bucket, "roles/storage.objectViewer", sa("planner"))
+    if s.role == "non-prod":  # the one object the stacks manage: the function's source
+        add("bucket", b.templates, "roles/storage.objectViewer", sa("planner"))
     # Build: writes its logs everywhere; in non-prod it also pushes images and templates and
     # submits pipeline runs as the pipeline SA (below).
     add("project", p, "roles/logging.logWriter", sa("build"))
@@ -256,10 +271,10 @@ def _in_tenant(s: Settings) -> list[Grant]:
     add("bucket", b.templates, "roles/storage.objectUser", sa("build"))
     g.extend(preflight_grants(s, s.service_account_email("build")))
     if s.role == "non-prod":
-        # The retraining function runs as its own identity: receives its events, reads the
-        # published template, and submits runs as the pipeline identity after the preflight.
+        # The retraining function runs as its own identity: Eventarc's push invokes it as it
+        # (run.invoker; a Pub/Sub trigger needs no eventReceiver), it reads the published
+        # template, and submits runs as the pipeline identity after the preflight.
         add("project", p, "roles/logging.logWriter", sa("retrain"))
-        add("project", p, "roles/eventarc.eventReceiver", sa("retrain"))
         add("run_service", RETRAIN_FUNCTION, "roles/run.invoker", sa("retrain"))
         add("bucket", b.templates, "roles/storage.objectViewer", sa("retrain"))
         add("project", p, SUBMITTER_ROLE.name(p), sa("retrain"))
@@ -298,7 +313,7 @@ def preflight_grants(s: Settings, caller: str) -> list[Grant]:
             s.project_id,
             "bucket",
             getattr(s.buckets, purpose),
-            "roles/storage.legacyBucketReader",
+            PREFLIGHT_ROLE.name(s.project_id),
             _sa(caller),
         )
         for purpose in s.run_buckets
@@ -355,7 +370,7 @@ def cross_tenant_grants(platform: Platform, env: str) -> list[Grant]:
                     s.project_id,
                     "service_account",
                     s.service_account_email(identity),
-                    "roles/iam.serviceAccountTokenCreator",
+                    TOKEN_MINTER_ROLE.name(s.project_id),
                     _sa(peer.service_account_email("pipeline")),
                 )
                 for identity in acts_as

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from infra.iam import ALL_CUSTOM_ROLES
 from kernel import gcp_iam
 from kernel.images import is_pinned
 
@@ -263,7 +264,7 @@ def token_creators(stack: dict, facts: StackFacts) -> Iterator[Violation]:
     """Minting a service account's tokens from another project is a cross-tenant write path:
     only the ones the design names (facts.token_creators) may exist."""
     for rtype, address, body in resources(stack):
-        if rtype != "google_service_account_iam_member" or body["role"] not in TOKEN_ROLES:
+        if rtype != "google_service_account_iam_member" or not _mints_tokens(body["role"]):
             continue
         target = body["service_account_id"].split("/")[1]
         member = body["member"].split(":", 1)[-1]
@@ -274,6 +275,15 @@ def token_creators(stack: dict, facts: StackFacts) -> Iterator[Violation]:
                 address,
                 f"{member} (another project) may mint tokens of {body['service_account_id']}",
             )
+
+
+def _mints_tokens(role: str) -> bool:
+    """A predefined token role, or one of this repository's custom roles that may mint."""
+    if role in TOKEN_ROLES:
+        return True
+    minting = {"iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.signJwt"}
+    role_id = role.rsplit("/", 1)[-1]
+    return any(r.role_id == role_id and minting & set(r.permissions) for r in ALL_CUSTOM_ROLES)
 
 
 RULES: tuple[Callable[[dict, StackFacts], Iterator[Violation]], ...] = (

@@ -62,10 +62,10 @@ def test_each_cross_tenant_stack_grants_exactly_the_cross_tenant_table(stacks, p
     # The one write path into prod: staging's pipeline minting the deployer's tokens (with
     # promotion = "canary"); it also reads prod as the reader, and staging's submitters read
     # prod metadata for the preflight.
-    read_only = {"custom censusPreflight", "roles/storage.legacyBucketReader"}
+    read_only = {"custom censusPreflight"}
     assert {r for r in cross["prod"] if r[1] not in read_only} == {
-        ("staging pipeline", "roles/iam.serviceAccountTokenCreator", "service account deployer"),
-        ("staging pipeline", "roles/iam.serviceAccountTokenCreator", "service account reader"),
+        ("staging pipeline", "custom censusTokenMinter", "service account deployer"),
+        ("staging pipeline", "custom censusTokenMinter", "service account reader"),
     }
 
 

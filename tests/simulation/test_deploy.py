@@ -106,7 +106,7 @@ def test_the_monitoring_job_is_created_then_updated_never_duplicated(cloud):
     [
         (
             "google_service_account_iam_member",
-            lambda b: b["role"] == "roles/iam.serviceAccountTokenCreator",
+            lambda b: b["role"].endswith("/roles/censusTokenMinter"),
             "iam.serviceAccounts.getAccessToken",
         ),
         (

@@ -111,7 +111,7 @@ def test_turning_approval_on_takes_the_deployer_from_the_pipeline(life):
     topic = "projects/census-ml-prod/topics/census-approved-candidates"
     assert f"granted  : roles/pubsub.publisher on {topic} to census-pipeline@" in applied
     on = f"projects/census-ml-prod/serviceAccounts/{DEPLOYER}"
-    token = f"roles/iam.serviceAccountTokenCreator on {on}"
+    token = f"projects/census-ml-prod/roles/censusTokenMinter on {on}"
     assert f"revoked  : {token} to census-pipeline@" in applied
     assert f"trigger  : census-deploy on {topic}, approval required" in applied
 
