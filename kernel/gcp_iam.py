@@ -30,6 +30,10 @@ DOCUMENTED: dict[str, tuple[str, ...]] = {
     "cloudkms.projects.locations.keyRings.cryptoKeys.testIamPermissions": (),
     # cloud.google.com/bigquery/docs/access-control
     "bigquery.jobs.query": ("bigquery.jobs.create",),
+    # cloud.google.com/bigquery/docs/reference/rest/v2/projects/getServiceAccount: "Requires
+    # the bigquery.jobs.create permission on the project resource" (what the provider's
+    # google_bigquery_default_service_account data source calls on every plan)
+    "bigquery.projects.getServiceAccount": ("bigquery.jobs.create",),
     "bigquery.tabledata.list": ("bigquery.tables.getData",),
 }
 

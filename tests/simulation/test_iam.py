@@ -27,6 +27,10 @@ def test_documented_gaps_are_filled():
     )
     kms = "cloudkms.projects.locations.keyRings.cryptoKeys.testIamPermissions"
     assert iam.required_permission(kms) is None
+    # the BigQuery agent's data source: a plan needs a permission that runs queries (issue 27)
+    bigquery = iam.required_permission("bigquery.projects.getServiceAccount")
+    assert bigquery == "bigquery.jobs.create"
+    assert bigquery in iam.role_permissions("roles/bigquery.jobUser")
 
 
 def test_a_binding_on_an_ancestor_grants_the_permission():
