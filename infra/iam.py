@@ -93,6 +93,7 @@ PLANNER_ROLE = CustomRole(
         "aiplatform.endpoints.get",
         "cloudbuild.builds.get",
         "cloudbuild.builds.list",
+        "logging.sinks.get",
         "monitoring.alertPolicies.get",
         "monitoring.notificationChannels.get",
         "pubsub.topics.get",
