@@ -11,7 +11,8 @@ whose API is not yet enabled. Service agents exist once Google is asked for them
 `google_project_service_identity`, or by the Cloud Storage and BigQuery data sources.
 
 Pure: JSON in, findings out. The projects exist (created outside the stacks, with Service
-Usage and Resource Manager on, as `docs/infra.md` "Bootstrapping" says); nothing else does.
+Usage and Resource Manager on, and BigQuery's encryption agent asked for, as `docs/infra.md`
+"Bootstrapping" says); nothing else does.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 
 from infra.policy.rules import strings_of
-from settings import AGENT_DATA_SOURCE_APIS, AGENT_EMAIL_BY_API, logging_writer_email
+from settings import (
+    AGENT_DATA_SOURCE_APIS,
+    AGENT_EMAIL_BY_API,
+    BOOTSTRAP_AGENT_APIS,
+    logging_writer_email,
+)
 
 # Each tenant's own stack on empty projects (dev is independent), then the grants in each
 # project whose members live in the other, once both tenants' identities exist.
@@ -212,7 +218,12 @@ def play(stacks: dict[str, dict], order: tuple[str, ...] = FIRST_APPLY) -> Play:
         if "project_number" in s.get("output", {})
     }
     result = Play()
-    made_before: set[tuple[str, str]] = set()
+    # what the bootstrap made (docs/infra.md): the agents it asks for, in every project
+    made_before = {
+        ("agent", AGENT_EMAIL_BY_API[api].format(n=number))
+        for number in numbers.values()
+        for api in BOOTSTRAP_AGENT_APIS
+    }
     by_part = {part: _nodes(stack, numbers) for part, stack in stacks.items()}
     made_ever = {m for nodes in by_part.values() for n in nodes.values() for m in n.makes}
     for part in order:

@@ -52,8 +52,12 @@ AGENT_NAMES: dict[str, str] = {agent: spec[2] for agent, spec in SERVICE_AGENTS.
 AGENT_EMAIL_BY_API: dict[str, str] = {api: email for api, email, _ in SERVICE_AGENTS.values()}
 AGENT_DATA_SOURCE_APIS: dict[str, str] = {
     "google_storage_project_service_account": "storage.googleapis.com",
-    "google_bigquery_default_service_account": "bigquery.googleapis.com",
 }
+# Agents the bootstrap asks for, as the project's owner, before any apply: BigQuery makes its
+# encryption agent on the first projects.getServiceAccount, which checks bigquery.jobs.create
+# (a right to run queries: a pull request's read-only plan must not hold it), so the stacks
+# derive its email instead of reading the provider's data source (docs/infra.md).
+BOOTSTRAP_AGENT_APIS: tuple[str, ...] = ("bigquery.googleapis.com",)
 
 # Keys more than one agent uses. A CMEK-protected Cloud Run function needs its key on the
 # Cloud Functions, Cloud Run, Artifact Registry and Cloud Storage agents (source, image and

@@ -15,7 +15,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from settings import AGENT_DATA_SOURCE_APIS, AGENT_EMAIL_BY_API, logging_writer_email
+from settings import (
+    AGENT_DATA_SOURCE_APIS,
+    AGENT_EMAIL_BY_API,
+    BOOTSTRAP_AGENT_APIS,
+    logging_writer_email,
+)
 from simulation.iam import Binding
 
 # Google's naming of service agents (what google_project_service_identity and the storage
@@ -274,6 +279,8 @@ class World:
             project, region = google["project"], google["region"]
             world.projects[project] = stack["output"]["project_number"]["value"]
             world.regions[project] = region
+            for api in BOOTSTRAP_AGENT_APIS:  # what the bootstrap asked for (docs/infra.md)
+                world.agents[world.agent(api, project)] = project
         for stack in stacks.values():
             world._seed(stack)
         return world

@@ -12,9 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdktf import TerraformProvider, TerraformResourceLifecycle
-from cdktf_cdktf_provider_google.data_google_bigquery_default_service_account import (
-    DataGoogleBigqueryDefaultServiceAccount,
-)
 from cdktf_cdktf_provider_google.data_google_storage_project_service_account import (
     DataGoogleStorageProjectServiceAccount,
 )
@@ -24,13 +21,11 @@ from constructs import Construct
 
 from infra.constructs.beta import ProjectServiceIdentity
 from infra.constructs.props import Place
-from settings import SERVICE_AGENTS, key_users
+from settings import BOOTSTRAP_AGENT_APIS, SERVICE_AGENTS, key_users
 
-# The agents the provider documents data sources for (reading one makes the agent exist).
-AGENT_DATA_SOURCES = {
-    "storage": DataGoogleStorageProjectServiceAccount,
-    "bigquery": DataGoogleBigqueryDefaultServiceAccount,
-}
+# The agents the provider documents data sources for (reading one makes the agent exist);
+# BigQuery's is asked for by the bootstrap instead (settings.BOOTSTRAP_AGENT_APIS).
+AGENT_DATA_SOURCES = {"storage": DataGoogleStorageProjectServiceAccount}
 
 
 @dataclass(frozen=True)
@@ -82,12 +77,14 @@ class CmekKeys(Construct):
             for purpose, name in props.keys.items()
         }
         # Service agents exist only once something asks for them; ask explicitly so the key
-        # grants never name an agent that does not exist yet. Cloud Storage and BigQuery have
-        # their own data sources for this (google_project_service_identity returns no email
-        # for Cloud Storage); the others are created with google_project_service_identity.
+        # grants never name an agent that does not exist yet. Cloud Storage has its own data
+        # source for this (google_project_service_identity returns no email for it); BigQuery's
+        # agent the bootstrap made; the others are created with google_project_service_identity.
         self.agents: dict[str, Any] = {}
         for agent in dict.fromkeys(a for purpose in props.keys for a in key_users(purpose)):
             service = SERVICE_AGENTS[agent][0]
+            if service in BOOTSTRAP_AGENT_APIS:
+                continue
             if agent in AGENT_DATA_SOURCES:
                 self.agents[agent] = AGENT_DATA_SOURCES[agent](
                     self,

@@ -132,5 +132,4 @@ RESOURCES: dict[str, Calls] = {
 # Data sources: read on every plan and apply.
 DATA_SOURCES: dict[str, str] = {
     "google_storage_project_service_account": "storage.projects.serviceAccount.get",
-    "google_bigquery_default_service_account": "bigquery.projects.getServiceAccount",
 }

@@ -52,19 +52,20 @@ def test_every_service_agent_is_created_before_its_grant(tenant_stacks, platform
             "artifactregistry.googleapis.com",
             *retraining,
         }
-        # Cloud Storage and BigQuery: the data sources the provider documents for their agents.
+        # Cloud Storage: the data source the provider documents for its agent; BigQuery's
+        # agent the bootstrap asked for (its data source needs bigquery.jobs.create).
         data = stack["data"]
-        assert len(data["google_storage_project_service_account"]) == 1
-        assert len(data["google_bigquery_default_service_account"]) == 1
+        assert set(data) == {"google_storage_project_service_account"}
         key_grants = resources_of(stack, "google_kms_crypto_key_iam_member")
         for purpose, source in (
             ("vertex", "google_project_service_identity."),
             ("storage", "data.google_storage_project_service_account."),
-            ("bigquery", "data.google_bigquery_default_service_account."),
         ):
             agent = service_agent_email(purpose, platform[env].project_number)
             grant = next(g for g in key_grants if g["member"] == f"serviceAccount:{agent}")
             assert any(d.startswith(source) for d in grant["depends_on"]), purpose
+        bigquery = service_agent_email("bigquery", platform[env].project_number)
+        assert any(g["member"] == f"serviceAccount:{bigquery}" for g in key_grants)
 
 
 def test_no_default_identities_anywhere(tenant_stacks):
