@@ -180,7 +180,7 @@ def approved(platform: SimulatedPlatform) -> list[str]:
     """The approver finds the pending census-deploy build and approves it; it deploys."""
     builds = f"/cloudbuild/v1/projects/{platform.prod.project_id}/locations/global/builds"
     person = APPROVER.split(":", 1)[1]
-    with platform.as_person(person) as gcloud:
+    with platform.sim.client(person) as gcloud:
         listed = gcloud.get(builds, params={"filter": 'status="PENDING"'})
         pending = listed.json().get("builds", []) if listed.status_code == 200 else []
         if not pending:

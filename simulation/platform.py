@@ -107,15 +107,6 @@ class SimulatedPlatform:
         after = set(self.sim.world.bindings)
         return after - before, before - after
 
-    def as_person(self, email: str) -> Any:
-        """An HTTP client calling Google's APIs as a person (`gcloud` with their login)."""
-        import httpx
-
-        token = self.sim.tokens.issue(email)
-        return httpx.Client(
-            base_url=self.sim.url, headers={"authorization": f"Bearer {token}"}, timeout=60
-        )
-
     @property
     def build_identity(self) -> str:
         return self.tenant.service_account_email("build")
@@ -179,8 +170,6 @@ class SimulatedPlatform:
         """Clients calling prod's endpoint, each with a different census row of the test
         split (drawn by `seed`; ages moved by `age_shift` years): {status: count}. They
         call as the deployer, the one prod identity allowed to predict."""
-        import httpx
-
         from trainer import predict
 
         rows = loader.load_census(split="test").frame.sample(n=requests, random_state=seed)
@@ -188,13 +177,12 @@ class SimulatedPlatform:
         for instance in instances:
             instance["age"] = instance["age"] + age_shift
         name = next(iter(self.sim.vertex.endpoints))
-        token = self.sim.tokens.issue(self.prod.service_account_email("deployer"))
         first = len(self.sim.wire) + 1
         statuses: dict[int, int] = {}
-        with httpx.Client(headers={"authorization": f"Bearer {token}"}, timeout=60) as client:
+        with self.sim.client(self.prod.service_account_email("deployer")) as client:
             for i in range(requests):
                 status = client.post(
-                    f"{self.sim.url}/aiplatform/v1/{name}:predict",
+                    f"/aiplatform/v1/{name}:predict",
                     json={"instances": [instances[i % len(instances)]]},
                 ).status_code
                 statuses[status] = statuses.get(status, 0) + 1

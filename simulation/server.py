@@ -267,6 +267,16 @@ class Simulation:
             "NO_GCE_CHECK": "False",
         }
 
+    def client(self, principal: str, timeout: float = 60):
+        """An HTTP client calling this cloud's APIs as `principal` (a person's `gcloud`, an
+        end user): paths relative to the simulation's URL."""
+        import httpx
+
+        token = self.tokens.issue(principal)
+        return httpx.Client(
+            base_url=self.url, headers={"authorization": f"Bearer {token}"}, timeout=timeout
+        )
+
     def credentials(self, principal: str):
         """In-process credentials of `principal`, for tests that call a client directly."""
         from google.oauth2.credentials import Credentials

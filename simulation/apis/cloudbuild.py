@@ -129,10 +129,7 @@ class CloudBuild:
                 "logs to Cloud Logging (logging.logEntries.create): grant it "
                 "roles/logging.logWriter.",
             )
-        build = self.create(found, found.substitutions)
-        name = f"projects/{pid}/locations/{location}/operations/{build.id}"
-        metadata = {"@type": T + "BuildOperationMetadata", "build": build.view()}
-        return JSONResponse({"name": name, "metadata": metadata, "done": False})
+        return _operation(self.create(found, found.substitutions), location, done=False)
 
     def create(self, trigger: Any, substitutions: dict[str, str]) -> Build:
         """A build of `trigger`: started, or PENDING when the trigger requires approval."""
@@ -206,9 +203,7 @@ class CloudBuild:
         else:
             found.status = "QUEUED"
             self._start(found, steps, limit)
-        name = f"projects/{pid}/locations/{location}/operations/{found.id}"
-        metadata = {"@type": T + "BuildOperationMetadata", "build": found.view()}
-        return JSONResponse({"name": name, "metadata": metadata, "done": done})
+        return _operation(found, location, done)
 
     @route("GET", P + r"/builds/(?P<build>[^/:]+)", f"{M}.builds.get")
     def get(self, call: Any, project: str, location: str, build: str) -> JSONResponse:
@@ -273,6 +268,13 @@ class CloudBuild:
             build.steps.append({"id": "simulation", "status": "FAILURE", "log": repr(exc)})
         finally:
             build.finished.set()
+
+
+def _operation(build: Build, location: str, done: bool) -> JSONResponse:
+    """The long-running operation triggers.run and builds.approve answer with."""
+    name = f"projects/{build.project}/locations/{location}/operations/{build.id}"
+    metadata = {"@type": T + "BuildOperationMetadata", "build": build.view()}
+    return JSONResponse({"name": name, "metadata": metadata, "done": done})
 
 
 def install(sim: Any) -> None:

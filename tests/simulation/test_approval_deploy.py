@@ -65,13 +65,6 @@ APPROVER = "release-approver@example.com"
 BUILDS = "/cloudbuild/v1/projects/census-ml-prod/locations/global/builds"
 
 
-def as_person(sim, who: str):
-    import httpx
-
-    token = sim.tokens.issue(who)
-    return httpx.Client(base_url=sim.url, headers={"authorization": f"Bearer {token}"})
-
-
 def announced(sim, monkeypatch, run_id: str, publisher: str = PIPELINE) -> str:
     """The approve step's announcement, sent as `publisher`, of an approved candidate."""
     from adapters.vertex.pubsub import PubSubPublisher
@@ -95,10 +88,10 @@ def test_an_announced_candidate_waits_for_an_approver_then_deploys_as_the_deploy
     assert build.substitutions["_CANDIDATE"].endswith("/candidates/run-1")
     # neither the pipeline nor the deployer may approve; the approver may list and approve
     for robot in (PIPELINE, DEPLOYER):
-        with as_person(sim, robot) as client:
+        with sim.client(robot) as client:
             refused = client.post(f"{BUILDS}/{build.id}:approve", json={})
         assert refused.status_code == 403 and "cloudbuild.builds.approve" in refused.text
-    with as_person(sim, APPROVER) as client:
+    with sim.client(APPROVER) as client:
         pending = client.get(BUILDS, params={"filter": 'status="PENDING"'}).json()["builds"]
         assert [b["id"] for b in pending] == [build.id]
         body = {"approvalResult": {"decision": "APPROVED", "comment": "metrics reviewed"}}
@@ -122,7 +115,7 @@ def test_nobody_but_the_pipeline_announces_and_nobody_starts_a_deploy_unapproved
         announced(sim, monkeypatch, "run-1", publisher=STAGING_BUILD)
     run = "/cloudbuild/v1/projects/census-ml-prod/locations/global/triggers/census-deploy:run"
     for who in (PIPELINE, APPROVER):
-        with as_person(sim, who) as client:
+        with sim.client(who) as client:
             refused = client.post(run, json={})
         assert refused.status_code == 403 and "cloudbuild.builds.create" in refused.text
     assert sim.builds == {}
@@ -132,7 +125,7 @@ def test_a_rejected_build_never_runs(cloud, approval_stacks, monkeypatch):
     sim = cloud(approval_stacks)
     announced(sim, monkeypatch, "run-1")
     (build,) = sim.builds.values()
-    with as_person(sim, APPROVER) as client:
+    with sim.client(APPROVER) as client:
         body = {"approvalResult": {"decision": "REJECTED"}}
         assert client.post(f"{BUILDS}/{build.id}:approve", json=body).json()["done"] is True
         again = client.post(f"{BUILDS}/{build.id}:approve", json=body)
