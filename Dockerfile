@@ -13,7 +13,8 @@ ENV UV_COMPILE_BYTECODE=1 \
     UV_PROJECT_ENVIRONMENT=/app/.venv \
     PYTHONUNBUFFERED=1 \
     PATH=/app/.venv/bin:$PATH
-RUN pip install --no-cache-dir uv==0.13.8
+COPY uv-requirements.txt /tmp/
+RUN pip install --no-cache-dir --require-hashes -r /tmp/uv-requirements.txt
 WORKDIR /app
 # Dependencies first: this layer is reused until the lock changes.
 COPY pyproject.toml uv.lock README.md ./

@@ -4,7 +4,6 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-UV_VERSION := 0.13.8
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
@@ -31,9 +30,11 @@ help:
 	@echo "make format  format the code with ruff"
 	@echo "make tfdv-reference  TFDV's own distances for the monitor's fixtures (own venv)"
 
-$(UV):
+# uv's version and hashes live in uv-requirements.txt, shared with the Dockerfile.
+$(UV): uv-requirements.txt
 	python3 -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+	$(TOOLS)/bin/pip install --quiet --require-hashes -r uv-requirements.txt
+	touch $@
 
 $(PY_STAMP): $(UV) pyproject.toml uv.lock
 	$(UV) sync --locked

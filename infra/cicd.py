@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from infra.toolchain import terraform_version
 from settings import Settings
 
 # A docs-only change must not retrain and redeploy a model.
@@ -34,6 +35,7 @@ INFRA_FILES = (
     "pyproject.toml",
     "uv.lock",
     "cloudbuild/infra.yaml",
+    ".terraform-version",
 )
 
 
@@ -60,7 +62,7 @@ def exact(branch: str) -> str:
 def triggers(s: Settings, promotion: str = "canary") -> list[Trigger]:
     """`promotion`: the non-prod tenant's setting (infra.iam.promotion_of)."""
     out = []
-    infra = {"_ENV": s.env}
+    infra = {"_ENV": s.env, "_TERRAFORM_VERSION": terraform_version()}
     if s.cloudbuild.pr_checks:
         out.append(
             Trigger("pr-checks", "cloudbuild/pr-checks.yaml", "pull_request", ".*", "planner")

@@ -45,6 +45,7 @@ from infra.iam import (
     tenant_grants,
 )
 from infra.layout import cross_tenant_part, stack_name
+from infra.toolchain import terraform_version
 from settings import Platform, Settings
 
 # Relative to cdktf.out/stacks/<stack>/: lands in envs/<env>/, outside cdktf.out.
@@ -144,6 +145,7 @@ class PlatformStack(TerraformStack):
             LocalBackend(self, path=BOOTSTRAP_STATE_PATH)
         else:
             GcsBackend(self, bucket=s.state_bucket, prefix=f"census-ml/{env}")
+        self.add_override("terraform.required_version", terraform_version())  # exactly
         from cdktf_cdktf_provider_google.provider import GoogleProvider
 
         GoogleProvider(self, "google", project=s.project_id, region=s.region)
@@ -154,7 +156,7 @@ class PlatformStack(TerraformStack):
         built = self._keys_and_identities(s, beta, keys, apis_for(s.role, promotion))
         self._data(s, built)
         self._vertex(s, beta, built, platform.peer_of(env))
-        self._automation(s, promotion, built)
+        self._automation(s, promotion, built, beta)
         self._grants(s, [g for g in grants if g.kind != "key"], built)
         self._outputs(s, built)
 
@@ -244,7 +246,7 @@ class PlatformStack(TerraformStack):
                     self, "anomalies", AnomalySinkProps(s.project_id, topic), depends_on=t.apis
                 )
 
-    def _automation(self, s: Settings, promotion: str, t: Tenant) -> None:
+    def _automation(self, s: Settings, promotion: str, t: Tenant, beta: Any) -> None:
         """Cloud Build's triggers, and (non-prod) the retraining topic and function; (prod,
         promotion = "approval") the topic of approved candidates census-deploy listens on."""
         topics = []
@@ -282,6 +284,7 @@ class PlatformStack(TerraformStack):
                 retraining_props(s),
                 topic_key=t.key("pubsub"),
                 function_key=t.key("functions"),
+                beta=beta,
                 source_bucket=t.buckets["templates"].name,  # a reference: it waits for it
                 image_repository=t.repos[str(s.artifact_registry.functions)].id,
                 depends_on=[*t.apis, *t.accounts.values(), t.buckets["templates"]],
@@ -307,7 +310,12 @@ class PlatformStack(TerraformStack):
         }
         if t.retraining is not None:
             needs[("run_service", RETRAIN_FUNCTION)] = [t.retraining.function]
-        IamGrants(self, "iam", grants, region=s.region, depends_on=needs)
+        iam = IamGrants(self, "iam", grants, region=s.region, depends_on=needs)
+        if t.retraining is not None:  # it is built as its build identity: after its grants
+            builder = s.service_account_email("retrain_builder")
+            t.retraining.wait_for_build_grants(
+                [m for g, m in zip(grants, iam.members, strict=True) if g.member_email == builder]
+            )
 
     def _outputs(self, s: Settings, t: Tenant) -> None:
         outputs = {
@@ -369,6 +377,7 @@ class CrossTenantStack(TerraformStack):
         super().__init__(scope, stack_name(cross_tenant_part(env)))
         s = platform[env]
         GcsBackend(self, bucket=s.state_bucket, prefix=f"census-ml/{cross_tenant_part(env)}")
+        self.add_override("terraform.required_version", terraform_version())
         from cdktf_cdktf_provider_google.provider import GoogleProvider
 
         GoogleProvider(self, "google", project=s.project_id, region=s.region)

@@ -50,6 +50,11 @@ AGENT_NAMES: dict[str, str] = {agent: spec[2] for agent, spec in SERVICE_AGENTS.
 # The same emails by API (what google_project_service_identity names a service by), and the
 # provider's data sources that name (and make) the Cloud Storage and BigQuery agents.
 AGENT_EMAIL_BY_API: dict[str, str] = {api: email for api, email, _ in SERVICE_AGENTS.values()}
+# Eventarc's agent uses no key; it makes a function's Pub/Sub trigger, and exists only once
+# asked for (a fresh project's first function fails without it).
+AGENT_EMAIL_BY_API["eventarc.googleapis.com"] = (
+    "service-{n}@gcp-sa-eventarc.iam.gserviceaccount.com"
+)
 AGENT_DATA_SOURCE_APIS: dict[str, str] = {
     "google_storage_project_service_account": "storage.googleapis.com",
 }

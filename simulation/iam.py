@@ -10,6 +10,9 @@ from kernel.gcp_iam import method_permissions, required_permission, role_permiss
 __all__ = ["Binding", "holds", "method_permissions", "required_permission", "role_permissions"]
 
 
+_BASIC = ("roles/owner", "roles/editor", "roles/viewer")
+
+
 @dataclass(frozen=True, order=True)
 class Binding:
     resource: str  # canonical resource name, e.g. projects/p, projects/_/buckets/b
@@ -27,6 +30,11 @@ def holds(
     """The binding through which `principal` holds `permission` on a resource whose ancestry
     (the resource itself first, then its parents up to the project) is `chain`, or None."""
     members = {f"serviceAccount:{principal}", f"user:{principal}", "allUsers"}
+    members |= {  # a bucket's convenience bindings reach the project's basic-role holders
+        f"project{b.role.removeprefix('roles/').title()}:{b.resource.removeprefix('projects/')}"
+        for b in bindings
+        if b.role in _BASIC and b.member in members
+    }
     on = set(chain)
     for binding in bindings:
         if (

@@ -132,7 +132,7 @@ class Simulation:
     ) -> None:
         binding = self._holds(principal, permission, resource)
         via = f"{binding.role} on {binding.resource}" if binding else "no binding grants it"
-        entry.checks.append(Check(permission, resource, binding is not None, via))
+        entry.checks.append(Check(permission, resource, binding is not None, via, binding))
         if binding is None:
             raise ApiError(
                 403,

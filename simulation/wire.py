@@ -42,6 +42,7 @@ class Check:
     resource: str
     allowed: bool
     via: str  # the binding that allowed it, or why not
+    binding: Any = None  # that binding (simulation.iam.Binding), where one allowed it
 
 
 @dataclass

@@ -31,7 +31,18 @@ AGENT_ROLES = {
     "pubsub.googleapis.com": "roles/pubsub.serviceAgent",
     "cloudfunctions.googleapis.com": "roles/cloudfunctions.serviceAgent",
     "run.googleapis.com": "roles/run.serviceAgent",
+    "eventarc.googleapis.com": "roles/eventarc.serviceAgent",
 }
+
+# What a new project has on before anyone enables anything (cloud.google.com/service-usage/
+# docs/enabled-service#default), plus what the bootstrap turns on (docs/infra.md).
+DEFAULT_APIS = ("bigquery", "logging", "monitoring", "storage", "serviceusage",
+                "servicemanagement", "cloudresourcemanager")  # fmt: skip
+# A bucket's policy starts with Cloud Storage's convenience bindings: the project's basic
+# roles reach its buckets through them (cloud.google.com/storage/docs/access-control/iam).
+CONVENIENCE = (("roles/storage.legacyBucketOwner", "projectOwner"),
+               ("roles/storage.legacyBucketOwner", "projectEditor"),
+               ("roles/storage.legacyBucketReader", "projectViewer"))  # fmt: skip
 
 # Google's agents this simulation runs as, beside the CMEK key users (settings.agents): the
 # Cloud Scheduler agent mints the tokens of an HTTP job's OAuth identity.
@@ -144,6 +155,7 @@ class World:
     topics: dict[str, str | None] = field(default_factory=dict)  # projects/P/topics/T → CMEK
     sinks: list[LogSink] = field(default_factory=list)
     functions: dict[str, Function] = field(default_factory=dict)  # by name
+    apis: set[str] = field(default_factory=set)  # "project/service.googleapis.com" enabled
 
     # Resource hierarchy -----------------------------------------------------------------
 
@@ -191,6 +203,29 @@ class World:
         when this cloud does not know it: the check then fails as Google's would)."""
         return f"projects/{self.accounts.get(email, project)}/serviceAccounts/{email}"
 
+    def inventory(self) -> set[tuple[str, str]]:
+        """Everything that exists, as (kind, name): what graph.named and the API checks name."""
+        kinds: dict[str, Any] = {
+            "identity": [*self.accounts, *self.agents], "key": self.keys,
+            "key ring": self.key_rings, "role": self.custom_roles, "bucket": self.buckets,
+            "dataset": [d.dataset_id for d in self.datasets.values()],
+            "repository": [r.rsplit("/", 1)[-1] for r in self.repositories],
+            "function": self.functions, "api": self.apis,
+        }  # fmt: skip
+        return {(kind, name) for kind, names in kinds.items() for name in names}
+
+    def has(self, kind: str, name: str) -> bool:
+        """Whether a resource a body names (graph.named's kinds) exists."""
+        if kind == "identity":
+            return self.is_identity(name)
+        if kind == "dataset":
+            return any(d.dataset_id == name for d in self.datasets.values())
+        if kind == "repository":
+            return any(r.rsplit("/", 1)[-1] == name for r in self.repositories)
+        held: Any = {"key": self.keys, "key ring": self.key_rings, "role": self.custom_roles,
+                     "bucket": self.buckets, "function": self.functions}[kind]  # fmt: skip
+        return name in held
+
     def trigger(self, project: str, trigger: str) -> BuildTrigger | None:
         """A trigger of `project` by its id or its name, as triggers.run accepts either."""
         found = self.triggers.get(trigger)
@@ -208,16 +243,16 @@ class World:
             agent(SCHEDULER_API)
         for name, body in each("google_cloudbuild_trigger"):
             p = body.get("project", project)
-            trigger_id = _trigger_id(p, body["name"])
+            tid = trigger_id(p, body["name"])
             ids[("google_cloudbuild_trigger", name)] = {
-                "trigger_id": trigger_id,
-                "id": f"projects/{p}/locations/global/triggers/{trigger_id}",
+                "trigger_id": tid,
+                "id": f"projects/{p}/locations/global/triggers/{tid}",
             }
             config = body.get("filename") or body.get("git_file_source", {}).get("path", "")
-            self.triggers[trigger_id] = BuildTrigger(
+            self.triggers[tid] = BuildTrigger(
                 p,
                 body["name"],
-                trigger_id,
+                tid,
                 config,
                 body["service_account"].rsplit("/", 1)[-1],
                 dict(body.get("substitutions") or {}),
@@ -271,6 +306,15 @@ class World:
 
     @classmethod
     def from_stacks(cls, stacks: dict[str, dict]) -> World:
+        world = cls.empty(stacks)
+        for stack in stacks.values():
+            world._seed(stack)
+        return world
+
+    @classmethod
+    def empty(cls, stacks: dict[str, dict], owner: str | None = None) -> World:
+        """The stacks' projects as the organisation hands them over: created, bootstrapped
+        (docs/infra.md), `owner` (a person) holding roles/owner, nothing else in them."""
         world = cls()
         for stack in stacks.values():
             if "project_number" not in stack.get("output", {}):
@@ -281,9 +325,16 @@ class World:
             world.regions[project] = region
             for api in BOOTSTRAP_AGENT_APIS:  # what the bootstrap asked for (docs/infra.md)
                 world.agents[world.agent(api, project)] = project
-        for stack in stacks.values():
-            world._seed(stack)
+            world.apis |= {f"{project}/{api}.googleapis.com" for api in DEFAULT_APIS}
+            if owner:
+                world.bindings.append(
+                    Binding(f"projects/{project}", "roles/owner", f"user:{owner}")
+                )
         return world
+
+    def add(self, stack: dict) -> None:
+        """What applying `stack` (or one resource of it, bodies resolved) makes."""
+        self._seed(stack)
 
     def _seed(self, stack: dict) -> None:
         google = stack["provider"]["google"][0]
@@ -325,11 +376,15 @@ class World:
             key = f"{body['key_ring']}/cryptoKeys/{body['name']}"
             self.keys[key] = CryptoKey(key)
             ids[("google_kms_crypto_key", name)] = {"id": key}
+        for _, body in each("google_project_service"):
+            self.apis.add(f"{body.get('project', project)}/{body['service']}")
         for _, body in each("google_storage_bucket"):
             kms = (body.get("encryption") or {}).get("default_kms_key_name")
-            self.buckets[body["name"]] = Bucket(
-                body["name"], body.get("project", project), body["location"].lower(), kms
-            )
+            p = body.get("project", project)
+            self.buckets[body["name"]] = Bucket(body["name"], p, body["location"].lower(), kms)
+            for role, basic in CONVENIENCE:
+                self.bindings.append(Binding(f"projects/_/buckets/{body['name']}", role,
+                                             f"{basic}:{p}"))  # fmt: skip
         for _, body in each("google_bigquery_dataset"):
             p = body.get("project", project)
             kms = (body.get("default_encryption_configuration") or {}).get("kms_key_name")
@@ -363,7 +418,7 @@ class World:
                 )
 
 
-def _trigger_id(project: str, name: str) -> str:
+def trigger_id(project: str, name: str) -> str:
     """What Cloud Build gives a trigger: a UUID (here derived from its name: stable)."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{project}/{name}"))
 

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdktf import AssetType, TerraformAsset
+from cdktf import AssetType, TerraformAsset, TerraformProvider
 from cdktf_cdktf_provider_google.cloud_scheduler_job import (
     CloudSchedulerJob,
     CloudSchedulerJobPubsubTarget,
@@ -28,6 +28,7 @@ from cdktf_cdktf_provider_google.pubsub_topic import PubsubTopic
 from cdktf_cdktf_provider_google.storage_bucket_object import StorageBucketObject
 from constructs import Construct
 
+from infra.constructs.beta import ProjectServiceIdentity
 from infra.constructs.props import Place
 from infra.iam import RETRAIN_FUNCTION
 
@@ -56,6 +57,7 @@ class Retraining(Construct):
         function_key: str,
         source_bucket: str,
         image_repository: str,
+        beta: TerraformProvider,
         depends_on=(),
         topic_depends_on=(),
         function_depends_on=(),
@@ -91,6 +93,16 @@ class Retraining(Construct):
         )
         asset = TerraformAsset(
             self, "source", path=str(props.source_folder), type=AssetType.ARCHIVE
+        )
+        # Eventarc's agent makes the function's Pub/Sub trigger; it exists only once asked
+        # for, and a fresh project's first function fails without it.
+        eventarc = ProjectServiceIdentity(
+            self,
+            "eventarc-agent",
+            project=place.project,
+            service="eventarc.googleapis.com",
+            provider=beta,
+            depends_on=list(depends_on),
         )
         source = StorageBucketObject(
             self,
@@ -134,5 +146,15 @@ class Retraining(Construct):
                 service_account_email=runtime_sa,
             ),
             labels=place.labels,
-            depends_on=[*depends_on, *function_depends_on],
+            depends_on=[*depends_on, *function_depends_on, eventarc],
         )
+
+    def wait_for_build_grants(self, grants: list) -> None:
+        """The function is built as its build identity: it waits for that identity's grants
+        (made later, with every other grant)."""
+        if not grants:
+            raise ValueError("the retraining function's build identity has no grants")
+        self.function.depends_on = [
+            *(self.function.depends_on or []),
+            *(f"{g.terraform_resource_type}.{g.friendly_unique_id}" for g in grants),
+        ]

@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kernel.errors import UserError
@@ -69,6 +70,8 @@ def parse_report(text: str) -> list[Finding]:
     findings = []
     for report in reports:
         results = report.get("results", {})
+        if results.get("parsing_errors"):  # else the gate would pass what nobody checked
+            raise UserError(f"checkov could not parse {', '.join(results['parsing_errors'])}")
         for key, passed in (("passed_checks", True), ("failed_checks", False)):
             for c in results.get(key, []):
                 findings.append(
@@ -84,8 +87,24 @@ def parse_report(text: str) -> list[Finding]:
 
 
 def run_checkov(files: list[Path]) -> list[Finding]:
-    proc = subprocess.run(checkov_command(files), capture_output=True, text=True)
-    # checkov exits 1 when a check fails; anything else non-zero is checkov itself failing.
-    if proc.returncode not in (0, 1):
-        raise UserError(f"checkov failed (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
-    return parse_report(proc.stdout)
+    """checkov over `files`; its findings name the files given. checkov's JSON parser takes
+    only blocks in `terraform` (it fails on the `required_version` string), so it reads
+    copies without it."""
+    with tempfile.TemporaryDirectory(prefix="checkov-") as tmp:
+        copies = {}
+        for i, original in enumerate(files):
+            stack = json.loads(original.read_text())
+            stack.get("terraform", {}).pop("required_version", None)
+            copy = Path(tmp) / str(i) / original.name
+            copy.parent.mkdir()
+            copy.write_text(json.dumps(stack))
+            copies[str(copy.resolve())] = str(original)
+        proc = subprocess.run(checkov_command(list(map(Path, copies))), capture_output=True,
+                              text=True)  # fmt: skip
+        # checkov exits 1 when a check fails; anything else non-zero is checkov failing.
+        if proc.returncode not in (0, 1):
+            raise UserError(
+                f"checkov failed (exit {proc.returncode}): {proc.stderr.strip()[-500:]}"
+            )
+        found = parse_report(proc.stdout)
+    return [replace(f, file=copies.get(str(Path(f.file).resolve()), f.file)) for f in found]

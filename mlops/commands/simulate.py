@@ -1,4 +1,5 @@
-"""`mlops simulate life`: the model's life in a simulated cloud (docs/simulation.md)."""
+"""`mlops simulate life|infra`: the model's life, and the infrastructure's plan and apply,
+in a simulated cloud (docs/simulation.md)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,26 @@ def life(args: argparse.Namespace) -> int:
     return 0
 
 
+def infra(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from infra.synth import synth
+    from settings import ENV_NAMES
+    from simulation.terraform import scenes
+
+    start = time.perf_counter()
+    print("synthesizing every env's stacks", file=sys.stderr, flush=True)
+    stacks = {part: json.loads(path.read_text()) for part, path in synth(ENV_NAMES).items()}
+    played = scenes.play(stacks)
+    print("\n".join(scenes.report(played, wire=args.wire)))
+    print(f"\n{len(stacks)} stacks, 4 scenes in {time.perf_counter() - start:.1f} s")
+    wrong = scenes.problems(played)
+    if wrong:
+        raise Failed("\n".join(["the infrastructure's life went wrong:", *wrong]))
+    return 0
+
+
 def add(commands) -> None:
     sim = commands.add_parser(
         "simulate", help="play the platform's life in a simulated Google Cloud (docs/simulation.md)"
@@ -44,3 +65,11 @@ def add(commands) -> None:
         help="a new or empty folder for the simulation's state (default a new temporary one)",
     )
     sub.set_defaults(handler=life)
+    sub = what.add_parser(
+        "infra",
+        help="synthesize every stack, then in a simulated cloud: the bootstrap and first apply "
+        "as the owner, a pull request's plan as the planner, CI's applies as census-infra, "
+        "and three mistakes failing as Google's API would",
+    )
+    sub.add_argument("--wire", action="store_true", help="also print every call of every run")
+    sub.set_defaults(handler=infra)

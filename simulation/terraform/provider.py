@@ -133,3 +133,77 @@ RESOURCES: dict[str, Calls] = {
 DATA_SOURCES: dict[str, str] = {
     "google_storage_project_service_account": "storage.projects.serviceAccount.get",
 }
+
+
+def target(rtype: str, body: dict, project: str, region: str, creating: bool) -> str:
+    """The resource a call's permission is checked on: the new resource's parent when it
+    is created (the project, the key ring, the bucket), the resource itself otherwise; an
+    `*_iam_member`'s parent in both cases."""
+    p = f"projects/{body.get('project', project)}"
+    where = body.get("location", body.get("region", region))
+    if rtype == "google_kms_crypto_key":
+        return body["key_ring"] if creating else f"{body['key_ring']}/cryptoKeys/{body['name']}"
+    if rtype == "google_kms_crypto_key_iam_member":
+        return body["crypto_key_id"]
+    if rtype == "google_kms_key_ring_iam_member":
+        return body["key_ring_id"]
+    if rtype == "google_storage_bucket":
+        return p if creating else f"projects/_/buckets/{body['name']}"
+    if rtype == "google_storage_bucket_iam_member":
+        return f"projects/_/buckets/{body['bucket']}"
+    if rtype == "google_storage_bucket_object":
+        return f"projects/_/buckets/{body['bucket']}/objects/{body['name']}"
+    if rtype == "google_service_account_iam_member":
+        return body["service_account_id"]
+    if rtype == "google_bigquery_dataset_iam_member":
+        return f"{p}/datasets/{body['dataset_id']}"
+    if rtype == "google_artifact_registry_repository_iam_member":
+        return f"{p}/locations/{where}/repositories/{body['repository']}"
+    if rtype == "google_pubsub_topic_iam_member":
+        topic = body["topic"]
+        return topic if topic.startswith("projects/") else f"{p}/topics/{topic}"
+    if rtype == "google_cloud_run_service_iam_member":
+        return f"{p}/locations/{where}/services/{body['service']}"
+    if creating or rtype.endswith("_iam_member") or rtype in _PROJECT_LEVEL:
+        return p
+    if rtype == "google_service_account":
+        return f"{p}/serviceAccounts/{account_email(body, p)}"
+    named = _OWN_NAME.get(rtype)
+    return f"{p}/{named(body, where)}" if named else p
+
+
+def account_email(body: dict, project: str) -> str:
+    return f"{body['account_id']}@{project.removeprefix('projects/')}.iam.gserviceaccount.com"
+
+
+def identity(rtype: str, body: dict, project: str, region: str) -> str:
+    """What the cloud knows a resource by (Terraform's address is the stack's, not Google's)."""
+    keys = ("name", "role_id", "account_id", "service", "role", "member", "dataset_id",
+            "repository_id", "display_name")  # fmt: skip
+    own = ":".join(str(body.get(k, "")) for k in keys)
+    return f"{rtype}:{target(rtype, body, project, region, False)}:{own}"
+
+
+_PROJECT_LEVEL = ("google_project_service", "google_project_service_identity",
+                  "google_project_iam_audit_config")  # fmt: skip
+_OWN_NAME = {
+    "google_kms_key_ring": lambda b, w: f"locations/{w}/keyRings/{b['name']}",
+    "google_bigquery_dataset": lambda b, w: f"datasets/{b['dataset_id']}",
+    "google_artifact_registry_repository": (
+        lambda b, w: f"locations/{w}/repositories/{b['repository_id']}"
+    ),
+    "google_pubsub_topic": lambda b, w: f"topics/{b['name']}",
+    "google_project_iam_custom_role": lambda b, w: f"roles/{b['role_id']}",
+}
+
+# The service agents that must hold a resource's CMEK key when it is created (settings.agents
+# purposes): Google encrypts with the key as these agents.
+CMEK_AGENTS: dict[str, tuple[str, ...]] = {
+    "google_storage_bucket": ("storage",),
+    "google_bigquery_dataset": ("bigquery",),
+    "google_artifact_registry_repository": ("artifacts",),
+    "google_vertex_ai_endpoint": ("vertex",),
+    "google_vertex_ai_metadata_store": ("vertex",),
+    "google_pubsub_topic": ("pubsub",),
+    "google_cloudfunctions2_function": ("functions", "run", "artifacts", "storage"),
+}

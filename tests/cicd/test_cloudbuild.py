@@ -295,3 +295,23 @@ def test_infra_plans_and_applies_the_tenant_stack_before_the_cross_tenant_one(
             "census-ml-prod-cross-tenant init -input=false",
             "census-ml-prod-cross-tenant plan -input=false -lock=false",
         ]
+
+
+def test_terraform_runs_the_version_the_stacks_require(stacks):
+    """Named once in .terraform-version: the stacks require it, the triggers pass it."""
+    from infra.toolchain import terraform_version
+
+    version = terraform_version()
+    for part, stack in stacks.items():
+        assert stack["terraform"]["required_version"] == version, part
+    config = load("infra.yaml")
+    assert config["substitutions"]["_TERRAFORM_VERSION"] == version
+    steps = [s for s in config["steps"] if s["name"].startswith("hashicorp/terraform")]
+    assert steps and all(s["name"].endswith(":${_TERRAFORM_VERSION}") for s in steps)
+    triggers = [
+        t
+        for s in stacks.values()
+        for t in s["resource"].get("google_cloudbuild_trigger", {}).values()
+        if t.get("filename") == "cloudbuild/infra.yaml"
+    ]  # fmt: skip
+    assert triggers and all(t["substitutions"]["_TERRAFORM_VERSION"] == version for t in triggers)

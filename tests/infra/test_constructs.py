@@ -417,6 +417,7 @@ def test_retraining(platform):
             function_key="function-key",
             source_bucket="b",
             image_repository="repo",
+            beta=beta,
         )
     )
     assert has(
@@ -439,4 +440,11 @@ def test_retraining(platform):
                 "docker_repository": "repo",
             },
         },
+    )
+    resources = json.loads(out)["resource"]
+    (function,) = resources[Cloudfunctions2Function.TF_RESOURCE_TYPE].values()
+    (agent,) = resources["google_project_service_identity"].keys()
+    assert f"google_project_service_identity.{agent}" in function["depends_on"]
+    assert resources["google_project_service_identity"][agent]["service"] == (
+        "eventarc.googleapis.com"
     )

@@ -164,6 +164,9 @@ def test_checkov_report_parsing_and_waivers():
     assert waiver_for("CKV_GCP_82", "dev")
     with pytest.raises(UserError, match="checkov printed no JSON"):
         parse_report("Traceback ...")
+    unparsed = {"results": {"passed_checks": [], "parsing_errors": ["/w/a/cdk.tf.json"]}}
+    with pytest.raises(UserError, match=r"checkov could not parse /w/a/cdk\.tf\.json"):
+        parse_report(json.dumps(unparsed))
 
 
 def test_a_pull_request_trigger_that_can_write_fails_the_gate(stacks):

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from stack_json import resources_of
 
-from infra.first_apply import play
 from infra.policy import rules
+from simulation.terraform.scenes import first_apply
 
 pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated cloud
 
@@ -99,7 +99,8 @@ def test_approval_stacks_pass_the_gate_and_the_first_apply(approval_stacks, appr
     from infra.policy.gate import facts_for
 
     assert promotion_of(approval_platform, "prod") == "approval"
-    assert play(approval_stacks).findings == []
+    _, played = first_apply(approval_stacks)
+    assert [e.error for r in played.runs for e in r.errors] == []
     for part, stack in approval_stacks.items():
         assert rules.check(stack, facts_for(approval_platform, env_of(part))) == [], part
 

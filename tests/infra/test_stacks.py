@@ -43,7 +43,12 @@ def test_every_service_agent_is_created_before_its_grant(tenant_stacks, platform
     for env, stack in tenant_stacks.items():
         agents = {a["service"] for a in resources_of(stack, "google_project_service_identity")}
         retraining = (
-            {"pubsub.googleapis.com", "cloudfunctions.googleapis.com", "run.googleapis.com"}
+            {
+                "pubsub.googleapis.com",
+                "cloudfunctions.googleapis.com",
+                "run.googleapis.com",
+                "eventarc.googleapis.com",
+            }  # the function's trigger is made by Eventarc's agent
             if env == "staging"
             else set()
         )

@@ -1,0 +1,241 @@
+"""Terraform's plan and apply, played against the simulated cloud as the identity that runs
+them: each stack's resources in dependency order, each a call the cloud checks
+(simulation/apis/resources.py). A plan reads the state, refreshes what the state holds and
+reads the data sources; an apply then creates what is new and updates what changed, and a
+resource whose call fails leaves everything that depends on it unapplied, as Terraform does.
+
+No HTTP server: the calls go straight to the simulation's checks and its wire log.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from settings.bootstrap import infra_roles
+from simulation.iam import Binding
+from simulation.server import Simulation
+from simulation.terraform import graph
+from simulation.terraform.resources import Op, ResourceApi
+from simulation.wire import ApiError, WireEntry
+from simulation.world import World
+
+# The person the organisation hands the projects to (roles/owner on each): the bootstrap and
+# the first apply run as them, before the stacks have made the identities CI runs as.
+OWNER = "platform-owner@example.com"
+
+
+def infra_identity(project: str) -> str:
+    return f"census-infra@{project}.iam.gserviceaccount.com"
+
+
+def planner_identity(project: str) -> str:
+    return f"census-planner@{project}.iam.gserviceaccount.com"
+
+
+@dataclass
+class Change:
+    address: str
+    action: str  # create, update, no-op, read (a data source)
+    error: str = ""  # the API's message when its call failed; "skipped: ..." when not reached
+
+
+@dataclass
+class Run:
+    """One `terraform plan` or `apply` of one stack, as one identity."""
+
+    part: str
+    kind: str  # plan, apply
+    principal: str
+    changes: list[Change] = field(default_factory=list)
+    calls: list[WireEntry] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Change]:
+        return [c for c in self.changes if c.error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def count(self, action: str) -> int:
+        return sum(1 for c in self.changes if c.action == action and not c.error)
+
+    def permissions(self) -> set[str]:
+        return {check.permission for call in self.calls for check in call.checks}
+
+    def mutating(self) -> list[WireEntry]:
+        """Calls that change a resource (the state and its lock are Terraform's own)."""
+        return [c for c in self.calls if c.verb != "GET" and not c.path.startswith("gs://")]
+
+    def summary(self) -> str:
+        denied = sum(1 for c in self.calls for k in c.checks if not k.allowed)
+        head = (
+            f"{self.kind} {self.part} as {self.principal}: {len(self.calls)} calls, "
+            f"{len(self.permissions())} permissions checked, {denied} denied; "
+        )
+        if self.kind == "plan":
+            body = (f"{self.count('create')} to create, {self.count('update')} to update, "
+                    f"{self.count('no-op')} unchanged")  # fmt: skip
+        else:
+            body = f"{self.count('create')} created, {self.count('update')} updated"
+        return head + body + (f"; {len(self.errors)} FAILED" if self.errors else "")
+
+
+class Cloud:
+    """Empty projects for the stacks, their state, and plan/apply against them."""
+
+    def __init__(self, stacks: dict[str, dict], root: Path | None = None) -> None:
+        self.stacks = stacks
+        self.world = World.empty(stacks, OWNER)
+        self.sim = Simulation(self.world, root or Path(tempfile.mkdtemp(prefix="infra-sim-")))
+        self.api = ResourceApi(self.sim)
+        self._part = ""  # the stack being run
+        # Terraform's state per stack: address → (resolved body, what the apply returned)
+        self.state: dict[str, dict[str, tuple[dict, dict[str, str]]]] = {}
+
+    def project(self, part: str) -> str:
+        return self.stacks[part]["provider"]["google"][0]["project"]
+
+    # Terraform's commands ----------------------------------------------------------------
+
+    def plan(self, part: str, principal: str, stack: dict | None = None) -> Run:
+        return self._run(part, principal, stack, apply=False)
+
+    def apply(self, part: str, principal: str, stack: dict | None = None) -> Run:
+        return self._run(part, principal, stack, apply=True)
+
+    def grant_infra(self, part: str) -> Run:
+        """The owner's bootstrap grants to the env's `census-infra` (settings/bootstrap.py)."""
+        project = self.project(part)
+        services = self.stacks[part]["resource"].get("google_project_service", {})
+        apis = [body["service"] for body in services.values()]
+        member = f"serviceAccount:{infra_identity(project)}"
+        grants = {
+            f"infra_{role.split('/')[-1].replace('.', '_')}": {
+                "project": project, "role": role, "member": member,
+            }
+            for role in infra_roles(apis)
+        }  # fmt: skip
+        stack = {
+            "provider": self.stacks[part]["provider"],
+            "resource": {"google_project_iam_member": grants},
+        }
+        return self._run(f"{part}-bootstrap", OWNER, stack, apply=True)
+
+    # The walk ------------------------------------------------------------------------------
+
+    def _run(self, part: str, principal: str, stack: dict | None, apply: bool) -> Run:
+        stack = stack if stack is not None else self.stacks[part]
+        self._part = part
+        run = Run(part, "apply" if apply else "plan", principal)
+        first = len(self.sim.wire)
+        state = self.state.setdefault(part, {})
+        backend = (stack.get("terraform") or {}).get("backend", {}).get("gcs")
+        try:
+            if backend and state:  # the first apply keeps local state (docs/infra.md)
+                self._state_object(principal, backend, write=False)
+            self._walk(stack, principal, state, run, apply)
+            if backend and apply and state and (run.count("create") or run.count("update")):
+                self._state_object(principal, backend, write=True)
+        except ApiError as exc:
+            run.changes.append(Change("terraform state", "read", exc.message))
+        run.calls = self.sim.wire[first:]
+        return run
+
+    def _walk(self, stack: dict, principal: str, state: dict, run: Run, apply: bool) -> None:
+        """Refresh, then (apply) change; a refresh that fails stops the run, as Terraform's."""
+        outputs = {a: out for a, (_, out) in state.items()}
+        planned: dict[str, str] = {}
+        nodes = graph.nodes(stack)
+        for address, node in nodes.items():
+            if node.data and not node.parents <= state.keys():
+                planned[address] = "read"  # read during the apply, once its parents exist
+                continue
+            op = self._op(principal, node, outputs)
+            try:
+                if node.data:
+                    self._read_data(op, outputs)
+                    planned[address] = "done"
+                    continue
+                held = self.api.read(op) if address in state else None
+                planned[address] = ("create" if held is None else
+                                    "no-op" if held == op.body else "update")  # fmt: skip
+            except ApiError as exc:
+                run.changes.append(Change(address, "read", exc.message))
+        if run.errors:
+            return
+        failed: set[str] = set()
+        waits_for = graph.ancestors(nodes)
+        made_now: set[tuple[str, str]] = set()
+        for address, action in planned.items():
+            node = nodes[address]
+            if action == "done":
+                run.changes.append(Change(address, "read"))
+                continue
+            if not apply or action == "no-op":
+                run.changes.append(Change(address, action))
+                continue
+            blocked = sorted(node.parents & failed)
+            if blocked:
+                failed.add(address)
+                run.changes.append(Change(address, action, f"skipped: {blocked[0]} failed"))
+                continue
+            op = self._op(principal, node, outputs)
+            try:
+                if action == "read":
+                    self._read_data(op, outputs)
+                elif action == "create":
+                    self.api.create(op)
+                    self._no_race(op, made_now, waits_for[address])
+                    made_now.add((op.part, address))
+                    outputs[address] = graph.outputs(node, op.body, self._number(node))
+                    state[address] = (op.body, outputs[address])
+                else:
+                    self.api.update(op)
+                    outputs[address] = graph.outputs(node, op.body, self._number(node))
+                    state[address] = (op.body, outputs[address])
+                run.changes.append(Change(address, action))
+            except ApiError as exc:
+                failed.add(address)
+                run.changes.append(Change(address, action, exc.message))
+
+    def _op(self, principal: str, node: graph.Node, outputs: dict) -> Op:
+        return Op(principal, node, graph.resolve(node.body, outputs), self._part)
+
+    def _no_race(self, op: Op, made_now: set, waits_for: set[str]) -> None:
+        """Terraform creates what a resource does not wait for in parallel with it: anything
+        its create relied on that this run made must be among what it waits for."""
+        for thing in sorted(self.api.relied, key=str):
+            maker = self.api.made_by.get(thing)
+            if maker is not None and maker in made_now and maker[1] not in waits_for:
+                what = (f"{thing.role} for {thing.member} on {thing.resource}"
+                        if isinstance(thing, Binding) else " ".join(thing))  # fmt: skip
+                raise ApiError(
+                    409,
+                    f"races {maker[1]}: it needs {what}, which that makes, and does not wait "
+                    f"for it (Terraform applies them in parallel); add it to depends_on",
+                )
+
+    def _number(self, node: graph.Node) -> str:
+        return self.world.projects[node.project]
+
+    def _read_data(self, op: Op, outputs: dict) -> None:
+        self.api.read(op)
+        outputs[op.node.address] = graph.outputs(op.node, op.body, self._number(op.node))
+
+    def _state_object(self, principal: str, backend: dict, write: bool) -> None:
+        """The state object in the env's state bucket: read by every plan, written by apply."""
+        method = "storage.objects.insert" if write else "storage.objects.get"
+        entry = self.sim.log_call(principal, "POST" if write else "GET", method)
+        name = f"{backend['prefix']}/default.tfstate"
+        entry.path = f"gs://{backend['bucket']}/{name}"
+        permission = "storage.objects.create" if write else "storage.objects.get"
+        try:
+            self.sim.check(entry, principal, permission,
+                           f"projects/_/buckets/{backend['bucket']}/objects/{name}")  # fmt: skip
+        except ApiError as exc:
+            entry.status = exc.status
+            raise
+        entry.status = 200
