@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
 
 from infra.layout import cross_tenant_part, outdir, stack_json_path
 from infra.providers import load_lazily
+from infra.toolchain import place_lock
 from kernel.errors import UserError
 from settings import ENV_NAMES, ENVS_DIR, load_platform
 
@@ -36,10 +38,17 @@ def synth(
     for env in envs:
         outdir(env, out_root).mkdir(parents=True, exist_ok=True)
         build_app(platform, env, outdir=str(outdir(env, out_root))).synth()
+        lock_every_stack(outdir(env, out_root))
         written[env] = stack_json_path(env, out_root)
         if platform.peer_of(env) is not None:
             written[cross_tenant_part(env)] = stack_json_path(cross_tenant_part(env), out_root)
     return written
+
+
+def lock_every_stack(out: Path) -> None:
+    """The providers' lock file beside every stack synthesized into `out` (infra/toolchain)."""
+    for path in sorted(out.glob("stacks/*/cdk.tf.json")):
+        place_lock(json.loads(path.read_text()), path.parent)
 
 
 # Set to 1 for the very first apply of an env, before its state bucket exists (docs/infra.md).
@@ -54,7 +63,9 @@ def cli_app(env: str) -> None:
 
     try:
         bootstrap = os.environ.get(BOOTSTRAP_ENV_VAR) == "1"
-        build_app(load_platform(), env, bootstrap_state=bootstrap).synth()
+        app = build_app(load_platform(), env, bootstrap_state=bootstrap)
+        app.synth()
+        lock_every_stack(Path(app.outdir))
         warn_placeholders()
     except UserError as exc:
         print(f"envs/{env}/main.py: error: {exc}", file=sys.stderr)

@@ -281,18 +281,18 @@ def test_infra_plans_and_applies_the_tenant_stack_before_the_cross_tenant_one(
     calls = (tmp_path / "calls").read_text().splitlines()
     if apply == "true":
         assert calls == [
-            "census-ml-prod init -input=false",
+            "census-ml-prod init -input=false -lockfile=readonly",
             "census-ml-prod plan -input=false -out=tfplan",
-            "census-ml-prod-cross-tenant init -input=false",
+            "census-ml-prod-cross-tenant init -input=false -lockfile=readonly",
             "census-ml-prod-cross-tenant plan -input=false -out=tfplan",
             "census-ml-prod apply -input=false tfplan",
             "census-ml-prod-cross-tenant apply -input=false tfplan",
         ]
     else:
         assert calls == [
-            "census-ml-prod init -input=false",
+            "census-ml-prod init -input=false -lockfile=readonly",
             "census-ml-prod plan -input=false -lock=false",
-            "census-ml-prod-cross-tenant init -input=false",
+            "census-ml-prod-cross-tenant init -input=false -lockfile=readonly",
             "census-ml-prod-cross-tenant plan -input=false -lock=false",
         ]
 
