@@ -1,5 +1,7 @@
 # The providers every stack uses, locked (the stacks require these exact versions). The
-# zh: hashes are the SHA-256 sums HashiCorp publishes for each platform's release zip;
+# zh: hashes are the SHA-256 sums HashiCorp publishes for each platform's release zip (as
+# recorded in public lock files: these machines cannot reach the registry; confirm them
+# with `terraform providers lock` where it can);
 # infra/synth.py copies this file into every synthesized stack, and the builds run
 # `terraform init -lockfile=readonly`, so a provider that does not match is refused.
 # To upgrade: change the cdktf-cdktf-provider-google pin (pyproject.toml) and

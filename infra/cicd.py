@@ -133,5 +133,5 @@ def promotion_substitutions(s: Settings) -> dict[str, str]:
         "_ENV": s.env,
         "_REGION": s.region,
         "_IMAGE_REPO": s.image_repository_url(),
-        "_TEMPLATES_BUCKET": s.buckets.templates,
+        "_TEMPLATES_BUCKET": s.buckets.of("templates"),
     }

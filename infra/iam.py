@@ -216,15 +216,15 @@ def _in_tenant(s: Settings) -> list[Grant]:
     def add(kind: str, resource: str, role: str, email: str) -> None:
         g.append(Grant(p, kind, resource, role, _sa(email)))
 
-    images, templates = s.artifact_registry.images, s.artifact_registry.templates
     # Planner: reads everything the stacks manage, and the state (plans run with -lock=false).
     add("project", p, PLANNER_ROLE.name(p), sa("planner"))
     add("bucket", s.state_bucket, "roles/storage.objectViewer", sa("planner"))
     if s.role == "non-prod":  # the one object the stacks manage: the function's source
-        add("bucket", b.templates, "roles/storage.objectViewer", sa("planner"))
-    # Build: writes its logs everywhere; in non-prod it also pushes images and templates and
-    # submits pipeline runs as the pipeline SA (below).
-    add("project", p, "roles/logging.logWriter", sa("build"))
+        add("bucket", b.of("templates"), "roles/storage.objectViewer", sa("planner"))
+    if s.role != "prod":
+        # Build: writes its logs; pushes images and templates and submits pipeline runs as
+        # the pipeline SA (below). Prod has none: its builds run as the deployer.
+        add("project", p, "roles/logging.logWriter", sa("build"))
     if s.role == "prod":
         # Deployer: registers versions, deploys to the endpoint as the serving SA, monitors it
         # and judges the canary on its Cloud Monitoring figures (DEPLOYER_ROLE: Vertex AI has no
@@ -252,14 +252,16 @@ def _in_tenant(s: Settings) -> list[Grant]:
         # project role Google gives it (roles/aiplatform.serviceAgent covers the project's
         # objects): bucket grants for it would add nothing (shown by the simulation).
         return g
+    images, templates = s.registry().images, s.registry().templates
+    root, template_bucket = b.of("pipeline_root"), b.of("templates")
     # Pipeline: runs the promotion pipeline; launches training as the trainer SA.
     add("project", p, "roles/aiplatform.user", sa("pipeline"))
     add("project", p, "roles/bigquery.jobUser", sa("pipeline"))
     add("dataset", s.bigquery_dataset, "roles/bigquery.dataEditor", sa("pipeline"))
-    add("bucket", b.pipeline_root, "roles/storage.objectUser", sa("pipeline"))
+    add("bucket", root, "roles/storage.objectUser", sa("pipeline"))
     add("bucket", b.data, "roles/storage.objectViewer", sa("pipeline"))
     add("bucket", b.models, "roles/storage.objectUser", sa("pipeline"))
-    add("bucket", b.templates, "roles/storage.objectViewer", sa("pipeline"))
+    add("bucket", template_bucket, "roles/storage.objectViewer", sa("pipeline"))
     add("repository", images, "roles/artifactregistry.reader", sa("pipeline"))
     add("service_account", sa("trainer"), "roles/iam.serviceAccountUser", sa("pipeline"))
     # Build: the submitter of pipeline runs (Cloud Build and the retraining function both run
@@ -269,7 +271,7 @@ def _in_tenant(s: Settings) -> list[Grant]:
     add("project", p, "roles/aiplatform.user", sa("build"))
     add("repository", images, "roles/artifactregistry.writer", sa("build"))
     add("repository", templates, "roles/artifactregistry.writer", sa("build"))
-    add("bucket", b.templates, "roles/storage.objectUser", sa("build"))
+    add("bucket", template_bucket, "roles/storage.objectUser", sa("build"))
     g.extend(preflight_grants(s, s.service_account_email("build")))
     if s.role == "non-prod":
         # The retraining function runs as its own identity: Eventarc's push invokes it as it
@@ -277,23 +279,23 @@ def _in_tenant(s: Settings) -> list[Grant]:
         # template, and submits runs as the pipeline identity after the preflight.
         add("project", p, "roles/logging.logWriter", sa("retrain"))
         add("run_service", RETRAIN_FUNCTION, "roles/run.invoker", sa("retrain"))
-        add("bucket", b.templates, "roles/storage.objectViewer", sa("retrain"))
+        add("bucket", template_bucket, "roles/storage.objectViewer", sa("retrain"))
         add("project", p, SUBMITTER_ROLE.name(p), sa("retrain"))
         add("service_account", sa("pipeline"), "roles/iam.serviceAccountUser", sa("retrain"))
         g.extend(preflight_grants(s, s.service_account_email("retrain")))
         # ...and is built by its own identity: reads its source, pushes its image (to a
         # repository of its own, never to the images prod pulls), logs.
         add("project", p, "roles/logging.logWriter", sa("retrain_builder"))
-        add("bucket", b.templates, "roles/storage.objectViewer", sa("retrain_builder"))
+        add("bucket", template_bucket, "roles/storage.objectViewer", sa("retrain_builder"))
         add(
             "repository",
-            str(s.artifact_registry.functions),
+            str(s.registry().functions),
             "roles/artifactregistry.writer",
             sa("retrain_builder"),
         )
     # Trainer: reads data, writes the model and its pipeline outputs.
     add("bucket", b.data, "roles/storage.objectViewer", sa("trainer"))
-    add("bucket", b.pipeline_root, "roles/storage.objectUser", sa("trainer"))
+    add("bucket", root, "roles/storage.objectUser", sa("trainer"))
     add("bucket", b.models, "roles/storage.objectUser", sa("trainer"))
     add("repository", images, "roles/artifactregistry.reader", sa("trainer"))
     return g
@@ -399,7 +401,7 @@ def cross_tenant_grants(platform: Platform, env: str) -> list[Grant]:
         Grant(
             s.project_id,
             "repository",
-            s.artifact_registry.images,
+            s.registry().images,
             "roles/artifactregistry.reader",
             _sa(peer.service_agent_email("vertex")),
         ),
@@ -438,9 +440,11 @@ def resource_name(platform: Platform, env: str, grant: Grant) -> str:
     names: dict[str, dict[str, str]] = {
         "bucket": {v: k for k, v in {**s.buckets.by_purpose(), "state": s.state_bucket}.items()},
         "repository": {
-            s.artifact_registry.images: "images",
-            s.artifact_registry.templates: "templates",
-            str(s.artifact_registry.functions): "functions",
+            name: purpose
+            for purpose, name in (
+                s.artifact_registry.model_dump() if s.artifact_registry else {}
+            ).items()
+            if name is not None
         },
         "key": {s.key_id(p): p for p in s.kms.keys},
     }

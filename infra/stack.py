@@ -286,7 +286,7 @@ class PlatformStack(TerraformStack):
                 function_key=t.key("functions"),
                 beta=beta,
                 source_bucket=t.buckets["templates"].name,  # a reference: it waits for it
-                image_repository=t.repos[str(s.artifact_registry.functions)].id,
+                image_repository=t.repos[str(s.registry().functions)].id,
                 depends_on=[*t.apis, *t.accounts.values(), t.buckets["templates"]],
                 topic_depends_on=t.granted["pubsub"],
                 function_depends_on=t.granted["functions"],
@@ -327,10 +327,11 @@ class PlatformStack(TerraformStack):
             **{f"bucket_{p}": b.name for p, b in t.buckets.items()},
             **{f"service_account_{i}": a.email for i, a in t.accounts.items()},
             "bigquery_dataset": t.dataset.dataset_id,
-            "image_repository": s.image_repository_url(),
-            "template_repository": s.template_repository_url(),
             "metadata_store": t.store.id,
         }
+        if s.artifact_registry is not None:
+            outputs["image_repository"] = s.image_repository_url()
+            outputs["template_repository"] = s.template_repository_url()
         if t.endpoint is not None:
             outputs["endpoint"] = t.endpoint.id
         if t.retraining is not None:
@@ -340,8 +341,10 @@ class PlatformStack(TerraformStack):
 
 
 def repositories_of(s: Settings, key: Callable[[str], str]) -> list[Repository]:
-    """The env's Artifact Registry repositories, each with its key."""
+    """The env's Artifact Registry repositories, each with its key (prod has none)."""
     registry = s.artifact_registry
+    if registry is None:
+        return []
     repositories = [
         Repository(
             "images", registry.images, "DOCKER", "component, trainer and serving images",

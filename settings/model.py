@@ -53,13 +53,14 @@ IDENTITIES_BY_ROLE: dict[str, tuple[str, ...]] = {
         "retrain",
         "retrain_builder",
     ),
-    "prod": ("deployer", "reader", "serving", "build", "infra", "planner"),
+    # no build identity: prod's builds run as the deployer (canary, deploy) or infra/planner
+    "prod": ("deployer", "reader", "serving", "infra", "planner"),
 }
 # The CMEK keys each tenant role needs: only non-prod has the retraining topic (Pub/Sub).
 KEYS_BY_ROLE: dict[str, tuple[str, ...]] = {
     "interactive": ("storage", "bigquery", "vertex", "artifacts"),
     "non-prod": ("storage", "bigquery", "vertex", "artifacts", "pubsub", "functions"),
-    "prod": ("storage", "bigquery", "vertex", "artifacts"),
+    "prod": ("storage", "bigquery", "vertex"),  # no repositories: prod serves staging's images
 }
 # Keys a role may add: prod's topic of approved candidates (staging's promotion = "approval").
 OPTIONAL_KEYS_BY_ROLE: dict[str, tuple[str, ...]] = {"prod": ("pubsub",)}
@@ -123,17 +124,30 @@ class KmsSettings(Strict):
 
 
 class BucketSettings(Strict):
-    pipeline_root: str
+    # pipeline_root and templates: where pipelines run and are published (not in prod)
+    pipeline_root: str | None = None
     data: str
     models: str
-    templates: str
-    pipeline_root_retention_days: int = Field(ge=1, le=3650)
+    templates: str | None = None
+    pipeline_root_retention_days: int | None = Field(None, ge=1, le=3650)
     noncurrent_retention_days: int = Field(ge=1, le=3650)
 
-    _names = field_validator("pipeline_root", "data", "models", "templates")(bucket_name)
+    _names = field_validator("pipeline_root", "data", "models", "templates")(
+        lambda v: v if v is None else bucket_name(v)
+    )
+
+    def of(self, purpose: BucketPurpose) -> str:
+        """The bucket for `purpose`; a ValueError where the tenant has none (prod's pipeline
+        root and templates)."""
+        name = getattr(self, purpose)
+        if name is None:
+            raise ValueError(f"buckets.{purpose}: this tenant has none")
+        return name
 
     def by_purpose(self) -> dict[str, str]:
-        return {p: getattr(self, p) for p in get_args(BucketPurpose)}
+        """The buckets this tenant has, by purpose."""
+        named = {p: getattr(self, p) for p in get_args(BucketPurpose)}
+        return {p: name for p, name in named.items() if name is not None}
 
 
 class ArtifactRegistrySettings(Strict):
@@ -307,7 +321,7 @@ class Settings(Strict):
     buckets: BucketSettings
     service_accounts: dict[Identity, AccountId]
     bigquery_dataset: str = Field(pattern=DATASET)
-    artifact_registry: ArtifactRegistrySettings
+    artifact_registry: ArtifactRegistrySettings | None = Field(None, description="not in prod")
     cloudbuild: CloudBuildSettings
     pipeline: PipelineSettings | None = Field(None, description="non-prod and interactive")
     serving: ServingSettings | None = Field(None, description="prod only")
@@ -344,13 +358,26 @@ class Settings(Strict):
                 raise ValueError(f"[{section}]: {verdict} in a {self.role} tenant")
         if self.role == "non-prod" and self.pipeline and not self.pipeline.retraining_schedule:
             raise ValueError("pipeline.retraining_schedule: a non-prod tenant retrains on a cron")
-        if (self.artifact_registry.functions is not None) != (self.role == "non-prod"):
+        self._fits_role_resources()
+        return self
+
+    def _fits_role_resources(self) -> None:
+        """Prod runs no pipeline and builds no image: it serves what staging built."""
+        builds = self.role != "prod"
+        for field_name in ("pipeline_root", "templates", "pipeline_root_retention_days"):
+            if (getattr(self.buckets, field_name) is not None) != builds:
+                verdict = "required" if builds else "not used"
+                raise ValueError(f"buckets.{field_name}: {verdict} in a {self.role} tenant")
+        if (self.artifact_registry is not None) != builds:
+            verdict = "required" if builds else "not used (prod serves the images staging built)"
+            raise ValueError(f"[artifact_registry]: {verdict} in a {self.role} tenant")
+        functions = self.artifact_registry.functions if self.artifact_registry else None
+        if (functions is not None) != (self.role == "non-prod"):
             verdict = "required" if self.role == "non-prod" else "not used"
             raise ValueError(
                 f"artifact_registry.functions: {verdict} in a {self.role} tenant "
                 "(the retraining function's images)"
             )
-        return self
 
     # Derived names: computed once here so stacks, pipelines and the preflight agree.
 
@@ -376,8 +403,13 @@ class Settings(Strict):
     def rotation_period(self) -> str:
         return f"{self.kms.rotation_days * 86400}s"
 
+    def registry(self) -> ArtifactRegistrySettings:
+        if self.artifact_registry is None:
+            raise ValueError(f"{self.env} has no Artifact Registry: prod serves staging's images")
+        return self.artifact_registry
+
     def image_repository_url(self) -> str:
-        return f"{self.region}-docker.pkg.dev/{self.project_id}/{self.artifact_registry.images}"
+        return f"{self.region}-docker.pkg.dev/{self.project_id}/{self.registry().images}"
 
     @property
     def retraining_topic(self) -> str:
@@ -393,7 +425,7 @@ class Settings(Strict):
         return f"gs://{self.buckets.templates}/census-promotion/{commit}.yaml"
 
     def template_repository_url(self) -> str:
-        return f"https://{self.region}-kfp.pkg.dev/{self.project_id}/{self.artifact_registry.templates}"
+        return f"https://{self.region}-kfp.pkg.dev/{self.project_id}/{self.registry().templates}"
 
     @property
     def keys_protected(self) -> bool:

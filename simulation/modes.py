@@ -23,7 +23,7 @@ def approval_envs(
     members = ", ".join(f'"{a}"' for a in approvers)
     prod = out / "prod" / "settings.toml"
     _edit(prod, "[cloudbuild]\n", f"[cloudbuild]\napprovers = [{members}]\n")
-    _edit(prod, 'artifacts = "artifacts" }', 'artifacts = "artifacts", pubsub = "pubsub" }')
+    _edit(prod, 'vertex = "vertex" }', 'vertex = "vertex", pubsub = "pubsub" }')
     return out
 
 

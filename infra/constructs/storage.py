@@ -25,7 +25,7 @@ class BucketsProps:
     place: Place
     names: dict[str, str]  # purpose → bucket name
     noncurrent_retention_days: int
-    pipeline_root_retention_days: int
+    pipeline_root_retention_days: int | None  # where there is a pipeline root
     protected: tuple[str, ...]  # purposes with prevent_destroy
 
 
@@ -46,6 +46,8 @@ def lifecycle_rules(purpose: str, props: BucketsProps) -> list[dict]:
         }
     ]
     if purpose == "pipeline_root":
+        if props.pipeline_root_retention_days is None:
+            raise ValueError("a pipeline root bucket needs pipeline_root_retention_days")
         rules.append(
             {
                 "action": {"type": "Delete"},

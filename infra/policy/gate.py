@@ -74,10 +74,11 @@ def facts_for(platform: Platform, env: str) -> rules.StackFacts:
             for t in targets
         )
     mutable: tuple[tuple[str, str], ...] = ()
-    if s.artifact_registry.functions is not None:
+    functions = s.artifact_registry.functions if s.artifact_registry else None
+    if functions is not None:
         mutable = (
             (
-                s.artifact_registry.functions,
+                functions,
                 "Cloud Functions re-tags each build; the function runs the digest its deploy "
                 "recorded, and nothing else pulls from this repository",
             ),

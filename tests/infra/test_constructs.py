@@ -60,7 +60,7 @@ def has(synthesized: str, resource_type: str, properties: dict) -> bool:
 def test_cmek_keys(platform, env):
     s = platform[env]
     out = synth(lambda stack, beta: CmekKeys(stack, "kms", keys_props(s), beta=beta))
-    purposes = ("storage", "bigquery", "vertex", "artifacts")
+    purposes = ("storage", "bigquery", "vertex", *(() if env == "prod" else ("artifacts",)))
     for purpose in (*purposes, "pubsub") if env == "staging" else purposes:
         assert has(
             out,
@@ -68,6 +68,7 @@ def test_cmek_keys(platform, env):
             {"name": purpose, "rotation_period": "7776000s", "purpose": "ENCRYPT_DECRYPT"},
         )
     assert has(out, KmsCryptoKey.TF_RESOURCE_TYPE, {"name": "pubsub"}) is (env == "staging")
+    assert has(out, KmsCryptoKey.TF_RESOURCE_TYPE, {"name": "artifacts"}) is (env != "prod")
     assert has(
         out,
         ProjectServiceIdentity.TF_RESOURCE_TYPE,
@@ -88,7 +89,6 @@ def test_service_accounts(platform):
         "census-deployer",
         "census-reader",
         "census-serving",
-        "census-build",
         "census-infra",
         "census-planner",
     )

@@ -16,18 +16,15 @@ def test_backend_providers_and_outputs(tenant_stacks, platform):
         }
         assert set(stack["provider"]) == {"google", "google-beta"}
         outputs = stack["output"]
-        for name in (
-            "project_id",
-            "region",
-            "kms_key_vertex",
-            "bucket_models",
-            "bucket_pipeline_root",
-            "bigquery_dataset",
-            "image_repository",
-            "metadata_store",
-            "service_account_build",
-        ):
+        builds = () if s.role == "prod" else (
+            "bucket_pipeline_root", "image_repository", "service_account_build"
+        )  # fmt: skip
+        for name in ("project_id", "region", "kms_key_vertex", "bucket_models",
+                     "bigquery_dataset", "metadata_store", *builds):  # fmt: skip
             assert name in outputs, (env, name)
+        if s.role == "prod":  # it builds nothing: no registry, pipeline root or build identity
+            assert not {"image_repository", "bucket_pipeline_root", "bucket_templates",
+                        "service_account_build", "kms_key_artifacts"} & outputs.keys()  # fmt: skip
         assert outputs["project_id"]["value"] == s.project_id
     assert "endpoint" in tenant_stacks["prod"]["output"]
     assert "service_account_pipeline" in tenant_stacks["staging"]["output"]
@@ -52,11 +49,8 @@ def test_every_service_agent_is_created_before_its_grant(tenant_stacks, platform
             if env == "staging"
             else set()
         )
-        assert agents == {
-            "aiplatform.googleapis.com",
-            "artifactregistry.googleapis.com",
-            *retraining,
-        }
+        registry = set() if env == "prod" else {"artifactregistry.googleapis.com"}
+        assert agents == {"aiplatform.googleapis.com", *registry, *retraining}
         # Cloud Storage: the data source the provider documents for its agent; BigQuery's
         # agent the bootstrap asked for (its data source needs bigquery.jobs.create).
         data = stack["data"]

@@ -34,7 +34,11 @@ def test_real_settings_load_and_derive_cross_tenant_names(platform):
         "projects/census-ml-staging/locations/europe-west4/keyRings/census-ml/cryptoKeys/vertex"
     )
     assert staging.rotation_period == "7776000s"
-    assert prod.image_repository_url() == "europe-west4-docker.pkg.dev/census-ml-prod/census-images"
+    assert staging.image_repository_url() == (
+        "europe-west4-docker.pkg.dev/census-ml-staging/census-images"
+    )
+    with pytest.raises(ValueError, match="prod has no Artifact Registry"):
+        prod.image_repository_url()
 
 
 @pytest.mark.parametrize(
@@ -86,7 +90,7 @@ def test_real_settings_load_and_derive_cross_tenant_names(platform):
             "prod",
             'serving = "census-serving"',
             'trainer = "census-serving"',
-            r"service_accounts for a prod tenant must be exactly build, deployer, infra, planner, "
+            r"service_accounts for a prod tenant must be exactly deployer, infra, planner, "
             r"reader, serving",
         ),
         (
@@ -126,6 +130,24 @@ def test_real_settings_load_and_derive_cross_tenant_names(platform):
             r"env: says 'prod' but the file is in envs/staging/",
         ),
         ("staging", "keys = { storage", 'keys = { bigq = "x", storage', r"kms\.keys\.bigq"),
+        (
+            "prod",
+            'models = "census-ml-prod-models"',
+            'models = "census-ml-prod-models"\npipeline_root = "census-ml-prod-root"',
+            r"buckets\.pipeline_root: not used in a prod tenant",
+        ),
+        (
+            "staging",
+            'templates = "census-ml-staging-templates"\n',
+            "",
+            r"buckets\.templates: required in a non-prod tenant",
+        ),
+        (
+            "prod",
+            "[cloudbuild]",
+            '[artifact_registry]\nimages = "i"\ntemplates = "t"\n\n[cloudbuild]',
+            r"\[artifact_registry\]: not used \(prod serves the images staging built\)",
+        ),
         (
             "dev",
             'artifacts = "artifacts" }',
@@ -188,7 +210,7 @@ def test_approval_mode_needs_prods_approvers_and_its_key(tmp_path):
 
 
 def test_canary_mode_refuses_what_only_approval_uses(envs_copy):
-    edit(envs_copy, "prod", 'artifacts = "artifacts" }', 'artifacts = "artifacts", pubsub = "p" }')
+    edit(envs_copy, "prod", 'vertex = "vertex" }', 'vertex = "vertex", pubsub = "p" }')
     with pytest.raises(UserError, match=r"kms\.keys\.pubsub: only used when .*remove it"):
         load_platform(envs_copy)
 

@@ -45,11 +45,11 @@ def test_without_the_starter_role_the_schedule_is_refused_naming_the_permission(
 @pytest.mark.parametrize(
     ("who", "flags", "expected"),
     [
-        (  # prod's build identity cannot impersonate the deployer
-            "census-build@census-ml-prod.iam.gserviceaccount.com",
+        (  # prod's planner cannot impersonate the deployer
+            "census-planner@census-ml-prod.iam.gserviceaccount.com",
             (),
             "refused iam.serviceAccounts.getAccessToken on projects/census-ml-prod/"
-            f"serviceAccounts/{DEPLOYER} to census-build@census-ml-prod.iam.gserviceaccount.com"
+            f"serviceAccounts/{DEPLOYER} to census-planner@census-ml-prod.iam.gserviceaccount.com"
             f" (403): it may not act as {DEPLOYER}",
         ),
         (  # nor read the registry as itself
