@@ -42,7 +42,10 @@ DEFAULT_APIS = ("bigquery", "logging", "monitoring", "storage", "serviceusage",
 # roles reach its buckets through them (cloud.google.com/storage/docs/access-control/iam).
 CONVENIENCE = (("roles/storage.legacyBucketOwner", "projectOwner"),
                ("roles/storage.legacyBucketOwner", "projectEditor"),
-               ("roles/storage.legacyBucketReader", "projectViewer"))  # fmt: skip
+               ("roles/storage.legacyBucketReader", "projectViewer"),
+               ("roles/storage.legacyObjectOwner", "projectOwner"),
+               ("roles/storage.legacyObjectOwner", "projectEditor"),
+               ("roles/storage.legacyObjectReader", "projectViewer"))  # fmt: skip
 
 # Google's agents this simulation runs as, beside the CMEK key users (settings.agents): the
 # Cloud Scheduler agent mints the tokens of an HTTP job's OAuth identity.
@@ -203,16 +206,46 @@ class World:
         when this cloud does not know it: the check then fails as Google's would)."""
         return f"projects/{self.accounts.get(email, project)}/serviceAccounts/{email}"
 
-    def inventory(self) -> set[tuple[str, str]]:
-        """Everything that exists, as (kind, name): what graph.named and the API checks name."""
-        kinds: dict[str, Any] = {
+    def _kinds(self) -> dict[str, Any]:
+        """Each kind of thing (graph.named's kinds, and what only provenance needs) → where
+        it is held, by name."""
+        return {
             "identity": [*self.accounts, *self.agents], "key": self.keys,
             "key ring": self.key_rings, "role": self.custom_roles, "bucket": self.buckets,
             "dataset": [d.dataset_id for d in self.datasets.values()],
             "repository": [r.rsplit("/", 1)[-1] for r in self.repositories],
-            "function": self.functions, "api": self.apis,
+            "function": self.functions, "api": self.apis, "topic": self.topics,
+            "trigger": self.triggers, "scheduler job": self.scheduler_jobs,
+            "endpoint": self.endpoints, "metadata store": self.metadata_stores,
+            "sink": [f"{k.project}/{k.name}" for k in self.sinks],
         }  # fmt: skip
-        return {(kind, name) for kind, names in kinds.items() for name in names}
+
+    def inventory(self) -> set[tuple[str, str]]:
+        """Everything that exists, as (kind, name)."""
+        return {(kind, name) for kind, names in self._kinds().items() for name in names}
+
+    def forget(self, thing: Any) -> None:
+        """A deleted resource's thing: a Binding, or (kind, name) from inventory()."""
+        if isinstance(thing, Binding):
+            if thing in self.bindings:
+                self.bindings.remove(thing)
+            return
+        kind, name = thing
+        if kind == "identity":
+            self.accounts.pop(name, None)
+            self.agents.pop(name, None)
+        elif kind == "dataset":
+            self.datasets = {k: d for k, d in self.datasets.items() if d.dataset_id != name}
+        elif kind == "repository":
+            self.repositories = {r for r in self.repositories if r.rsplit("/", 1)[-1] != name}
+        elif kind == "sink":
+            self.sinks = [k for k in self.sinks if f"{k.project}/{k.name}" != name]
+        else:
+            held = self._kinds()[kind]
+            if isinstance(held, dict):
+                held.pop(name, None)
+            else:
+                held.discard(name)
 
     def has(self, kind: str, name: str) -> bool:
         """Whether a resource a body names (graph.named's kinds) exists."""

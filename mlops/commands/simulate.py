@@ -69,7 +69,7 @@ def add(commands) -> None:
         "infra",
         help="synthesize every stack, then in a simulated cloud: the bootstrap and first apply "
         "as the owner, a pull request's plan as the planner, CI's applies as census-infra, "
-        "and three mistakes failing as Google's API would",
+        "and four mistakes failing as Google's API or Terraform would",
     )
     sub.add_argument("--wire", action="store_true", help="also print every call of every run")
     sub.set_defaults(handler=infra)

@@ -17,6 +17,7 @@ from settings.bootstrap import infra_roles
 from simulation.iam import Binding
 from simulation.server import Simulation
 from simulation.terraform import graph
+from simulation.terraform.provider import RESOURCES
 from simulation.terraform.resources import Op, ResourceApi
 from simulation.wire import ApiError, WireEntry
 from simulation.world import World
@@ -34,10 +35,27 @@ def planner_identity(project: str) -> str:
     return f"census-planner@{project}.iam.gserviceaccount.com"
 
 
+_PROTECTED = (
+    "Instance cannot be destroyed: Resource {address} has lifecycle.prevent_destroy set, but "
+    "the plan calls for this resource to be destroyed. To avoid this error and continue with "
+    "the plan, either disable lifecycle.prevent_destroy or reduce the scope of the plan using "
+    "the -target flag."
+)
+
+
+@dataclass
+class Held:
+    """A resource in Terraform's state: its node, the body applied, what the apply returned."""
+
+    node: graph.Node
+    body: dict
+    outputs: dict[str, str]
+
+
 @dataclass
 class Change:
     address: str
-    action: str  # create, update, no-op, read (a data source)
+    action: str  # create, update, replace, delete, no-op, read (a data source)
     error: str = ""  # the API's message when its call failed; "skipped: ..." when not reached
 
 
@@ -77,9 +95,12 @@ class Run:
         )
         if self.kind == "plan":
             body = (f"{self.count('create')} to create, {self.count('update')} to update, "
+                    f"{self.count('delete') + self.count('replace')} to destroy, "
                     f"{self.count('no-op')} unchanged")  # fmt: skip
         else:
             body = f"{self.count('create')} created, {self.count('update')} updated"
+        gone = self.count("delete") + self.count("replace")
+        body += f", {gone} destroyed" if gone else ""
         return head + body + (f"; {len(self.errors)} FAILED" if self.errors else "")
 
 
@@ -92,8 +113,8 @@ class Cloud:
         self.sim = Simulation(self.world, root or Path(tempfile.mkdtemp(prefix="infra-sim-")))
         self.api = ResourceApi(self.sim)
         self._part = ""  # the stack being run
-        # Terraform's state per stack: address → (resolved body, what the apply returned)
-        self.state: dict[str, dict[str, tuple[dict, dict[str, str]]]] = {}
+        # Terraform's state per stack: address → what was applied
+        self.state: dict[str, dict[str, Held]] = {}
 
     def project(self, part: str) -> str:
         return self.stacks[part]["provider"]["google"][0]["project"]
@@ -133,11 +154,13 @@ class Cloud:
         first = len(self.sim.wire)
         state = self.state.setdefault(part, {})
         backend = (stack.get("terraform") or {}).get("backend", {}).get("gcs")
+        remote = backend and state  # the first apply keeps local state (docs/infra.md)
         try:
-            if backend and state:  # the first apply keeps local state (docs/infra.md)
+            if remote:
                 self._state_object(principal, backend, write=False)
             self._walk(stack, principal, state, run, apply)
-            if backend and apply and state and (run.count("create") or run.count("update")):
+            changed = any(run.count(a) for a in ("create", "update", "replace", "delete"))
+            if remote and apply and changed:
                 self._state_object(principal, backend, write=True)
         except ApiError as exc:
             run.changes.append(Change("terraform state", "read", exc.message))
@@ -146,31 +169,16 @@ class Cloud:
 
     def _walk(self, stack: dict, principal: str, state: dict, run: Run, apply: bool) -> None:
         """Refresh, then (apply) change; a refresh that fails stops the run, as Terraform's."""
-        outputs = {a: out for a, (_, out) in state.items()}
-        planned: dict[str, str] = {}
         nodes = graph.nodes(stack)
-        for address, node in nodes.items():
-            if node.data and not node.parents <= state.keys():
-                planned[address] = "read"  # read during the apply, once its parents exist
-                continue
-            op = self._op(principal, node, outputs)
-            try:
-                if node.data:
-                    self._read_data(op, outputs)
-                    planned[address] = "done"
-                    continue
-                held = self.api.read(op) if address in state else None
-                planned[address] = ("create" if held is None else
-                                    "no-op" if held == op.body else "update")  # fmt: skip
-            except ApiError as exc:
-                run.changes.append(Change(address, "read", exc.message))
+        outputs = {a: held.outputs for a, held in state.items()}
+        planned = self._refresh(nodes, state, principal, outputs, run)
         if run.errors:
             return
         failed: set[str] = set()
         waits_for = graph.ancestors(nodes)
         made_now: set[tuple[str, str]] = set()
         for address, action in planned.items():
-            node = nodes[address]
+            node = nodes[address] if address in nodes else state[address].node
             if action == "done":
                 run.changes.append(Change(address, "read"))
                 continue
@@ -182,31 +190,79 @@ class Cloud:
                 failed.add(address)
                 run.changes.append(Change(address, action, f"skipped: {blocked[0]} failed"))
                 continue
-            op = self._op(principal, node, outputs)
             try:
-                if action == "read":
-                    self._read_data(op, outputs)
-                elif action == "create":
-                    self.api.create(op)
-                    self._no_race(op, made_now, waits_for[address])
-                    made_now.add((op.part, address))
-                    outputs[address] = graph.outputs(node, op.body, self._number(node))
-                    state[address] = (op.body, outputs[address])
-                else:
-                    self.api.update(op)
-                    outputs[address] = graph.outputs(node, op.body, self._number(node))
-                    state[address] = (op.body, outputs[address])
+                self._change(address, action, node, principal, state, outputs)
+                if action in ("create", "replace"):
+                    self._no_race(self.api.last, made_now, waits_for[address])
+                    made_now.add((self._part, address))
                 run.changes.append(Change(address, action))
             except ApiError as exc:
                 failed.add(address)
                 run.changes.append(Change(address, action, exc.message))
 
+    def _refresh(
+        self, nodes: dict, state: dict, principal: str, outputs: dict, run: Run
+    ) -> dict[str, str]:
+        """What the plan would do to each address: read, create, update, replace, delete,
+        no-op; refusing, as Terraform does, to destroy what has prevent_destroy."""
+        planned: dict[str, str] = {}
+        for address, node in nodes.items():
+            if node.data and not node.parents <= state.keys():
+                planned[address] = "read"  # read during the apply, once its parents exist
+                continue
+            op = self._op(principal, node, outputs)
+            try:
+                if node.data:
+                    self._read_data(op, outputs)
+                    planned[address] = "done"
+                    continue
+                held = self.api.read(op) if address in state else None
+                planned[address] = (
+                    "create" if held is None else "no-op" if held == op.body
+                    else "update" if RESOURCES[node.rtype].update else "replace"
+                )  # fmt: skip
+            except ApiError as exc:
+                run.changes.append(Change(address, "read", exc.message))
+        for address in reversed(list(state)):  # what the stack no longer has: dependents first
+            if address not in nodes:
+                held = state[address]
+                try:
+                    self.api.read(Op(principal, held.node, held.body, self._part))
+                    planned[address] = "delete"
+                except ApiError as exc:
+                    run.changes.append(Change(address, "read", exc.message))
+        for address, action in planned.items():
+            node = nodes[address] if address in nodes else state[address].node
+            if action in ("delete", "replace") and node.protected:
+                run.changes.append(Change(address, action, _PROTECTED.format(address=address)))
+        return planned
+
+    def _change(
+        self, address: str, action: str, node: graph.Node, principal: str, state: dict,
+        outputs: dict,
+    ) -> None:  # fmt: skip
+        if action == "read":
+            self._read_data(self._op(principal, node, outputs), outputs)
+            return
+        if action in ("delete", "replace"):
+            held = state.pop(address)
+            outputs.pop(address, None)
+            self.api.delete(Op(principal, held.node, held.body, self._part))
+            if action == "delete":
+                return
+        op = self._op(principal, node, outputs)
+        (self.api.update if action == "update" else self.api.create)(op)
+        outputs[address] = graph.outputs(node, op.body, self._number(node))
+        state[address] = Held(node, op.body, outputs[address])
+
     def _op(self, principal: str, node: graph.Node, outputs: dict) -> Op:
         return Op(principal, node, graph.resolve(node.body, outputs), self._part)
 
-    def _no_race(self, op: Op, made_now: set, waits_for: set[str]) -> None:
+    def _no_race(self, op: Op | None, made_now: set, waits_for: set[str]) -> None:
         """Terraform creates what a resource does not wait for in parallel with it: anything
         its create relied on that this run made must be among what it waits for."""
+        if op is None:
+            return
         for thing in sorted(self.api.relied, key=str):
             maker = self.api.made_by.get(thing)
             if maker is not None and maker in made_now and maker[1] not in waits_for:

@@ -35,6 +35,7 @@ class Node:
     region: str
     body: dict  # as synthesized, without Terraform's meta-arguments
     parents: frozenset[str] = field(default_factory=frozenset)
+    protected: bool = False  # lifecycle.prevent_destroy
 
 
 def nodes(stack: dict) -> dict[str, Node]:
@@ -55,6 +56,7 @@ def nodes(stack: dict) -> dict[str, Node]:
                     body.get("location", body.get("region", google["region"])),
                     body,
                     frozenset(refs | set(raw.get("depends_on", []))),
+                    bool((raw.get("lifecycle") or {}).get("prevent_destroy")),
                 )
     for node in found.values():
         unknown = sorted(node.parents - found.keys())

@@ -129,6 +129,29 @@ RESOURCES: dict[str, Calls] = {
     ),
 }
 
+# What removing a resource calls, where it is not the create method's own delete: Google
+# keeps key rings and keys forever (the provider drops a ring from its state and destroys a
+# key's versions), a service identity has no delete, an IAM member writes its parent's policy.
+_DELETES: dict[str, str | None] = {
+    "google_project_service": "serviceusage.services.disable",
+    "google_project_service_identity": None,
+    "google_kms_key_ring": None,
+    "google_kms_crypto_key": f"{_KMS}.cryptoKeys.cryptoKeyVersions.destroy",
+    "google_storage_bucket": "storage.buckets.delete",
+    "google_storage_bucket_object": "storage.objects.delete",
+}
+
+
+def delete_method(rtype: str) -> str | None:
+    """The Google method removing a resource of `rtype` calls (None: state only)."""
+    if rtype in _DELETES:
+        return _DELETES[rtype]
+    create = RESOURCES[rtype].create
+    if create.endswith((".setIamPolicy", ".patch")):  # a member of its parent's policy
+        return create
+    return create.rsplit(".", 1)[0] + ".delete"
+
+
 # Data sources: read on every plan and apply.
 DATA_SOURCES: dict[str, str] = {
     "google_storage_project_service_account": "storage.projects.serviceAccount.get",

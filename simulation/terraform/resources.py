@@ -21,12 +21,15 @@ from simulation.terraform.provider import (
     CMEK_AGENTS,
     DATA_SOURCES,
     RESOURCES,
+    delete_method,
     identity,
     target,
 )
 from simulation.wire import ApiError, WireEntry
 
 EVENTARC_AGENT = AGENT_EMAIL_BY_API["eventarc.googleapis.com"]
+# What Google keeps when Terraform destroys it.
+KEPT = ("google_kms_key_ring", "google_kms_crypto_key", "google_project_service_identity")
 # Fields that name a service account a resource runs as: the caller must be allowed to act as it.
 RUNS_AS = ("service_account", "service_account_email")
 _KIND_MESSAGES = {
@@ -63,6 +66,7 @@ class ResourceApi:
         # create relied on (things it named, APIs, the bindings its checks passed through).
         self.made_by: dict[object, tuple[str, str]] = {}
         self.relied: set = set()  # (kind, name) and Binding
+        self.last: Op | None = None  # the last create
 
     # Reads ----------------------------------------------------------------------------
 
@@ -83,7 +87,7 @@ class ResourceApi:
     # Writes ---------------------------------------------------------------------------
 
     def create(self, op: Op) -> None:
-        self.relied = set()
+        self.relied, self.last = set(), op
         calls = RESOURCES[op.node.rtype]
         entries = []
         if op.node.rtype.endswith(("_iam_member", "_audit_config")):  # read, modify, write
@@ -101,6 +105,24 @@ class ResourceApi:
         entry = self._call(op, calls.update or calls.create, self._target(op, False), "PATCH")
         self._grow(op)
         entry.status = 200
+
+    def delete(self, op: Op) -> None:
+        """Remove a resource; what it made leaves the world (Google keeps key rings, keys and
+        agents: the provider forgets those, and destroys a key's versions)."""
+        method = delete_method(op.node.rtype)
+        if method is not None:
+            if op.node.rtype.endswith(("_iam_member", "_audit_config")):
+                read = RESOURCES[op.node.rtype].read
+                self._call(op, read, self._target(op, False), "GET").status = 200
+            self._call(op, method, self._target(op, False), "DELETE").status = 200
+        maker = (op.part, op.node.address)
+        for thing in [t for t, by in self.made_by.items() if by == maker]:
+            if op.node.rtype not in KEPT:
+                self.sim.world.forget(thing)
+                del self.made_by[thing]
+        if op.node.rtype == "google_kms_crypto_key":
+            self.sim.world.keys[self._target(op, False)].state = "DESTROY_SCHEDULED"
+        self.store.pop(self._identity(op), None)
 
     # Checks ---------------------------------------------------------------------------
 

@@ -63,8 +63,9 @@ def pull_request_plans(cloud: Cloud) -> Scene:
 
 def ci_applies(cloud: Cloud, role_gains: str = "iam.roles.get") -> Scene:
     """(c) Every stack applied again by `census-infra` with no change; then one custom role
-    gains `role_gains` and one bucket's label changes: only those two are updated."""
-    scene = Scene("c. CI applies as census-infra: no change, then a role and a label")
+    gains `role_gains` and one bucket's label changes: only those two are updated; then one
+    bucket grant is dropped: only it is destroyed."""
+    scene = Scene("c. CI applies as census-infra: no change, a role and a label, a grant dropped")
     for part in cloud.stacks:
         scene.runs.append(cloud.apply(part, infra_identity(cloud.project(part))))
     changed = copy.deepcopy(cloud.stacks["staging"])
@@ -77,12 +78,19 @@ def ci_applies(cloud: Cloud, role_gains: str = "iam.roles.get") -> Scene:
     scene.runs.append(cloud.apply("staging", infra, changed))
     scene.notes.append(f"staging: {role['role_id']} gains {role_gains}; bucket {bucket['name']} "
                        "gains the label team=ml-platform")  # fmt: skip
+    grants = changed["resource"]["google_storage_bucket_iam_member"]
+    dropped = next(n for n, g in grants.items() if "objectViewer" in g["role"])
+    gone = grants.pop(dropped)
+    scene.runs.append(cloud.apply("staging", infra, changed))
+    scene.notes.append(f"staging: {gone['role']} for {gone['member'].split('@')[0]} on "
+                       f"{gone['bucket']} dropped")  # fmt: skip
     return scene
 
 
 def failures(stacks: dict[str, dict]) -> Scene:
     """(d) Three mistakes, each failing the way Google's API says it."""
-    scene = Scene("d. what fails: wrong order, a grant removed, an agent never asked for")
+    scene = Scene("d. what fails: wrong order, a grant removed, an agent never asked for, "
+                  "a protected bucket dropped")  # fmt: skip
     early = ("dev", "staging", "staging-cross-tenant")
     cloud, played = first_apply(stacks, early)
     scene.runs.append(played.runs[-1])
@@ -101,6 +109,23 @@ def failures(stacks: dict[str, dict]) -> Scene:
     _, played = first_apply(without, ("dev",))
     scene.runs.append(played.runs[0])
     scene.notes.append("dev without its Vertex AI agent asked for: the key grant names no one")
+
+    cloud, _ = first_apply(stacks)
+    changed = copy.deepcopy(stacks["prod"])
+    buckets = changed["resource"]["google_storage_bucket"]
+    (models,) = [n for n, b in buckets.items() if b["name"].endswith("-models")]
+    del buckets[models]
+    for kind in ("resource", "data"):
+        for by_name in changed.get(kind, {}).values():
+            for body in by_name.values():
+                body["depends_on"] = [d for d in body.get("depends_on", []) if models not in d]
+    for name in [n for n, g in changed["resource"]["google_storage_bucket_iam_member"].items()
+                 if g["bucket"].endswith("-models")]:  # fmt: skip
+        del changed["resource"]["google_storage_bucket_iam_member"][name]
+    scene.runs.append(cloud.plan("prod", planner_identity(cloud.project("prod")), changed))
+    scene.notes.append(
+        "prod's models bucket dropped from the stack: prevent_destroy stops the plan"
+    )
     return scene
 
 

@@ -109,7 +109,7 @@ def test_ci_applies_change_nothing_then_only_what_changed(stacks):
     cloud, _ = first_apply(stacks)
     scene = ci_applies(cloud, role_gains="storage.buckets.list")
     assert _errors(scene) == []
-    *unchanged, plan, apply = scene.runs
+    *unchanged, plan, apply, dropped = scene.runs
     for run in unchanged:
         assert run.principal == infra_identity(cloud.project(run.part))
         assert run.mutating() == [], run.part
@@ -124,11 +124,20 @@ def test_ci_applies_change_nothing_then_only_what_changed(stacks):
     }
     role = "projects/census-ml-staging/roles/censusPlanner"
     assert "storage.buckets.list" in cloud.world.custom_roles[role]
+    (gone,) = [c for c in dropped.changes if c.action == "delete"]
+    assert gone.address.startswith("google_storage_bucket_iam_member.") and not gone.error
+    assert [c.method for c in dropped.mutating()] == ["storage.buckets.setIamPolicy"]
+    assert not any(
+        b.resource == "projects/_/buckets/census-ml-staging-data"
+        and b.role == "roles/storage.objectViewer"
+        and b.member == "serviceAccount:census-pipeline@census-ml-staging.iam.gserviceaccount.com"
+        for b in cloud.world.bindings
+    )
 
 
 def test_mistakes_fail_naming_permission_resource_and_identity(stacks):
     scene = failures(stacks)
-    early, no_role_admin, no_agent = scene.runs
+    early, no_role_admin, no_agent, protected = scene.runs
     assert {e.error for e in early.errors} == {
         "Service account census-deployer@census-ml-prod.iam.gserviceaccount.com does not exist.",
         "Service account service-100000000003@gcp-sa-aiplatform.iam.gserviceaccount.com "
@@ -147,6 +156,12 @@ def test_mistakes_fail_naming_permission_resource_and_identity(stacks):
         "Service account service-100000000001@gcp-sa-aiplatform.iam.gserviceaccount.com "
         "does not exist." in {e.error for e in no_agent.errors}
     )
+    (refused,) = protected.errors
+    assert refused.error.startswith(
+        "Instance cannot be destroyed: Resource google_storage_bucket.buckets_models_bucket_"
+    )
+    assert "has lifecycle.prevent_destroy set" in refused.error
+    assert protected.mutating() == []
 
 
 def _strip(stack: dict, rtype: str, dropped) -> str:
@@ -300,3 +315,44 @@ def test_docs_list_the_roles_infra_is_granted():
     assert documented == {(a.split(".")[0], r) for a, r in INFRA_ROLE_OF_API.items()} | {
         ("(always)", r) for r in INFRA_ROLES_ALWAYS
     }
+
+
+def test_every_removal_calls_a_method_google_documents():
+    from kernel.gcp_iam import method_permissions
+    from simulation.terraform.provider import RESOURCES, delete_method
+
+    for rtype in RESOURCES:
+        method = delete_method(rtype)
+        if method is not None:
+            assert method_permissions(method), (rtype, method)
+
+
+def test_a_removed_key_is_kept_by_google_its_versions_destroyed(stacks):
+    cloud = Cloud(stacks)
+    cloud.apply("dev", OWNER)
+    added = copy.deepcopy(stacks["dev"])
+    keys = added["resource"]["google_kms_crypto_key"]
+    keys["scratch"] = {**next(iter(keys.values())), "name": "scratch"}
+    assert cloud.apply("dev", OWNER, added).count("create") == 1
+    run = cloud.apply("dev", OWNER, stacks["dev"])
+    assert run.ok and run.count("delete") == 1, run.errors
+    assert [c.method for c in run.mutating()] == [
+        "cloudkms.projects.locations.keyRings.cryptoKeys.cryptoKeyVersions.destroy"
+    ]
+    key = "projects/census-ml-dev/locations/europe-west4/keyRings/census-ml/cryptoKeys/scratch"
+    assert cloud.world.keys[key].state == "DESTROY_SCHEDULED"  # Google never deletes a key
+
+
+def test_a_change_without_an_update_method_replaces(stacks):
+    cloud = Cloud(stacks)
+    cloud.apply("dev", OWNER)
+    changed = copy.deepcopy(stacks["dev"])
+    (store,) = changed["resource"]["google_vertex_ai_metadata_store"].values()
+    store["description"] = "the metadata store, described"
+    plan = cloud.plan("dev", OWNER, changed)
+    assert [c.action for c in plan.changes if c.action == "replace"] == ["replace"]
+    run = cloud.apply("dev", OWNER, changed)
+    assert [c.method for c in run.mutating()] == [
+        "aiplatform.projects.locations.metadataStores.delete",
+        "aiplatform.projects.locations.metadataStores.create",
+    ]
