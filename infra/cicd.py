@@ -7,36 +7,55 @@ there with the same default the trigger passes).
 
 from __future__ import annotations
 
+import re
+import tomllib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from infra.toolchain import terraform_version
-from settings import Settings
+from settings import REPO_ROOT, Settings
 
 # A docs-only change must not retrain and redeploy a model.
 IGNORED_FOR_PROMOTION = ("docs/**", "**/*.md", "bench/**")
-PROMOTION_FILES = (
-    "trainer/**",
-    "pipelines/**",
-    "serving/**",
-    "monitoring/**",
-    "mlops/**",
-    "Dockerfile",
-    "pyproject.toml",
-    "uv.lock",
-    "envs/staging/settings.toml",
-    "envs/prod/settings.toml",
-    "cloudbuild/staging.yaml",
-)
-INFRA_FILES = (
-    "infra/**",
-    "envs/**",
-    "package.json",
-    "package-lock.json",
-    "pyproject.toml",
-    "uv.lock",
-    "cloudbuild/infra.yaml",
-    ".terraform-version",
-)
+
+
+def wheel_packages(root: Path = REPO_ROOT) -> tuple[str, ...]:
+    """The packages the project's wheel ships (pyproject.toml): the retraining function's
+    source, and what the images copy."""
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+    return tuple(pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"])
+
+
+def dockerfile_inputs(root: Path = REPO_ROOT) -> tuple[str, ...]:
+    """What the Dockerfile copies from the repository (its COPY sources), as patterns."""
+    sources = []
+    for line in re.findall(r"^COPY\s+(?!--from)(.+)$", (root / "Dockerfile").read_text(), re.M):
+        *copied, _ = line.split()
+        sources += [
+            s if "." in Path(s).name else f"{s}/**" for s in copied if not s.endswith(".md")
+        ]  # docs changes are ignored (IGNORED_FOR_PROMOTION)
+    return tuple(dict.fromkeys(sources))
+
+
+def promotion_files(root: Path = REPO_ROOT) -> tuple[str, ...]:
+    """A push that changes any of these rebuilds the images and runs the promotion: what
+    the images copy, every package the compiled pipeline imports, the settings it reads."""
+    return tuple(dict.fromkeys([
+        *dockerfile_inputs(root), *(f"{p}/**" for p in wheel_packages(root)),
+        "Dockerfile", "envs/staging/settings.toml", "envs/prod/settings.toml",
+        "cloudbuild/staging.yaml",
+    ]))  # fmt: skip
+
+
+def infra_files(root: Path = REPO_ROOT) -> tuple[str, ...]:
+    """A change to any of these is planned (and applied): the stacks' code and settings,
+    and the wheel the retraining function's source is built from (settings/agents.py
+    decides the key grants, kernel/ and pipelines/ are in the function)."""
+    return tuple(dict.fromkeys([
+        *(f"{p}/**" for p in wheel_packages(root)), "envs/**", "package.json",
+        "package-lock.json", "pyproject.toml", "uv.lock", "cloudbuild/infra.yaml",
+        ".terraform-version",
+    ]))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -76,7 +95,7 @@ def triggers(s: Settings, promotion: str = "canary") -> list[Trigger]:
                 exact(s.cloudbuild.promotion_branch),
                 "build",
                 substitutions=promotion_substitutions(s),
-                included_files=PROMOTION_FILES,
+                included_files=promotion_files(),
                 ignored_files=IGNORED_FOR_PROMOTION,
             )
         )
@@ -121,7 +140,7 @@ def triggers(s: Settings, promotion: str = "canary") -> list[Trigger]:
                 exact(s.cloudbuild.infra_branch),
                 "infra" if apply else "planner",
                 substitutions={**infra, "_APPLY": "true" if apply else "false"},
-                included_files=INFRA_FILES,
+                included_files=infra_files(),
                 approval=apply and s.role == "prod",  # prod's apply waits for a person
             )
         )

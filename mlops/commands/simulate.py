@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kernel.errors import Failed
+from kernel.errors import Failed, UserError
 
 
 def life(args: argparse.Namespace) -> int:
@@ -48,6 +48,48 @@ def infra(args: argparse.Namespace) -> int:
     return 0
 
 
+def ci(args: argparse.Namespace) -> int:
+    import json
+
+    import yaml
+
+    from infra.synth import synth
+    from settings import ENV_NAMES, REPO_ROOT
+    from simulation.ci.events import Event, evaluate
+
+    attributes = []
+    for pair in args.attribute or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UserError(f"--attribute {pair!r}: expected KEY=VALUE")
+        attributes.append((key, value))
+    if args.event in ("push", "pull-request") and not (args.branch and args.files):
+        raise UserError(f"{args.event}: say --branch and at least one --files")
+    if args.event == "pubsub" and not args.topic:
+        raise UserError("pubsub: say --topic projects/P/topics/T")
+    if args.event == "run" and not args.trigger:
+        raise UserError("run: say --trigger census-NAME")
+    event = Event(
+        args.event.replace("-", "_"), args.branch or "", tuple(args.files or ()), args.author,
+        args.comment or "", args.topic or "", tuple(attributes), args.trigger or "",
+    )  # fmt: skip
+    print("synthesizing every env's stacks", file=sys.stderr, flush=True)
+    stacks = {part: json.loads(path.read_text()) for part, path in synth(ENV_NAMES).items()}
+    builds, skipped = evaluate(stacks, event)
+    print(f"{len(builds)} build(s) started by {args.event}")
+    for b in builds:
+        config = yaml.safe_load((REPO_ROOT / b.config).read_text())
+        wait = "waits for an approver" if b.approval else "starts at once"
+        print(f"  {b.project} {b.trigger}: as {b.identity}; {wait}")
+        print(f"    {b.config}: steps {', '.join(s.get('id', s['name']) for s in config['steps'])}")
+        subs = ", ".join(f"{k}={v}" for k, v in sorted(b.substitutions.items()))
+        print(f"    substitutions: {subs or 'none'}")
+    if args.why:
+        print(f"{len(skipped)} trigger(s) did not fire:")
+        print("\n".join(f"  {line}" for line in skipped))
+    return 0
+
+
 def add(commands) -> None:
     sim = commands.add_parser(
         "simulate", help="play the platform's life in a simulated Google Cloud (docs/simulation.md)"
@@ -73,3 +115,23 @@ def add(commands) -> None:
     )
     sub.add_argument("--wire", action="store_true", help="also print every call of every run")
     sub.set_defaults(handler=infra)
+    sub = what.add_parser(
+        "ci",
+        help="which Cloud Build triggers an event fires, as whom, with which approval and "
+        "substitutions (from the synthesized triggers)",
+        description="examples: `mlops simulate ci push --branch staging --files kernel/names.py`;"
+        " `mlops simulate ci pull-request --branch main --files infra/stack.py --author "
+        "outside`; `mlops simulate ci run --trigger census-canary`",
+    )
+    sub.add_argument("event", choices=("push", "pull-request", "pubsub", "run"))
+    sub.add_argument("--branch", help="push: the branch pushed; pull-request: the base branch")
+    sub.add_argument("--files", action="append", metavar="PATH", help="a changed file (repeat)")
+    sub.add_argument("--author", default="collaborator",
+                     choices=("owner", "collaborator", "outside"))  # fmt: skip
+    sub.add_argument("--comment", help="pull-request: a collaborator's comment, e.g. /gcbrun")
+    sub.add_argument("--topic", help="pubsub: projects/P/topics/T")
+    sub.add_argument("--attribute", action="append", metavar="KEY=VALUE",
+                     help="pubsub: a message attribute (repeat)")  # fmt: skip
+    sub.add_argument("--trigger", help="run: the trigger's name, e.g. census-canary")
+    sub.add_argument("--why", action="store_true", help="also say why each other did not fire")
+    sub.set_defaults(handler=ci)
