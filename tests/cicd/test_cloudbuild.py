@@ -73,6 +73,12 @@ def substituted(text: str, config: dict) -> str:
     )
 
 
+def step_env(step: dict, config: dict) -> dict[str, str]:
+    """The environment a step's `env` entries give its process, substituted."""
+    pairs = (substituted(entry, config).split("=", 1) for entry in step.get("env", []))
+    return {key: value for key, value in pairs}
+
+
 def commands(name: str) -> list[list[str]]:
     """Every `make ...` and `mlops ...` command a step runs, tokenized, substituted."""
     config = load(name)
@@ -118,7 +124,7 @@ def test_staging_builds_publishes_and_waits_for_the_run():
             f"--target {image} -t ${{_IMAGE_REPO}}/{image}:$COMMIT_SHA" in steps[f"build-{image}"]
         )
     assert (
-        "gs://${_TEMPLATES_BUCKET}/census-promotion/$COMMIT_SHA.yaml" in steps["publish-template"]
+        '"gs://$$TEMPLATES_BUCKET/census-promotion/$COMMIT_SHA.yaml"' in steps["publish-template"]
     )
     assert "mlops submit" in steps["run-promotion"] and "--wait" in steps["run-promotion"]
     assert "/workspace/components.digest" in steps["compile"]
@@ -146,7 +152,11 @@ def test_the_build_hands_compile_and_submit_the_pushed_digests(tmp_path):
     workspace.mkdir()
     script = substituted(steps["push-images"]["args"][1], config)
     script = script.replace("/workspace", str(workspace))
-    env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        **step_env(steps["push-images"], config),
+        "PATH": f"{fake.parent}:{os.environ['PATH']}",
+    }
     subprocess.run(["sh", "-ceu", script], env=env, check=True, capture_output=True)
     digests = {p.stem: p.read_text().strip() for p in workspace.glob("*.digest")}
     assert set(digests) == {"components", "trainer", "serving"}
@@ -276,7 +286,11 @@ def test_infra_plans_and_applies_the_tenant_stack_before_the_cross_tenant_one(
     for step in ("plan", "apply"):
         assert steps[step]["dir"] == "envs/${_ENV}/cdktf.out/stacks"
         script = substituted(steps[step]["args"][1], config)
-        env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}"}
+        env = {
+            **os.environ,
+            **step_env(steps[step], config),
+            "PATH": f"{fake.parent}:{os.environ['PATH']}",
+        }
         subprocess.run(["sh", "-ceu", script], cwd=stacks, env=env, check=True)
     calls = (tmp_path / "calls").read_text().splitlines()
     if apply == "true":
@@ -315,3 +329,19 @@ def test_terraform_runs_the_version_the_stacks_require(stacks):
         if t.get("filename") == "cloudbuild/infra.yaml"
     ]  # fmt: skip
     assert triggers and all(t["substitutions"]["_TERRAFORM_VERSION"] == version for t in triggers)
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_no_substitution_is_pasted_into_a_script(name):
+    """Cloud Build pastes substitutions into the text before the shell reads it: a value with
+    `$(...)` or `;` would run as the build's identity. Scripts get them as variables."""
+    config = load(name)
+    for step in config["steps"]:
+        if step.get("entrypoint") not in ("bash", "sh"):
+            continue
+        script = " ".join(map(str, step.get("args", [])))
+        assert not re.search(r"\$\{?_[A-Z0-9_]+", script), f"{name} step {step['id']}"
+        for entry in step.get("env", []):
+            key, value = entry.split("=", 1)
+            assert re.fullmatch(r"\$\{_[A-Z0-9_]+\}", value), (name, entry)
+            assert f"$${key}" in script, f"{name} step {step['id']}: {key} unused"
