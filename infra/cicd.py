@@ -123,7 +123,10 @@ def triggers(s: Settings, promotion: str = "canary") -> list[Trigger]:
                 "pubsub",
                 s.cloudbuild.infra_branch,
                 "deployer",
-                substitutions={"_CANDIDATE": "$(body.message.attributes.candidate)"},
+                substitutions={
+                    "_CANDIDATE": "$(body.message.attributes.candidate)",
+                    "_DIGEST": "$(body.message.attributes.digest)",
+                },
                 approval=True,
                 topic=f"projects/{s.project_id}/topics/{s.approved_candidates_topic}",
             )

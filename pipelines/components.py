@@ -399,11 +399,14 @@ def approve(
         record["announced"] = f"{topic} message {announce(approved, publish)}"
         next_step = f"announced on {topic}: prod's census-deploy build waits for an approver"
     else:
-        next_step = f"deploy it with: mlops deploy --candidate {approved.candidate_uri}"
+        next_step = (f"deploy it with: mlops deploy --candidate {approved.candidate_uri} "
+                     f"--digest {approved.digest}")  # fmt: skip
     Path(approval.path).write_text(json.dumps(record))
     step.record("approve", record)
     approval.metadata["candidate_uri"] = approved.candidate_uri
-    print(f"approve: candidate {approved.candidate_uri} approved; {next_step}")
+    approval.metadata["digest"] = approved.digest
+    print(f"approve: candidate {approved.candidate_uri} approved (files' digest "
+          f"{approved.digest}); {next_step}")  # fmt: skip
 
 
 def monitor(

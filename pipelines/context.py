@@ -57,8 +57,10 @@ def deploy(
     commit: str,
     rollout: Rollout,
     log: Callable[[str], object] = print,
+    approved: dict[str, str] | None = None,
 ) -> deploy_step.Deployment:
-    """The deploy step: the candidate into prod, canaried and smoke-tested."""
+    """The deploy step: the candidate into prod, canaried and smoke-tested (and, approved,
+    checked against the approved files' checksums)."""
     return deploy_step.deploy_candidate(
         candidate_uri=candidate_uri,
         run_id=run_id,
@@ -69,6 +71,7 @@ def deploy(
         prod=prod.layout,
         rollout=rollout,
         log=log,
+        approved=approved,
     )
 
 

@@ -231,7 +231,8 @@ def summary(result: RunResult) -> str:
     if result.approval:
         lines.append(
             f"  approved : {result.approval['candidate_uri']} awaits prod's deploy "
-            f"(mlops deploy --candidate {result.approval['candidate_uri']})"
+            f"(mlops deploy --candidate {result.approval['candidate_uri']} "
+            f"--digest {result.approval['digest']})"
         )
     traffic = ", ".join(f"v{v} {p}%" for v, p in result.traffic.items()) or "no traffic"
     aliases = ", ".join(f"{a}=v{v}" for a, v in sorted(result.aliases.items())) or "none"

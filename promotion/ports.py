@@ -105,6 +105,11 @@ class Storage(Protocol):
 
     def read_text(self, uri: str) -> str: ...
 
+    def checksums(self, uri: str) -> dict[str, str]:
+        """SHA-256 of each object at or under `uri`, by name relative to it ("" for `uri`
+        itself when it is one object); {} when nothing is there."""
+        ...
+
 
 class Registry(Protocol):
     """Versions of the one registered model, with labels and aliases."""

@@ -190,7 +190,8 @@ def approved(platform: SimulatedPlatform) -> list[str]:
         answer = gcloud.post(f"{builds}/{build.id}:approve", json=decision)
     lines = [
         f"  pending  : {build.id[:8]} ({build.trigger}) _CANDIDATE="
-        f"{build.substitutions.get('_CANDIDATE', '')}",
+        f"{build.substitutions.get('_CANDIDATE', '')} _DIGEST="
+        f"{build.substitutions.get('_DIGEST', '')[:12]}...",
         f"  approve  : {answer.status_code} as {person}",
     ]
     build.finished.wait(1800)

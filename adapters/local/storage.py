@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -26,6 +27,17 @@ class LocalStorage:
 
     def read_text(self, uri: str) -> str:
         return Path(uri).read_text()
+
+    def checksums(self, uri: str) -> dict[str, str]:
+        root = Path(uri)
+        if root.is_file():
+            return {"": _sha256(root.read_bytes())}
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+        return {p.relative_to(root).as_posix(): _sha256(p.read_bytes()) for p in files}
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _copy(source: Path, destination: Path) -> None:

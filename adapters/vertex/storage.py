@@ -56,5 +56,22 @@ class GcsStorage:
         except NotFound:
             raise FileNotFoundError(uri) from None
 
+    def checksums(self, uri: str) -> dict[str, str]:
+        """Each object's bytes hashed here: Cloud Storage keeps MD5 and CRC32C, not SHA-256."""
+        import hashlib
+
+        bucket, name = split(uri)
+        name = name.rstrip("/")
+        found = {}
+        for blob in self.client.list_blobs(bucket, prefix=name):
+            if blob.name == name:
+                relative = ""
+            elif blob.name.startswith(f"{name}/"):
+                relative = blob.name[len(name) + 1 :]
+            else:
+                continue  # a sibling that shares the prefix (model vs model.onnx)
+            found[relative] = hashlib.sha256(blob.download_as_bytes()).hexdigest()
+        return found
+
     def download_tree(self, uri: str, destination: Path) -> Path:
         return download_prefix(self.client, uri, destination)

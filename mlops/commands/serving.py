@@ -148,20 +148,28 @@ def monitor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sha256_hex(text: str) -> str:
+    if not (len(text) == 64 and all(c in "0123456789abcdef" for c in text)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a SHA-256 (64 lowercase hex digits)")
+    return text
+
+
 def deploy(args: argparse.Namespace) -> int:
     """Deploy a candidate a run approved (promotion = "approval"): prod's deploy trigger runs
     this as the prod deployer, after a person approved the build."""
     from adapters import wiring
     from kernel.workspace import workspace_root
     from promotion.domain.layout import candidate_under
-    from promotion.steps.approval import read_approval
+    from promotion.steps.approval import read_approval, require_digest
 
     as_ = "self" if args.target == "vertex" else "deployer"
     _, reader, _, tenants = _prod(args, args.target, as_)
     root = wiring.staged_candidates(args.target, str(workspace_root(args.workspace)), tenants)
     candidate = candidate_under(args.candidate, root)
     with reader.refusals():
-        return _deploy_approved(args, as_, read_approval(reader.storage, candidate.uri))
+        approval = read_approval(reader.storage, candidate.uri)
+        require_digest(approval, args.digest)
+        return _deploy_approved(args, as_, approval)
 
 
 def _deploy_approved(args: argparse.Namespace, as_: str, approval) -> int:
@@ -178,6 +186,7 @@ def _deploy_approved(args: argparse.Namespace, as_: str, approval) -> int:
         commit=approval.commit,
         rollout=settings.serving_settings().rollout,
         log=lambda line: print(f"deploy: {line}", flush=True),
+        approved=approval.files,
     )
     _, action = context.monitor(prod, tenants, done.baseline_uri, settings.monitoring_settings())
     traffic = ", ".join(f"v{v} {p}%" for v, p in done.traffic.items())
@@ -285,6 +294,12 @@ def add(commands, env_default: str = "prod") -> None:
     )
     common(d)
     d.add_argument("--candidate", required=True, help="the candidate's URI the run printed")
+    d.add_argument(
+        "--digest",
+        type=_sha256_hex,
+        help="the approved digest (the message's, shown on the pending build): the approval "
+        "record must carry it",
+    )
     d.add_argument(
         "--target",
         choices=("local", "vertex"),

@@ -16,7 +16,7 @@ from kernel.names import (
     ON_DEVICE_LABEL_VALUE,
     trainer_label,
 )
-from promotion.domain import layout
+from promotion.domain import checksums, layout
 from promotion.domain.decision import champion_moved, compared_with
 from promotion.domain.traffic import canary_split, to_delete, to_undeploy
 from promotion.ports import Endpoint, EndpointState, ModelVersion, Registry, Storage
@@ -65,8 +65,11 @@ def deploy_candidate(
     prod: layout.ProdLayout,
     rollout: Rollout,
     log: Callable[[str], object] = print,
+    approved: dict[str, str] | None = None,
 ) -> Deployment:
     """Copy into prod, register a version, canary it, smoke-test it, tidy the endpoint.
+    `approved` (promotion = "approval"): the candidate files' SHA-256 as approved; the prod
+    copy must match them, or nothing is registered.
 
     Idempotent: the version is found by its candidate label, so a re-run neither registers
     a second version nor deploys twice. A failed smoke test restores the traffic as it was,
@@ -84,7 +87,7 @@ def deploy_candidate(
         return Deployment(version.version, before.traffic, "skipped: already serving", baseline_uri)
     _require_same_champion(storage, candidate, registry)
     if version is None:
-        version = _register(candidate, run_id, commit, registry, storage, prod)
+        version = _register(candidate, run_id, commit, registry, storage, prod, approved)
         log(f"registered version {version.version} from {version.artifact_uri}")
     # From here until the aliases move, the version is marked: a deploy killed part way is
     # recognised by the next deploy or `mlops canary`, which completes or rolls it back.
@@ -119,17 +122,48 @@ def _register(
     registry: Registry,
     storage: Storage,
     prod: layout.ProdLayout,
+    approved: dict[str, str] | None = None,
 ) -> ModelVersion:
-    """The candidate's model and data copied into prod, and a version registered over them."""
+    """The candidate's model and data copied into prod, and a version registered over them
+    (once the copy is what was approved, where it was)."""
     model_uri = storage.copy_tree(candidate.file(layout.MODEL), prod.model(run_id))
     for name in layout.COPIED_DATA:
         storage.copy_tree(candidate.file(name), prod.data(run_id, name))
+    if approved is not None:
+        _require_approved_copy(approved, storage, model_uri, prod, run_id, candidate)
     labels = {CANDIDATE_LABEL: run_id, "commit": commit, "run": run_id}
     if _has_on_device(storage, candidate):
         labels[ON_DEVICE_LABEL] = ON_DEVICE_LABEL_VALUE  # model/model.onnx, beside it
     model_json = json.loads(storage.read_text(candidate.file(f"{layout.MODEL}/{METADATA_FILE}")))
     labels["trainer"] = trainer_label(model_json.get("trainer", CUSTOM_TRAINER))
     return registry.register(model_uri, labels=labels)
+
+
+def _require_approved_copy(
+    approved: dict[str, str],
+    storage: Storage,
+    model_uri: str,
+    prod: layout.ProdLayout,
+    run_id: str,
+    candidate: layout.Candidate,
+) -> None:
+    """What prod copied must be, byte for byte, what was approved (the SHA-256 of each)."""
+    copied = {f"{layout.MODEL}/{n}": sha for n, sha in storage.checksums(model_uri).items()}
+    for name in layout.COPIED_DATA:
+        data = storage.checksums(prod.data(run_id, name))
+        if "" in data:
+            copied[name] = data[""]
+    wanted = {
+        name: sha
+        for name, sha in approved.items()
+        if name.startswith(f"{layout.MODEL}/") or name in layout.COPIED_DATA
+    }
+    changed = checksums.differences(wanted, copied)
+    if changed:
+        raise UserError(
+            f"{candidate.uri}: not the candidate that was approved; nothing registered: "
+            + "; ".join(changed)
+        )
 
 
 def _deploy(

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
+from simulation.apis.cloudbuild import bind_message
+
 OWNERS = ("owner", "collaborator")  # GitHub roles Cloud Build trusts for comment control
 
 
@@ -97,7 +99,7 @@ def _comment_refusal(control: str, event: Event) -> str:
 
 
 def firing(trigger: dict, project: str, event: Event) -> Firing:
-    subs = {k: _bind(v, event) for k, v in (trigger.get("substitutions") or {}).items()}
+    subs = bind_message(trigger.get("substitutions") or {}, b"", dict(event.attributes), "")
     builtin = {"BRANCH_NAME": event.branch} if event.branch else {}
     return Firing(
         trigger.get("project", project),
@@ -106,16 +108,6 @@ def firing(trigger: dict, project: str, event: Event) -> Firing:
         trigger.get("filename") or (trigger.get("git_file_source") or {}).get("path", ""),
         bool((trigger.get("approval_config") or {}).get("approval_required")),
         {**builtin, **subs},
-    )
-
-
-def _bind(value: str, event: Event) -> str:
-    """A Pub/Sub trigger's `$(body.message.attributes.X)` bound from the message."""
-    attributes = dict(event.attributes)
-    return re.sub(
-        r"\$\(body\.message\.attributes\.([A-Za-z0-9_-]+)\)",
-        lambda m: attributes.get(m.group(1), ""),
-        value,
     )
 
 

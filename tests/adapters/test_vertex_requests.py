@@ -198,6 +198,7 @@ def test_an_approved_candidate_is_announced_as_one_message():
     import base64
     import json
 
+    from promotion.domain.checksums import digest
     from promotion.steps.approval import Approval, announce
 
     sent = []
@@ -206,13 +207,17 @@ def test_an_approved_candidate_is_announced_as_one_message():
         sent.append(requests.publish_request("projects/p/topics/t", attributes, data))
         return "17"
 
+    files = {"model/model.json": "a" * 64}
     approval = Approval(
-        "gs://b/census-income/candidates/run-1", "run-1", "abc", "img@sha256:0", "x"
-    )
+        "gs://b/census-income/candidates/run-1", "run-1", "abc", "img@sha256:0", "x", files,
+        digest(files),
+    )  # fmt: skip
     assert announce(approval, publish) == "17"
     ((request),) = sent
     assert request["path"] == "/v1/projects/p/topics/t:publish"
     (message,) = request["json"]["messages"]
-    assert message["attributes"] == {"candidate": approval.candidate_uri, "run_id": "run-1"}
+    assert message["attributes"] == {
+        "candidate": approval.candidate_uri, "run_id": "run-1", "digest": digest(files)
+    }  # fmt: skip
     record = json.loads(base64.b64decode(message["data"]))
     assert record["candidate_uri"] == approval.candidate_uri and record["commit"] == "abc"

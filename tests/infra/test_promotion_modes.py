@@ -51,7 +51,10 @@ def test_approval_adds_prods_deploy_trigger_started_by_a_message_with_approval(a
     assert trigger["source_to_build"]["ref"] == "refs/heads/main"
     assert "github" not in trigger  # no push or pull request starts it
     assert trigger["pubsub_config"]["topic"] == TOPIC
-    assert trigger["substitutions"] == {"_CANDIDATE": "$(body.message.attributes.candidate)"}
+    assert trigger["substitutions"] == {
+        "_CANDIDATE": "$(body.message.attributes.candidate)",
+        "_DIGEST": "$(body.message.attributes.digest)",
+    }
     (topic,) = resources_of(approval_stacks["prod"], "google_pubsub_topic")
     assert topic["name"] == "census-approved-candidates"
     assert (

@@ -4,11 +4,14 @@ prod untouched; `mlops deploy --candidate` (what prod's deploy trigger runs) dep
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
 from mlops.cli import main
 from pipelines import params, runner
+from promotion.domain.checksums import digest
 from settings import load_platform
 
 pytestmark = pytest.mark.slow  # runs the pipeline
@@ -18,7 +21,19 @@ pytestmark = pytest.mark.slow  # runs the pipeline
 def approved(tmp_path_factory):
     workspace = tmp_path_factory.mktemp("approval")
     built = params.build(load_platform(), "staging", {"tenants.promotion": "approval"}, local=True)
-    return workspace, runner.run_local(built, workspace)
+    result = runner.run_local(built, workspace)
+    shutil.copytree(workspace, tmp_path_factory.getbasetemp() / "approved-pristine")
+    return workspace, result
+
+
+@pytest.fixture
+def pristine(approved, tmp_path, tmp_path_factory):
+    """A copy of the approved run's workspace, before anything was deployed from it."""
+    workspace, result = approved
+    copy = tmp_path / "ws"
+    shutil.copytree(tmp_path_factory.getbasetemp() / "approved-pristine", copy)
+    relative = Path(result.approval["candidate_uri"]).relative_to(workspace)
+    return copy, copy / relative
 
 
 def test_the_run_approves_and_leaves_prod_untouched(approved):
@@ -28,6 +43,9 @@ def test_the_run_approves_and_leaves_prod_untouched(approved):
     uri = result.approval["candidate_uri"]
     record = json.loads((workspace / uri / "approval" / "approval.json").read_text())
     assert record["run_id"] == result.run_dir.name and record["serving_image"] == "local"
+    assert record["digest"] == digest(record["files"]) == result.approval["digest"]
+    assert {"model/model.json", "baseline.json", "smoke.json"} <= record["files"].keys()
+    assert not any(name.startswith("approval/") for name in record["files"])
     assert "approved :" in runner.summary(result) and f"--candidate {uri}" in runner.summary(result)
 
 
@@ -73,3 +91,41 @@ def test_a_candidate_outside_stagings_candidates_is_refused(tmp_path, capsys):
     code = main(["deploy", "--candidate", str(candidate), "--workspace", str(tmp_path / "ws")])
     assert code == 2
     assert "not a staged candidate; expected " in capsys.readouterr().err
+
+
+def _deploy(workspace: Path, candidate: Path, *extra: str) -> int:
+    return main(["deploy", "--candidate", str(candidate), "--workspace", str(workspace), *extra])
+
+
+def _nothing_registered(workspace: Path) -> bool:
+    prod = workspace / "census-ml-prod"
+    return not prod.exists() or not any(prod.rglob("model.json"))
+
+
+def test_a_candidate_changed_after_approval_is_refused(pristine, capsys):
+    workspace, candidate = pristine
+    (candidate / "model" / "model.json").write_text('{"rewritten": true}')
+    assert _deploy(workspace, candidate) == 2
+    err = capsys.readouterr().err
+    assert f"{candidate}: not the candidate that was approved; nothing registered" in err
+    assert "model/model.json: changed since approval" in err
+    assert not (workspace / "census-ml-prod" / "registry.json").exists() or "census" not in (
+        (workspace / "census-ml-prod" / "registry.json").read_text()
+    )
+
+
+def test_an_approval_record_edited_or_for_another_digest_is_refused(pristine, capsys):
+    workspace, candidate = pristine
+    record_file = candidate / "approval" / "approval.json"
+    record = json.loads(record_file.read_text())
+    assert _deploy(workspace, candidate, "--digest", "0" * 64) == 2
+    assert "approved digest 000000000000... but its approval record says" in (
+        capsys.readouterr().err
+    )
+    record["files"]["model/model.json"] = "f" * 64  # made to match a rewritten file
+    record_file.write_text(json.dumps(record))
+    assert _deploy(workspace, candidate, "--digest", record["digest"]) == 2
+    assert "its files do not add up to its digest: it was edited" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as bad:
+        _deploy(workspace, candidate, "--digest", "not-a-digest")
+    assert bad.value.code == 2 and "is not a SHA-256" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 the staging pipeline can no longer act as the prod deployer; prod's deploy trigger, running
 as the deployer itself, deploys the approved candidate."""
 
+import dataclasses
 import json
 
 import pytest
@@ -12,13 +13,21 @@ pytestmark = pytest.mark.slow  # synthesizes the stacks or starts the simulated 
 
 
 def approve(sim, run_id: str) -> str:
-    """What the approve step leaves beside the candidate."""
+    """What the approve step leaves beside the candidate (its own code, over the simulated
+    bucket's folder)."""
+    from adapters.local.storage import LocalStorage
+    from promotion.steps.approval import approve_candidate
+
     uri = stage_candidate(sim, run_id)
-    folder = sim.root / "storage" / uri.removeprefix("gs://") / "approval"
-    folder.mkdir()
-    record = {"run_id": run_id, "commit": "abc123", "serving_image": IMAGE, "reason": "better"}
-    (folder / "approval.json").write_text(json.dumps(record))
+    folder = sim.root / "storage" / uri.removeprefix("gs://")
+    approve_candidate(candidate_uri=str(folder), run_id=run_id, commit="abc123",
+                      serving_image=IMAGE, reason="better", storage=LocalStorage())  # fmt: skip
     return uri
+
+
+def approved_digest(sim, uri: str) -> str:
+    folder = sim.root / "storage" / uri.removeprefix("gs://")
+    return json.loads((folder / "approval" / "approval.json").read_text())["digest"]
 
 
 def test_the_staging_pipeline_cannot_deploy_to_prod(cloud, approval_stacks):
@@ -32,7 +41,9 @@ def test_the_staging_pipeline_cannot_deploy_to_prod(cloud, approval_stacks):
 def test_the_deploy_trigger_deploys_the_approved_candidate_as_the_deployer(cloud, approval_stacks):
     sim = cloud(approval_stacks)
     uri = approve(sim, "run-1")
-    done = mlops_as(sim, DEPLOYER, "deploy", "--target", "vertex", "--candidate", uri)
+    digest = approved_digest(sim, uri)
+    done = mlops_as(sim, DEPLOYER, "deploy", "--target", "vertex", "--candidate", uri,
+                    "--digest", digest)  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert "deployed version 1 (smoke test passed); endpoint v1 100%; monitoring created" in (
         done.stdout
@@ -67,14 +78,15 @@ BUILDS = "/cloudbuild/v1/projects/census-ml-prod/locations/global/builds"
 
 def announced(sim, monkeypatch, run_id: str, publisher: str = PIPELINE) -> str:
     """The approve step's announcement, sent as `publisher`, of an approved candidate."""
+    from adapters.local.storage import LocalStorage
     from adapters.vertex.pubsub import PubSubPublisher
-    from promotion.steps.approval import Approval, announce
+    from promotion.steps.approval import announce, read_approval
 
     monkeypatch.setenv("MLOPS_API_ENDPOINT", f"{sim.url}/{{service}}")
     uri = approve(sim, run_id)
-    folder = sim.root / "storage" / uri.removeprefix("gs://") / "approval" / "approval.json"
-    record = json.loads(folder.read_text())
-    approval = Approval(uri, record["run_id"], record["commit"], record["serving_image"], "x")
+    folder = sim.root / "storage" / uri.removeprefix("gs://")
+    approval = read_approval(LocalStorage(), str(folder))
+    approval = dataclasses.replace(approval, candidate_uri=uri)
     return announce(approval, PubSubPublisher(TOPIC, sim.credentials(publisher)))
 
 
@@ -131,3 +143,21 @@ def test_a_rejected_build_never_runs(cloud, approval_stacks, monkeypatch):
         again = client.post(f"{BUILDS}/{build.id}:approve", json=body)
     assert again.status_code == 400 and "not pending approval" in again.text
     assert build.status == "CANCELLED" and build.steps == [] and registered(sim) is None
+
+
+def test_a_candidate_rewritten_after_approval_is_refused_before_prod_registers_it(
+    cloud, approval_stacks
+):
+    """The pipeline and trainer identities may write staging's candidates: one rewritten
+    between approval and deploy is caught on prod's copy, as the deployer."""
+    sim = cloud(approval_stacks)
+    uri = approve(sim, "run-1")
+    folder = sim.root / "storage" / uri.removeprefix("gs://")
+    (folder / "smoke.json").write_text("[]")
+    done = mlops_as(sim, DEPLOYER, "deploy", "--target", "vertex", "--candidate", uri,
+                    "--digest", approved_digest(sim, uri))  # fmt: skip
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "not the candidate that was approved; nothing registered: smoke.json: changed" in (
+        done.stderr
+    )
+    assert registered(sim) is None

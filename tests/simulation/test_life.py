@@ -119,7 +119,9 @@ def test_turning_approval_on_takes_the_deployer_from_the_pipeline(life):
 def test_a_person_approves_the_deploy_build_which_deploys_as_the_deployer(life):
     approved = chapter(life, "a release approver approves prod's census-deploy build")
     assert re.search(
-        r"pending  : \w+ \(census-deploy\) _CANDIDATE=gs://census-ml-staging-models/", approved
+        r"pending  : \w+ \(census-deploy\) _CANDIDATE=gs://census-ml-staging-models/\S+ "
+        r"_DIGEST=[0-9a-f]{12}\.\.\.",
+        approved,
     )
     assert "approve  : 200 as release-approver@example.com" in approved
     assert f"build    : SUCCESS as {DEPLOYER}" in approved
