@@ -131,22 +131,23 @@ def triggers(s: Settings, promotion: str = "canary") -> list[Trigger]:
                 topic=f"projects/{s.project_id}/topics/{s.approved_candidates_topic}",
             )
         )
-    for name, event, apply in (
-        ("infra-plan", "pull_request", False),
-        ("infra-apply", "push", True),
-    ):  # a pull request only plans, as the read-only planner; a push applies, as infra
-        out.append(
-            Trigger(
-                name,
-                "cloudbuild/infra.yaml",
-                event,
-                exact(s.cloudbuild.infra_branch),
-                "infra" if apply else "planner",
-                substitutions={**infra, "_APPLY": "true" if apply else "false"},
-                included_files=infra_files(),
-                approval=apply and s.role == "prod",  # prod's apply waits for a person
-            )
-        )
+    # A pull request only plans, as the read-only planner; a push applies, as infra. In prod
+    # the push saves its plan and starts infra-apply-approved, which an approver approves
+    # having read that plan, and which applies it as saved (cloudbuild/infra.yaml).
+    infra |= {"_STATE_BUCKET": s.state_bucket, "_PLANS": ""}
+    prod = s.role == "prod"
+    out.append(Trigger("infra-plan", "cloudbuild/infra.yaml", "pull_request",
+                       exact(s.cloudbuild.infra_branch), "planner",
+                       substitutions={**infra, "_APPLY": "false"},
+                       included_files=infra_files()))  # fmt: skip
+    out.append(Trigger("infra-apply", "cloudbuild/infra.yaml", "push",
+                       exact(s.cloudbuild.infra_branch), "infra",
+                       substitutions={**infra, "_APPLY": "save" if prod else "true"},
+                       included_files=infra_files()))  # fmt: skip
+    if prod:
+        out.append(Trigger("infra-apply-approved", "cloudbuild/infra.yaml", "manual",
+                           s.cloudbuild.infra_branch, "infra",
+                           substitutions={**infra, "_APPLY": "saved"}, approval=True))  # fmt: skip
     return out
 
 

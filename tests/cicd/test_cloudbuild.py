@@ -197,7 +197,7 @@ def test_triggers_match_their_configs(stacks, platform):
         # A push applies as infra or promotes as build; a pull request runs as the planner;
         # prod's judgement (and deploy, in approval mode) runs as the deployer.
         if manual:
-            identity = "deployer"
+            identity = "infra" if name.startswith("census-infra") else "deployer"
             assert trigger["source_to_build"]["ref"] == "refs/heads/main", (env, name)
         elif trigger["github"].get("pull_request"):
             identity = "planner"
@@ -211,8 +211,8 @@ def test_triggers_match_their_configs(stacks, platform):
 
 def test_only_the_prod_apply_needs_approval(stacks):
     approving = {key for key, t in triggers(stacks).items() if t.get("approval_config")}
-    assert approving == {("prod", "census-infra-apply")}
-    assert triggers(stacks)[("prod", "census-infra-apply")]["approval_config"] == {
+    assert approving == {("prod", "census-infra-apply-approved")}
+    assert triggers(stacks)[("prod", "census-infra-apply-approved")]["approval_config"] == {
         "approval_required": True
     }
 
@@ -266,54 +266,103 @@ def test_retraining_is_scheduled_through_a_cmek_topic(stacks, platform, synthesi
     assert not resources_of(stacks["prod"], "google_pubsub_topic")
 
 
-@pytest.mark.parametrize("apply", ["true", "false"])
-def test_infra_plans_and_applies_the_tenant_stack_before_the_cross_tenant_one(
-    synthesized_files, tmp_path, apply
-):
-    """The plan and apply steps' shell, run as written over prod's synthesized stacks with a
-    `terraform` that records where it ran and what it was asked."""
+COMMIT = "0" * 40  # what substituted() gives $COMMIT_SHA
+PLANS = f"gs://census-ml-prod-tfstate/plans/{COMMIT}"
+
+
+def _run_steps(config: dict, ids: tuple[str, ...], cwd: Path, tools: Path) -> None:
+    """The steps' shell, run as written, with fake tools first on PATH."""
     import os
     import subprocess
 
+    steps = {s["id"]: s for s in config["steps"]}
+    for step in ids:
+        script = substituted(steps[step]["args"][1], config)
+        env = {**os.environ, **step_env(steps[step], config),
+               "PATH": f"{tools}:{os.environ['PATH']}"}  # fmt: skip
+        shell = "bash" if steps[step]["entrypoint"] == "bash" else "sh"
+        subprocess.run([shell, "-ceu", script], cwd=cwd, env=env, check=True)
+
+
+@pytest.mark.parametrize("apply", ["true", "false", "save", "saved"])
+def test_infra_plans_saves_and_applies_the_tenant_stack_before_the_cross_tenant_one(
+    synthesized_files, tmp_path, apply
+):
+    """The check, plan, save, fetch and apply steps' shell, run as written over prod's
+    synthesized stacks with a `terraform` and a `gcloud` that record what they were asked."""
     config = load("infra.yaml")
-    config["substitutions"] = {**config["substitutions"], "_ENV": "prod", "_APPLY": apply}
+    config["substitutions"] = {
+        **config["substitutions"], "_ENV": "prod", "_APPLY": apply,
+        "_STATE_BUCKET": "census-ml-prod-tfstate", "_PLANS": PLANS if apply == "saved" else "",
+    }  # fmt: skip
     stacks = tmp_path / "stacks"
     for part in ("prod", "prod-cross-tenant"):
         (stacks / f"census-ml-{part}").mkdir(parents=True)
         (stacks / f"census-ml-{part}" / "cdk.tf.json").write_bytes(
             synthesized_files[part].read_bytes()
         )
-    fake = tmp_path / "bin" / "terraform"
-    fake.parent.mkdir()
-    fake.write_text(f'#!/bin/sh\necho "$(basename $PWD) $*" >> {tmp_path}/calls\n')
-    fake.chmod(0o755)
-    steps = {s["id"]: s for s in config["steps"]}
-    for step in ("plan", "apply"):
-        assert steps[step]["dir"] == "envs/${_ENV}/cdktf.out/stacks"
-        script = substituted(steps[step]["args"][1], config)
-        env = {
-            **os.environ,
-            **step_env(steps[step], config),
-            "PATH": f"{fake.parent}:{os.environ['PATH']}",
-        }
-        subprocess.run(["sh", "-ceu", script], cwd=stacks, env=env, check=True)
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for tool in ("terraform", "gcloud"):
+        (tools / tool).write_text(f'#!/bin/sh\necho "{tool} $(basename $PWD) $*" >> '
+                                  f"{tmp_path}/calls\n")  # fmt: skip
+        (tools / tool).chmod(0o755)
+    assert all(s.get("dir", "envs/${_ENV}/cdktf.out/stacks") == "envs/${_ENV}/cdktf.out/stacks"
+               for s in config["steps"] if s["id"] in ("plan", "save-plan", "apply"))  # fmt: skip
+    _run_steps(config, ("check", "plan", "save-plan", "fetch-plan", "apply"), stacks, tools)
     calls = (tmp_path / "calls").read_text().splitlines()
+    init = "init -input=false -lockfile=readonly"
+    tenant, cross = "census-ml-prod", "census-ml-prod-cross-tenant"
+    planned = [f"terraform {tenant} {init}", f"terraform {tenant} plan -input=false -out=tfplan",
+               f"terraform {tenant} show -no-color tfplan",
+               f"terraform {cross} {init}", f"terraform {cross} plan -input=false -out=tfplan",
+               f"terraform {cross} show -no-color tfplan"]  # fmt: skip
+    applied = [f"terraform {tenant} apply -input=false tfplan",
+               f"terraform {cross} apply -input=false tfplan"]  # fmt: skip
     if apply == "true":
-        assert calls == [
-            "census-ml-prod init -input=false -lockfile=readonly",
-            "census-ml-prod plan -input=false -out=tfplan",
-            "census-ml-prod-cross-tenant init -input=false -lockfile=readonly",
-            "census-ml-prod-cross-tenant plan -input=false -out=tfplan",
-            "census-ml-prod apply -input=false tfplan",
-            "census-ml-prod-cross-tenant apply -input=false tfplan",
+        assert calls == planned + applied
+    elif apply == "false":
+        assert calls == [f"terraform {tenant} {init}", f"terraform {tenant} plan -input=false "
+                         "-lock=false", f"terraform {cross} {init}",
+                         f"terraform {cross} plan -input=false -lock=false"]  # fmt: skip
+    elif apply == "save":  # saved beside prod's state, then the approved apply started
+        assert calls == planned + [
+            f"gcloud stacks storage cp {tenant}/tfplan {tenant}/tfplan.txt {PLANS}/{tenant}/",
+            f"gcloud stacks storage cp {cross}/tfplan {cross}/tfplan.txt {PLANS}/{cross}/",
+            f"gcloud stacks builds triggers run census-infra-apply-approved --region=global "
+            f"--sha={COMMIT} --substitutions=_PLANS={PLANS}",
         ]
-    else:
+    else:  # saved: nothing planned again; the saved plans fetched and applied as saved
         assert calls == [
-            "census-ml-prod init -input=false -lockfile=readonly",
-            "census-ml-prod plan -input=false -lock=false",
-            "census-ml-prod-cross-tenant init -input=false -lockfile=readonly",
-            "census-ml-prod-cross-tenant plan -input=false -lock=false",
-        ]
+            f"terraform {tenant} {init}", f"terraform {cross} {init}",
+            f"gcloud stacks storage cp {PLANS}/{tenant}/tfplan {tenant}/tfplan",
+            f"gcloud stacks storage cp {PLANS}/{cross}/tfplan {cross}/tfplan",
+            *applied,
+        ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("apply", "plans", "message"),
+    [
+        ("yes", "", "_APPLY must be one of false, true, save, saved, not 'yes'"),
+        ("saved", "gs://elsewhere/plans/" + COMMIT, "_PLANS must be gs://census-ml-prod-tfstate"),
+        ("saved", PLANS + "; rm -rf /", "_PLANS must be gs://census-ml-prod-tfstate"),
+    ],
+)
+def test_the_infra_build_checks_its_substitutions_first(tmp_path, apply, plans, message):
+    import subprocess
+
+    config = load("infra.yaml")
+    config["substitutions"] = {**config["substitutions"], "_APPLY": apply, "_PLANS": plans,
+                               "_STATE_BUCKET": "census-ml-prod-tfstate"}  # fmt: skip
+    with pytest.raises(subprocess.CalledProcessError):
+        _run_steps(config, ("check",), tmp_path, tmp_path)
+    done = subprocess.run(
+        ["bash", "-ceu", substituted(load("infra.yaml")["steps"][0]["args"][1], config)],
+        env={**step_env(load("infra.yaml")["steps"][0], config), "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 1 and message in done.stdout
 
 
 def test_terraform_runs_the_version_the_stacks_require(stacks):

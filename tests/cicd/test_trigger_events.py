@@ -89,9 +89,12 @@ def test_the_platforms_triggers_fire_as_documented(stacks):
     outside = Event("pull_request", "main", ("infra/stack.py",), author="outside")
     assert fired(outside) == set()
     assert fired(Event("pull_request", "main", outside.files, "outside", "/gcbrun"))
-    # a push to main: prod's apply, waiting for an approver
+    # a push to main: prod's plan, saved; the apply it starts waits for an approver
     assert fired(Event("push", "main", ("settings/agents.py",))) == {
-        ("census-ml-prod", "census-infra-apply", "census-infra", True)
+        ("census-ml-prod", "census-infra-apply", "census-infra", False)
+    }
+    assert fired(Event("run", trigger="census-infra-apply-approved")) == {
+        ("census-ml-prod", "census-infra-apply-approved", "census-infra", True)
     }
     # the canary schedule runs its trigger, as the deployer
     assert fired(Event("run", trigger="census-canary")) == {
