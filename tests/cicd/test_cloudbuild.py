@@ -326,7 +326,8 @@ def test_infra_plans_saves_and_applies_the_tenant_stack_before_the_cross_tenant_
                          "-lock=false", f"terraform {cross} {init}",
                          f"terraform {cross} plan -input=false -lock=false"]  # fmt: skip
     elif apply == "save":  # saved beside prod's state, then the approved apply started
-        assert calls == planned + [
+        assert calls == [
+            *planned,
             f"gcloud stacks storage cp {tenant}/tfplan {tenant}/tfplan.txt {PLANS}/{tenant}/",
             f"gcloud stacks storage cp {cross}/tfplan {cross}/tfplan.txt {PLANS}/{cross}/",
             f"gcloud stacks builds triggers run census-infra-apply-approved --region=global "
