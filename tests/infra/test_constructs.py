@@ -391,9 +391,18 @@ def test_build_triggers(platform):
         {
             "name": "census-infra-apply",
             "filename": "cloudbuild/infra.yaml",
-            "approval_config": {"approval_required": True},
             "github": {"owner": "census-ml", "name": "census-mlops", "push": {"branch": "^main$"}},
-            "substitutions": {"_ENV": "prod", "_APPLY": "true"},
+            "substitutions": {"_ENV": "prod", "_APPLY": "save"},
+        },
+    )
+    assert has(  # the apply of the saved plan: started by that build, approved by a person
+        out,
+        CloudbuildTrigger.TF_RESOURCE_TYPE,
+        {
+            "name": "census-infra-apply-approved",
+            "approval_config": {"approval_required": True},
+            "git_file_source": {"path": "cloudbuild/infra.yaml"},
+            "substitutions": {"_ENV": "prod", "_APPLY": "saved", "_PLANS": ""},
         },
     )
     assert not has(out, CloudbuildTrigger.TF_RESOURCE_TYPE, {"name": "census-promotion"})
