@@ -249,15 +249,7 @@ class World:
 
     def has(self, kind: str, name: str) -> bool:
         """Whether a resource a body names (graph.named's kinds) exists."""
-        if kind == "identity":
-            return self.is_identity(name)
-        if kind == "dataset":
-            return any(d.dataset_id == name for d in self.datasets.values())
-        if kind == "repository":
-            return any(r.rsplit("/", 1)[-1] == name for r in self.repositories)
-        held: Any = {"key": self.keys, "key ring": self.key_rings, "role": self.custom_roles,
-                     "bucket": self.buckets, "function": self.functions}[kind]  # fmt: skip
-        return name in held
+        return name in self._kinds()[kind]
 
     def trigger(self, project: str, trigger: str) -> BuildTrigger | None:
         """A trigger of `project` by its id or its name, as triggers.run accepts either."""

@@ -99,8 +99,8 @@ class Run:
                     f"{self.count('no-op')} unchanged")  # fmt: skip
         else:
             body = f"{self.count('create')} created, {self.count('update')} updated"
-        gone = self.count("delete") + self.count("replace")
-        body += f", {gone} destroyed" if gone else ""
+            gone = self.count("delete") + self.count("replace")
+            body += f", {gone} destroyed" if gone else ""
         return head + body + (f"; {len(self.errors)} FAILED" if self.errors else "")
 
 
@@ -110,7 +110,9 @@ class Cloud:
     def __init__(self, stacks: dict[str, dict], root: Path | None = None) -> None:
         self.stacks = stacks
         self.world = World.empty(stacks, OWNER)
-        self.sim = Simulation(self.world, root or Path(tempfile.mkdtemp(prefix="infra-sim-")))
+        # the simulation writes nothing here; its folder goes when the Cloud does
+        self._folder = tempfile.TemporaryDirectory(prefix="infra-sim-")
+        self.sim = Simulation(self.world, root or Path(self._folder.name))
         self.api = ResourceApi(self.sim)
         self._part = ""  # the stack being run
         # Terraform's state per stack: address → what was applied

@@ -11,6 +11,7 @@ from typing import Any
 
 from infra.policy.rules import strings_of
 from settings import AGENT_DATA_SOURCE_APIS, AGENT_EMAIL_BY_API, logging_writer_email
+from simulation.terraform.provider import account_email
 
 REF = re.compile(r"\$\{(data\.)?([a-z0-9_]+)\.([A-Za-z0-9_-]+)(?:\.([A-Za-z0-9_.\[\]]+))?\}")
 _EMAIL = re.compile(r"[a-z0-9][a-z0-9.-]*@[a-z0-9.-]+\.iam\.gserviceaccount\.com")
@@ -98,7 +99,7 @@ def outputs(node: Node, body: dict, number: str) -> dict[str, str]:
     them; `number` is the project's number (agents are named by it)."""
     p, rtype = node.project, node.rtype
     if rtype == "google_service_account":
-        email = f"{body['account_id']}@{p}.iam.gserviceaccount.com"
+        email = account_email(body, p)
         return {"email": email, "member": f"serviceAccount:{email}",
                 "id": f"projects/{p}/serviceAccounts/{email}", "name": email}  # fmt: skip
     agent = made_agent(node, body, number)

@@ -142,12 +142,18 @@ _DELETES: dict[str, str | None] = {
 }
 
 
+def in_parent_policy(rtype: str) -> bool:
+    """A member of its parent's policy: created, changed and removed by reading that policy
+    and writing it back."""
+    return rtype.endswith(("_iam_member", "_audit_config"))
+
+
 def delete_method(rtype: str) -> str | None:
     """The Google method removing a resource of `rtype` calls (None: state only)."""
     if rtype in _DELETES:
         return _DELETES[rtype]
     create = RESOURCES[rtype].create
-    if create.endswith((".setIamPolicy", ".patch")):  # a member of its parent's policy
+    if in_parent_policy(rtype):  # the policy written back without the member
         return create
     return create.rsplit(".", 1)[0] + ".delete"
 
@@ -187,7 +193,7 @@ def target(rtype: str, body: dict, project: str, region: str, creating: bool) ->
         return topic if topic.startswith("projects/") else f"{p}/topics/{topic}"
     if rtype == "google_cloud_run_service_iam_member":
         return f"{p}/locations/{where}/services/{body['service']}"
-    if creating or rtype.endswith("_iam_member") or rtype in _PROJECT_LEVEL:
+    if creating or in_parent_policy(rtype) or rtype in _PROJECT_LEVEL:
         return p
     if rtype == "google_service_account":
         return f"{p}/serviceAccounts/{account_email(body, p)}"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kernel.gcp_iam import required_permission
-from settings import AGENT_EMAIL_BY_API, SERVICE_AGENTS
+from settings import AGENT_EMAIL_BY_API, AGENT_NAMES, service_agent_email
 from simulation.terraform import graph
 from simulation.terraform.provider import (
     CMEK_AGENTS,
@@ -23,6 +23,7 @@ from simulation.terraform.provider import (
     RESOURCES,
     delete_method,
     identity,
+    in_parent_policy,
     target,
 )
 from simulation.wire import ApiError, WireEntry
@@ -90,7 +91,7 @@ class ResourceApi:
         self.relied, self.last = set(), op
         calls = RESOURCES[op.node.rtype]
         entries = []
-        if op.node.rtype.endswith(("_iam_member", "_audit_config")):  # read, modify, write
+        if in_parent_policy(op.node.rtype):  # read, modify, write
             entries.append(self._call(op, calls.read, self._target(op, True), "GET"))
             entries[-1].status = 200
         entry = self._call(op, calls.create, self._target(op, True), "POST")
@@ -111,7 +112,7 @@ class ResourceApi:
         agents: the provider forgets those, and destroys a key's versions)."""
         method = delete_method(op.node.rtype)
         if method is not None:
-            if op.node.rtype.endswith(("_iam_member", "_audit_config")):
+            if in_parent_policy(op.node.rtype):
                 read = RESOURCES[op.node.rtype].read
                 self._call(op, read, self._target(op, False), "GET").status = 200
             self._call(op, method, self._target(op, False), "DELETE").status = 200
@@ -189,10 +190,10 @@ class ResourceApi:
         number = self.sim.world.projects[op.project]
         for key in sorted(graph.keys_used(op.body)):
             for purpose in CMEK_AGENTS.get(op.node.rtype, ()):
-                agent = SERVICE_AGENTS[purpose][1].format(n=number)
+                agent = service_agent_email(purpose, number)
                 self.relied.add(("identity", agent))
                 if not self.sim.world.is_identity(agent):
-                    raise ApiError(400, f"The {SERVICE_AGENTS[purpose][2]} {agent} does not "
+                    raise ApiError(400, f"The {AGENT_NAMES[purpose]} {agent} does not "
                                         f"exist: it cannot use key {key}.")  # fmt: skip
                 self.sim.check(entry, agent, "cloudkms.cryptoKeyVersions.useToEncrypt", key)
 

@@ -114,11 +114,7 @@ def failures(stacks: dict[str, dict]) -> Scene:
     changed = copy.deepcopy(stacks["prod"])
     buckets = changed["resource"]["google_storage_bucket"]
     (models,) = [n for n, b in buckets.items() if b["name"].endswith("-models")]
-    del buckets[models]
-    for kind in ("resource", "data"):
-        for by_name in changed.get(kind, {}).values():
-            for body in by_name.values():
-                body["depends_on"] = [d for d in body.get("depends_on", []) if models not in d]
+    _remove(changed, f"google_storage_bucket.{models}")
     for name in [n for n, g in changed["resource"]["google_storage_bucket_iam_member"].items()
                  if g["bucket"].endswith("-models")]:  # fmt: skip
         del changed["resource"]["google_storage_bucket_iam_member"][name]
@@ -134,12 +130,18 @@ def _without_agent(stacks: dict[str, dict], part: str, service: str) -> dict[str
     resources = changed[part]["resource"]
     identities = resources["google_project_service_identity"]
     (name,) = [n for n, b in identities.items() if b["service"] == service]
-    del identities[name]
-    gone = f"google_project_service_identity.{name}"
-    for by_name in resources.values():
-        for body in by_name.values():
-            body["depends_on"] = [d for d in body.get("depends_on", []) if d != gone]
+    _remove(changed[part], f"google_project_service_identity.{name}")
     return changed
+
+
+def _remove(stack: dict, address: str) -> None:
+    """`address` taken out of `stack`, and out of every depends_on that named it."""
+    rtype, name = address.split(".", 1)
+    del stack["resource"][rtype][name]
+    for kind in ("resource", "data"):
+        for by_name in stack.get(kind, {}).values():
+            for body in by_name.values():
+                body["depends_on"] = [d for d in body.get("depends_on", []) if d != address]
 
 
 def play(stacks: dict[str, dict]) -> list[Scene]:
