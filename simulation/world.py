@@ -149,6 +149,7 @@ class World:
     buckets: dict[str, Bucket] = field(default_factory=dict)
     datasets: dict[str, Dataset] = field(default_factory=dict)  # "project.dataset"
     repositories: set[str] = field(default_factory=set)
+    immutable_tags: set[str] = field(default_factory=set)  # repositories whose tags never move
     endpoints: dict[str, str | None] = field(default_factory=dict)  # name → CMEK key
     metadata_stores: dict[str, str | None] = field(default_factory=dict)  # name → CMEK key
     custom_roles: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -255,7 +256,10 @@ class World:
         """A trigger of `project` by its id or its name, as triggers.run accepts either."""
         found = self.triggers.get(trigger)
         if found is None:
-            found = next((t for t in self.triggers.values() if t.name == trigger), None)
+            found = next(
+                (t for t in self.triggers.values() if t.name == trigger and t.project == project),
+                None,
+            )
         return found if found is not None and found.project == project else None
 
     # Seeding ----------------------------------------------------------------------------
@@ -351,6 +355,9 @@ class World:
             for api in BOOTSTRAP_AGENT_APIS:  # what the bootstrap asked for (docs/infra.md)
                 world.agents[world.agent(api, project)] = project
             world.apis |= {f"{project}/{api}.googleapis.com" for api in DEFAULT_APIS}
+            state = (stack.get("terraform") or {}).get("backend", {}).get("gcs")
+            if state:  # the bootstrap's state bucket (docs/infra.md), Google-managed key
+                world.buckets[state["bucket"]] = Bucket(state["bucket"], project, region, None)
             if owner:
                 world.bindings.append(
                     Binding(f"projects/{project}", "roles/owner", f"user:{owner}")
@@ -418,9 +425,10 @@ class World:
             )
         for _, body in each("google_artifact_registry_repository"):
             p = body.get("project", project)
-            self.repositories.add(
-                f"projects/{p}/locations/{body['location']}/repositories/{body['repository_id']}"
-            )
+            name = f"projects/{p}/locations/{body['location']}/repositories/{body['repository_id']}"
+            self.repositories.add(name)
+            if (body.get("docker_config") or {}).get("immutable_tags"):
+                self.immutable_tags.add(name)
         for _, body in each("google_vertex_ai_metadata_store"):
             p = body.get("project", project)
             name = f"projects/{p}/locations/{body['region']}/metadataStores/{body['name']}"

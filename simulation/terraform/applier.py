@@ -43,6 +43,22 @@ _PROTECTED = (
 )
 
 
+STATE, LOCK = "default.tfstate", "default.tflock"
+STALE = (
+    "Saved plan is stale: the given plan file can no longer be applied because the state was "
+    "changed by another operation after the plan was created."
+)
+
+
+@dataclass
+class SavedPlan:
+    """`terraform plan -out`'s file: the configuration planned, and the state serial."""
+
+    part: str
+    stack: dict
+    serial: int
+
+
 @dataclass
 class Held:
     """A resource in Terraform's state: its node, the body applied, what the apply returned."""
@@ -107,27 +123,46 @@ class Run:
 class Cloud:
     """Empty projects for the stacks, their state, and plan/apply against them."""
 
-    def __init__(self, stacks: dict[str, dict], root: Path | None = None) -> None:
+    def __init__(self, stacks: dict[str, dict], sim: Simulation | None = None) -> None:
+        """Empty projects in a simulation of their own, or in `sim` (World.empty's)."""
         self.stacks = stacks
-        self.world = World.empty(stacks, OWNER)
-        # the simulation writes nothing here; its folder goes when the Cloud does
-        self._folder = tempfile.TemporaryDirectory(prefix="infra-sim-")
-        self.sim = Simulation(self.world, root or Path(self._folder.name))
+        if sim is None:
+            # the simulation writes nothing here; its folder goes when the Cloud does
+            self._folder = tempfile.TemporaryDirectory(prefix="infra-sim-")
+            sim = Simulation(World.empty(stacks, OWNER), Path(self._folder.name))
+        self.sim = sim
+        self.world = sim.world
         self.api = ResourceApi(self.sim)
         self._part = ""  # the stack being run
-        # Terraform's state per stack: address → what was applied
+        # Terraform's state per stack: address → what was applied; its serial (written
+        # states), which a saved plan must still match
         self.state: dict[str, dict[str, Held]] = {}
+        self.serial: dict[str, int] = {}
 
     def project(self, part: str) -> str:
         return self.stacks[part]["provider"]["google"][0]["project"]
 
     # Terraform's commands ----------------------------------------------------------------
 
-    def plan(self, part: str, principal: str, stack: dict | None = None) -> Run:
-        return self._run(part, principal, stack, apply=False)
+    def plan(self, part: str, principal: str, stack: dict | None = None, lock: bool = True) -> Run:
+        """`terraform plan` (`lock=False`: `-lock=false`, which a read-only planner needs)."""
+        return self._run(part, principal, stack, apply=False, lock=lock)
 
-    def apply(self, part: str, principal: str, stack: dict | None = None) -> Run:
-        return self._run(part, principal, stack, apply=True)
+    def apply(self, part: str, principal: str, stack: dict | None = None, lock: bool = True) -> Run:
+        return self._run(part, principal, stack, apply=True, lock=lock)
+
+    def apply_saved(self, saved: SavedPlan, principal: str) -> Run:
+        """`terraform apply tfplan`: the configuration as planned, refused once the state
+        moved on since (Terraform's "Saved plan is stale")."""
+        if saved.serial != self.serial.get(saved.part, 0):
+            run = Run(saved.part, "apply", principal)
+            run.changes.append(Change("terraform state", "read", STALE))
+            return run
+        return self._run(saved.part, principal, saved.stack, apply=True)
+
+    def save(self, run: Run, stack: dict | None = None) -> SavedPlan:
+        """What `plan -out` writes: the configuration planned and the state it saw."""
+        return SavedPlan(run.part, stack or self.stacks[run.part], self.serial.get(run.part, 0))
 
     def grant_infra(self, part: str) -> Run:
         """The owner's bootstrap grants to the env's `census-infra` (settings/bootstrap.py)."""
@@ -149,7 +184,9 @@ class Cloud:
 
     # The walk ------------------------------------------------------------------------------
 
-    def _run(self, part: str, principal: str, stack: dict | None, apply: bool) -> Run:
+    def _run(
+        self, part: str, principal: str, stack: dict | None, apply: bool, lock: bool = True
+    ) -> Run:
         stack = stack if stack is not None else self.stacks[part]
         self._part = part
         run = Run(part, "apply" if apply else "plan", principal)
@@ -157,15 +194,25 @@ class Cloud:
         state = self.state.setdefault(part, {})
         backend = (stack.get("terraform") or {}).get("backend", {}).get("gcs")
         remote = backend and state  # the first apply keeps local state (docs/infra.md)
+        locked = False
         try:
+            if remote and lock:
+                self._state_object(principal, backend, "create", LOCK)
+                locked = True
             if remote:
-                self._state_object(principal, backend, write=False)
+                self._state_object(principal, backend, "get", STATE)
             self._walk(stack, principal, state, run, apply)
             changed = any(run.count(a) for a in ("create", "update", "replace", "delete"))
-            if remote and apply and changed:
-                self._state_object(principal, backend, write=True)
+            if apply and changed:
+                self.serial[part] = self.serial.get(part, 0) + 1
+                if remote:
+                    self._state_object(principal, backend, "create", STATE)
         except ApiError as exc:
-            run.changes.append(Change("terraform state", "read", exc.message))
+            what = "lock" if remote and lock and not locked else "read"
+            run.changes.append(Change("terraform state", what, exc.message))
+        finally:
+            if locked:
+                self._state_object(principal, backend, "delete", LOCK)
         run.calls = self.sim.wire[first:]
         return run
 
@@ -208,21 +255,21 @@ class Cloud:
         """What the plan would do to each address: read, create, update, replace, delete,
         no-op; refusing, as Terraform does, to destroy what has prevent_destroy."""
         planned: dict[str, str] = {}
+        expected = dict(outputs)  # what each resource will answer once the plan is applied
         for address, node in nodes.items():
             if node.data and not node.parents <= state.keys():
                 planned[address] = "read"  # read during the apply, once its parents exist
                 continue
-            op = self._op(principal, node, outputs)
+            op = self._op(principal, node, expected)
             try:
                 if node.data:
                     self._read_data(op, outputs)
+                    expected[address] = outputs[address]
                     planned[address] = "done"
                     continue
-                held = self.api.read(op) if address in state else None
-                planned[address] = (
-                    "create" if held is None else "no-op" if held == op.body
-                    else "update" if RESOURCES[node.rtype].update else "replace"
-                )  # fmt: skip
+                planned[address] = self._diff(address, op, state, principal)
+                if planned[address] != "no-op":  # dependents see its new attributes
+                    expected[address] = graph.outputs(node, op.body, self._number(node))
             except ApiError as exc:
                 run.changes.append(Change(address, "read", exc.message))
         for address in reversed(list(state)):  # what the stack no longer has: dependents first
@@ -238,6 +285,22 @@ class Cloud:
             if action in ("delete", "replace") and node.protected:
                 run.changes.append(Change(address, action, _PROTECTED.format(address=address)))
         return planned
+
+    def _diff(self, address: str, op: Op, state: dict, principal: str) -> str:
+        """Refresh what the state holds (read by the identity it was made with), then how
+        the configuration differs: create, no-op, update, or replace when what names the
+        resource changed or its type cannot be updated in place."""
+        if address not in state:
+            return "create"
+        before = state[address]
+        was = Op(principal, before.node, before.body, self._part)
+        held = self.api.read(was)
+        if held is None:
+            return "create"
+        if held == op.body:
+            return "no-op"
+        moved = self.api.identity(was) != self.api.identity(op)
+        return "update" if RESOURCES[op.node.rtype].update and not moved else "replace"
 
     def _change(
         self, address: str, action: str, node: graph.Node, principal: str, state: dict,
@@ -283,13 +346,17 @@ class Cloud:
         self.api.read(op)
         outputs[op.node.address] = graph.outputs(op.node, op.body, self._number(op.node))
 
-    def _state_object(self, principal: str, backend: dict, write: bool) -> None:
-        """The state object in the env's state bucket: read by every plan, written by apply."""
-        method = "storage.objects.insert" if write else "storage.objects.get"
-        entry = self.sim.log_call(principal, "POST" if write else "GET", method)
-        name = f"{backend['prefix']}/default.tfstate"
+    def _state_object(self, principal: str, backend: dict, action: str, suffix: str) -> None:
+        """The state (or lock) object in the env's state bucket: the state read by every
+        plan, written by an apply that changed something; the lock made and removed around
+        any run without `-lock=false`."""
+        method = {"get": "storage.objects.get", "create": "storage.objects.insert",
+                  "delete": "storage.objects.delete"}[action]  # fmt: skip
+        verb = {"get": "GET", "create": "POST", "delete": "DELETE"}[action]
+        entry = self.sim.log_call(principal, verb, method)
+        name = f"{backend['prefix']}/{suffix}"
         entry.path = f"gs://{backend['bucket']}/{name}"
-        permission = "storage.objects.create" if write else "storage.objects.get"
+        permission = f"storage.objects.{action}"
         try:
             self.sim.check(entry, principal, permission,
                            f"projects/_/buckets/{backend['bucket']}/objects/{name}")  # fmt: skip

@@ -81,7 +81,7 @@ class ResourceApi:
             return op.body
         calls = RESOURCES[node.rtype]
         entry = self._call(op, calls.read, self._target(op, False), "GET")
-        held = self.store.get(self._identity(op))
+        held = self.store.get(self.identity(op))
         entry.status = 200 if held is not None else 404
         return held
 
@@ -123,7 +123,7 @@ class ResourceApi:
                 del self.made_by[thing]
         if op.node.rtype == "google_kms_crypto_key":
             self.sim.world.keys[self._target(op, False)].state = "DESTROY_SCHEDULED"
-        self.store.pop(self._identity(op), None)
+        self.store.pop(self.identity(op), None)
 
     # Checks ---------------------------------------------------------------------------
 
@@ -228,7 +228,8 @@ class ResourceApi:
     def _target(self, op: Op, creating: bool) -> str:
         return target(op.node.rtype, op.body, op.node.project, op.node.region, creating)
 
-    def _identity(self, op: Op) -> str:
+    def identity(self, op: Op) -> str:
+        """What names the resource in the cloud (a changed one is another resource)."""
         return identity(op.node.rtype, op.body, op.node.project, op.node.region)
 
     def _grow(self, op: Op) -> None:
@@ -241,4 +242,4 @@ class ResourceApi:
         for made in [*(world.inventory() - had), *world.bindings[bindings:]]:
             self.made_by.setdefault(made, (op.part, node.address))
         if not node.data:
-            self.store[self._identity(op)] = op.body
+            self.store[self.identity(op)] = op.body

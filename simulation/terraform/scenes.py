@@ -35,11 +35,12 @@ class Scene:
 
 
 def first_apply(
-    stacks: dict[str, dict], order: tuple[str, ...] = FIRST_APPLY
+    stacks: dict[str, dict], order: tuple[str, ...] = FIRST_APPLY, cloud: Cloud | None = None
 ) -> tuple[Cloud, Scene]:
-    """(a) Empty projects; each stack applied by the owner in `order`; after each tenant's
-    first apply, the owner grants its `census-infra` the roles CI applies with."""
-    cloud = Cloud(stacks)
+    """(a) Empty projects (or `cloud`'s); each stack applied by the owner in `order`; after
+    each tenant's first apply, the owner grants its `census-infra` the roles CI applies
+    with."""
+    cloud = cloud or Cloud(stacks)
     scene = Scene("a. bootstrap and first apply, as the projects' owner")
     for part in order:
         scene.runs.append(cloud.apply(part, OWNER))
@@ -52,7 +53,7 @@ def pull_request_plans(cloud: Cloud) -> Scene:
     """(b) Every stack planned by its env's planner: reads only, state and named objects."""
     scene = Scene("b. a pull request's plan of every stack, as the planner")
     for part in cloud.stacks:
-        run = cloud.plan(part, planner_identity(cloud.project(part)))
+        run = cloud.plan(part, planner_identity(cloud.project(part)), lock=False)
         scene.runs.append(run)
         objects = sorted(
             {c.resource for e in run.calls for c in e.checks if "/objects/" in c.resource}
@@ -74,7 +75,9 @@ def ci_applies(cloud: Cloud, role_gains: str = "iam.roles.get") -> Scene:
     bucket = next(iter(changed["resource"]["google_storage_bucket"].values()))
     bucket["labels"] = {**bucket.get("labels", {}), "team": "ml-platform"}
     infra = infra_identity(cloud.project("staging"))
-    scene.runs.append(cloud.plan("staging", planner_identity(cloud.project("staging")), changed))
+    scene.runs.append(
+        cloud.plan("staging", planner_identity(cloud.project("staging")), changed, lock=False)
+    )
     scene.runs.append(cloud.apply("staging", infra, changed))
     scene.notes.append(f"staging: {role['role_id']} gains {role_gains}; bucket {bucket['name']} "
                        "gains the label team=ml-platform")  # fmt: skip
@@ -118,7 +121,9 @@ def failures(stacks: dict[str, dict]) -> Scene:
     for name in [n for n, g in changed["resource"]["google_storage_bucket_iam_member"].items()
                  if g["bucket"].endswith("-models")]:  # fmt: skip
         del changed["resource"]["google_storage_bucket_iam_member"][name]
-    scene.runs.append(cloud.plan("prod", planner_identity(cloud.project("prod")), changed))
+    scene.runs.append(
+        cloud.plan("prod", planner_identity(cloud.project("prod")), changed, lock=False)
+    )
     scene.notes.append(
         "prod's models bucket dropped from the stack: prevent_destroy stops the plan"
     )

@@ -275,7 +275,8 @@ def test_a_depends_on_naming_nothing_is_refused(stacks):
 def test_infra_gets_roles_for_what_its_stack_enables_and_its_custom_roles():
     roles = infra_roles(["cloudkms.googleapis.com", "pubsub.googleapis.com", "unknown.api"])
     assert roles == ["roles/cloudkms.admin", "roles/iam.roleAdmin",
-                     "roles/iam.serviceAccountUser", "roles/pubsub.admin"]  # fmt: skip
+                     "roles/iam.serviceAccountUser", "roles/logging.logWriter",
+                     "roles/pubsub.admin"]  # fmt: skip
 
 
 def test_a_planner_cannot_apply(stacks):
@@ -284,7 +285,13 @@ def test_a_planner_cannot_apply(stacks):
     changed = copy.deepcopy(stacks["dev"])
     bucket = next(iter(changed["resource"]["google_storage_bucket"].values()))
     bucket["labels"] = {**bucket["labels"], "owner": "someone"}
-    run = cloud.apply("dev", planner_identity("census-ml-dev"), changed)
+    planner = planner_identity("census-ml-dev")
+    (locking,) = cloud.apply("dev", planner, changed).errors  # it cannot even lock the state
+    assert (locking.action, locking.error) == ("lock", (
+        "Permission 'storage.objects.create' denied on resource 'projects/_/buckets/"
+        "census-ml-dev-tfstate/objects/census-ml/dev/default.tflock' (or it may not exist) for "
+        f"{planner}."))  # fmt: skip
+    run = cloud.apply("dev", planner, changed, lock=False)
     (error,) = run.errors
     assert error.error.startswith("Permission 'storage.buckets.update' denied")
     assert run.mutating() and all(c.status == 403 for c in run.mutating())
