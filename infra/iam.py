@@ -216,8 +216,10 @@ def _in_tenant(s: Settings) -> list[Grant]:
     def add(kind: str, resource: str, role: str, email: str) -> None:
         g.append(Grant(p, kind, resource, role, _sa(email)))
 
-    # Planner: reads everything the stacks manage, and the state (plans run with -lock=false).
+    # Planner: reads everything the stacks manage, and the state (plans run with -lock=false);
+    # writes the logs of the pull requests' builds it runs (Cloud Build refuses them else).
     add("project", p, PLANNER_ROLE.name(p), sa("planner"))
+    add("project", p, "roles/logging.logWriter", sa("planner"))
     add("bucket", s.state_bucket, "roles/storage.objectViewer", sa("planner"))
     if s.role == "non-prod":  # the one object the stacks manage: the function's source
         add("bucket", b.of("templates"), "roles/storage.objectViewer", sa("planner"))
@@ -240,9 +242,12 @@ def _in_tenant(s: Settings) -> list[Grant]:
         add("bucket", b.models, "roles/storage.objectUser", sa("deployer"))
         add("bucket", b.data, "roles/storage.objectUser", sa("deployer"))
         add("service_account", sa("serving"), "roles/iam.serviceAccountUser", sa("deployer"))
-        # Approvers (promotion = "approval"): people who approve census-deploy builds.
+        # Approvers: people who approve prod's infrastructure applies, after reading the plan
+        # saved beside the state (the state holds no secret: no keys, no passwords), and in
+        # approval mode census-deploy builds.
         for approver in s.cloudbuild.approvers:
             g.append(Grant(p, "project", p, "roles/cloudbuild.builds.approver", approver))
+            g.append(Grant(p, "bucket", s.state_bucket, "roles/storage.objectViewer", approver))
         # Reader: the decide step's view of prod (versions, aliases, the champion's files).
         add("project", p, READER_ROLE.name(p), sa("reader"))
         add("bucket", b.models, "roles/storage.objectViewer", sa("reader"))

@@ -27,8 +27,12 @@ INFRA_ROLE_OF_API: dict[str, str] = {
 # Whatever the stack enables: its custom roles (read back on every plan, updated when a
 # permission changes) and acting as the accounts it attaches to triggers, jobs and the
 # function. Project-level because the accounts are made by the stack itself; it adds nothing
-# serviceAccountAdmin does not already allow (that role may set any account's policy).
-INFRA_ROLES_ALWAYS: tuple[str, ...] = ("roles/iam.roleAdmin", "roles/iam.serviceAccountUser")
+# serviceAccountAdmin does not already allow (that role may set any account's policy). And
+# writing its builds' logs: every config logs to Cloud Logging only, which a build's own
+# service account must be allowed, or Cloud Build refuses to start it.
+INFRA_ROLES_ALWAYS: tuple[str, ...] = (
+    "roles/iam.roleAdmin", "roles/iam.serviceAccountUser", "roles/logging.logWriter",
+)  # fmt: skip
 
 
 def infra_roles(apis: Iterable[str]) -> list[str]:

@@ -165,7 +165,9 @@ class CloudBuildSettings(Strict):
     pr_checks: bool = Field(description="this env's Cloud Build runs the PR checks")
     approvers: tuple[Approver, ...] = Field(
         (),
-        description='prod, promotion = "approval": the people who approve census-deploy builds',
+        description="prod: the people who approve its infrastructure applies (the saved plan, "
+        'which they may read) and, with promotion = "approval", its census-deploy builds; '
+        "without them, the projects' owners approve",
     )
 
 
@@ -512,7 +514,8 @@ class Platform(BaseModel):
 
 def _approval_needs(promotion: str, prod: Settings) -> None:
     """What staging's `promotion` asks of prod: in approval mode, people who approve and a
-    key for the topic of approved candidates; in canary mode, no such key."""
+    key for the topic of approved candidates; in canary mode, no such key (approvers are
+    optional there: they approve prod's infrastructure applies)."""
     where = f"envs/{prod.env}/settings.toml"
     has_key = "pubsub" in prod.kms.keys
     if promotion == "approval":
@@ -526,10 +529,9 @@ def _approval_needs(promotion: str, prod: Settings) -> None:
                 f'{where}: kms.keys.pubsub: staging\'s promotion = "approval" needs a key '
                 'for the topic of approved candidates: add pubsub = "pubsub" to kms.keys'
             )
-    elif has_key or prod.cloudbuild.approvers:
-        field = "kms.keys.pubsub" if has_key else "cloudbuild.approvers"
+    elif has_key:  # approvers approve infrastructure applies in either mode
         raise ValueError(
-            f'{where}: {field}: only used when staging\'s promotion = "approval" '
+            f'{where}: kms.keys.pubsub: only used when staging\'s promotion = "approval" '
             f"(it is {promotion!r}): remove it"
         )
 

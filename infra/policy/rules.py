@@ -177,9 +177,14 @@ def _identity(trigger: dict) -> str:
     return trigger.get("service_account", "").rsplit("/", 1)[-1]
 
 
+# What every build's identity must do, and which changes no resource: write the build's
+# logs (roles/logging.logWriter; Cloud Build refuses to start a build that cannot).
+BUILD_LOGS = frozenset({"logging.logEntries.create", "logging.logEntries.route"})
+
+
 def pull_requests_read_only(stack: dict, facts: StackFacts) -> Iterator[Violation]:
     """A trigger a pull request can start must run as an identity that can change nothing:
-    every permission its bindings grant (in this stack) only reads."""
+    every permission its bindings grant (in this stack) only reads, but its own logs."""
     custom = _custom_roles(stack)
     for rtype, address, body in resources(stack):
         github = body.get("github") or {}
@@ -192,7 +197,7 @@ def pull_requests_read_only(stack: dict, facts: StackFacts) -> Iterator[Violatio
                 granted = True
                 role = binding["role"]
                 permissions = custom.get(role) or gcp_iam.role_permissions(role)
-                writes |= {p for p in permissions if not gcp_iam.is_read_only(p)}
+                writes |= {p for p in permissions if not gcp_iam.is_read_only(p)} - BUILD_LOGS
         if not granted:  # its powers come from elsewhere (bootstrap): they cannot be judged
             yield Violation(
                 "pull-requests-read-only",

@@ -132,47 +132,7 @@ def test_staging_builds_publishes_and_waits_for_the_run():
         '"gs://$$TEMPLATES_BUCKET/census-promotion/$COMMIT_SHA.yaml"' in steps["publish-template"]
     )
     assert "mlops submit" in steps["run-promotion"] and "--wait" in steps["run-promotion"]
-    assert "/workspace/components.digest" in steps["compile"]
-
-
-def test_the_build_hands_compile_and_submit_the_pushed_digests(tmp_path):
-    """The push step's shell, run as written with a `docker` that answers like one after a
-    push; the compile and submit steps then read pinned references, never tags."""
-    import os
-    import subprocess
-
-    from kernel.images import is_pinned
-
-    config = load("staging.yaml")
-    steps = {s["id"]: s for s in config["steps"]}
-    fake = tmp_path / "bin" / "docker"
-    fake.parent.mkdir()
-    fake.write_text(
-        "#!/bin/sh\n"
-        'if [ "$1" = inspect ]; then ref="$4"; repo="${ref%:*}";\n'
-        '  echo "$repo@sha256:$(echo "$ref" | sha256sum | cut -c1-64)"; fi\n'
-    )
-    fake.chmod(0o755)
-    workspace = tmp_path / "workspace"
-    workspace.mkdir()
-    script = substituted(steps["push-images"]["args"][1], config)
-    script = script.replace("/workspace", str(workspace))
-    env = {
-        **os.environ,
-        **step_env(steps["push-images"], config),
-        "PATH": f"{fake.parent}:{os.environ['PATH']}",
-    }
-    subprocess.run(["sh", "-ceu", script], env=env, check=True, capture_output=True)
-    digests = {p.stem: p.read_text().strip() for p in workspace.glob("*.digest")}
-    assert set(digests) == {"components", "trainer", "serving"}
-    assert all(is_pinned(d) for d in digests.values()), digests
-    for step in ("compile", "run-promotion"):
-        text = substituted(" ".join(steps[step]["args"]), config)
-        assert "tenants.serving_image=$(cat /workspace/serving.digest)" in text, step
-        assert "serving:" not in text, step
-    assert '--image "$(cat /workspace/components.digest)"' in substituted(
-        " ".join(steps["compile"]["args"]), config
-    )
+    assert "$$(cat components.digest)" in steps["compile"]
 
 
 def triggers(stacks) -> dict[tuple[str, str], dict]:
@@ -282,64 +242,6 @@ def _run_steps(config: dict, ids: tuple[str, ...], cwd: Path, tools: Path) -> No
                "PATH": f"{tools}:{os.environ['PATH']}"}  # fmt: skip
         shell = "bash" if steps[step]["entrypoint"] == "bash" else "sh"
         subprocess.run([shell, "-ceu", script], cwd=cwd, env=env, check=True)
-
-
-@pytest.mark.parametrize("apply", ["true", "false", "save", "saved"])
-def test_infra_plans_saves_and_applies_the_tenant_stack_before_the_cross_tenant_one(
-    synthesized_files, tmp_path, apply
-):
-    """The check, plan, save, fetch and apply steps' shell, run as written over prod's
-    synthesized stacks with a `terraform` and a `gcloud` that record what they were asked."""
-    config = load("infra.yaml")
-    config["substitutions"] = {
-        **config["substitutions"], "_ENV": "prod", "_APPLY": apply,
-        "_STATE_BUCKET": "census-ml-prod-tfstate", "_PLANS": PLANS if apply == "saved" else "",
-    }  # fmt: skip
-    stacks = tmp_path / "stacks"
-    for part in ("prod", "prod-cross-tenant"):
-        (stacks / f"census-ml-{part}").mkdir(parents=True)
-        (stacks / f"census-ml-{part}" / "cdk.tf.json").write_bytes(
-            synthesized_files[part].read_bytes()
-        )
-    tools = tmp_path / "bin"
-    tools.mkdir()
-    for tool in ("terraform", "gcloud"):
-        (tools / tool).write_text(f'#!/bin/sh\necho "{tool} $(basename $PWD) $*" >> '
-                                  f"{tmp_path}/calls\n")  # fmt: skip
-        (tools / tool).chmod(0o755)
-    assert all(s.get("dir", "envs/${_ENV}/cdktf.out/stacks") == "envs/${_ENV}/cdktf.out/stacks"
-               for s in config["steps"] if s["id"] in ("plan", "save-plan", "apply"))  # fmt: skip
-    _run_steps(config, ("check", "plan", "save-plan", "fetch-plan", "apply"), stacks, tools)
-    calls = (tmp_path / "calls").read_text().splitlines()
-    init = "init -input=false -lockfile=readonly"
-    tenant, cross = "census-ml-prod", "census-ml-prod-cross-tenant"
-    planned = [f"terraform {tenant} {init}", f"terraform {tenant} plan -input=false -out=tfplan",
-               f"terraform {tenant} show -no-color tfplan",
-               f"terraform {cross} {init}", f"terraform {cross} plan -input=false -out=tfplan",
-               f"terraform {cross} show -no-color tfplan"]  # fmt: skip
-    applied = [f"terraform {tenant} apply -input=false tfplan",
-               f"terraform {cross} apply -input=false tfplan"]  # fmt: skip
-    if apply == "true":
-        assert calls == planned + applied
-    elif apply == "false":
-        assert calls == [f"terraform {tenant} {init}", f"terraform {tenant} plan -input=false "
-                         "-lock=false", f"terraform {cross} {init}",
-                         f"terraform {cross} plan -input=false -lock=false"]  # fmt: skip
-    elif apply == "save":  # saved beside prod's state, then the approved apply started
-        assert calls == [
-            *planned,
-            f"gcloud stacks storage cp {tenant}/tfplan {tenant}/tfplan.txt {PLANS}/{tenant}/",
-            f"gcloud stacks storage cp {cross}/tfplan {cross}/tfplan.txt {PLANS}/{cross}/",
-            f"gcloud stacks builds triggers run census-infra-apply-approved --region=global "
-            f"--sha={COMMIT} --substitutions=_PLANS={PLANS}",
-        ]
-    else:  # saved: nothing planned again; the saved plans fetched and applied as saved
-        assert calls == [
-            f"terraform {tenant} {init}", f"terraform {cross} {init}",
-            f"gcloud stacks storage cp {PLANS}/{tenant}/tfplan {tenant}/tfplan",
-            f"gcloud stacks storage cp {PLANS}/{cross}/tfplan {cross}/tfplan",
-            *applied,
-        ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

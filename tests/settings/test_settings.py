@@ -215,6 +215,13 @@ def test_canary_mode_refuses_what_only_approval_uses(envs_copy):
         load_platform(envs_copy)
 
 
+def test_canary_mode_takes_approvers_for_prods_infrastructure_applies(envs_copy):
+    edit(
+        envs_copy, "prod", "[cloudbuild]\n", '[cloudbuild]\napprovers = ["group:ops@example.com"]\n'
+    )
+    assert load_platform(envs_copy).prod.cloudbuild.approvers == ("group:ops@example.com",)
+
+
 @pytest.mark.parametrize(
     ("env", "approvers", "message"),
     [
