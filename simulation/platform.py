@@ -60,8 +60,10 @@ class SimulatedPlatform:
     """Stacks synthesized once, a simulation seeded from them, the census data in staging."""
 
     def __init__(
-        self, root: Path, env: str = "staging", log=print, stacks: dict | None = None
-    ) -> None:
+        self, root: Path, env: str = "staging", log=print, stacks: dict | None = None,
+        world: World | None = None,
+    ) -> None:  # fmt: skip
+        """`world`: the cloud to start from (default: the stacks applied, World.from_stacks)."""
         cloud = root / "cloud"
         if cloud.exists() and any(cloud.iterdir()):
             raise UserError(
@@ -76,7 +78,7 @@ class SimulatedPlatform:
             files = synth(ENV_NAMES, out_root=root / "stacks")
             stacks = {e: json.loads(path.read_text()) for e, path in files.items()}
         self.stacks = stacks
-        self.sim = Simulation(World.from_stacks(stacks), root / "cloud")
+        self.sim = Simulation(world or World.from_stacks(stacks), root / "cloud")
         self.runner = PipelineRunner(self.sim, log=log)
         self.sim.run_pipelines = self.runner
         self.tenant = self.platform[env]

@@ -90,6 +90,8 @@ class Simulation:
         # with the other services.
         self.vertex = VertexState()
         self.builds: dict[str, Any] = {}  # Cloud Build's builds by id (apis/cloudbuild.py)
+        self.cloudbuild: Any = None  # apis/cloudbuild.py: creating and running builds
+        self.registry: Any = None  # apis/registry.py: the images pushed
         self.pubsub: Any = None  # apis/pubsub.py: publish, and delivery to functions
         self.logging: Any = None  # apis/logging.py: entries, routed by the stacks' sinks
         self.function_calls: list[tuple[str, int, str]] = []  # (function, exit, its output)

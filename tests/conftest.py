@@ -34,6 +34,8 @@ def _refuse_processes(*args, **kwargs):
 # runs on one worker, so a long one started last sets the suite's wall time alone.
 LONGEST_FIRST = (
     "tests/simulation/test_life.py",
+    "tests/simulation/test_ci_push.py",
+    "tests/simulation/test_ci_pull_request.py",
     "tests/simulation/test_deployer_role.py",
     "tests/simulation/test_deploy.py",
     "tests/serving/test_device_app.py",

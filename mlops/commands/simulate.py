@@ -1,5 +1,5 @@
-"""`mlops simulate life|infra`: the model's life, and the infrastructure's plan and apply,
-in a simulated cloud (docs/simulation.md)."""
+"""`mlops simulate life|infra|ci`: the model's life, the infrastructure's plan and apply,
+and an event's Cloud Build builds, in a simulated cloud (docs/simulation.md, docs/cicd.md)."""
 
 from __future__ import annotations
 
@@ -48,14 +48,9 @@ def infra(args: argparse.Namespace) -> int:
     return 0
 
 
-def ci(args: argparse.Namespace) -> int:
-    import json
-
-    import yaml
-
-    from infra.synth import synth
-    from settings import ENV_NAMES, REPO_ROOT
-    from simulation.ci.events import Event, evaluate
+def event_of(args: argparse.Namespace):
+    """The event the command line describes, or a one-line refusal naming the flag."""
+    from simulation.ci.events import Event
 
     attributes = []
     for pair in args.attribute or []:
@@ -69,24 +64,51 @@ def ci(args: argparse.Namespace) -> int:
         raise UserError("pubsub: say --topic projects/P/topics/T")
     if args.event == "run" and not args.trigger:
         raise UserError("run: say --trigger census-NAME")
-    event = Event(
+    return Event(
         args.event.replace("-", "_"), args.branch or "", tuple(args.files or ()), args.author,
         args.comment or "", args.topic or "", tuple(attributes), args.trigger or "",
     )  # fmt: skip
-    print("synthesizing every env's stacks", file=sys.stderr, flush=True)
-    stacks = {part: json.loads(path.read_text()) for part, path in synth(ENV_NAMES).items()}
-    builds, skipped = evaluate(stacks, event)
-    print(f"{len(builds)} build(s) started by {args.event}")
-    for b in builds:
-        config = yaml.safe_load((REPO_ROOT / b.config).read_text())
-        wait = "waits for an approver" if b.approval else "starts at once"
-        print(f"  {b.project} {b.trigger}: as {b.identity}; {wait}")
-        print(f"    {b.config}: steps {', '.join(s.get('id', s['name']) for s in config['steps'])}")
-        subs = ", ".join(f"{k}={v}" for k, v in sorted(b.substitutions.items()))
-        print(f"    substitutions: {subs or 'none'}")
-    if args.why:
-        print(f"{len(skipped)} trigger(s) did not fire:")
-        print("\n".join(f"  {line}" for line in skipped))
+
+
+def ci(args: argparse.Namespace) -> int:
+    import json
+    import tempfile
+    from pathlib import Path
+
+    import yaml
+
+    from infra.synth import synth
+    from settings import ENV_NAMES, REPO_ROOT
+    from simulation.ci.events import evaluate
+    from simulation.ci.scenes import CiCloud, report
+
+    event = event_of(args)
+    if args.no_run:
+        print("synthesizing every env's stacks", file=sys.stderr, flush=True)
+        stacks = {part: json.loads(path.read_text()) for part, path in synth(ENV_NAMES).items()}
+        builds, skipped = evaluate(stacks, event)
+        print(f"{len(builds)} build(s) started by {args.event}")
+        for b in builds:
+            config = yaml.safe_load((REPO_ROOT / b.config).read_text())
+            wait = "waits for an approver" if b.approval else "starts at once"
+            steps = ", ".join(s.get("id", s["name"]) for s in config["steps"])
+            subs = ", ".join(f"{k}={v}" for k, v in sorted(b.substitutions.items()))
+            print(f"  {b.project} {b.trigger}: as {b.identity}; {wait}")
+            print(f"    {b.config}: steps {steps}\n    substitutions: {subs or 'none'}")
+        if args.why:
+            print(f"{len(skipped)} trigger(s) did not fire:")
+            print("\n".join(f"  {line}" for line in skipped))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="mlops-ci-") as folder:
+        root = Path(args.workspace or folder)
+        log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+        with CiCloud(root, log=log, full=args.full) as cloud:
+            played = cloud.play(event)
+            print("\n".join(report(cloud.sim, played, why=args.why, wire=args.wire)))
+    failed = [f"{b.trigger} ({b.status})" for b in played.builds
+              if b.status not in ("SUCCESS", "PENDING")]  # fmt: skip
+    if failed:
+        raise Failed(f"{len(failed)} build(s) failed: {', '.join(failed)}")
     return 0
 
 
@@ -117,8 +139,8 @@ def add(commands) -> None:
     sub.set_defaults(handler=infra)
     sub = what.add_parser(
         "ci",
-        help="which Cloud Build triggers an event fires, as whom, with which approval and "
-        "substitutions (from the synthesized triggers)",
+        help="an event's builds run in a simulated cloud: which triggers fire, as whom, each "
+        "step run or stood in for, its calls and their verdicts (docs/cicd.md)",
         description="examples: `mlops simulate ci push --branch staging --files kernel/names.py`;"
         " `mlops simulate ci pull-request --branch main --files infra/stack.py --author "
         "outside`; `mlops simulate ci run --trigger census-canary`",
@@ -134,4 +156,14 @@ def add(commands) -> None:
                      help="pubsub: a message attribute (repeat)")  # fmt: skip
     sub.add_argument("--trigger", help="run: the trigger's name, e.g. census-canary")
     sub.add_argument("--why", action="store_true", help="also say why each other did not fire")
+    sub.add_argument(
+        "--no-run",
+        action="store_true",
+        help="only say which builds start (no simulated cloud, a few seconds)",
+    )
+    sub.add_argument(
+        "--full", action="store_true", help="also run `make test` where a build runs it (minutes)"
+    )
+    sub.add_argument("--wire", action="store_true", help="also print every call of each step")
+    sub.add_argument("--workspace", help="a new or empty folder to keep the simulation in")
     sub.set_defaults(handler=ci)

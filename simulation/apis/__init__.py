@@ -15,11 +15,12 @@ def install(sim) -> None:
         metadata,
         monitoring,
         pubsub,
+        registry,
         storage,
         vertex,
     )
 
     apis = (metadata, iamcredentials, storage, kms, bigquery, vertex, experiments, monitoring,
-            cloudbuild, cloudscheduler, pubsub, logging)  # fmt: skip
+            cloudbuild, cloudscheduler, pubsub, logging, registry)  # fmt: skip
     for api in apis:
         api.install(sim)

@@ -10,20 +10,16 @@ trigger creates a build too, with the trigger's substitutions bound to the messa
 missing key binds ""). A trigger with `approval_config` leaves its build PENDING until someone
 holding `cloudbuild.builds.approve` approves it (builds.approve); a rejected build never runs
 (its status here: CANCELLED). The build then runs in the background, as the trigger's service
-account against this simulation, from this checkout: each step's entrypoint, arguments and
-`env`, with the substitutions applied as Cloud Build applies them (`${_X}`, `$_X`, `$$` for a
-literal `$`). Not modelled: the steps' container images (a step runs on this machine), and a
-step whose id is `install` (`make install`: this checkout's installed environment stands in
-for it).
+account against this simulation, from its source (simulation/apis/builds.py: a workspace of
+the commit's files, each step run there with the stand-in tools; simulation/apis/build_steps.py:
+the substitutions, and what is stood in for). triggers.run takes the request's source
+(`commitSha`, `branchName`, user `substitutions` over the trigger's).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,29 +28,15 @@ import yaml
 from starlette.responses import JSONResponse
 
 from settings import REPO_ROOT
+from simulation.apis import build_steps as steps
+from simulation.apis import builds
 from simulation.apis.routing import register, route
 from simulation.wire import ApiError
 
 P = r"/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
 M = "cloudbuild.projects.locations"
 T = "type.googleapis.com/google.devtools.cloudbuild.v1."
-SKIPPED_STEPS = ("install",)
 _BINDING = re.compile(r"^\$\(body\.message\.(attributes\.([^)]+)|data|messageId)\)$")
-_SUBSTITUTION = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
-
-
-def substitute(text: str, values: dict[str, str]) -> str:
-    """Cloud Build's substitution of one argument; an unknown name is refused as it is."""
-
-    def one(match: re.Match) -> str:
-        name = match.group(1) or match.group(2)
-        if name is None:
-            return "$"
-        if name not in values:
-            raise ApiError(400, f"invalid value for 'build.substitutions': key {name!r} unknown")
-        return values[name]
-
-    return _SUBSTITUTION.sub(one, text)
 
 
 def bind_message(
@@ -88,6 +70,7 @@ class Build:
     substitutions: dict[str, str] = field(default_factory=dict)
     approval: dict[str, Any] | None = None  # state PENDING/APPROVED/REJECTED, and its result
     run: tuple[list, float] | None = None  # (steps, time limit), kept while it waits
+    source: Any = None  # simulation.ci.builds.Source: the commit it builds
 
     def view(self) -> dict[str, Any]:
         view = {
@@ -111,6 +94,8 @@ class CloudBuild:
     def __init__(self, sim: Any) -> None:
         self.sim = sim
         self.builds: dict[str, Build] = sim.builds
+        self.sources: dict[str, Any] = {}  # commit → Source, for triggers.run --sha
+        self.full = False  # run the test suite's step too (simulation/apis/build_steps.py)
 
     @route("POST", P + r"/triggers/(?P<trigger>[^/:]+):run", f"{M}.triggers.run")
     def run(self, call: Any, project: str, location: str, trigger: str) -> JSONResponse:
@@ -122,33 +107,57 @@ class CloudBuild:
         call.authorize(f"projects/{pid}")  # cloudbuild.builds.create
         account = found.service_account
         call.authorize(world.account_resource(account, pid), "iam.serviceAccounts.actAs")
-        if not self.sim.allowed(account, "logging.logEntries.create", f"projects/{pid}"):
+        asked = (call.json() if call.body else {}).get("source") or {}
+        extra = asked.get("substitutions") or {}
+        builtin = [k for k in extra if not k.startswith("_")]
+        if builtin:
+            raise ApiError(400, f"invalid substitutions: {builtin[0]!r} is built in; only "
+                           "user-defined substitutions (starting with _) may be set")  # fmt: skip
+        source = self.source(asked.get("commitSha", ""), asked.get("branchName", ""))
+        build = self.create(found, {**found.substitutions, **extra}, source)
+        return _operation(build, location, done=False)
+
+    def source(self, commit: str = "", branch: str = "") -> Any:
+        """The commit a build checks out: one an earlier build here built, else this
+        checkout as it is (the simulation holds one repository)."""
+        known = self.sources.get(commit)
+        if known is not None:
+            return known
+        head = builds.Source.head(REPO_ROOT, branch)
+        return builds.Source(head.root, commit or head.commit, branch)
+
+    def create(self, trigger: Any, substitutions: dict[str, str], source: Any = None) -> Build:
+        """A build of `trigger` from `source` (default: this checkout): started, or PENDING
+        when the trigger requires approval. Refused when its service account may not write
+        its logs (every config logs to Cloud Logging only)."""
+        account = trigger.service_account
+        if not self.sim.allowed(
+            account, "logging.logEntries.create", f"projects/{trigger.project}"
+        ):
             raise ApiError(
                 400,
                 f"The build's service account {account} does not have permission to write "
                 "logs to Cloud Logging (logging.logEntries.create): grant it "
                 "roles/logging.logWriter.",
             )
-        return _operation(self.create(found, found.substitutions), location, done=False)
-
-    def create(self, trigger: Any, substitutions: dict[str, str]) -> Build:
-        """A build of `trigger`: started, or PENDING when the trigger requires approval."""
-        build = Build(uuid.uuid4().hex, trigger.project, trigger.name, trigger.service_account)
-        config = yaml.safe_load((REPO_ROOT / trigger.config).read_text())
+        build = Build(uuid.uuid4().hex, trigger.project, trigger.name, account)
+        build.source = source or self.source()
+        self.sources.setdefault(build.source.commit, build.source)
+        config = yaml.safe_load((build.source.root / trigger.config).read_text())
         build.substitutions = {
             **{k: str(v) for k, v in (config.get("substitutions") or {}).items()},
             **substitutions,
-            "PROJECT_ID": build.project,
-            "BUILD_ID": build.id,
+            **builds.builtins(build.source, build.project, build.id, trigger.name),
         }
-        steps = self._steps(build, config)  # a bad substitution refuses it, as Google does
+        # a bad substitution refuses it, as Google does
+        planned = steps.steps(config, build.substitutions, self.full)
         limit = float(str(config.get("timeout", "600s")).removesuffix("s"))
         self.builds[build.id] = build
         if trigger.approval:
-            build.status, build.run = "PENDING", (steps, limit)
+            build.status, build.run = "PENDING", (planned, limit)
             build.approval = {"state": "PENDING", "config": {"approvalRequired": True}}
         else:
-            self._start(build, steps, limit)
+            self._start(build, planned, limit)
         return build
 
     def on_message(self, trigger: Any, data: bytes, attributes: dict, message_id: str) -> None:
@@ -214,55 +223,12 @@ class CloudBuild:
             raise ApiError(404, f"Build {build} not found.")
         return JSONResponse(found.view())
 
-    def _steps(self, build: Build, config: dict[str, Any]) -> list[tuple[str, list | None, dict]]:
-        """(step id, command, env) for each step of the config, substituted; None for a step
-        the simulation does not run."""
-        values = build.substitutions
-        steps: list[tuple[str, list | None, dict]] = []
-        for number, step in enumerate(config["steps"]):
-            name = step.get("id", str(number))
-            command = [step["entrypoint"]] if step.get("entrypoint") else []
-            command += [substitute(str(a), values) for a in step.get("args", [])]
-            env = dict(substitute(str(e), values).split("=", 1) for e in step.get("env", []))
-            steps.append((name, None if name in SKIPPED_STEPS else command, env))
-        return steps
-
-    def _execute(
-        self, build: Build, steps: list[tuple[str, list | None, dict]], limit: float
-    ) -> None:
-        """The build's steps, in order, as its service account; the first failure ends it,
-        and the config's `timeout` ends the build (status TIMEOUT, the step killed)."""
-        env = {**os.environ, **self.sim.environ(build.service_account)}
-        deadline = time.monotonic() + limit
-        build.status = "WORKING"
+    def _execute(self, build: Build, planned: list, limit: float) -> None:
+        """The build's steps in a workspace of its source, as its service account; the
+        config's `timeout` ends it (TIMEOUT)."""
         try:
-            for name, command, step_env in steps:
-                if command is None:
-                    build.steps.append({"id": name, "status": "SKIPPED", "log": "", "exit": 0})
-                    continue
-                started = time.monotonic()
-                try:
-                    done = subprocess.run(
-                        command, cwd=REPO_ROOT, env={**env, **step_env}, capture_output=True,
-                        text=True, check=False, timeout=max(deadline - started, 0.0),
-                    )  # fmt: skip
-                except subprocess.TimeoutExpired:
-                    build.status = "TIMEOUT"
-                    build.steps.append({"id": name, "status": "TIMEOUT", "log": "", "exit": -1})
-                    return
-                build.steps.append(
-                    {
-                        "id": name,
-                        "status": "SUCCESS" if done.returncode == 0 else "FAILURE",
-                        "exit": done.returncode,
-                        "log": done.stdout + done.stderr,
-                        "seconds": round(time.monotonic() - started, 1),
-                    }
-                )
-                if done.returncode != 0:
-                    build.status = "FAILURE"
-                    return
-            build.status = "SUCCESS"
+            workspace = builds.checkout(build.source, self.sim.root / "builds" / build.id)
+            builds.execute(build, planned, self.sim, workspace, limit)
         except Exception as exc:  # the build cannot run here: failed, with the reason
             build.status = "FAILURE"
             build.steps.append({"id": "simulation", "status": "FAILURE", "log": repr(exc)})
