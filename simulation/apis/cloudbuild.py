@@ -144,6 +144,11 @@ class CloudBuild:
         build.source = source or self.source()
         self.sources.setdefault(build.source.commit, build.source)
         config = yaml.safe_load((build.source.root / trigger.config).read_text())
+        declared = set(config.get("substitutions") or {})
+        unmatched = sorted(k for k in substitutions if k.startswith("_") and k not in declared)
+        if unmatched:
+            raise ApiError(400, f'key "{unmatched[0]}" in the substitution data is not matched '
+                           f"in the template {trigger.config}")  # fmt: skip
         build.substitutions = {
             **{k: str(v) for k, v in (config.get("substitutions") or {}).items()},
             **substitutions,

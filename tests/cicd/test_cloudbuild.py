@@ -245,19 +245,23 @@ def _run_steps(config: dict, ids: tuple[str, ...], cwd: Path, tools: Path) -> No
 
 
 @pytest.mark.parametrize(
-    ("apply", "plans", "message"),
+    ("apply", "plans", "trigger", "message"),
     [
-        ("yes", "", "_APPLY must be one of false, true, save, saved, not 'yes'"),
-        ("saved", "gs://elsewhere/plans/" + COMMIT, "_PLANS must be gs://census-ml-prod-tfstate"),
-        ("saved", PLANS + "; rm -rf /", "_PLANS must be gs://census-ml-prod-tfstate"),
+        ("yes", "", "", "_APPLY must be one of false, true, save, saved, not 'yes'"),
+        ("saved", "gs://elsewhere/plans/" + COMMIT, "",
+         "_PLANS must be gs://census-ml-prod-tfstate"),
+        ("saved", PLANS + "; rm -rf /", "", "_PLANS must be gs://census-ml-prod-tfstate"),
+        ("true", "", "census-infra-apply-approved",
+         "census-infra-apply-approved applies saved plans only, not _APPLY='true'"),
     ],
-)
-def test_the_infra_build_checks_its_substitutions_first(tmp_path, apply, plans, message):
+)  # fmt: skip
+def test_the_infra_build_checks_its_substitutions_first(tmp_path, apply, plans, trigger, message):
     import subprocess
 
     config = load("infra.yaml")
     config["substitutions"] = {**config["substitutions"], "_APPLY": apply, "_PLANS": plans,
-                               "_STATE_BUCKET": "census-ml-prod-tfstate"}  # fmt: skip
+                               "_STATE_BUCKET": "census-ml-prod-tfstate",
+                               "TRIGGER_NAME": trigger or "census-infra-apply"}  # fmt: skip
     with pytest.raises(subprocess.CalledProcessError):
         _run_steps(config, ("check",), tmp_path, tmp_path)
     done = subprocess.run(
@@ -300,5 +304,5 @@ def test_no_substitution_is_pasted_into_a_script(name):
         assert not re.search(r"\$\{?_[A-Z0-9_]+", script), f"{name} step {step['id']}"
         for entry in step.get("env", []):
             key, value = entry.split("=", 1)
-            assert re.fullmatch(r"\$\{_[A-Z0-9_]+\}", value), (name, entry)
+            assert re.fullmatch(r"\$\{_?[A-Z0-9_]+\}", value), (name, entry)
             assert f"$${key}" in script, f"{name} step {step['id']}: {key} unused"

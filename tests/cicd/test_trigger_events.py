@@ -122,7 +122,7 @@ def test_mlops_simulate_ci_says_which_builds_start_and_refuses_a_vague_event():
         command = [sys.executable, "-m", "mlops.cli", "simulate", "ci", *args]
         return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
 
-    done = cli("push", "--branch", "staging", "--files", "kernel/names.py", "--why")
+    done = cli("push", "--branch", "staging", "--files", "kernel/names.py", "--why", "--no-run")
     assert done.returncode == 0, done.stderr
     assert "2 build(s) started by push" in done.stdout
     assert "census-promotion: as census-build@census-ml-staging" in done.stdout

@@ -108,6 +108,16 @@ def test_a_saved_plan_whose_state_moved_on_is_refused(cloud):
         builtin = {"source": {"substitutions": {"COMMIT_SHA": "0" * 40}}}
         refused = client.post(f"{run}census-infra-apply-approved:run", json=builtin)
         assert refused.status_code == 400 and "'COMMIT_SHA' is built in" in refused.text
+        unknown = {"source": {"substitutions": {"_APPLY": "true", "_EXTRA": "x"}}}
+        refused = client.post(f"{run}census-infra-apply-approved:run", json=unknown)
+        assert refused.json()["error"]["message"] == (
+            'key "_EXTRA" in the substitution data is not matched in the template '
+            "cloudbuild/infra.yaml"
+        )
+        # nor can whoever runs it turn it into a fresh plan-and-apply nobody saw
+        fresh = {"source": {"substitutions": {**source["substitutions"], "_APPLY": "true"}}}
+        unsaved = client.post(f"{run}census-infra-apply-approved:run", json=fresh)
+        assert unsaved.status_code == 200, unsaved.text
     pending = cloud.sim.builds[started.json()["metadata"]["build"]["id"]]
     assert pending.status == "PENDING"
     approval = cloud.approve(pending)
@@ -115,3 +125,7 @@ def test_a_saved_plan_whose_state_moved_on_is_refused(cloud):
     assert pending.status == "FAILURE", explain(pending)
     failed = step(pending, "apply")
     assert failed["status"] == "FAILURE" and "Saved plan is stale" in failed["log"]
+    refused = cloud.sim.builds[unsaved.json()["metadata"]["build"]["id"]]
+    cloud.approve(refused)
+    assert [(s["id"], s["status"]) for s in refused.steps] == [("check", "FAILURE")]
+    assert "applies saved plans only, not _APPLY='true'" in refused.steps[0]["log"]
