@@ -137,6 +137,8 @@ DEPLOYER_ROLE = CustomRole(
         "aiplatform.modelDeploymentMonitoringJobs.get",
         "aiplatform.modelDeploymentMonitoringJobs.list",
         "aiplatform.modelDeploymentMonitoringJobs.update",
+        "aiplatform.modelEvaluationSlices.import",
+        "aiplatform.modelEvaluations.import",
         "aiplatform.models.delete",
         "aiplatform.models.get",
         "aiplatform.models.list",

@@ -10,7 +10,9 @@ from pathlib import Path
 from serving_fixtures import save_small_model
 
 from promotion.steps import staging as steps
-from trainer import loader
+from trainer import features, loader
+from trainer.evaluate import evaluate
+from trainer.model import CensusModel
 
 PIPELINE = "census-pipeline@census-ml-staging.iam.gserviceaccount.com"
 SERVING = "census-serving@census-ml-prod.iam.gserviceaccount.com"
@@ -34,7 +36,11 @@ def stage_candidate(sim, run_id: str) -> str:
         return uri
     folder.mkdir(parents=True)
     save_small_model(folder / "model")
-    loader.to_csv(loader.load_census(split="test").frame.head(50), folder / "train.csv")
+    test = loader.load_census(split="test")
+    loader.to_csv(test.frame.head(50), folder / "train.csv")
+    p = CensusModel.load(folder / "model").predict_proba(test.frame)
+    evaluation = evaluate(test.frame, features.labels(test.frame), p)
+    (folder / "metrics.json").write_text(json.dumps(evaluation))
     (folder / "baseline.json").write_text("{}")
     (folder / "smoke.json").write_text(json.dumps(steps.smoke_instances(folder / "train.csv")))
     # as decide records it: the champion prod had when the candidate was compared

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from kernel.workspace import REGISTRY, LocalTenant
+from promotion.domain import evaluations
 from promotion.ports import ModelVersion
 
 
@@ -46,6 +47,17 @@ class LocalRegistry:
             )
             self.tenant.write_state(REGISTRY, state)
         return ModelVersion(version, artifact_uri, labels)
+
+    def import_evaluation(self, version: str, evaluation: dict, run_id: str, trainer: str) -> None:
+        """Kept on the version, in the shape Vertex's registry holds it."""
+        with self.tenant.locked():
+            state = self._state()
+            (held,) = [v for v in state["versions"] if v["version"] == version]
+            held["evaluation"] = {
+                **evaluations.evaluation_request(evaluation, run_id, trainer),
+                "slices": evaluations.slice_requests(evaluation),
+            }
+            self.tenant.write_state(REGISTRY, state)
 
     def delete(self, version: str) -> None:
         with self.tenant.locked():

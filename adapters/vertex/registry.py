@@ -9,6 +9,7 @@ from typing import Any
 from adapters.vertex import requests
 from adapters.vertex.storage import GcsStorage
 from kernel.names import CHAMPION, MODEL_NAME, ON_DEVICE_LABEL
+from promotion.domain import evaluations
 from promotion.ports import ModelVersion
 
 DEFAULT_ALIAS = "default"  # Vertex's own: on the first version until moved
@@ -96,6 +97,17 @@ class VertexRegistry:
         )
         model = self.ai.Model.upload(**request, credentials=self.credentials)
         return ModelVersion(model.version_id, artifact_uri, dict(model.labels or {}))
+
+    def import_evaluation(self, version: str, evaluation: dict, run_id: str, trainer: str) -> None:
+        """models.evaluations.import, then its slices (slices.batchImport)."""
+        client = self._client()
+        imported = client.import_model_evaluation(
+            parent=f"{self.parent}@{version}",
+            model_evaluation=evaluations.evaluation_request(evaluation, run_id, trainer),
+        )
+        client.batch_import_model_evaluation_slices(
+            parent=imported.name, model_evaluation_slices=evaluations.slice_requests(evaluation)
+        )
 
     def set_alias(self, name: str, version: str | None) -> None:
         """Move `name`; the champion takes Vertex's `default` alias along, so the model's

@@ -136,7 +136,11 @@ def _register(
         labels[ON_DEVICE_LABEL] = ON_DEVICE_LABEL_VALUE  # model/model.onnx, beside it
     model_json = json.loads(storage.read_text(candidate.file(f"{layout.MODEL}/{METADATA_FILE}")))
     labels["trainer"] = trainer_label(model_json.get("trainer", CUSTOM_TRAINER))
-    return registry.register(model_uri, labels=labels)
+    version = registry.register(model_uri, labels=labels)
+    # the console shows the version's figures as for a model Vertex evaluated itself
+    evaluation = json.loads(storage.read_text(candidate.file(layout.METRICS)))
+    registry.import_evaluation(version.version, evaluation, run_id, labels["trainer"])
+    return version
 
 
 def _require_approved_copy(

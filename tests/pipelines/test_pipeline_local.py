@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -62,6 +63,11 @@ def test_first_run_deploys_and_configures_monitoring(first_run, workspace):
     assert version.labels["on-device"] == "model-onnx"
     assert version.labels["trainer"] == "custom-trainer"
     assert (Path(version.artifact_uri) / "model.onnx").stat().st_size > 1_000_000
+    # the run's evaluation kept on the version, overall and per slice, in the registry's shape
+    registry = json.loads((workspace / PROD / "state" / "registry.json").read_text())
+    (held,) = registry["versions"]
+    assert held["evaluation"]["metrics"]["auRoc"] > 0.9
+    assert {s["slice_"]["dimension"] for s in held["evaluation"]["slices"]} == {"sex", "race"}
     monitoring = (workspace / PROD / "state" / "monitoring.json").read_text()
     assert '"sample_rate": 0.8' in monitoring and '"fnlwgt": 0.15' in monitoring
     assert first_run.report.read_text().count("data:image/png;base64,") == 4

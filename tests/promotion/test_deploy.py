@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from local_prod import open_local_prod
+from local_prod import evaluation_json, open_local_prod
 
 from adapters.local.storage import LocalStorage
 from kernel.names import trainer_label
@@ -53,6 +53,7 @@ def world(tmp_path, model_dir, census_test):
             {
                 "smoke.json": json.dumps(smoke_instances(test_csv)),
                 "decision.json": json.dumps(decision),
+                "metrics.json": evaluation_json(model_dir, census_test.frame.head(50)),
             },
             str(tmp_path / "staging-models" / run_id),
         )

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from local_prod import ROLLOUT, open_local_prod
+from local_prod import ROLLOUT, evaluation_json, open_local_prod
 from serving_fixtures import save_small_model
 
 from adapters.local.storage import LocalStorage
@@ -68,6 +68,7 @@ def setup(tmp_path, model, champion: bool):
                 "decision.json": json.dumps(
                     {"champion": {"version": now.version} if now else None}
                 ),
+                "metrics.json": evaluation_json(model, test),
             },
             str(tmp_path / "staging" / run_id),
         )

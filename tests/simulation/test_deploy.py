@@ -1,6 +1,7 @@
 """The deploy step on the Vertex target, run as the staging pipeline identity (impersonating
 the prod deployer) against the simulation, with the stacks' IAM and real prediction servers."""
 
+import json
 import os
 import subprocess
 import sys
@@ -46,6 +47,16 @@ def test_first_run_deploys_version_1_at_100_with_cmek_and_the_serving_identity(c
     assert model["aliases"]["champion"] == "1"
     assert model["versions"]["1"]["encryptionSpec"]["kmsKeyName"] == PROD_VERTEX_KEY
     assert model["versions"]["1"]["labels"]["run"] == "run-1"
+    # its evaluation in the registry, overall and per slice, as Vertex's console shows one
+    staged = sim.root / "storage/census-ml-staging-models/census-income/candidates/run-1"
+    figures = json.loads((staged / "metrics.json").read_text())
+    (evaluation,) = model["evaluations"].values()
+    assert evaluation["modelVersionId"] == "1"
+    assert evaluation["metricsSchemaUri"].endswith("classification_metrics_1.0.0.yaml")
+    assert evaluation["metrics"]["auRoc"] == pytest.approx(figures["roc_auc"])
+    assert evaluation["sliceDimensions"] == ["sex", "race"]
+    slices = {(s["slice"]["dimension"], s["slice"]["value"]) for s in model["slices"].values()}
+    assert slices == {(f, v) for f, by in figures["slices"].items() for v in by}
     deployed = endpoint(sim)["deployedModels"]
     assert [d["serviceAccount"] for d in deployed] == [SERVING]
     # Every prod call was made as the deployer, never as the staging pipeline.

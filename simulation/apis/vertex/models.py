@@ -159,6 +159,40 @@ class Models:
                 registered["aliases"][alias] = target
         return JSONResponse(view(registered, registered["versions"][target]))
 
+    @route("POST", MODEL + "/evaluations:import", f"{M}.models.evaluations.import")
+    def import_evaluation(
+        self, call: Any, project: str, location: str, model: str, version: str | None = None
+    ) -> JSONResponse:
+        """A ModelEvaluation imported on a version (the registry shows it in the console)."""
+        registered = self.model_of(project, location, model)
+        pid = self.v.project_id(project)
+        call.authorize(f"projects/{pid}", "aiplatform.modelEvaluations.import")
+        held = version_of(registered, version)
+        evaluations = registered.setdefault("evaluations", {})  # by name, across versions
+        name = f"{held['name']}/evaluations/{len(evaluations) + 1}"
+        evaluations[name] = {**call.json()["modelEvaluation"], "name": name, "createTime": now(),
+                             "modelVersionId": held["versionId"]}  # fmt: skip
+        return JSONResponse(evaluations[name])
+
+    @route("POST", MODEL + r"/evaluations/(?P<evaluation>[^/:]+)/slices:batchImport",
+           f"{M}.models.evaluations.slices.batchImport")  # fmt: skip
+    def import_slices(
+        self, call: Any, project: str, location: str, model: str, evaluation: str,
+        version: str | None = None,
+    ) -> JSONResponse:  # fmt: skip
+        registered = self.model_of(project, location, model)
+        pid = self.v.project_id(project)
+        call.authorize(f"projects/{pid}", "aiplatform.modelEvaluationSlices.import")
+        name = f"{self.v.parent(project, location)}/models/{model}/evaluations/{evaluation}"
+        if name not in registered.get("evaluations", {}):
+            raise ApiError(404, f"Model evaluation {name} does not exist.")
+        slices = registered.setdefault("slices", {})  # by name
+        names = []
+        for one in call.json().get("modelEvaluationSlices", []):
+            names.append(f"{name}/slices/{len(slices) + 1}")
+            slices[names[-1]] = {**one, "name": names[-1], "createTime": now()}
+        return JSONResponse({"importedModelEvaluationSlices": names})
+
     @route("DELETE", MODEL + ":deleteVersion", f"{M}.models.deleteVersion")
     def delete_version(
         self, call: Any, project: str, location: str, model: str, version: str | None = None
