@@ -8,7 +8,7 @@ import sys
 import browser as browser_helper
 import pytest
 import server_process
-from local_prod import ROLLOUT, open_local_prod
+from local_prod import ROLLOUT, evaluation_json, open_local_prod
 from serving_fixtures import save_small_model
 
 from adapters.local.storage import LocalStorage
@@ -34,7 +34,8 @@ def deploy_with_on_device(workspace) -> str:
         {"model": model, "model/model.onnx": on_device / "model.onnx",
          "baseline.json": test_csv, "train.csv": test_csv},
         {"smoke.json": json.dumps(staging.smoke_instances(test_csv)),
-         "decision.json": json.dumps({"champion": None}), "on_device.json": json.dumps(parity)},
+         "decision.json": json.dumps({"champion": None}), "on_device.json": json.dumps(parity),
+         "metrics.json": evaluation_json(model, loader.load_census(split="test").frame.head(200))},
         str(candidate),
     )  # fmt: skip
     prod = open_local_prod(workspace)
