@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -102,6 +103,22 @@ def environment(sim: Any, identity: str, workspace: Path) -> dict[str, str]:
     }  # fmt: skip
 
 
+def run_step(step: Step, workspace: Path, env: dict[str, str], seconds: float) -> tuple[int, str]:
+    """(exit code, output) of one step, in a process group of its own: a step that outlives
+    the build's timeout is ended with everything it started (a shell's children too)."""
+    process = subprocess.Popen(
+        list(step.command), cwd=workspace / step.dir, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        out, _ = process.communicate(timeout=max(seconds, 0.0))
+    except BaseException:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise
+    return process.returncode, out
+
+
 def execute(build: Any, steps: list[Step], sim: Any, workspace: Path, limit: float) -> None:
     """Run `steps` in `workspace` as `build.service_account`, recording each on `build`
     (id, status, exit, log, seconds, and the wire entries the step caused: `calls`)."""
@@ -117,13 +134,8 @@ def execute(build: Any, steps: list[Step], sim: Any, workspace: Path, limit: flo
         started, first = time.monotonic(), len(sim.wire)
         record: dict[str, Any] = {"id": step.id, "command": step.command}
         try:
-            done = subprocess.run(
-                list(step.command), cwd=workspace / step.dir, env={**env, **step.env},
-                capture_output=True, text=True, check=False,
-                timeout=max(deadline - started, 0.0),
-            )  # fmt: skip
-            record.update(status="SUCCESS" if done.returncode == 0 else "FAILURE",
-                          exit=done.returncode, log=done.stdout + done.stderr)  # fmt: skip
+            code, log = run_step(step, workspace, {**env, **step.env}, deadline - started)
+            record.update(status="SUCCESS" if code == 0 else "FAILURE", exit=code, log=log)
         except subprocess.TimeoutExpired:
             record.update(status="TIMEOUT", exit=-1, log="")
         except OSError as exc:  # no such dir or command: the step fails, as in Cloud Build

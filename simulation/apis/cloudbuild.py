@@ -70,7 +70,7 @@ class Build:
     substitutions: dict[str, str] = field(default_factory=dict)
     approval: dict[str, Any] | None = None  # state PENDING/APPROVED/REJECTED, and its result
     run: tuple[list, float] | None = None  # (steps, time limit), kept while it waits
-    source: Any = None  # simulation.ci.builds.Source: the commit it builds
+    source: Any = None  # simulation.apis.builds.Source: the commit it builds
 
     def view(self) -> dict[str, Any]:
         view = {
@@ -144,13 +144,13 @@ class CloudBuild:
         build.source = source or self.source()
         self.sources.setdefault(build.source.commit, build.source)
         config = yaml.safe_load((build.source.root / trigger.config).read_text())
-        declared = set(config.get("substitutions") or {})
+        declared = {k: str(v) for k, v in (config.get("substitutions") or {}).items()}
         unmatched = sorted(k for k in substitutions if k.startswith("_") and k not in declared)
         if unmatched:
             raise ApiError(400, f'key "{unmatched[0]}" in the substitution data is not matched '
                            f"in the template {trigger.config}")  # fmt: skip
         build.substitutions = {
-            **{k: str(v) for k, v in (config.get("substitutions") or {}).items()},
+            **declared,
             **substitutions,
             **builds.builtins(build.source, build.project, build.id, trigger.name),
         }

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.synth import synth
+from kernel.gcp_iam import is_read_only
 from settings import ENV_NAMES, REPO_ROOT
 from simulation.apis.builds import Source
 from simulation.ci.events import Event, Firing, evaluate
@@ -29,9 +30,6 @@ from simulation.wire import WireEntry
 from simulation.world import World
 
 WAIT = 3600.0  # seconds a build may take here (the configs' own timeouts are longer)
-# What a permission's last word says it does: anything else changes something.
-READS = ("get", "list", "getIamPolicy", "read", "query", "search", "actAs", "use", "predict",
-         "downloadArtifacts", "getMetadata", "useReadOnly")  # fmt: skip
 
 
 @dataclass
@@ -52,8 +50,7 @@ class Played:
 
 def writes(entries: list[WireEntry]) -> list[WireEntry]:
     """The calls that asked to change something (allowed or not)."""
-    return [e for e in entries
-            if any(c.permission.rsplit(".", 1)[-1] not in READS for c in e.checks)]  # fmt: skip
+    return [e for e in entries if any(not is_read_only(c.permission) for c in e.checks)]
 
 
 class CiCloud:

@@ -149,56 +149,48 @@ def split_url(url: str) -> tuple[str, str]:
     return bucket, name
 
 
+def storage(command: str, verb: str, path: str, **kwargs) -> httpx.Response:
+    """One Storage JSON API call; a refusal as `gcloud storage COMMAND` prints it."""
+    answer = call(verb, f"{base('storage')}{path}", **kwargs)
+    if answer.status_code != 200:
+        raise Refused(f"ERROR: (gcloud.storage.{command}) HTTPError {answer.status_code}: "
+                      f"{message(answer)}")  # fmt: skip
+    return answer
+
+
+def download(command: str, bucket: str, name: str) -> httpx.Response:
+    path = f"/storage/v1/b/{bucket}/o/{quote(name, safe='')}"
+    return storage(command, "GET", path, params={"alt": "media"})
+
+
 def storage_cp(sources: list[str], target: str) -> list[str]:
     into = target.endswith("/") or len(sources) > 1
     done = []
     for source in sources:
         destination = target + Path(split_url(source)[1] or source).name if into else target
         if source.startswith("gs://"):
-            bucket, name = split_url(source)
-            answer = call("GET", f"{base('storage')}/storage/v1/b/{bucket}/o/"
-                          f"{quote(name, safe='')}", params={"alt": "media"})  # fmt: skip
-            if answer.status_code != 200:
-                raise Refused(f"ERROR: (gcloud.storage.cp) HTTPError {answer.status_code}: "
-                              f"{message(answer)}")  # fmt: skip
-            Path(destination).write_bytes(answer.content)
+            Path(destination).write_bytes(download("cp", *split_url(source)).content)
         else:
             bucket, name = split_url(destination)
-            answer = call(
-                "POST", f"{base('storage')}/upload/storage/v1/b/{bucket}/o",
-                params={"uploadType": "media", "name": name}, content=Path(source).read_bytes(),
-            )  # fmt: skip
-            if answer.status_code != 200:
-                raise Refused(f"ERROR: (gcloud.storage.cp) HTTPError {answer.status_code}: "
-                              f"{message(answer)}")  # fmt: skip
+            storage("cp", "POST", f"/upload/storage/v1/b/{bucket}/o",
+                    params={"uploadType": "media", "name": name},
+                    content=Path(source).read_bytes())  # fmt: skip
         done.append(f"Copying {source} to {destination}")
     return done
 
 
 def storage_cat(url: str) -> str:
     bucket, pattern = split_url(url)
-    prefix = pattern.split("*", 1)[0]
     names = [pattern]
     if "*" in pattern:
-        answer = call("GET", f"{base('storage')}/storage/v1/b/{bucket}/o",
-                      params={"prefix": prefix})  # fmt: skip
-        if answer.status_code != 200:
-            raise Refused(f"ERROR: (gcloud.storage.cat) HTTPError {answer.status_code}: "
-                          f"{message(answer)}")  # fmt: skip
-        names = sorted(o["name"] for o in answer.json().get("items", [])
+        listed = storage("cat", "GET", f"/storage/v1/b/{bucket}/o",
+                         params={"prefix": pattern.split("*", 1)[0]})  # fmt: skip
+        names = sorted(o["name"] for o in listed.json().get("items", [])
                        if fnmatch.fnmatchcase(o["name"], pattern))  # fmt: skip
         if not names:
             raise Refused(f"ERROR: (gcloud.storage.cat) The following URLs matched no objects "
                           f"or files: {url}")  # fmt: skip
-    out = []
-    for name in names:
-        answer = call("GET", f"{base('storage')}/storage/v1/b/{bucket}/o/{quote(name, safe='')}",
-                      params={"alt": "media"})  # fmt: skip
-        if answer.status_code != 200:
-            raise Refused(f"ERROR: (gcloud.storage.cat) HTTPError {answer.status_code}: "
-                          f"{message(answer)}")  # fmt: skip
-        out.append(answer.text)
-    return "".join(out)
+    return "".join(download("cat", bucket, name).text for name in names)
 
 
 def run_request(args: list[str], default_project: str) -> tuple[str, dict]:

@@ -44,6 +44,9 @@ _PROTECTED = (
 
 
 STATE, LOCK = "default.tfstate", "default.tflock"
+# The state backend's calls, by what it does to an object: (HTTP verb, Storage method).
+_STATE_CALLS = {"get": ("GET", "storage.objects.get"), "create": ("POST", "storage.objects.insert"),
+                "delete": ("DELETE", "storage.objects.delete")}  # fmt: skip
 STALE = (
     "Saved plan is stale: the given plan file can no longer be applied because the state was "
     "changed by another operation after the plan was created."
@@ -350,9 +353,7 @@ class Cloud:
         """The state (or lock) object in the env's state bucket: the state read by every
         plan, written by an apply that changed something; the lock made and removed around
         any run without `-lock=false`."""
-        method = {"get": "storage.objects.get", "create": "storage.objects.insert",
-                  "delete": "storage.objects.delete"}[action]  # fmt: skip
-        verb = {"get": "GET", "create": "POST", "delete": "DELETE"}[action]
+        verb, method = _STATE_CALLS[action]
         entry = self.sim.log_call(principal, verb, method)
         name = f"{backend['prefix']}/{suffix}"
         entry.path = f"gs://{backend['bucket']}/{name}"
