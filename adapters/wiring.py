@@ -225,3 +225,11 @@ def preflight() -> Preflight:
 
     gcp.point_libraries()
     return VertexPreflight()
+
+
+def export_automl_model(model_name: str, destination: str, project: str, region: str) -> str:
+    """A Vertex AutoML model exported into `destination` (gs://): its folder's URI. Vertex
+    only: AutoML runs locally as the stand-in, whose model is already a folder."""
+    from adapters.vertex.automl import export_model
+
+    return export_model(model_name, destination, project, region)

@@ -171,28 +171,37 @@ def automl_budget(automl: dict) -> int:
 
 
 def vertex_automl(
+    tenants: dict,
     vertex_model: Input[VertexModel],
     predictions: Input[VertexBatchPredictionJob],
     model: Output[Model],
 ):
-    """On Vertex: the AutoML challenger as a model folder that names the Vertex model and
-    the BigQuery table of its test-split predictions (docs/automl.md: evaluating it from
-    that table is not built yet, and a run refuses trainer=automl|both on Vertex)."""
+    """On Vertex: the AutoML challenger as a model folder: model.json names the Vertex
+    model and the BigQuery table of its test-split predictions (what evaluate scores), and
+    the model as AutoML exports it (what prod uploads and serves with AutoML's container)."""
     from pathlib import Path
 
+    from adapters.wiring import export_automl_model
     from kernel.atomic import write_json
+    from settings import Tenants
     from trainer import automl, schema
 
+    where = Tenants.model_validate(tenants)
+    name = vertex_model.metadata.get("resourceName", vertex_model.uri)
+    root = model.uri.rstrip("/")
+    exported = export_automl_model(name, f"{root}/export", where.staging_project, where.region)
     write_json(
         Path(model.path) / "model.json",
         {
             "format": automl.VERTEX_AUTOML_FORMAT,
             "trainer": automl.VERTEX_AUTOML,
             "schema": schema.as_dict(),
-            "vertex_model": vertex_model.metadata.get("resourceName", vertex_model.uri),
+            "vertex_model": name,
             "predictions_table": predictions.metadata.get("bigqueryOutputTable", ""),
+            "export": exported.removeprefix(f"{root}/"),  # relative: the folder travels
         },
     )
+    print(f"vertex-automl: {name}, exported to {exported}")
 
 
 def skipped(trainer: str, model: Output[Model]):
@@ -230,8 +239,9 @@ def evaluate(
     from trainer import schema
     from trainer.evaluate import HEADLINE
 
+    step = StepContext.of(target, workspace, tenants, run_id)
     results, metadata = staging.evaluate_challengers(
-        present(model.path, automl_model.path), Path(test_data.path)
+        present(model.path, automl_model.path), Path(test_data.path), step.staging.warehouse
     )
     for name, result in results.items():
         prefix = metric_prefix(name)
@@ -252,7 +262,6 @@ def evaluate(
         report.path, {f"{name}: {r['trainer']}": r for name, r in described.items()}
     )
     Path(evaluation.path).write_text(json.dumps(described))
-    step = StepContext.of(target, workspace, tenants, run_id)
     step.record("evaluate", runs.evaluation_facts(metadata, described))
 
 

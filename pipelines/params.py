@@ -60,18 +60,6 @@ class PipelineParams(Strict):
             check_data_uri(getattr(self.data, field), **data_locations(self.tenants))
         return self
 
-    @model_validator(mode="after")
-    def _automl_only_locally(self) -> PipelineParams:
-        """A Vertex run's AutoML branch trains, but nothing after it can use its model yet
-        (docs/automl.md, "Not built"): refused before it spends node hours."""
-        if self.trainer != "custom" and not is_local(self.tenants):
-            raise ValueError(
-                f"trainer={self.trainer!r} on Vertex AI: evaluating, registering and serving a "
-                "Vertex AutoML model is not built yet (docs/automl.md); use trainer=custom, "
-                "or run the AutoML stand-in locally (mlops run --local --param trainer=both)"
-            )
-        return self
-
     def run_values(self) -> dict[str, Any]:
         """The pipeline's parameter values (tenants are compiled in, not passed)."""
         return self.model_dump(exclude={"tenants"})

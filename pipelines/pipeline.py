@@ -253,6 +253,7 @@ def vertex_automl_branch(ops, tenants, automl, validate):
         encryption_spec_key_name=tenants.staging_kms_key,
     ).set_caching_options(False)
     return ops["vertex_automl"](
+        tenants=tenants.model_dump(),
         vertex_model=training.outputs["model"],
         predictions=predictions.outputs["batchpredictionjob"],
     ).set_caching_options(False)

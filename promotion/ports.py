@@ -9,10 +9,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from settings import Platform, Rollout
 from trainer.records import BadRow
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # A value count: (feature, text, number, n); NULL text and number count the missing values.
 CountRow = tuple[str, str | None, float | None, int]
@@ -93,6 +96,11 @@ class Warehouse(Protocol):
         it."""
         ...
 
+    def batch_predictions(self, table: str) -> pd.DataFrame:
+        """A Vertex AutoML batch prediction's output table in this dataset: the schema's
+        columns as typed, and `prediction` (the predicted record as JSON text)."""
+        ...
+
 
 class Storage(Protocol):
     """Cloud Storage, or bucket folders: whole copies, staged folders, small texts."""
@@ -120,7 +128,12 @@ class Registry(Protocol):
 
     def alias(self, name: str) -> ModelVersion | None: ...
 
-    def register(self, artifact_uri: str, labels: dict[str, str]) -> ModelVersion: ...
+    def register(
+        self, artifact_uri: str, labels: dict[str, str], container: str | None = None
+    ) -> ModelVersion:
+        """A new version over `artifact_uri`, served by this repository's serving image, or by
+        `container` (a prebuilt server named by the model's export: Vertex AutoML's)."""
+        ...
 
     def import_evaluation(
         self, version: str, evaluation: dict[str, Any], run_id: str, trainer: str

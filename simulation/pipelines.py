@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipelines import warm_executor
-from simulation import mounts
+from simulation import gcpc, mounts
 from simulation.wire import ApiError
 
 GCPC = "gcr.io/ml-pipeline/google-cloud-pipeline-components"
@@ -256,12 +256,16 @@ class PipelineRunner:
         if container["image"].startswith(GCPC) and "custom_job.launcher" in launcher:
             self._custom_job(context, name, container, params, executor_input, folder)
         elif container["image"].startswith(GCPC):
-            detail.update(endTime=_stamp(), state="FAILED")
-            raise StepFailed(
-                f"{name}: the simulated cloud runs Google Cloud Pipeline Components' custom "
-                f"jobs only, not {launcher} (Vertex AutoML Tabular, its datasets and batch "
-                "prediction are Google's services; docs/automl.md)"
-            )
+            module = gcpc.launcher_of(container["command"])
+            if module is None:
+                detail.update(endTime=_stamp(), state="FAILED")
+                raise StepFailed(f"{name}: the simulation does not run GCPC's {launcher}")
+            command = container["command"]
+            args = command[command.index(module) + 1 :]  # e.g. --cls_name, --method_name
+            args += gcpc.resolve(container.get("args", []), executor_input)
+            self.log(f"  {name}: {module.rsplit('.', 2)[-2]} as {identity}")
+            shim = [sys.executable, "-m", "simulation.gcpc", module, *args]
+            self._run(shim, identity, folder / "task.log", {})
         else:
             self._pull(context, container["image"], identity)
             args = [json.dumps(executor_input) if a == "{{$}}" else a for a in container["args"]]

@@ -138,10 +138,13 @@ class SimulatedPlatform:
         target.write_bytes(template.read_bytes())
         return uri
 
-    def submit(self, template: Path, overrides: dict[str, str] | None = None) -> RunOutcome:
+    def submit(self, template: Path, overrides: dict[str, Any] | None = None) -> RunOutcome:
         """`mlops submit --wait` as the staging build identity, with `--param` overrides."""
         known = set(self.sim.vertex.pipelines)
-        flags = [f"--param={k}={v}" for k, v in (overrides or {}).items()]
+        flags = [
+            f"--param={k}={v if isinstance(v, str) else json.dumps(v)}"
+            for k, v in (overrides or {}).items()
+        ]
         self.log(f"submitting as {self.build_identity} (preflight first)")
         done = subprocess.run(
             [
@@ -254,6 +257,8 @@ def prod_lines(endpoints: dict, models: dict) -> list[str]:
         traffic = ", ".join(f"v{versions[i]} {p}%" for i, p in split if p) or "no traffic"
         lines.append(f"  endpoint : {traffic}")
     for model in models.values():
+        if any("trainingPipeline" in v for v in model["versions"].values()):
+            continue  # trained by Vertex AutoML in staging: a challenger, not prod's registry
         aliases = ", ".join(f"{a}=v{v}" for a, v in sorted(model["aliases"].items()))
         lines.append(f"  registry : {len(model['versions'])} version(s); aliases {aliases}")
     return lines

@@ -15,6 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from simulation.platform import SimulatedPlatform
 
@@ -57,11 +58,16 @@ class SimulatedRun:
         )
 
 
-def run(root: Path | None = None, env: str = "staging", log=print) -> SimulatedRun:
+def run(
+    root: Path | None = None,
+    env: str = "staging",
+    log=print,
+    overrides: dict[str, Any] | None = None,
+) -> SimulatedRun:
     started = time.perf_counter()
     root = Path(root or tempfile.mkdtemp(prefix="mlops-simulated-"))
     with SimulatedPlatform(root, env, log) as platform:
-        outcome = platform.submit(platform.template())
+        outcome = platform.submit(platform.template(), overrides)
     sim = platform.sim
     return SimulatedRun(
         outcome.state,

@@ -81,6 +81,7 @@ class Simulation:
         self.write_object: Callable[[Any, str, str, bytes], Any] | None = None
         # What runs a created pipeline job (None: it stays pending, as a queue would hold it).
         self.run_pipelines: Callable[[dict], None] | None = None
+        self.bigquery: Any = None  # the BigQuery API, for services reading tables as themselves
         self.on_stop: list[Callable[[], None]] = []
         # (time, endpoint, deployed model, status, total ms, model ms): what Monitoring counts
         # once `monitoring_delay` seconds have passed (Cloud Monitoring's points arrive late)

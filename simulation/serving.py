@@ -24,6 +24,10 @@ from simulation.wire import ApiError
 
 # What this repository's serving image URIs look like, by tag or by digest.
 SERVING_IMAGE = re.compile(r"/serving[:@]")
+# Vertex AutoML Tabular's prediction container (simulation/automl_server.py stands in for it)
+AUTOML_IMAGE = re.compile(r"-docker\.pkg\.dev/vertex-ai/automl-tabular/prediction-server")
+# Google's published images: anyone may pull them, no grant in the project's repositories
+PUBLIC_PROJECTS = ("vertex-ai",)
 
 HEALTHY_WITHIN = 600  # seconds
 
@@ -35,6 +39,8 @@ def command_for(images: dict[str, list[str]], image: str) -> list[str]:
             return command
     if SERVING_IMAGE.search(image):
         return [sys.executable, "-m", "serving"]
+    if AUTOML_IMAGE.search(image):
+        return [sys.executable, "-m", "simulation.automl_server"]
     raise ApiError(400, f"Image {image} cannot be pulled: the simulation knows no such image.")
 
 
@@ -50,6 +56,8 @@ def repository_of(image: str) -> str | None:
     if not host.endswith("-docker.pkg.dev") or path.count("/") < 2:
         return None
     project, repo = path.split("/")[:2]
+    if project in PUBLIC_PROJECTS:
+        return None
     return (
         f"projects/{project}/locations/{host.removesuffix('-docker.pkg.dev')}/repositories/{repo}"
     )

@@ -11,6 +11,7 @@ alone (docs/automl.md).
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from collections.abc import Callable
@@ -22,12 +23,15 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from kernel.errors import DataError
 from trainer import features, schema
 from trainer.hyperparameters import Hyperparameters
 from trainer.model import CensusModel, train
 
 STAND_IN = "automl-stand-in"
 VERTEX_AUTOML = "Vertex AutoML Tabular"
+# What a model trained by the simulated Vertex AutoML says it is (simulation/apis/vertex/automl.py)
+VERTEX_AUTOML_SIMULATED = f"{VERTEX_AUTOML} (simulated: FLAML stand-in)"
 VERTEX_AUTOML_FORMAT = "census-vertex-automl/1"  # a reference to a Vertex model, no trees
 # Vertex AutoML Tabular trains on the warehouse's typed table: the label is its target, the
 # 14 features its columns; line_number (and the label) pass through batch prediction
@@ -190,3 +194,72 @@ def train_stand_in(
     model.metadata["trainer"] = trainer_label()
     model.metadata["automl_search"] = found.as_dict()
     return model
+
+
+# Vertex AutoML's batch predictions to BigQuery: the input row, and `predicted_<target>`, a
+# record of every class and its score (docs/automl.md).
+PREDICTED = f"predicted_{TARGET_COLUMN}"
+THRESHOLD = 0.5  # AutoML predicts the class with the higher score
+
+
+def batch_predictions_sql(table: str) -> str:
+    """The scored test rows of a batch prediction output table (BigQuery SQL, pure): the
+    schema's columns as typed, the prediction record as JSON text."""
+    columns = ", ".join(schema.RAW_COLUMNS)
+    return f"SELECT {columns}, TO_JSON_STRING({PREDICTED}) AS prediction FROM {table}"  # noqa: S608
+
+
+def positive_score(prediction: str | dict) -> float:
+    """The positive class's score in one AutoML classification prediction (classes and
+    scores side by side, in no promised order); a prediction without it is refused."""
+    record = json.loads(prediction) if isinstance(prediction, str) else prediction
+    classes, scores = record.get("classes") or [], record.get("scores") or []
+    if len(classes) != len(scores) or schema.POSITIVE_CLASS not in classes:
+        raise ValueError(
+            f"an AutoML prediction without a score for {schema.POSITIVE_CLASS!r}: {record!r}"
+        )
+    score = float(scores[classes.index(schema.POSITIVE_CLASS)])
+    if not 0.0 <= score <= 1.0:
+        raise ValueError(f"an AutoML score outside 0..1: {score!r}")
+    return score
+
+
+def online_instances(instances: list[dict]) -> list[dict]:
+    """Serving instances in AutoML tabular's online format: every value a string (numbers
+    as their shortest decimal text), a missing value null."""
+    return [{k: None if v is None else _text(v) for k, v in row.items()} for row in instances]
+
+
+def _text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def as_label_probability(prediction: dict) -> dict:
+    """An AutoML prediction (classes and scores) as this repository's servers answer (label
+    and probability of the positive class); any other prediction unchanged."""
+    if "classes" not in prediction:
+        return prediction
+    classes, scores = prediction["classes"], prediction.get("scores") or []
+    best = max(range(len(scores)), key=scores.__getitem__) if scores else None
+    return {
+        "label": classes[best] if best is not None else None,
+        "probability": positive_score(prediction),
+    }
+
+
+EXPORT_ENVIRONMENT = "environment.json"  # in an exported AutoML tabular model's folder
+
+
+def export_container(environment: str, where: str) -> str:
+    """The prediction container an exported AutoML model names in its environment.json."""
+    try:
+        uri = json.loads(environment)["container_uri"]
+    except (ValueError, KeyError, TypeError):
+        raise DataError(
+            f"{where}/{EXPORT_ENVIRONMENT}: no container_uri in {environment[:200]!r}"
+        ) from None
+    if not isinstance(uri, str) or not uri:
+        raise DataError(f"{where}/{EXPORT_ENVIRONMENT}: container_uri {uri!r} is not an image")
+    return uri

@@ -33,7 +33,9 @@ class LocalRegistry:
     def alias(self, name: str) -> ModelVersion | None:
         return next((v for v in self.versions() if name in v.aliases), None)
 
-    def register(self, artifact_uri: str, labels: dict) -> ModelVersion:
+    def register(
+        self, artifact_uri: str, labels: dict, container: str | None = None
+    ) -> ModelVersion:
         with self.tenant.locked():
             state = self._state()
             version = str(max((int(v["version"]) for v in state["versions"]), default=0) + 1)
@@ -42,6 +44,7 @@ class LocalRegistry:
                     "version": version,
                     "artifact_uri": artifact_uri,
                     "labels": labels,
+                    **({"container": container} if container else {}),
                     "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 }
             )

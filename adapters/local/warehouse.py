@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 
 from kernel.errors import DataError
 from promotion.domain import statistics
 from promotion.ports import CountRow, Ingested
-from trainer import lines, loader, rules, schema
+from trainer import automl, lines, loader, rules, schema
 
 _TABLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 MEMORY_LIMIT = "512MB"
@@ -112,6 +113,12 @@ class DuckDBWarehouse:
         with self._connect() as con:
             rows = con.execute(sql).fetchall()
         return [(f, t, n, int(c)) for f, t, n, c in rows]
+
+    def batch_predictions(self, table: str) -> pd.DataFrame:
+        with self._connect() as con:
+            if not has_table(con, table):
+                raise DataError(f"no batch prediction table {table!r} in {self.path}")
+            return con.execute(_duck(automl.batch_predictions_sql(_table(table)))).fetch_df()
 
     def export(self, split: str, destination: str) -> str:
         folder = Path(destination)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
+
 from kernel import gcp
 from kernel.errors import DataError, UserError
 from kernel.uris import split as split_uri
 from promotion.domain import statistics
 from promotion.ports import CountRow, Ingested
-from trainer import rules, schema
+from trainer import automl, rules, schema
 from trainer.records import BadRow
 
 # BigQuery's CSV load, set to read each line whole: a unit separator (a byte no census line
@@ -119,6 +121,10 @@ class BigQueryWarehouse:
         """The counts are computed in BigQuery; only they come back (a few thousand rows)."""
         sql = statistics.value_counts_sql(self._table(f"census_{split}"), label=True)
         return [(r.feature, r.text, r.number, int(r.n)) for r in self._query(sql)]
+
+    def batch_predictions(self, table: str) -> pd.DataFrame:
+        rows = self._query(automl.batch_predictions_sql(self._table(table)))
+        return pd.DataFrame([dict(r.items()) for r in rows])
 
     def export(self, split: str, destination: str) -> str:
         """EXPORT DATA into `destination` (a gs:// folder: the dataset artifact), as CSV

@@ -81,11 +81,14 @@ class VertexRegistry:
             return False
         return True
 
-    def register(self, artifact_uri: str, labels: dict) -> ModelVersion:
+    def register(
+        self, artifact_uri: str, labels: dict, container: str | None = None
+    ) -> ModelVersion:
         parent = self.parent if self._exists() else None
         request = requests.upload_request(
             artifact_uri=artifact_uri,
-            serving_image=self.serving_image,
+            serving_image=container or self.serving_image,
+            prebuilt=container is not None,
             parent_model=parent,
             project=self.project,
             region=self.region,

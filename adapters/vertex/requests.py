@@ -38,12 +38,15 @@ def upload_request(
     commit: str,
     candidate: str,
     on_device: str = "",
+    prebuilt: bool = False,
 ) -> dict:
     """Model.upload kwargs: a new version of the registered model, never a new model.
 
-    Refuses a serving image that is not pinned by digest: the version would serve whatever
-    was pushed last under its tag."""
-    require_pinned(serving_image, "tenants.serving_image")
+    Refuses a serving image of ours that is not pinned by digest: the version would serve
+    whatever was pushed last under its tag. A `prebuilt` one (Vertex AutoML's, named by the
+    model's export) is Google's to publish and is taken as the export names it."""
+    if not prebuilt:
+        require_pinned(serving_image, "tenants.serving_image")
     request = {
         "display_name": MODEL_NAME,
         "artifact_uri": artifact_uri,

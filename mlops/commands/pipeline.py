@@ -63,9 +63,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_simulated(args: argparse.Namespace) -> int:
+    from pipelines import params
     from simulation import run as simulated
 
-    result = simulated.run(args.workspace, env=args.env)
+    pipeline_params(args, local=False)  # refused here, as `mlops submit` would refuse them
+    overrides = params.parse_overrides(args.param or [])
+    result = simulated.run(args.workspace, env=args.env, overrides=overrides)
     if args.wire:
         print("\nwire log (each call: status, method, identity, the permission checked):")
         for entry in result.wire:

@@ -27,6 +27,7 @@ from promotion.steps.rollback import (
     smoke_problems,
 )
 from settings import Rollout
+from trainer import automl
 from trainer.model import METADATA_FILE
 
 
@@ -136,7 +137,12 @@ def _register(
         labels[ON_DEVICE_LABEL] = ON_DEVICE_LABEL_VALUE  # model/model.onnx, beside it
     model_json = json.loads(storage.read_text(candidate.file(f"{layout.MODEL}/{METADATA_FILE}")))
     labels["trainer"] = trainer_label(model_json.get("trainer", CUSTOM_TRAINER))
-    version = registry.register(model_uri, labels=labels)
+    artifacts, container = model_uri, None
+    if model_json.get("format") == automl.VERTEX_AUTOML_FORMAT:  # AutoML's export, its server
+        artifacts = f"{model_uri.rstrip('/')}/{model_json['export']}"
+        environment = storage.read_text(f"{artifacts}/{automl.EXPORT_ENVIRONMENT}")
+        container = automl.export_container(environment, artifacts)
+    version = registry.register(artifacts, labels=labels, container=container)
     # the console shows the version's figures as for a model Vertex evaluated itself
     evaluation = json.loads(storage.read_text(candidate.file(layout.METRICS)))
     registry.import_evaluation(version.version, evaluation, run_id, labels["trainer"])

@@ -14,14 +14,15 @@ from kernel.names import CANDIDATE_LABEL, CHALLENGER, CHAMPION, DEPLOYING
 from promotion.domain import layout
 from promotion.domain.traffic import rollback
 from promotion.ports import Endpoint, EndpointState, Registry, Storage
-from trainer import predict
+from trainer import automl, predict
 
 
 def smoke_problems(endpoint: Endpoint, instances: list[dict], version: str) -> list[str]:
     """What is wrong with `version`'s answers to the smoke instances (none: it passed).
     A refused call (PlatformRefused) is raised: the model was never asked."""
     try:
-        return predict.check_predictions(instances, endpoint.predict(instances, version))
+        answers = [automl.as_label_probability(p) for p in endpoint.predict(instances, version)]
+        return predict.check_predictions(instances, answers)
     except PlatformRefused:
         raise
     except Exception as exc:  # any other failure to answer is the model's: a failed test

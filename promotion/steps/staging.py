@@ -6,22 +6,33 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from kernel.atomic import write_json
-from kernel.errors import DataError
+from kernel.errors import DataError, UserError
 from kernel.names import CHAMPION
 from promotion.domain import layout, statistics
 from promotion.domain.decision import Decision, decide_among
 from promotion.ports import Registry, Storage, Warehouse
 from settings import Bars
+from trainer import automl, features, loader, predict
 from trainer import evaluate as metrics_math
-from trainer import features, loader, predict
 from trainer.evaluate import Evaluation
 from trainer.hyperparameters import Hyperparameters
-from trainer.model import CensusModel, print_progress, train
+from trainer.model import METADATA_FILE, CensusModel, print_progress, train
 from trainer.ondevice import ONNX_FILE
 
 SPLITS = ("train", "test")
 SMOKE_ROWS = 8  # rows of the test split sent to a new version before it gets traffic
+# The on-device bar of a model no ONNX can hold (Vertex AutoML): not applied, and said so.
+NOT_APPLICABLE = {
+    "applicable": False,
+    "passed": None,
+    "reason": "not applicable: a Vertex AutoML model is served by Vertex, not exported to ONNX",
+    "largest_difference": None,
+    "rows": 0,
+    "bytes": 0,
+}
 
 
 def ingest(
@@ -107,8 +118,6 @@ def train_automl_stand_in(
 ) -> CensusModel:
     """The local AutoML stand-in (trainer/automl.py): a real search in a time budget, then
     an ordinary CensusModel whose model.json names it a stand-in."""
-    from trainer import automl
-
     data = read_dataset(train_path)
     model = automl.train_stand_in(
         data.frame,
@@ -127,6 +136,11 @@ def export_on_device(model_dir: Path, test_path: Path, folder: Path) -> dict:
     decide step refuses a version whose parity fails."""
     from trainer import compiled, ondevice
 
+    described = json.loads((Path(model_dir) / METADATA_FILE).read_text())
+    if described.get("format") == automl.VERTEX_AUTOML_FORMAT:
+        record = dict(NOT_APPLICABLE)
+        (folder / layout.PARITY).write_text(json.dumps(record))
+        return record
     model = CensusModel.load(model_dir)
     rows = compiled.verification_matrix(features.encode(read_dataset(test_path).frame))
     parity = ondevice.export(model.booster, model.predict_lightgbm, rows, folder)
@@ -136,16 +150,34 @@ def export_on_device(model_dir: Path, test_path: Path, folder: Path) -> dict:
 
 
 def evaluate_challengers(
-    models: dict[str, Path], test_path: Path
+    models: dict[str, Path], test_path: Path, warehouse: Warehouse | None = None
 ) -> tuple[dict[str, Evaluation], dict[str, dict]]:
     """Each challenger's metrics on the official test split, and its own model.json as
-    loaded (what the run records of it: docs/lineage.md); the split is read once."""
+    loaded (what the run records of it: docs/lineage.md); the split is read once. A Vertex
+    AutoML challenger is scored from its batch predictions of that split (in `warehouse`)."""
     frame = read_dataset(test_path).frame
     results, metadata = {}, {}
     for name, path in models.items():
+        described = json.loads((Path(path) / METADATA_FILE).read_text())
+        if described.get("format") == automl.VERTEX_AUTOML_FORMAT:
+            if warehouse is None:
+                raise UserError(f"{path}: a Vertex AutoML model is scored from BigQuery")
+            results[name], metadata[name] = _scored_by_vertex(described, warehouse), described
+            continue
         model = CensusModel.load(path)
         results[name], metadata[name] = _scored(model, frame), model.metadata
     return results, metadata
+
+
+def _scored_by_vertex(described: dict, warehouse: Warehouse) -> Evaluation:
+    """The metrics of the batch predictions Vertex made of the test table: the same rows the
+    other challengers are scored on (both come from census_test), the same metric math."""
+    rows = warehouse.batch_predictions(described["predictions_table"])
+    if rows.empty:
+        raise DataError(f"batch prediction table {described['predictions_table']} is empty")
+    scored = loader.to_frame(rows)
+    scores = np.array([automl.positive_score(p) for p in rows["prediction"]])
+    return metrics_math.evaluate(scored, features.labels(scored), scores, automl.THRESHOLD)
 
 
 def evaluate_model(model_dir: Path, test_path: Path) -> Evaluation:
@@ -188,16 +220,24 @@ def decide_and_stage(
     champion = registry.alias(CHAMPION)
     champion_metrics: dict | None = None
     if champion is not None:
-        champion_dir = registry.fetch(champion)
-        champion_metrics = {**evaluate_model(Path(champion_dir), test_path)}
+        champion_dir = Path(registry.fetch(champion))
+        if (champion_dir / automl.EXPORT_ENVIRONMENT).exists():
+            raise UserError(
+                f"prod's champion (version {champion.version}) is a Vertex AutoML model: "
+                "comparing a challenger with it needs its predictions of the test split, which "
+                "is not built yet (docs/automl.md, 'Not built')"
+            )
+        champion_metrics = {**evaluate_model(champion_dir, test_path)}
         champion_metrics["version"] = champion.version
     folders = {name: on_device_root / name for name in evaluations} if on_device_root else {}
     parity = {n: json.loads((f / layout.PARITY).read_text()) for n, f in folders.items()}
-    decision = decide_among(evaluations, champion_metrics, bars, on_device=parity)
+    applicable = {n: (p if p.get("applicable", True) else None) for n, p in parity.items()}
+    decision = decide_among(evaluations, champion_metrics, bars, on_device=applicable)
     if not decision.deploy:
         return Staged(uri="", decision=decision)
     chosen = decision.trainer
-    on_device = {f"{layout.MODEL}/{ONNX_FILE}": folders[chosen] / ONNX_FILE} if folders else {}
+    onnx = folders[chosen] / ONNX_FILE if folders else None
+    on_device = {f"{layout.MODEL}/{ONNX_FILE}": onnx} if onnx and onnx.exists() else {}
     files: dict[str, str | Path] = {
         layout.MODEL: models[chosen],
         **on_device,  # beside the model: it travels with it into prod
@@ -206,7 +246,7 @@ def decide_and_stage(
     }
     texts = {
         layout.METRICS: json.dumps(evaluations[chosen]),
-        layout.SMOKE: json.dumps(smoke_instances(test_path)),
+        layout.SMOKE: json.dumps(smoke_instances(test_path, models[chosen])),
         layout.DECISION: json.dumps(decision.as_dict()),
         **({layout.ON_DEVICE: json.dumps(parity[chosen])} if folders else {}),
     }
@@ -214,6 +254,14 @@ def decide_and_stage(
     return Staged(uri=storage.stage(files, texts, where.uri), decision=decision)
 
 
-def smoke_instances(test_path: Path) -> list[dict]:
-    frame = read_dataset(test_path).frame.head(SMOKE_ROWS)
-    return predict.frame_to_instances(frame)
+def smoke_instances(test_path: Path, model_dir: Path | None = None) -> list[dict]:
+    """A few test rows in the format the model's server takes (AutoML's: strings)."""
+    instances = predict.frame_to_instances(read_dataset(test_path).frame.head(SMOKE_ROWS))
+    if model_dir is not None and is_vertex_automl(model_dir):
+        return automl.online_instances(instances)
+    return instances
+
+
+def is_vertex_automl(model_dir: Path) -> bool:
+    described = json.loads((Path(model_dir) / METADATA_FILE).read_text())
+    return described.get("format") == automl.VERTEX_AUTOML_FORMAT

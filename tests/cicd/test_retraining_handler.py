@@ -159,14 +159,14 @@ def test_not_a_pubsub_event_is_refused():
         handler.decode({"hello": "world"})
 
 
-def test_a_template_defaulting_to_automl_starts_nothing_on_vertex(template):
+def test_a_template_defaulting_to_both_trainers_starts_its_run(template):
     """A staging settings.toml with trainer = "both" compiles into the template's defaults;
-    the function refuses it rather than spend AutoML node hours on a run that cannot finish."""
+    the function starts that run as it starts any other (the AutoML branch runs on Vertex)."""
     both = copy.deepcopy(template)
     both["root"]["inputDefinitions"]["parameters"]["trainer"]["defaultValue"] = "both"
     sent, logged = [], []
-    assert handle({"parameters": {}}, both, sent, logged) is None and sent == []
-    assert "trainer='both' on Vertex AI: evaluating, registering" in logged[0]["message"]
+    handle({"parameters": {}}, both, sent, logged)
+    assert len(sent) == 1, logged
 
 
 def anomaly_entry(count: int) -> dict:

@@ -61,7 +61,7 @@ def test_a_gcpc_op_it_does_not_emulate_fails_the_job_by_name(tmp_path):
 
     from simulation.pipelines import GCPC, PipelineRunner
 
-    command = ["python3", "-u", "-m", "google_cloud_pipeline_components.container.v1.aiplatform"]
+    command = ["python3", "-u", "-m", "google_cloud_pipeline_components.container.v1.hypertune"]
     job = {
         "name": "projects/p/locations/europe-west4/pipelineJobs/j",
         "serviceAccount": "pipeline@p.iam.gserviceaccount.com",
@@ -80,7 +80,5 @@ def test_a_gcpc_op_it_does_not_emulate_fails_the_job_by_name(tmp_path):
     }
     PipelineRunner(SimpleNamespace(root=tmp_path), log=lambda _: None).run(job)
     assert job["state"] == "PIPELINE_STATE_FAILED"
-    assert job["error"]["message"].startswith(
-        "automl: the simulated cloud runs Google Cloud Pipeline Components' custom jobs only"
-    )
+    assert job["error"]["message"].startswith("automl: the simulation does not run GCPC's")
     assert job["jobDetail"]["taskDetails"][0]["state"] == "FAILED"

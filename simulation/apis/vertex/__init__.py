@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulation.apis.routing import register
+from simulation.apis.vertex.automl import AutoML
 from simulation.apis.vertex.endpoints import Endpoints
 from simulation.apis.vertex.jobs import Jobs, Operations
 from simulation.apis.vertex.models import Models
@@ -27,6 +28,6 @@ from simulation.apis.vertex.state import Vertex
 def install(sim: Any) -> None:
     vertex = Vertex(sim, sim.vertex)
     jobs = Jobs(vertex)
-    for api in (Models(vertex), Endpoints(vertex), jobs, Operations(vertex)):
+    for api in (Models(vertex), Endpoints(vertex), jobs, Operations(vertex), AutoML(vertex)):
         register(sim, "aiplatform", api)
     sim.create_custom_job = jobs.create_custom_job

@@ -199,3 +199,8 @@ class Operations:
         return self._get(
             call, project, location, f"modelDeploymentMonitoringJobs/{job}/operations/{op}"
         )
+
+    @route("GET", OPS + r"/datasets/(?P<res>[^/:]+)/operations/(?P<op>\d+)",
+           f"{M}.datasets.operations.get")  # fmt: skip
+    def dataset_operation(self, call: Any, project: str, location: str, res: str, op: str):
+        return self._get(call, project, location, f"datasets/{res}/operations/{op}")

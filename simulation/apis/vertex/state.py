@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,13 @@ class VertexState:
     pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
     custom_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     contexts: dict[str, dict[str, Any]] = field(default_factory=dict)  # ML Metadata
+    # AutoML Tabular (apis/vertex/automl.py): datasets, training pipelines, batch jobs, and
+    # what the simulation keeps of each model they trained (its files, classes, columns)
+    datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    training_pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    batch_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tabular: dict[str, dict[str, Any]] = field(default_factory=dict)
+    threads: list[threading.Thread] = field(default_factory=list)  # training runs
     # Long-running operations by name: each is done once polled `operation_polls` times
     # (the simulation's clock for them: polls, not seconds, so tests stay fast and exact).
     operations: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -62,7 +70,12 @@ class Vertex:
         return f"projects/{self.project_id(project)}/locations/{location}"
 
     def operation(
-        self, where: str, response: dict, kind: tuple[str, str], error: dict | None = None
+        self,
+        where: str,
+        response: dict,
+        kind: tuple[str, str],
+        error: dict | None = None,
+        metadata: dict | None = None,
     ) -> JSONResponse:
         """A long-running operation on `where`, not done yet: the caller polls it
         (operations.get) until it is, `operation_polls` polls later; then it holds
@@ -71,7 +84,7 @@ class Vertex:
         generic = {"createTime": now(), "updateTime": now()}
         self.state.operations[name] = {
             "name": name,
-            "metadata": {"@type": kind[0], "genericMetadata": generic},
+            "metadata": {"@type": kind[0], "genericMetadata": generic, **(metadata or {})},
             "done": False,
             "response": {"@type": kind[1], **response},
             "error": error,
