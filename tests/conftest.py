@@ -37,6 +37,7 @@ LONGEST_FIRST = (
     "tests/simulation/test_ci_push.py",
     "tests/simulation/test_ci_pull_request.py",
     "tests/simulation/test_deployer_role.py",
+    "tests/simulation/test_automl.py",
     "tests/simulation/test_deploy.py",
     "tests/serving/test_device_app.py",
     "tests/simulation/test_canary_schedule.py",

@@ -97,6 +97,7 @@ class VertexRegistry:
             commit=labels["commit"],
             candidate=labels["candidate"],
             on_device=labels.get(ON_DEVICE_LABEL, ""),
+            trainer=labels.get("trainer", ""),
         )
         model = self.ai.Model.upload(**request, credentials=self.credentials)
         return ModelVersion(model.version_id, artifact_uri, dict(model.labels or {}))

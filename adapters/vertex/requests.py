@@ -39,6 +39,7 @@ def upload_request(
     candidate: str,
     on_device: str = "",
     prebuilt: bool = False,
+    trainer: str = "",
 ) -> dict:
     """Model.upload kwargs: a new version of the registered model, never a new model.
 
@@ -62,6 +63,7 @@ def upload_request(
             "commit": label_value(commit),
             "candidate": label_value(candidate),
             **({ON_DEVICE_LABEL: label_value(on_device)} if on_device else {}),
+            **({"trainer": label_value(trainer)} if trainer else {}),
         },
         "encryption_spec_key_name": kms_key,
         "project": project,

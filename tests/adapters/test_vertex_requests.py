@@ -61,6 +61,20 @@ def test_upload_is_a_new_version_of_the_registered_model():
     assert first["model_id"] == "census-income" and "parent_model" not in first
 
 
+def test_an_automl_version_carries_its_trainer_and_automl_s_own_container():
+    """AutoML's prediction container is Google's, named by the model's export (by its tag,
+    as the export names it); the trainer label reaches the registry with the others."""
+    image = "europe-docker.pkg.dev/vertex-ai/automl-tabular/prediction-server-v1"
+    r = requests.upload_request(
+        **{**COMMON, "serving_image": image},
+        parent_model=None,
+        prebuilt=True,
+        trainer="vertex-automl-tabular",
+    )
+    assert r["serving_container_image_uri"] == image
+    assert r["labels"]["trainer"] == "vertex-automl-tabular"
+
+
 def test_deploy_request_and_traffic_mapping():
     traffic = requests.vertex_traffic({"1": 90, "2": 10}, {"1": "111"}, new="2")
     assert traffic == {"111": 90, "0": 10}

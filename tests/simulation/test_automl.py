@@ -1,0 +1,111 @@
+"""The AutoML challenger on the simulated Vertex AI, end to end, as the identities that run it
+in production: GCPC's own dataset, training and batch-prediction code as the pipeline
+identity, AutoML's training and batch prediction as Vertex AI's service agent, the model
+exported into the run, uploaded in prod with AutoML's prediction container, smoke-tested and
+served in AutoML's format (docs/automl.md)."""
+
+import pytest
+
+from settings import service_agent_email
+from simulation.apis.vertex import tabular
+from simulation.platform import SimulatedPlatform
+
+pytestmark = pytest.mark.slow  # two simulated clouds, three pipeline runs
+
+STAGING = "census-ml-staging.iam.gserviceaccount.com"
+PIPELINE = f"census-pipeline@{STAGING}"
+DEPLOYER = "census-deployer@census-ml-prod.iam.gserviceaccount.com"
+KEY = "projects/census-ml-staging/locations/europe-west4/keyRings/census-ml/cryptoKeys/vertex"
+M = "aiplatform.projects.locations"
+
+
+def made_by(platform, method: str) -> set[str]:
+    return {e.principal for e in platform.sim.wire if e.method == method}
+
+
+@pytest.fixture(scope="module")
+def automl_won(stacks, tmp_path_factory):
+    """trainer=automl on a new cloud: the AutoML model is the only challenger and deploys."""
+    with SimulatedPlatform(
+        tmp_path_factory.mktemp("automl"), stacks=stacks, log=lambda _: None
+    ) as p:
+        outcome = p.submit(p.template(), {"trainer": "automl"})
+        yield p, outcome
+
+
+def test_automl_trains_predicts_and_is_exported_as_the_identities_that_run_it(automl_won, platform):
+    p, outcome = automl_won
+    assert outcome.state == "PIPELINE_STATE_SUCCEEDED", outcome.submit_output[-3000:]
+    assert outcome.outcome[0].startswith("  decision : DEPLOY (automl): passes every bar")
+    for method in ("datasets.create", "trainingPipelines.create", "trainingPipelines.get",
+                   "batchPredictionJobs.create", "models.export"):  # fmt: skip
+        assert made_by(p, f"{M}.{method}") == {PIPELINE}, method
+    agent = service_agent_email("vertex", platform["staging"].project_number)
+    # AutoML reads census_train, batch prediction reads census_test and writes its table,
+    # as the agent: a TrainingPipeline has no service-account field to run it otherwise
+    assert made_by(p, "bigquery.tabledata.list") == {agent}
+    assert made_by(p, "bigquery.tables.insert") == {agent}
+    (pipeline,) = p.sim.vertex.training_pipelines.values()
+    assert "serviceAccount" not in pipeline and pipeline["state"] == "PIPELINE_STATE_SUCCEEDED"
+    assert pipeline["encryptionSpec"]["kmsKeyName"] == KEY
+    assert pipeline["modelToUpload"]["encryptionSpec"]["kmsKeyName"] == KEY
+    (job,) = p.sim.vertex.batch_jobs.values()
+    assert job["serviceAccount"] == f"census-trainer@{STAGING}"  # actAs checked on it
+    assert job["outputInfo"]["bigqueryOutputTable"].startswith("predictions_")
+    (dataset,) = p.sim.vertex.datasets.values()
+    assert dataset["encryptionSpec"]["kmsKeyName"] == KEY
+    assert not [e for e in p.sim.wire for c in e.checks if not c.allowed]
+
+
+def test_prod_serves_the_automl_model_with_automl_s_container_and_format(automl_won):
+    p, _ = automl_won
+    (model,) = (m for n, m in p.sim.vertex.models.items() if "census-ml-prod" in n)
+    version = model["versions"][model["aliases"]["champion"]]
+    assert version["containerSpec"]["imageUri"] == tabular.prediction_image("europe-west4")
+    assert (
+        "/export/model-" in version["artifactUri"] and "/tf-saved-model/" in version["artifactUri"]
+    )
+    assert version["labels"]["trainer"] == "vertex-automl-tabular"
+    assert made_by(p, f"{M}.models.upload") == {DEPLOYER}
+    (evaluation,) = model["evaluations"].values()  # imported as for any version
+    assert 0.9 < evaluation["metrics"]["auRoc"] < 1
+    (endpoint,) = p.sim.vertex.endpoints
+    instance = {"age": "39", "workclass": "State-gov", "fnlwgt": "77516",
+                "education": "Bachelors", "education_num": "13",
+                "marital_status": "Never-married", "occupation": "Adm-clerical",
+                "relationship": "Not-in-family", "race": "White", "sex": "Male",
+                "capital_gain": "2174", "capital_loss": "0", "hours_per_week": "40",
+                "native_country": "United-States"}  # fmt: skip
+    with p.sim.client(DEPLOYER) as client:
+        url = f"/aiplatform/v1/{endpoint}:predict"
+        answered = client.post(url, json={"instances": [instance]})
+        assert answered.status_code == 200, answered.text
+        (prediction,) = answered.json()["predictions"]
+        assert prediction["classes"] == ["<=50K", ">50K"] and sum(prediction["scores"]) == 1
+        refused = client.post(url, json={"instances": [{**instance, "age": 39}]})
+    assert refused.status_code == 400
+    assert "instances[0].age: 39 must be a string" in refused.text
+
+
+def test_a_run_after_an_automl_champion_says_what_is_not_built(automl_won):
+    """Comparing with an AutoML champion needs its predictions of the test split: refused at
+    decide with one line, not compared by loading the export as if it were our model."""
+    p, _ = automl_won
+    outcome = p.submit(p.template(), {"trainer": "custom"})
+    assert outcome.state == "PIPELINE_STATE_FAILED" and outcome.recorded == ["ingest", "evaluate"]
+    job = next(j for n, j in p.sim.vertex.pipelines.items() if n.endswith(outcome.run_id))
+    assert "is a Vertex AutoML model: comparing a challenger with it" in job["error"]["message"]
+
+
+def test_both_challengers_are_decided_between_on_the_same_test_split(stacks, tmp_path):
+    with SimulatedPlatform(tmp_path, stacks=stacks, log=lambda _: None) as p:
+        outcome = p.submit(p.template(), {"trainer": "both"})
+    assert outcome.state == "PIPELINE_STATE_SUCCEEDED", outcome.submit_output[-3000:]
+    decision = outcome.outcome[0]
+    # the stand-in's search is a trial count per node hour: the same result on any machine
+    assert decision.startswith("  decision : DEPLOY (custom): custom chosen")
+    assert "automl: passes every bar" in decision
+    assert made_by(p, f"{M}.trainingPipelines.create") == {PIPELINE}
+    assert made_by(p, f"{M}.customJobs.create") == {PIPELINE}
+    (model,) = (m for n, m in p.sim.vertex.models.items() if "census-ml-prod" in n)
+    assert model["versions"]["1"]["labels"]["trainer"] == "custom-trainer"
