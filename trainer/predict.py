@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 
 import numpy as np
 import pandas as pd
@@ -90,6 +91,15 @@ def _encode_columns(instances: list, unknown_category: str) -> np.ndarray | None
 
 
 _TEXT_TYPES = frozenset({str, type(None)})
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _number_text(text: str, i: int, name: str) -> float:
+    """A number sent as its decimal text (how AutoML tabular's clients send every value, so
+    an endpoint serving both kinds of version takes one format); anything else refused."""
+    if not _DECIMAL.match(text.strip()):
+        raise InvalidInstance(f"instance {i}: field {name} must be a number, got {excerpt(text)}")
+    return float(text)
 
 
 def _not_none(column: tuple) -> np.ndarray:
@@ -124,6 +134,8 @@ def _encode_rows(instances: list, unknown_category: str) -> np.ndarray:
                     code = np.nan
                 row[j] = code
             else:
+                if isinstance(value, str):  # AutoML tabular's format: numbers as their text
+                    value = _number_text(value, i, feature.name)
                 if isinstance(value, bool) or not isinstance(value, int | float):
                     raise InvalidInstance(
                         f"instance {i}: field {feature.name} must be a number, got {excerpt(value)}"

@@ -87,6 +87,14 @@ def good() -> dict:
     return dict(sample_instances()[0])
 
 
+def test_numbers_as_their_decimal_text_are_numbers():
+    """AutoML tabular's format (every value a string) is taken too: an endpoint serving an
+    AutoML version beside ours takes one format (docs/automl.md)."""
+    instance = good()
+    as_text = {k: (str(v) if isinstance(v, int | float) else v) for k, v in instance.items()}
+    assert (encode_instances([as_text]) == encode_instances([instance])).all()
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -114,7 +122,12 @@ def good() -> dict:
         (lambda i: i.update(sex=1), "instance 0: field sex must be a string, got 1"),
         (lambda i: i.update(sex=True), "instance 0: field sex must be a string, got True"),
         (lambda i: i.update(sex=["Male"]), "instance 0: field sex must be a string, got ['Male']"),
-        (lambda i: i.update(age="5"), "instance 0: field age must be a number, got '5'"),
+        (lambda i: i.update(age="5 y"), "instance 0: field age must be a number, got '5 y'"),
+        (lambda i: i.update(age="nan"), "instance 0: field age must be a number, got 'nan'"),
+        (
+            lambda i: i.update(age="500"),
+            "instance 0: field age is 500.0, outside the plausible range 0 to 120",
+        ),
         (lambda i: i.update(sex="Robot"), "instance 0: field sex has unknown category 'Robot'"),
         (  # the census file's marker is not the contract's: one encoding of missing, null
             lambda i: i.update(workclass="?"),

@@ -10,13 +10,19 @@ from settings import service_agent_email
 from simulation.apis.vertex import tabular
 from simulation.platform import SimulatedPlatform
 
-pytestmark = pytest.mark.slow  # two simulated clouds, three pipeline runs
+pytestmark = pytest.mark.slow  # two simulated clouds, four pipeline runs
 
 STAGING = "census-ml-staging.iam.gserviceaccount.com"
 PIPELINE = f"census-pipeline@{STAGING}"
 DEPLOYER = "census-deployer@census-ml-prod.iam.gserviceaccount.com"
 KEY = "projects/census-ml-staging/locations/europe-west4/keyRings/census-ml/cryptoKeys/vertex"
 M = "aiplatform.projects.locations"
+# a census row in AutoML tabular's online format: every value a string
+INSTANCE = {"age": "39", "workclass": "State-gov", "fnlwgt": "77516", "education": "Bachelors",
+            "education_num": "13", "marital_status": "Never-married",
+            "occupation": "Adm-clerical", "relationship": "Not-in-family", "race": "White",
+            "sex": "Male", "capital_gain": "2174", "capital_loss": "0",
+            "hours_per_week": "40", "native_country": "United-States"}  # fmt: skip
 
 
 def made_by(platform, method: str) -> set[str]:
@@ -70,19 +76,13 @@ def test_prod_serves_the_automl_model_with_automl_s_container_and_format(automl_
     (evaluation,) = model["evaluations"].values()  # imported as for any version
     assert 0.9 < evaluation["metrics"]["auRoc"] < 1
     (endpoint,) = p.sim.vertex.endpoints
-    instance = {"age": "39", "workclass": "State-gov", "fnlwgt": "77516",
-                "education": "Bachelors", "education_num": "13",
-                "marital_status": "Never-married", "occupation": "Adm-clerical",
-                "relationship": "Not-in-family", "race": "White", "sex": "Male",
-                "capital_gain": "2174", "capital_loss": "0", "hours_per_week": "40",
-                "native_country": "United-States"}  # fmt: skip
     with p.sim.client(DEPLOYER) as client:
         url = f"/aiplatform/v1/{endpoint}:predict"
-        answered = client.post(url, json={"instances": [instance]})
+        answered = client.post(url, json={"instances": [INSTANCE]})
         assert answered.status_code == 200, answered.text
         (prediction,) = answered.json()["predictions"]
         assert prediction["classes"] == ["<=50K", ">50K"] and sum(prediction["scores"]) == 1
-        refused = client.post(url, json={"instances": [{**instance, "age": 39}]})
+        refused = client.post(url, json={"instances": [{**INSTANCE, "age": 39}]})
     assert refused.status_code == 400
     assert "instances[0].age: 39 must be a string" in refused.text
 
@@ -97,15 +97,31 @@ def test_a_run_after_an_automl_champion_says_what_is_not_built(automl_won):
     assert "is a Vertex AutoML model: comparing a challenger with it" in job["error"]["message"]
 
 
-def test_both_challengers_are_decided_between_on_the_same_test_split(stacks, tmp_path):
+def test_an_automl_challenger_canaries_beside_a_custom_champion(stacks, tmp_path):
+    """trainer=both against a custom champion: the AutoML model wins, is smoke-tested in its
+    own format on an endpoint where most requests go to the custom version, and both
+    versions answer one request format (values as strings), each in its own shape."""
+    weak = {"training.num_boost_round": 150}  # ROC AUC 0.921: above the bar, below AutoML
     with SimulatedPlatform(tmp_path, stacks=stacks, log=lambda _: None) as p:
-        outcome = p.submit(p.template(), {"trainer": "both"})
-    assert outcome.state == "PIPELINE_STATE_SUCCEEDED", outcome.submit_output[-3000:]
-    decision = outcome.outcome[0]
-    # the stand-in's search is a trial count per node hour: the same result on any machine
-    assert decision.startswith("  decision : DEPLOY (custom): custom chosen")
-    assert "automl: passes every bar" in decision
-    assert made_by(p, f"{M}.trainingPipelines.create") == {PIPELINE}
-    assert made_by(p, f"{M}.customJobs.create") == {PIPELINE}
-    (model,) = (m for n, m in p.sim.vertex.models.items() if "census-ml-prod" in n)
-    assert model["versions"]["1"]["labels"]["trainer"] == "custom-trainer"
+        first = p.submit(p.template(), {"trainer": "custom", **weak})
+        assert first.outcome[0].startswith("  decision : DEPLOY (custom)"), first.outcome
+        both = p.submit(p.template(), {"trainer": "both", **weak})
+        assert both.state == "PIPELINE_STATE_SUCCEEDED", both.submit_output[-3000:]
+        decision, _, deployed, endpoint_line = both.outcome[:4]
+        assert decision.startswith("  decision : DEPLOY (automl): automl chosen")
+        assert "custom: does not beat the champion" in decision  # both held to the champion
+        assert deployed == "  deployed : version 2; smoke test passed"
+        assert endpoint_line == "  endpoint : v1 90%, v2 10%"
+        (endpoint,) = p.sim.vertex.endpoints
+        shapes: dict[str, set] = {}
+        with p.sim.client(DEPLOYER) as client:
+            for _ in range(40):
+                answer = client.post(f"/aiplatform/v1/{endpoint}:predict",
+                                     json={"instances": [INSTANCE]})  # fmt: skip
+                assert answer.status_code == 200, answer.text
+                body = answer.json()
+                shapes.setdefault(body["deployedModelId"], set()).add(
+                    frozenset(body["predictions"][0])
+                )
+    assert sorted(map(sorted, (s for (s,) in shapes.values()))) == [
+        ["classes", "scores"], ["label", "probability"]]  # fmt: skip
