@@ -183,13 +183,15 @@ def vertex_automl(
 
     from adapters.wiring import export_automl_model
     from kernel.atomic import write_json
+    from promotion.domain import layout
     from settings import Tenants
     from trainer import automl, schema
 
     where = Tenants.model_validate(tenants)
     name = vertex_model.metadata.get("resourceName", vertex_model.uri)
     root = model.uri.rstrip("/")
-    exported = export_automl_model(name, f"{root}/export", where.staging_project, where.region)
+    destination = f"{root}/{layout.AUTOML_EXPORT}"
+    exported = export_automl_model(name, destination, where.staging_project, where.region)
     write_json(
         Path(model.path) / "model.json",
         {
@@ -328,6 +330,7 @@ def decide(
         test_path=Path(test_data.path),
         registry=step.prod(as_="reader").registry,  # reads the champion
         storage=step.staging.storage,
+        warehouse=step.staging.warehouse,  # an AutoML champion's predictions
         bars=bars_,
         candidates_root=step.staging.candidates_root,
         run_id=run_id,

@@ -22,10 +22,21 @@ ON_DEVICE = "on_device.json"  # the on-device model's parity with LightGBM
 APPROVAL_FOLDER = "approval"  # a folder of its own: staging a folder replaces it whole
 APPROVAL = f"{APPROVAL_FOLDER}/approval.json"
 PARITY = "parity.json"  # in each challenger's on-device folder, before a candidate exists
+# A Vertex AutoML model folder: model.json (ours), and AutoML's export under this folder; a
+# version is registered over the export, which AutoML's container serves.
+AUTOML_EXPORT = "export"
 
 # What the deploy copies from the candidate into prod's data bucket, beside the version:
 # the baselines monitoring reads, and the smoke instances a resumed deploy needs.
 COPIED_DATA = (BASELINE, TRAIN_CSV, SMOKE)
+
+
+def model_folder(artifact_uri: str) -> str:
+    """The model folder (with our model.json) of a registered version: the artifacts
+    themselves, or for an AutoML version the folder its export is in."""
+    marker = f"/{MODEL}/{AUTOML_EXPORT}/"
+    head, found, _ = artifact_uri.partition(marker)
+    return f"{head}/{MODEL}" if found else artifact_uri
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -169,15 +169,52 @@ def evaluate_challengers(
     return results, metadata
 
 
-def _scored_by_vertex(described: dict, warehouse: Warehouse) -> Evaluation:
+def _scored_by_vertex(described: dict, warehouse: Warehouse, test=None) -> Evaluation:
     """The metrics of the batch predictions Vertex made of the test table: the same rows the
-    other challengers are scored on (both come from census_test), the same metric math."""
-    rows = warehouse.batch_predictions(described["predictions_table"])
+    other challengers are scored on (both come from census_test), the same metric math.
+    `test` (the split as this run read it): refused unless the predictions are of exactly
+    those rows (an AutoML champion's predictions were made by its own run)."""
+    table = described["predictions_table"]
+    rows = warehouse.batch_predictions(table)
     if rows.empty:
-        raise DataError(f"batch prediction table {described['predictions_table']} is empty")
+        raise DataError(f"batch prediction table {table} is empty")
     scored = loader.to_frame(rows)
+    if test is not None and not same_rows(scored, test):
+        raise DataError(
+            f"the AutoML model's predictions ({table}: {len(scored):,} rows) are not of this "
+            f"run's test split ({len(test):,} rows): it changed since that model's run, and "
+            "re-scoring an AutoML model on a new split is not built (docs/automl.md)"
+        )
     scores = np.array([automl.positive_score(p) for p in rows["prediction"]])
     return metrics_math.evaluate(scored, features.labels(scored), scores, automl.THRESHOLD)
+
+
+def same_rows(one, other) -> bool:
+    """Whether two frames hold the same rows, in any order."""
+    if len(one) != len(other) or list(one.columns) != list(other.columns):
+        return False
+
+    def canonical(frame):
+        text = frame.astype(object).where(frame.notna(), None).astype(str)
+        return text.sort_values(list(text.columns)).reset_index(drop=True)
+
+    return bool(canonical(one).equals(canonical(other)))
+
+
+def _champion_metrics(
+    champion, registry: Registry, test_path: Path, warehouse
+) -> tuple[Evaluation, bool]:
+    """The champion on this run's test split, and whether it is an AutoML model: our model
+    scored again; an AutoML one by the predictions its own run made of that split (found
+    through its model.json)."""
+    folder = Path(registry.fetch(replace(champion, artifact_uri=layout.model_folder(
+        champion.artifact_uri))))  # fmt: skip
+    described = json.loads((folder / METADATA_FILE).read_text())
+    if described.get("format") != automl.VERTEX_AUTOML_FORMAT:
+        return evaluate_model(folder, test_path), False
+    if warehouse is None:
+        raise UserError(f"version {champion.version} is a Vertex AutoML model: scored in BigQuery")
+    return _scored_by_vertex(described, warehouse, read_dataset(test_path).frame), True
 
 
 def evaluate_model(model_dir: Path, test_path: Path) -> Evaluation:
@@ -209,6 +246,7 @@ def decide_and_stage(
     candidates_root: str,
     run_id: str,
     on_device_root: Path | None = None,
+    warehouse: Warehouse | None = None,
 ) -> Staged:
     """Compare every challenger with prod's champion on the same test split; stage the one
     chosen (promotion.domain.decision.decide_among) if it deploys.
@@ -219,16 +257,10 @@ def decide_and_stage(
     """
     champion = registry.alias(CHAMPION)
     champion_metrics: dict | None = None
+    champion_automl = False
     if champion is not None:
-        champion_dir = Path(registry.fetch(champion))
-        if (champion_dir / automl.EXPORT_ENVIRONMENT).exists():
-            raise UserError(
-                f"prod's champion (version {champion.version}) is a Vertex AutoML model: "
-                "comparing a challenger with it needs its predictions of the test split, which "
-                "is not built yet (docs/automl.md, 'Not built')"
-            )
-        champion_metrics = {**evaluate_model(champion_dir, test_path)}
-        champion_metrics["version"] = champion.version
+        scored, champion_automl = _champion_metrics(champion, registry, test_path, warehouse)
+        champion_metrics = {**scored, "version": champion.version}
     folders = {name: on_device_root / name for name in evaluations} if on_device_root else {}
     parity = {n: json.loads((f / layout.PARITY).read_text()) for n, f in folders.items()}
     applicable = {n: (p if p.get("applicable", True) else None) for n, p in parity.items()}
@@ -246,7 +278,11 @@ def decide_and_stage(
     }
     texts = {
         layout.METRICS: json.dumps(evaluations[chosen]),
-        layout.SMOKE: json.dumps(smoke_instances(test_path, models[chosen])),
+        # in AutoML's format (strings) when an AutoML version serves beside the new one: both
+        # kinds of server take it (docs/automl.md)
+        layout.SMOKE: json.dumps(
+            smoke_instances(test_path, as_text=champion_automl or is_vertex_automl(models[chosen]))
+        ),
         layout.DECISION: json.dumps(decision.as_dict()),
         **({layout.ON_DEVICE: json.dumps(parity[chosen])} if folders else {}),
     }
@@ -254,12 +290,10 @@ def decide_and_stage(
     return Staged(uri=storage.stage(files, texts, where.uri), decision=decision)
 
 
-def smoke_instances(test_path: Path, model_dir: Path | None = None) -> list[dict]:
-    """A few test rows in the format the model's server takes (AutoML's: strings)."""
+def smoke_instances(test_path: Path, as_text: bool = False) -> list[dict]:
+    """A few test rows, as numbers, or `as_text` in AutoML's format (every value a string)."""
     instances = predict.frame_to_instances(read_dataset(test_path).frame.head(SMOKE_ROWS))
-    if model_dir is not None and is_vertex_automl(model_dir):
-        return automl.online_instances(instances)
-    return instances
+    return automl.online_instances(instances) if as_text else instances
 
 
 def is_vertex_automl(model_dir: Path) -> bool:
