@@ -253,7 +253,8 @@ def prod_lines(endpoints: dict, models: dict) -> list[str]:
     lines = []
     for endpoint in endpoints.values():
         versions = {d["id"]: d["modelVersionId"] for d in endpoint["deployedModels"]}
-        split = endpoint["trafficSplit"].items()
+        # in version order, whatever order the split was written in
+        split = sorted(endpoint["trafficSplit"].items(), key=lambda kv: int(versions[kv[0]]))
         traffic = ", ".join(f"v{versions[i]} {p}%" for i, p in split if p) or "no traffic"
         lines.append(f"  endpoint : {traffic}")
     for model in models.values():
