@@ -139,6 +139,7 @@ DEPLOYER_ROLE = CustomRole(
         "aiplatform.modelDeploymentMonitoringJobs.update",
         "aiplatform.modelEvaluationSlices.import",
         "aiplatform.modelEvaluations.import",
+        "aiplatform.modelEvaluations.list",
         "aiplatform.models.delete",
         "aiplatform.models.get",
         "aiplatform.models.list",

@@ -62,6 +62,9 @@ class LocalRegistry:
             }
             self.tenant.write_state(REGISTRY, state)
 
+    def has_evaluation(self, version: str) -> bool:
+        return any("evaluation" in v for v in self._state()["versions"] if v["version"] == version)
+
     def delete(self, version: str) -> None:
         with self.tenant.locked():
             state = self._state()

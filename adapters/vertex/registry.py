@@ -113,6 +113,13 @@ class VertexRegistry:
             parent=imported.name, model_evaluation_slices=evaluations.slice_requests(evaluation)
         )
 
+    def has_evaluation(self, version: str) -> bool:
+        """models.evaluations.list of the version: one page of one is enough."""
+        listed = self._client().list_model_evaluations(
+            request={"parent": f"{self.parent}@{version}", "page_size": 1}
+        )
+        return next(iter(listed), None) is not None
+
     def set_alias(self, name: str, version: str | None) -> None:
         """Move `name`; the champion takes Vertex's `default` alias along, so the model's
         unversioned name is what serves, and no retired version keeps `default` (Vertex

@@ -82,6 +82,8 @@ def deploy_candidate(
         registry=registry, endpoint=endpoint, storage=storage, prod=prod, log=log, resuming=run_id
     )
     version = registry.find(CANDIDATE_LABEL, run_id)
+    if version is not None:  # a deploy resumed after registering: imported yet?
+        _import_evaluation(registry, storage, candidate, version, run_id)
     before: EndpointState = endpoint.state()
     if version is not None and before.traffic.get(version.version):
         log(f"version {version.version} already serves {before.traffic}; nothing to deploy")
@@ -90,6 +92,7 @@ def deploy_candidate(
     if version is None:
         version = _register(candidate, run_id, commit, registry, storage, prod, approved)
         log(f"registered version {version.version} from {version.artifact_uri}")
+        _import_evaluation(registry, storage, candidate, version, run_id)
     # From here until the aliases move, the version is marked: a deploy killed part way is
     # recognised by the next deploy or `mlops canary`, which completes or rolls it back.
     registry.set_alias(DEPLOYING, version.version)
@@ -142,11 +145,23 @@ def _register(
         artifacts = f"{model_uri.rstrip('/')}/{model_json['export']}"
         environment = storage.read_text(f"{artifacts}/{automl.EXPORT_ENVIRONMENT}")
         container = automl.export_container(environment, artifacts)
-    version = registry.register(artifacts, labels=labels, container=container)
-    # the console shows the version's figures as for a model Vertex evaluated itself
+    return registry.register(artifacts, labels=labels, container=container)
+
+
+def _import_evaluation(
+    registry: Registry,
+    storage: Storage,
+    candidate: layout.Candidate,
+    version: ModelVersion,
+    run_id: str,
+) -> None:
+    """The run's evaluation on the version, unless it holds one: the console shows its
+    figures as for a model Vertex evaluated itself."""
+    if registry.has_evaluation(version.version):
+        return
     evaluation = json.loads(storage.read_text(candidate.file(layout.METRICS)))
-    registry.import_evaluation(version.version, evaluation, run_id, labels["trainer"])
-    return version
+    trainer = version.labels.get("trainer", trainer_label(CUSTOM_TRAINER))
+    registry.import_evaluation(version.version, evaluation, run_id, trainer)
 
 
 def _require_approved_copy(

@@ -21,7 +21,8 @@ from trainer import loader
 
 pytestmark = pytest.mark.slow  # kills deploys in child processes at each sub-step
 
-MUTATING = {"copy_tree", "register", "set_alias", "delete", "deploy", "set_traffic", "undeploy"}
+MUTATING = {"copy_tree", "register", "import_evaluation", "set_alias", "delete", "deploy",
+            "set_traffic", "undeploy"}  # fmt: skip
 
 
 class Killed(BaseException):
@@ -153,7 +154,8 @@ def test_a_deploy_killed_at_each_sub_step_is_completed_or_rolled_back(tmp_path, 
         result = deploy("run-2")
         consistent(prod)
         assert prod.endpoint.state().traffic.get(result.version)
-    assert kills >= 8  # copies, register, mark, deploy, aliases, unmark: each one killed
+        assert prod.registry.has_evaluation(result.version)  # also if killed before its import
+    assert kills >= 9  # copies, register, import, mark, deploy, aliases, unmark: each one killed
 
 
 @pytest.mark.slow

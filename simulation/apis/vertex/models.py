@@ -174,6 +174,18 @@ class Models:
                              "modelVersionId": held["versionId"]}  # fmt: skip
         return JSONResponse(evaluations[name])
 
+    @route("GET", MODEL + "/evaluations", f"{M}.models.evaluations.list")
+    def list_evaluations(
+        self, call: Any, project: str, location: str, model: str, version: str | None = None
+    ) -> JSONResponse:
+        """A version's evaluations (`models/M@V/evaluations`), or the model's."""
+        registered = self.model_of(project, location, model)
+        call.authorize(f"projects/{self.v.project_id(project)}", "aiplatform.modelEvaluations.list")
+        held = version_of(registered, version)["versionId"] if version else None
+        found = [e for e in registered.get("evaluations", {}).values()
+                 if held is None or e["modelVersionId"] == held]  # fmt: skip
+        return JSONResponse({"modelEvaluations": found})
+
     @route("POST", MODEL + r"/evaluations/(?P<evaluation>[^/:]+)/slices:batchImport",
            f"{M}.models.evaluations.slices.batchImport")  # fmt: skip
     def import_slices(
