@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -93,13 +92,10 @@ class AutoML:
             "createTime": now(),
             "updateTime": now(),
         }
-        thread = threading.Thread(
-            target=self._train, args=(pipeline, training, dataset, pid, location),
-            name="automl-training", daemon=True,
-        )  # fmt: skip
-        self.state.threads.append(thread)
-        thread.start()
-        return JSONResponse(pipeline)
+        shown = dict(pipeline)  # as created: pending
+        # trained within the call (seconds, not hours): the caller's first poll finds it done
+        self._train(pipeline, training, dataset, pid, location)
+        return JSONResponse(shown)
 
     @route("GET", PIPELINES + r"/(?P<pipeline>[^/:]+)", f"{M}.trainingPipelines.get")
     def get_pipeline(self, call: Any, project: str, location: str, pipeline: str):
