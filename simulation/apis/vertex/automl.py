@@ -61,7 +61,7 @@ class AutoML:
         tabular.bigquery_uri(uri, "metadata.inputConfig.bigquerySource.uri")
         self.v.cmek(call.entry, pid, location, body.get("encryptionSpec"))
         name = f"{self.v.parent(project, location)}/datasets/{self.state.next_id()}"
-        self.state.datasets[name] = {**body, "name": name, "createTime": now(), "etag": name}
+        self.state.datasets[name] = {**body, "name": name, "createTime": now()}
         return self.v.operation(name, self.state.datasets[name], CREATE_DATASET)
 
     @route("GET", DATASETS + r"/(?P<dataset>[^/:]+)", f"{M}.datasets.get")
