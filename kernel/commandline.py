@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 
 from kernel import exit_codes
-from kernel.errors import UserError
+from kernel.errors import Outcome, UserError
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -26,7 +26,8 @@ def run_handler(
     try:
         return handler(args) or 0
     except UserError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+        kind = "" if isinstance(exc, Outcome) else "error: "
+        print(f"{prog}: {kind}{exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)

@@ -12,6 +12,11 @@ class UserError(Exception):
     exit_code = exit_codes.BAD_INPUT
 
 
+class Outcome(UserError):
+    """Not a mistake: an answer a script reads from its exit code ("nothing to judge"); the
+    message is printed without "error:"."""
+
+
 class DataError(UserError):
     """A data file is missing, corrupt, or has too many malformed rows."""
 

@@ -15,6 +15,7 @@ from kernel.commandline import OneLineParser, run_handler
 
 def build_parser() -> OneLineParser:
     parser = OneLineParser(prog="mlops", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"mlops {version()}")
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser
     )
@@ -26,9 +27,23 @@ def build_parser() -> OneLineParser:
     return parser
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("census-mlops")
+    except PackageNotFoundError:  # run from a checkout without `make install`
+        return "(not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    given = sys.argv[1:] if argv is None else argv
+    if not given:  # `mlops` alone: what it can do, not an error
+        parser.print_help()
+        return 0
+    args = parser.parse_args(given)
     return run_handler(f"mlops {args.command}", args.handler, args)
 
 

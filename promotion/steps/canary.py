@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from kernel import exit_codes
-from kernel.errors import UserError
+from kernel.errors import Outcome
 from kernel.names import CHALLENGER, CHAMPION
 from promotion.domain import canary
 from promotion.ports import Endpoint, Registry, ServingFigures, VersionStats
 from settings import CanaryCriteria
 
 
-class NothingToJudge(UserError):
+class NothingToJudge(Outcome):
     exit_code = exit_codes.NOTHING_TO_JUDGE
 
 

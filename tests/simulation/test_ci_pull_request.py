@@ -112,4 +112,4 @@ def test_mlops_simulate_ci_prints_the_builds_steps_and_calls():
     # each call: how many, status, method, identity, permission and verdict
     assert "404 aiplatform.projects.locations.models.get as census-deployer " \
            "[aiplatform.models.get allowed]" in out  # fmt: skip
-    assert "      > mlops canary: error: no canary to judge" in out  # its last line
+    assert "      > mlops canary: no canary to judge" in out  # its last line
