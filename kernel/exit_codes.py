@@ -8,4 +8,5 @@ ALERT = 3  # monitor: skew or drift above a threshold
 ROLLED_BACK = 4  # canary: the challenger was rolled back
 WAIT = 5  # canary: not enough traffic yet; run again later
 NOTHING_TO_JUDGE = 6  # canary: no challenger on the endpoint
+PORT_IN_USE = 7  # serve: the address is taken (another server, or this one still running)
 INTERRUPTED = 130

@@ -27,3 +27,17 @@ def sample_instances(n: int = 200) -> tuple:
 
 def save_small_model(folder: Path) -> Path:
     return small_model().save(folder)
+
+
+def serving_workspace(tmp_path):
+    """A local workspace whose prod endpoint serves a small model at 100%."""
+    from local_prod import ROLLOUT, open_local_prod
+
+    from adapters.local.storage import LocalStorage
+
+    workspace = tmp_path / "ws"
+    prod = open_local_prod(workspace)
+    model = LocalStorage().copy_tree(str(save_small_model(tmp_path / "m")), str(tmp_path / "v1"))
+    prod.registry.register(model, {"candidate": "1"})
+    prod.endpoint.deploy("1", {"1": 100}, ROLLOUT)
+    return workspace

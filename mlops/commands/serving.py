@@ -56,6 +56,7 @@ def serve(args: argparse.Namespace) -> int:
             f"nothing is deployed on the local {args.env} endpoint "
             f"({tenant.path}); run `mlops run --local` first"
         )
+    listening = _listen(args.host, port)  # before anything is opened or announced
     log = wiring.open_request_log(args.workspace, tenants)
     app = create_app(router, config, log)
     ort_dir = REPO_ROOT / "node_modules" / "onnxruntime-web" / "dist"
@@ -71,12 +72,51 @@ def serve(args: argparse.Namespace) -> int:
         uvicorn.Config(app, host=args.host, port=port, log_level="warning", **UVICORN_OPTIONS)
     )
     try:
-        server.run()
+        server.run(sockets=[listening])
     finally:
         log.close()
         stopped = f" (stopped by {', '.join(server.stopped_by)})" if server.stopped_by else ""
         print(f"request log: {log.written:,} rows written{stopped}", flush=True)
     return 0
+
+
+class PortInUse(UserError):
+    exit_code = exit_codes.PORT_IN_USE
+
+
+def _listen(host: str, port: int):
+    """The server's socket, bound now: a taken address is one line and exit 7, before the
+    request log is opened or anything claims to serve."""
+    import socket
+
+    if not 1 <= port <= 65535:
+        raise UserError(f"port {port} is outside 1..65535 (--port, or AIP_HTTP_PORT)")
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listening = socket.socket(family, socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise UserError(f"--host {host!r}: {exc}") from None
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+    try:
+        listening.bind((host, port))
+    except OSError as exc:
+        listening.close()
+        raise PortInUse(
+            f"cannot listen on {host}:{port}: {exc.strerror} (another server, or `mlops serve` "
+            "still running: stop it, or choose --port)"
+        ) from None
+    return listening
+
+
+def port_number(text: str) -> int:
+    """--port: a TCP port, 1..65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is outside 1..65535")
+    return port
 
 
 def _server_class():
@@ -261,7 +301,7 @@ def add(commands, env_default: str = "prod") -> None:
 
     s = commands.add_parser("serve", help="serve the local prod endpoint (Vertex contract)")
     common(s)
-    s.add_argument("--port", type=int, help="port (default $AIP_HTTP_PORT or 8080)")
+    s.add_argument("--port", type=port_number, help="port (default $AIP_HTTP_PORT or 8080)")
     s.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     s.set_defaults(handler=serve)
 

@@ -12,24 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from local_prod import ROLLOUT, open_local_prod
 from server_process import free_port, start
-from serving_fixtures import sample_instances, save_small_model
+from serving_fixtures import sample_instances, serving_workspace
 
 from adapters.local import request_log
 from adapters.local.request_log import TABLE, RequestLog
-from adapters.local.storage import LocalStorage
 
 CLIENTS = 8
-
-
-def serving_workspace(tmp_path):
-    workspace = tmp_path / "ws"
-    prod = open_local_prod(workspace)
-    model = LocalStorage().copy_tree(str(save_small_model(tmp_path / "m")), str(tmp_path / "v1"))
-    prod.registry.register(model, {"candidate": "1"})
-    prod.endpoint.deploy("1", {"1": 100}, ROLLOUT)
-    return workspace
 
 
 def serve(workspace) -> tuple[subprocess.Popen, str]:
