@@ -8,8 +8,10 @@ exit non-zero, without a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 
+from kernel import exit_codes
 from kernel.commandline import OneLineParser, run_handler
 
 
@@ -44,7 +46,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     args = parser.parse_args(given)
-    return run_handler(f"mlops {args.command}", args.handler, args)
+    try:
+        return run_handler(f"mlops {args.command}", args.handler, args)
+    except BrokenPipeError:  # `mlops runs | head`: the reader had enough; no traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit would fail too
+        return exit_codes.OK
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import argparse
 import json
 from datetime import UTC, datetime
 
+from kernel.commandline import positive_int
 from kernel.errors import UserError
 
 
@@ -209,14 +210,14 @@ def _show(value) -> str:
 
 
 def add(commands) -> None:
-    def common(p) -> None:
-        p.add_argument("--env", default="staging", help="the env whose runs (default: staging)")
+    def common(p, env: str = "staging") -> None:
+        p.add_argument("--env", default=env, help=f"the env whose runs (default: {env})")
         p.add_argument("--workspace", help="local workspace (default .mlops or $MLOPS_WORKSPACE)")
         p.add_argument("--json", action="store_true", help="machine-readable output")
 
     r = commands.add_parser("runs", help="recent runs with their figures and decisions")
     common(r)
-    r.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+    r.add_argument("--limit", type=positive_int, default=20, help="how many runs (default 20)")
     r.add_argument("--html", help="also write the metrics-across-runs report to this file")
     r.set_defaults(handler=list_runs)
     sub = r.add_subparsers(dest="action", metavar="ACTION", parser_class=type(r))
@@ -227,12 +228,10 @@ def add(commands) -> None:
     c.set_defaults(handler=compare)
 
     lin = commands.add_parser("lineage", help="commit -> run -> data -> model -> endpoint")
-    common(lin)
-    lin.set_defaults(env="prod")
+    common(lin, env="prod")
     lin.add_argument("version", help="a version of the local prod registry")
     lin.set_defaults(handler=lineage)
 
     co = commands.add_parser("cost", help="prod's monthly cost and the last run's")
-    common(co)
-    co.set_defaults(env="prod")
+    common(co, env="prod")
     co.set_defaults(handler=cost)

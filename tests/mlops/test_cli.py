@@ -39,3 +39,51 @@ def test_an_answer_is_not_printed_as_an_error(capsys):
     )
     assert run_handler("mlops deploy", mistake, None) == exit_codes.BAD_INPUT
     assert capsys.readouterr().err == "mlops deploy: error: bad --env\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["rnu"], "mlops: error: unknown command 'rnu': did you mean 'run'?"),
+        (["cannary"], "unknown command 'cannary': did you mean 'canary'?"),
+        (["run", "--locl"], "mlops: error: unknown flag --locl: did you mean '--local'?"),
+        (["serve", "--prot", "3"], "unknown flag --prot: did you mean '--port'?"),
+        (["runs", "compaer", "a", "b"], "unknown action 'compaer': did you mean 'compare'?"),
+        (["run", "--zzz"], "mlops: error: unrecognized arguments: --zzz (see mlops --help)"),
+        (["runs", "--limit", "0"], "argument --limit: 0 must be 1 or more"),
+        (["runs", "--limit", "-1"], "argument --limit: -1 must be 1 or more"),
+        (["runs", "--limit", "all"], "argument --limit: 'all' is not a whole number"),
+    ],
+)
+def test_a_misspelt_command_or_flag_gets_the_nearest_and_a_bad_count_is_named(argv, said, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    err = capsys.readouterr().err
+    assert done.value.code == exit_codes.BAD_INPUT and err.count("\n") == 1 and said in err
+
+
+def test_help_names_each_command_s_own_default_env(capsys):
+    for command, env in (("cost", "prod"), ("lineage", "prod"), ("runs", "staging")):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert f"(default: {env})" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.slow  # a process whose reader goes away, as `mlops runs | head` does
+def test_a_reader_that_stops_early_gets_no_traceback():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from mlops import cli; from mlops.commands import runs; "
+        "runs.list_runs = lambda a: [print('x' * 99) for _ in range(100_000)] and 0; "
+        "sys.exit(cli.main(['runs']))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(100)
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == exit_codes.OK
+    assert proc.stderr.read() == b""
