@@ -147,16 +147,58 @@ def submit(
         pipeline_job_id=request["job_id"],
     )
     log(f"submitted {job.name}")
+    log(f"console: {console_url(job.name)}")
     if wait:
         delays = poll_delays()
+        seen: dict[str, str] = {}
         while job.state.name not in TERMINAL:
             time.sleep(next(delays))
             job = client.get_pipeline_job(name=job.name)
+            shown = type(job).to_dict(
+                job, preserving_proto_field_name=False, use_integers_for_enums=False
+            )
+            for line in task_changes(seen, shown.get("jobDetail", {}).get("taskDetails", [])):
+                log(line)
         if job.state.name != "PIPELINE_STATE_SUCCEEDED":
-            raise RunFailed(f"pipeline run {job.name} ended {job.state.name}")
+            shown = type(job).to_dict(
+                job, preserving_proto_field_name=False, use_integers_for_enums=False
+            )
+            raise RunFailed(failure_of(job.name, job.state.name, shown))
         log(f"pipeline run {job.name} succeeded")
         record_cost(platform, env, type(job).to_dict(job, preserving_proto_field_name=False), log)
     return job.name
+
+
+def console_url(job_name: str) -> str:
+    """The run's page in the Google Cloud console (pure)."""
+    parts = job_name.split("/")  # projects/P/locations/L/pipelineJobs/J
+    project, location, job_id = parts[1], parts[3], parts[5]
+    return (
+        f"https://console.cloud.google.com/vertex-ai/locations/{location}/pipelines/runs/"
+        f"{job_id}?project={project}"
+    )
+
+
+def task_changes(seen: dict[str, str], details: list[dict]) -> list[str]:
+    """A line per task whose state changed since the last poll (`seen` is updated)."""
+    lines = []
+    for task in details:
+        name, state = task.get("taskName", "?"), str(task.get("state", "?"))
+        if name.startswith("root") or seen.get(name) == state:
+            continue  # the run's root DAG is the run itself
+        seen[name] = state
+        lines.append(f"  {name}: {state.lower().replace('_', ' ')}")
+    return lines
+
+
+def failure_of(job_name: str, state: str, job: dict) -> str:
+    """What a failed run says: its state, the failing task(s), and the run's error."""
+    details = job.get("jobDetail", {}).get("taskDetails", [])
+    failed = [t.get("taskName", "?") for t in details if t.get("state") == "FAILED"]
+    error = (job.get("error") or {}).get("message", "")
+    where = f"; failed task: {', '.join(failed)}" if failed else ""
+    said = f"; {error.strip().splitlines()[-1][:300]}" if error.strip() else ""
+    return f"pipeline run {job_name} ended {state}{where}{said} ({console_url(job_name)})"
 
 
 def poll_delays(first: float = 1.0, factor: float = 2.0, cap: float = 10.0) -> Iterator[float]:

@@ -172,7 +172,8 @@ def preflight(platform: Platform, env: str) -> list[Problem]:
     except Exception as exc:  # DefaultCredentialsError and friends
         raise UserError(
             f"no Google Cloud credentials ({exc.__class__.__name__}): run "
-            "`gcloud auth application-default login`, or use --dry-run"
+            "`gcloud auth application-default login` (`mlops submit --dry-run` prints a "
+            "run's request without any)"
         ) from None
     problems: list[Problem] = []
     client = kms.KeyManagementServiceClient(

@@ -87,3 +87,10 @@ def test_a_reader_that_stops_early_gets_no_traceback():
     proc.stdout.close()
     assert proc.wait(timeout=120) == exit_codes.OK
     assert proc.stderr.read() == b""
+
+
+def test_the_simulated_vertex_run_refuses_an_unknown_parameter_before_it_starts(tmp_path, capsys):
+    argv = ["run", "--target", "vertex", "--simulated", "--workspace", str(tmp_path)]
+    assert main([*argv, "--param", "foo.bar=1"]) == exit_codes.BAD_INPUT
+    assert "unknown pipeline parameter 'foo.bar'" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # no cloud was started
