@@ -154,19 +154,21 @@ def submit(
         while job.state.name not in TERMINAL:
             time.sleep(next(delays))
             job = client.get_pipeline_job(name=job.name)
-            shown = type(job).to_dict(
-                job, preserving_proto_field_name=False, use_integers_for_enums=False
-            )
-            for line in task_changes(seen, shown.get("jobDetail", {}).get("taskDetails", [])):
+            for line in task_changes(
+                seen, job_dict(job).get("jobDetail", {}).get("taskDetails", [])
+            ):
                 log(line)
+        shown = job_dict(job)
         if job.state.name != "PIPELINE_STATE_SUCCEEDED":
-            shown = type(job).to_dict(
-                job, preserving_proto_field_name=False, use_integers_for_enums=False
-            )
             raise RunFailed(failure_of(job.name, job.state.name, shown))
         log(f"pipeline run {job.name} succeeded")
-        record_cost(platform, env, type(job).to_dict(job, preserving_proto_field_name=False), log)
+        record_cost(platform, env, shown, log)
     return job.name
+
+
+def job_dict(job) -> dict:
+    """A PipelineJob as Vertex's REST API shows it: camelCase fields, enums by name."""
+    return type(job).to_dict(job, preserving_proto_field_name=False, use_integers_for_enums=False)
 
 
 def console_url(job_name: str) -> str:

@@ -168,7 +168,9 @@ class SimulatedPlatform:
         run_id = new[-1].rsplit("/", 1)[-1]
         steps = run_steps(self.sim.vertex.contexts, run_id)
         recorded = sorted(steps, key=STEP_ORDER.index)
-        lines = outcome_lines(steps, self.sim.vertex.endpoints, self.sim.vertex.models)
+        prod = f"projects/{self.prod.project_id}/"  # not staging's AutoML models
+        models = {n: m for n, m in self.sim.vertex.models.items() if n.startswith(prod)}
+        lines = outcome_lines(steps, self.sim.vertex.endpoints, models)
         return RunOutcome(run_id, job["state"], lines, output, recorded)
 
     def serve(self, requests: int, age_shift: int = 0, seed: int = 0) -> dict[int, int]:
@@ -258,8 +260,6 @@ def prod_lines(endpoints: dict, models: dict) -> list[str]:
         traffic = ", ".join(f"v{versions[i]} {p}%" for i, p in split if p) or "no traffic"
         lines.append(f"  endpoint : {traffic}")
     for model in models.values():
-        if any("trainingPipeline" in v for v in model["versions"].values()):
-            continue  # trained by Vertex AutoML in staging: a challenger, not prod's registry
         aliases = ", ".join(f"{a}=v{v}" for a, v in sorted(model["aliases"].items()))
         lines.append(f"  registry : {len(model['versions'])} version(s); aliases {aliases}")
     return lines

@@ -136,8 +136,7 @@ def export_on_device(model_dir: Path, test_path: Path, folder: Path) -> dict:
     decide step refuses a version whose parity fails."""
     from trainer import compiled, ondevice
 
-    described = json.loads((Path(model_dir) / METADATA_FILE).read_text())
-    if described.get("format") == automl.VERTEX_AUTOML_FORMAT:
+    if is_vertex_automl(described_by(model_dir)):
         record = dict(NOT_APPLICABLE)
         (folder / layout.PARITY).write_text(json.dumps(record))
         return record
@@ -158,8 +157,8 @@ def evaluate_challengers(
     frame = read_dataset(test_path).frame
     results, metadata = {}, {}
     for name, path in models.items():
-        described = json.loads((Path(path) / METADATA_FILE).read_text())
-        if described.get("format") == automl.VERTEX_AUTOML_FORMAT:
+        described = described_by(path)
+        if is_vertex_automl(described):
             if warehouse is None:
                 raise UserError(f"{path}: a Vertex AutoML model is scored from BigQuery")
             results[name], metadata[name] = _scored_by_vertex(described, warehouse), described
@@ -209,8 +208,8 @@ def _champion_metrics(
     through its model.json)."""
     folder = Path(registry.fetch(replace(champion, artifact_uri=layout.model_folder(
         champion.artifact_uri))))  # fmt: skip
-    described = json.loads((folder / METADATA_FILE).read_text())
-    if described.get("format") != automl.VERTEX_AUTOML_FORMAT:
+    described = described_by(folder)
+    if not is_vertex_automl(described):
         return evaluate_model(folder, test_path), False
     if warehouse is None:
         raise UserError(f"version {champion.version} is a Vertex AutoML model: scored in BigQuery")
@@ -281,7 +280,9 @@ def decide_and_stage(
         # in AutoML's format (strings) when an AutoML version serves beside the new one: both
         # kinds of server take it (docs/automl.md)
         layout.SMOKE: json.dumps(
-            smoke_instances(test_path, as_text=champion_automl or is_vertex_automl(models[chosen]))
+            smoke_instances(
+                test_path, as_text=champion_automl or is_vertex_automl(described_by(models[chosen]))
+            )
         ),
         layout.DECISION: json.dumps(decision.as_dict()),
         **({layout.ON_DEVICE: json.dumps(parity[chosen])} if folders else {}),
@@ -296,6 +297,10 @@ def smoke_instances(test_path: Path, as_text: bool = False) -> list[dict]:
     return automl.online_instances(instances) if as_text else instances
 
 
-def is_vertex_automl(model_dir: Path) -> bool:
-    described = json.loads((Path(model_dir) / METADATA_FILE).read_text())
+def described_by(model_dir: str | Path) -> dict:
+    """A model folder's own model.json (ours, or one naming a Vertex AutoML model)."""
+    return json.loads((Path(model_dir) / METADATA_FILE).read_text())
+
+
+def is_vertex_automl(described: dict) -> bool:
     return described.get("format") == automl.VERTEX_AUTOML_FORMAT

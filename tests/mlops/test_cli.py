@@ -82,11 +82,15 @@ def test_a_reader_that_stops_early_gets_no_traceback():
     proc = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    assert proc.stdout is not None and proc.stderr is not None
-    proc.stdout.read(100)
-    proc.stdout.close()
-    assert proc.wait(timeout=120) == exit_codes.OK
-    assert proc.stderr.read() == b""
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.read(100)
+        proc.stdout.close()
+        assert proc.wait(timeout=120) == exit_codes.OK
+        assert proc.stderr.read() == b""
+    finally:
+        proc.kill()  # a no-op once it has exited
+        proc.wait()
 
 
 def test_the_simulated_vertex_run_refuses_an_unknown_parameter_before_it_starts(tmp_path, capsys):
