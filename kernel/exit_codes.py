@@ -7,6 +7,6 @@ BAD_INPUT = 2  # a bad argument, file, setting or state: the message says which
 ALERT = 3  # monitor: skew or drift above a threshold
 ROLLED_BACK = 4  # canary: the challenger was rolled back
 WAIT = 5  # canary: not enough traffic yet; run again later
-NOTHING_TO_JUDGE = 6  # canary: no challenger on the endpoint
+NOTHING_TO_JUDGE = 6  # canary: no challenger; monitor: a window below the minimum
 PORT_IN_USE = 7  # serve: the address is taken (another server, or this one still running)
 INTERRUPTED = 130

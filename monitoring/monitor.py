@@ -19,7 +19,7 @@ from pathlib import Path
 
 from kernel import exit_codes
 from kernel.atomic import write_text
-from kernel.errors import UserError
+from kernel.errors import Outcome, UserError
 from monitoring.distances import alerts, jensen_shannon, l_infinity
 from promotion.domain.histograms import Histogram
 from promotion.domain.statistics import FORMAT
@@ -29,6 +29,53 @@ from trainer import schema
 
 class Alerted(UserError):
     exit_code = exit_codes.ALERT
+
+
+class NotEnoughTraffic(Outcome):
+    """A window too small to judge: TFDV's distances on a few hundred rows of unchanged
+    traffic cross the thresholds, so judging them would start retrainings for nothing."""
+
+    exit_code = exit_codes.NOTHING_TO_JUDGE
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The sample behind a judgement: every table and report states it."""
+
+    end: datetime
+    length: timedelta
+    rows: int
+    previous_rows: int
+    min_rows: int
+
+    @property
+    def judges_drift(self) -> bool:
+        return self.previous_rows >= self.min_rows
+
+    def check(self) -> None:
+        if self.rows < self.min_rows:
+            raise NotEnoughTraffic(
+                f"not enough traffic ({self.rows:,} rows < {self.min_rows:,}) in the "
+                f"{_duration(self.length)} window ending {self.end:%Y-%m-%d %H:%M} UTC; nothing "
+                f"to judge (min_window_rows in the prod settings, or --min-rows)"
+            )
+
+    def line(self) -> str:
+        previous = f"previous window {self.previous_rows:,} rows"
+        if not self.judges_drift:
+            previous += f" < {self.min_rows:,}: drift not judged"
+        return (
+            f"window: {_duration(self.length)} ending {self.end:%Y-%m-%d %H:%M} UTC, "
+            f"{self.rows:,} rows; {previous}; minimum {self.min_rows:,}"
+        )
+
+
+def _duration(length: timedelta) -> str:
+    seconds = int(length.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 @dataclass(frozen=True)
@@ -195,7 +242,7 @@ def _plot(title: str, kind: str, reference: dict, current: dict) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def report_html(results, baseline, current, previous) -> str:
+def report_html(results, baseline, current, previous, windows: Windows) -> str:
     pictures = []
     for r in results:
         if not r.alert:
@@ -215,6 +262,7 @@ def report_html(results, baseline, current, previous) -> str:
         f"<p>Distances as TensorFlow Data Validation (Vertex AI Model Monitoring) computes "
         f"them: L-infinity for categorical features, Jensen-Shannon divergence over each "
         f"dataset's own standard histogram for numeric ones; missing values left out.</p>"
+        f"<p>{html.escape(windows.line())}</p>"
         f"<pre>{html.escape(table(results))}</pre><h2>Distributions that alerted</h2>"
         f"{body}</body></html>"
     )
@@ -238,8 +286,10 @@ def run(
     window: timedelta,
     until: datetime | None,
     report_dir: Path,
-) -> tuple[list, Path]:
-    """Profile two windows of the request log, judge them, write the report."""
+    min_rows: int,
+) -> tuple[list, Windows, Path]:
+    """Profile two windows of the request log, judge them if they hold enough rows, write
+    the report."""
     from monitoring.profiles import profile
 
     end = (until or datetime.now(UTC)).replace(tzinfo=None)
@@ -247,16 +297,12 @@ def run(
         raise UserError(f"no request log at {requests}: serve some traffic first (mlops serve)")
     current = profile(requests, end - window, end)
     previous = profile(requests, end - 2 * window, end - window)
-    if current["rows"] == 0:
-        stamp = end.strftime("%Y-%m-%d %H:%M")
-        raise UserError(
-            f"no successful requests logged in the window ending {stamp} UTC; nothing to judge"
-        )
-    results = analyse(
-        baseline, current, previous if previous["rows"] else None, skew_thresholds, drift_thresholds
-    )
+    windows = Windows(end, window, current["rows"], previous["rows"], min_rows)
+    windows.check()
+    judged_previous = previous if windows.judges_drift else None
+    results = analyse(baseline, current, judged_previous, skew_thresholds, drift_thresholds)
     path = report_dir / f"monitor-{time.strftime('%Y%m%d-%H%M%S')}.html"
-    write_text(path, report_html(results, baseline, current, previous))
+    write_text(path, report_html(results, baseline, current, previous, windows))
     write_text(
         path.with_suffix(".json"),
         json.dumps(
@@ -265,9 +311,11 @@ def run(
                 "window": str(window),
                 "rows": current["rows"],
                 "previous_rows": previous["rows"],
+                "min_rows": min_rows,
+                "drift_judged": windows.judges_drift,
                 "results": [{**asdict(r), "alert": r.alert} for r in results],
             },
             indent=2,
         ),
     )
-    return results, path
+    return results, windows, path

@@ -288,6 +288,10 @@ class MonitoringSettings(Strict):
     feature_thresholds: dict[str, Fraction] = Field(default_factory=dict)
     sample_rate: float = Field(gt=0, le=1)
     interval_hours: int = Field(ge=1, le=24)
+    # Below this many logged rows a window is not judged (`mlops monitor` says so, exit 6):
+    # TFDV's own-range histograms make small samples of unchanged traffic alert
+    # (docs/monitoring.md).
+    min_window_rows: int = Field(2000, ge=1)
 
     @field_validator("emails")
     @classmethod

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kernel import exit_codes
+from kernel.commandline import positive_int
 from kernel.errors import UserError
 
 
@@ -157,7 +158,7 @@ def monitor(args: argparse.Namespace) -> int:
     m = settings.monitoring_settings()  # the thresholds the Vertex job gets, from settings
     window = mon.parse_window(args.window) if args.window else timedelta(hours=m.interval_hours)
     until = datetime.fromisoformat(args.until) if args.until else None
-    results, report = mon.run(
+    results, windows, report = mon.run(
         requests=wiring.logged_requests(args.workspace, tenants),
         baseline=baseline,
         skew_thresholds=m.thresholds("skew"),
@@ -165,7 +166,9 @@ def monitor(args: argparse.Namespace) -> int:
         window=window,
         until=until,
         report_dir=tenant.path / "reports",
+        min_rows=args.min_rows or m.min_window_rows,
     )
+    print(windows.line())
     print(mon.table(results))
     print(f"report: {report}")
     found = [r for r in results if r.alert]
@@ -309,6 +312,11 @@ def add(commands, env_default: str = "prod") -> None:
     common(m)
     m.add_argument("--window", help="window length like 30m, 1h, 2d (default: settings)")
     m.add_argument("--until", help="end of the window, ISO time in UTC (default now)")
+    m.add_argument(
+        "--min-rows",
+        type=positive_int,
+        help="judge no window of fewer logged rows (default: min_window_rows in the settings)",
+    )
     m.set_defaults(handler=monitor)
 
     c = commands.add_parser("canary", help="promote the challenger or roll it back")

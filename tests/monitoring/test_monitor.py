@@ -113,6 +113,10 @@ def test_mlops_monitor_end_to_end(tmp_path):
 
     proc = run(NOW)
     assert proc.returncode == 3, proc.stderr  # an alert (kernel/exit_codes.py)
+    assert proc.stdout.splitlines()[0] == (
+        "window: 1h ending 2026-11-21 12:00 UTC, 3,000 rows; previous window 3,000 rows; "
+        "minimum 2,000"
+    )
     assert proc.stderr.strip() == "mlops monitor: error: 2 alert(s): age (skew), age (drift)"
     age_skew = next(
         line for line in proc.stdout.splitlines() if line.startswith("age ") and "skew" in line
@@ -122,6 +126,8 @@ def test_mlops_monitor_end_to_end(tmp_path):
     assert report.count("data:image/png;base64,") == 2  # the two distributions that alerted
     summary = json.loads(next(tenant.glob("reports/monitor-*.json")).read_text())
     assert summary["rows"] == 3000 and summary["previous_rows"] == 3000
+    assert summary["min_rows"] == 2000 and summary["drift_judged"] is True
+    assert "3,000 rows; previous window 3,000 rows" in report
     # ...and the alerts are recorded for `mlops lineage` (alerts since a version's deploy)
     from adapters.local.monitoring import LocalAlertLog
     from kernel.workspace import LocalTenant
@@ -136,8 +142,49 @@ def test_mlops_monitor_end_to_end(tmp_path):
     assert all(a["distance"] > a["threshold"] for a in recorded)
     quiet = run(NOW - timedelta(minutes=60))  # the older window alone: nothing shifted
     assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    reports = len(list(tenant.glob("reports/monitor-*.json")))
     empty = run(NOW + timedelta(days=1))
-    assert empty.returncode == 2 and "no successful requests logged" in empty.stderr
+    assert empty.returncode == 6, empty.stderr  # nothing to judge, not an error
+    assert empty.stderr.strip() == (
+        "mlops monitor: not enough traffic (0 rows < 2,000) in the 1h window ending "
+        "2026-11-22 12:00 UTC; nothing to judge (min_window_rows in the prod settings, or "
+        "--min-rows)"
+    )
+    # A window of 1,000 rows is not judged either, and no alert is recorded from it...
+    log_frame(tenant / "request_log", recent.head(1000), NOW + timedelta(hours=5, minutes=30))
+    small = run(NOW + timedelta(hours=6))
+    assert small.returncode == 6 and "(1,000 rows < 2,000)" in small.stderr
+    assert len(list(tenant.glob("reports/monitor-*.json"))) == reports
+    assert len(LocalAlertLog(LocalTenant(tmp_path, PROD.project_id)).alerts(NOW)) == 2
+    # ...unless the user lowers the minimum for this run: skew judged, drift not (no rows)
+    lowered = subprocess.run([*small.args, "--min-rows", "500"], capture_output=True, text=True)
+    assert lowered.returncode == 3, lowered.stderr
+    assert "previous window 0 rows < 500: drift not judged" in lowered.stdout
+    assert "drift" not in lowered.stderr
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_window_of_the_minimum_size_of_unchanged_traffic_does_not_alert(seed):
+    """The prod minimum holds: fresh samples of min_window_rows rows stay under every
+    threshold (skew and drift), where ~300 rows crossed education_num's."""
+    n = M.min_window_rows
+    results = monitor.analyse(
+        baseline(), profile_of(sample(10 + seed, n)), profile_of(sample(20 + seed, n)), SKEW, DRIFT
+    )
+    assert alerted(results) == set()
+
+
+def test_the_window_line_says_what_was_judged():
+    end = datetime(2026, 12, 4, 9, 30)
+    full = monitor.Windows(end, timedelta(hours=1), 2500, 2000, 2000)
+    assert full.judges_drift and full.line() == (
+        "window: 1h ending 2026-12-04 09:30 UTC, 2,500 rows; previous window 2,000 rows; "
+        "minimum 2,000"
+    )
+    full.check()
+    assert not monitor.Windows(end, timedelta(minutes=90), 2500, 1999, 2000).judges_drift
+    with pytest.raises(monitor.NotEnoughTraffic, match=r"\(1,999 rows < 2,000\) in the 90m"):
+        monitor.Windows(end, timedelta(minutes=90), 1999, 5000, 2000).check()
 
 
 def test_windows_parse():
