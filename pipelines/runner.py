@@ -20,8 +20,9 @@ from kfp import local
 
 from adapters import wiring
 from kernel.errors import Failed
-from kernel.names import CUSTOM_TRAINER, PIPELINE_NAME, STEP_NAMES
+from kernel.names import PIPELINE_NAME, STEP_NAMES
 from kernel.workspace import LocalTenant, one_run_at_a_time
+from pipelines import summary as summary_lines
 from pipelines.params import PipelineParams
 from pipelines.pipeline import LOCAL_IMAGE, build
 from pipelines.warm_executor import warm_steps
@@ -213,15 +214,11 @@ def _result(run_dir, log_path, durations, params, workspace, wall) -> RunResult:
 def summary(result: RunResult) -> str:
     d = result.decision
     chosen = d.get("trainer", "custom")
-    e = result.evaluation[chosen]
     lines = [
         "",
         f"census promotion ({PIPELINE_NAME}) finished in {result.wall_seconds:.1f}s",
-        f"  decision : {'DEPLOY' if d.get('deploy') else 'KEEP CHAMPION'} ({chosen}): "
-        f"{d.get('reason')}",
-        *challenger_lines(result.evaluation, chosen),
-        f"  slices   : {chosen}'s accuracy gap "
-        + ", ".join(f"{k} {v:.3f}" for k, v in e["slice_accuracy_gap"].items()),
+        summary_lines.decision_line(d),
+        *summary_lines.evaluation_lines(result.evaluation, chosen),
     ]
     if result.deployment:
         lines.append(
@@ -252,23 +249,3 @@ def summary(result: RunResult) -> str:
             f"`mlops runs` lists run {result.run_id}"
         )
     return "\n".join(lines)
-
-
-def challenger_lines(evaluation: dict[str, dict], chosen: str) -> list[str]:
-    """Each challenger's test metrics, side by side (the decided one marked)."""
-    lines = ["  metrics  : official test split"]
-    for name, m in evaluation.items():
-        mark = "*" if name == chosen else " "
-        lines.append(
-            f"   {mark}{name:<7} accuracy {m['accuracy']:.4f}  ROC AUC {m['roc_auc']:.4f}  "
-            f"log loss {m['log_loss']:.4f}  F1 {m['f1']:.4f}  "
-            f"[{m.get('trainer', CUSTOM_TRAINER)}]"
-        )
-        if search := m.get("search"):
-            limit = f" or {search['max_trials']} trials" if search.get("max_trials") else ""
-            lines.append(
-                f"{'':>11}searched {search['trials']} configurations in "
-                f"{search['elapsed_seconds']:.0f}s (budget {search['budget_seconds']:.0f}s"
-                f"{limit}), best holdout ROC AUC {search['best_holdout_roc_auc']:.4f}"
-            )
-    return lines

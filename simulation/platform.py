@@ -21,7 +21,7 @@ from typing import Any
 
 from infra.synth import synth
 from kernel.errors import UserError
-from pipelines import params, warm_executor
+from pipelines import params, summary, warm_executor
 from pipelines.compile import compile_to
 from promotion.domain.runs import STEP_ORDER
 from settings import ENV_NAMES, load_platform
@@ -42,6 +42,7 @@ class RunOutcome:
     outcome: list[str]  # the summary `make demo` prints: decision, metrics, deploy, traffic
     submit_output: str
     recorded: list[str] = field(default_factory=list)  # the steps its run log holds
+    report: Path | None = None  # the evaluation report, as a file a browser opens
 
 
 def seed_census(sim: Simulation, bucket: str) -> None:
@@ -171,7 +172,17 @@ class SimulatedPlatform:
         prod = f"projects/{self.prod.project_id}/"  # not staging's AutoML models
         models = {n: m for n, m in self.sim.vertex.models.items() if n.startswith(prod)}
         lines = outcome_lines(steps, self.sim.vertex.endpoints, models)
-        return RunOutcome(run_id, job["state"], lines, output, recorded)
+        return RunOutcome(run_id, job["state"], lines, output, recorded, self.report_of(run_id))
+
+    def report_of(self, run_id: str) -> Path | None:
+        """The run's evaluation report, copied out of the simulated pipeline root (where
+        KFP names it `report`) to a file named for a browser."""
+        found = sorted((self.sim.root / "storage").glob(f"*/runs/{run_id}/evaluate/report"))
+        if not found:
+            return None
+        friendly = self.root / f"evaluation-{run_id}.html"
+        friendly.write_bytes(found[0].read_bytes())
+        return friendly
 
     def serve(self, requests: int, age_shift: int = 0, seed: int = 0) -> dict[int, int]:
         """Clients calling prod's endpoint, each with a different census row of the test
@@ -226,19 +237,16 @@ def run_steps(contexts: dict[str, dict], run_id: str) -> dict[str, dict]:
 
 
 def outcome_lines(steps: dict[str, dict], endpoints: dict, models: dict) -> list[str]:
-    """What `make demo` says of a run: the decision, the metrics decided on, the deploy and
-    its smoke test, the endpoint's traffic by version and the registry's aliases."""
+    """What a local run says of itself, said of this one (pipelines.summary): the decision,
+    every challenger's metrics and the chosen one's slices, the deploy and its smoke test,
+    the endpoint's traffic by version and the registry's aliases."""
     decide = steps.get("decide")
     if decide is None:
         return ["  decision : none recorded (the run stopped before decide)"]
-    verdict = "DEPLOY" if decide.get("deploy") else "KEEP CHAMPION"
-    m = decide.get("challenger") or {}
-    lines = [
-        f"  decision : {verdict} ({decide.get('trainer', 'custom')}): {decide.get('reason')}",
-        f"  metrics  : ROC AUC {m.get('roc_auc', float('nan')):.4f}, accuracy "
-        f"{m.get('accuracy', float('nan')):.4f}, log loss {m.get('log_loss', float('nan')):.4f}"
-        " (official test split)",
-    ]
+    chosen = decide.get("trainer", "custom")
+    lines = [summary.decision_line(decide)]
+    if "evaluate" in steps:
+        lines += summary.evaluation_lines(summary.evaluation_of(steps["evaluate"], chosen), chosen)
     approve = steps.get("approve")
     if approve:
         where = approve.get("announced") or "nowhere: deploy it with mlops deploy"

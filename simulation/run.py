@@ -29,6 +29,7 @@ class SimulatedRun:
     submit_output: str
     recorded: dict[str, list[str]] = field(default_factory=dict)  # run context → its steps
     outcome: list[str] = field(default_factory=list)  # what the run decided and did
+    report: Path | None = None
 
     @property
     def checked(self) -> int:
@@ -41,9 +42,15 @@ class SimulatedRun:
             [
                 f"simulated Vertex run: {self.state} in {self.wall_seconds:.1f}s",
                 *self.outcome,
+                f"  report   : {self.report or 'none (the run stopped before evaluate)'}",
+                *(
+                    f"  console  : {line.removeprefix('console: ')} (on Vertex AI)"
+                    for line in self.submit_output.splitlines()
+                    if line.startswith("console: ")
+                ),
                 f"  requests : {len(self.wire):,} ({self.checked:,} IAM-checked, "
                 f"{len(denied)} denied), {len(methods)} distinct API methods",
-                f"  wire log : {self.root / 'wire.log'}",
+                f"  wire log : {self.root / 'wire.log'} (--wire prints it)",
                 *(
                     f"  run log  : {name} (Vertex AI Experiments): {', '.join(steps)} recorded"
                     for name, steps in self.recorded.items()
@@ -77,4 +84,5 @@ def run(
         outcome.submit_output,
         {outcome.run_id: outcome.recorded} if outcome.recorded else {},
         outcome.outcome,
+        outcome.report,
     )

@@ -101,8 +101,12 @@ def test_both_challengers_are_held_to_an_automl_champion_and_canary_beside_it(re
     strings), and one such request is answered by either version, each in its own shape."""
     p, first, outcome = retrained
     assert outcome.state == "PIPELINE_STATE_SUCCEEDED", outcome.submit_output[-3000:]
-    decision, _, deployed, endpoint_line = outcome.outcome[:4]
-    automl_auc = first.outcome[1].split("ROC AUC ")[1].split(",")[0]
+    decision, deployed, endpoint_line = (
+        next(line for line in outcome.outcome if line.startswith(f"  {name} :"))
+        for name in ("decision", "deployed", "endpoint")
+    )
+    automl_line = next(line for line in first.outcome if line.startswith("   *automl "))
+    automl_auc = automl_line.split("ROC AUC ")[1].split()[0]
     assert decision.startswith("  decision : DEPLOY (custom): custom chosen: custom: beats")
     assert f"vs champion {automl_auc}" in decision  # the AutoML run's own figure, again
     # the new AutoML challenger: the same search on the same data, so no gain on itself

@@ -19,10 +19,20 @@ DECIDE = {
 }
 
 
+METRICS = {"roc_auc": 0.93, "accuracy": 0.875, "log_loss": 0.27, "f1": 0.71}
+EVALUATE = {"metrics": METRICS, "slices": {"sex": 0.11}, "trainer": "lightgbm-0"}
+
+
 def test_a_deployed_run_says_decision_metrics_deploy_traffic_and_aliases():
     steps = run_steps(
         {
-            "r": context({"decide": DECIDE, "deploy": {"version": "2", "smoke": "passed"}}),
+            "r": context(
+                {
+                    "evaluate": EVALUATE,
+                    "decide": DECIDE,
+                    "deploy": {"version": "2", "smoke": "passed"},
+                }
+            ),
             "other": context({"decide": {**DECIDE, "reason": "another run"}}, "r0"),
         },
         "r1",
@@ -37,10 +47,30 @@ def test_a_deployed_run_says_decision_metrics_deploy_traffic_and_aliases():
     model = {"versions": {"1": {}, "2": {}}, "aliases": {"champion": "1", "challenger": "2"}}
     assert outcome_lines(steps, {"e": endpoint}, {"m": model}) == [
         "  decision : DEPLOY (custom): beats the champion",
-        "  metrics  : ROC AUC 0.9300, accuracy 0.8750, log loss 0.2700 (official test split)",
+        "  metrics  : official test split",
+        "   *custom  accuracy 0.8750  ROC AUC 0.9300  log loss 0.2700  F1 0.7100  [lightgbm-0]",
+        "  slices   : custom's accuracy gap sex 0.110",
         "  deployed : version 2; smoke test passed",
         "  endpoint : v1 90%, v2 10%",
         "  registry : 2 version(s); aliases challenger=v2, champion=v1",
+    ]
+
+
+def test_two_challengers_are_each_shown_and_the_chosen_one_marked():
+    evaluate = {
+        **EVALUATE,
+        "challengers": {
+            "custom": EVALUATE,
+            "automl": {"metrics": {**METRICS, "roc_auc": 0.92}, "trainer": "vertex-automl"},
+        },
+    }
+    decide = {**DECIDE, "trainer": "automl", "deploy": False, "reason": "below the champion"}
+    steps = run_steps({"r": context({"evaluate": evaluate, "decide": decide})}, "r1")
+    assert outcome_lines(steps, {}, {}) == [
+        "  decision : KEEP CHAMPION (automl): below the champion",
+        "  metrics  : official test split",
+        "    custom  accuracy 0.8750  ROC AUC 0.9300  log loss 0.2700  F1 0.7100  [lightgbm-0]",
+        "   *automl  accuracy 0.8750  ROC AUC 0.9200  log loss 0.2700  F1 0.7100  [vertex-automl]",
     ]
 
 

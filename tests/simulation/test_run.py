@@ -34,6 +34,11 @@ def test_the_vertex_target_runs_end_to_end_as_the_real_identities(tmp_path):
     assert "  decision : DEPLOY (custom): passes every bar and prod has no champion yet" in out
     assert "  deployed : version 1; smoke test passed" in out
     assert "  endpoint : v1 100%" in out and "aliases champion=v1, default=v1" in out
+    # ...and the rest a local run says: each challenger's metrics, the slices, the report
+    assert "   *custom  accuracy 0.8" in out and "  slices   : custom's accuracy gap " in out
+    report = Path(out.split("  report   : ")[1].split()[0])
+    assert report.suffix == ".html" and "ROC" in report.read_text()
+    assert "  console  : https://console.cloud.google.com/vertex-ai/locations/" in out
     wire = out[out.index("wire log (") :]
 
     def made_by(method: str) -> set[str]:
