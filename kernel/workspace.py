@@ -151,3 +151,21 @@ def one_run_at_a_time(root: Path, run: str):
             os.ftruncate(fd, 0)
     finally:
         os.close(fd)  # releases the lock
+
+
+def run_in_progress(root: Path) -> str | None:
+    """Who holds the workspace's run lock ("run ... (pid ..., started ...)"), or None when
+    no run does; asking takes the lock for an instant and never waits."""
+    path = Path(root) / "run.lock"
+    if not path.exists():
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return os.pread(fd, 1000, 0).decode(errors="replace").strip() or "a run"
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

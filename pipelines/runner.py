@@ -110,9 +110,33 @@ def run_local(params: PipelineParams, workspace: Path, out=sys.stdout) -> RunRes
     log_dir.mkdir(parents=True, exist_ok=True)
     run = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     with one_run_at_a_time(workspace, run):  # one run per workspace: its log is its own
-        result = _run(params, workspace, pipeline_root, log_dir / f"run-{run}.log", out)
+        try:
+            result = _run(params, workspace, pipeline_root, log_dir / f"run-{run}.log", out)
+        except PipelineFailed as failed:
+            record_failure(failed, params, workspace, fallback_id=f"{PIPELINE_NAME}-{run}")
+            raise
         record_run(result, params, workspace)
         return result
+
+
+def record_failure(
+    failed: PipelineFailed, params: PipelineParams, workspace: Path, fallback_id: str
+) -> None:
+    """A failed run is listed too (`mlops runs`: FAILED and the step), under the id its
+    steps recorded with, or the runner's own when it failed before kfp named it."""
+    staging = wiring.open_staging("local", str(workspace), params.tenants)
+    staging.runs.record(
+        failed.run_id or fallback_id,
+        "run",
+        {
+            "status": "failed",
+            "commit": params.commit,
+            "failed_step": failed.step,
+            "error": failed.error,
+            "log": str(failed.log_path),
+            "wall_seconds": round(failed.wall_seconds, 3),
+        },
+    )
 
 
 def record_run(result: RunResult, params: PipelineParams, workspace: Path) -> None:
@@ -166,21 +190,32 @@ def _run(params: PipelineParams, workspace: Path, pipeline_root: Path, log_path,
                 pipeline(**values)
         except RuntimeError as exc:
             failed = re.search(r"Inner task failed: '([\w-]+)'", ANSI.sub("", str(exc)))
-            step = failed.group(1) if failed else "?"
+            new = sorted(set(pipeline_root.iterdir()) - before, key=lambda p: p.stat().st_mtime)
             raise PipelineFailed(
-                f"step '{step}' failed: {progress.error_line()} (full log: {log_path})"
+                step=failed.group(1) if failed else "?",
+                error=progress.error_line(),
+                log_path=log_path,
+                run_id=new[-1].name if new else None,
+                wall_seconds=time.perf_counter() - started,
             ) from None
         finally:
             sys.stdout = real_stdout
     wall = time.perf_counter() - started
     run_dirs = sorted(set(pipeline_root.iterdir()) - before, key=lambda p: p.stat().st_mtime)
     if not run_dirs:
-        raise PipelineFailed(f"kfp.local wrote no run under {pipeline_root}")
+        raise Failed(f"kfp.local wrote no run under {pipeline_root}")
     return _result(run_dirs[-1], log_path, progress.durations, params, workspace, wall)
 
 
 class PipelineFailed(Failed):
     """A step failed; the message names it, its last error line and the full log."""
+
+    def __init__(
+        self, *, step: str, error: str, log_path: Path, run_id: str | None, wall_seconds: float
+    ):
+        super().__init__(f"step '{step}' failed: {error} (full log: {log_path})")
+        self.step, self.error, self.log_path = step, error, log_path
+        self.run_id, self.wall_seconds = run_id, wall_seconds
 
 
 def _read_json(path: Path) -> dict | None:

@@ -12,6 +12,7 @@ from kernel.errors import UserError
 
 
 def _records(args: argparse.Namespace):
+    """Every recorded run, newest first."""
     from adapters import wiring
     from kernel.workspace import workspace_root
     from promotion.domain import runs
@@ -30,10 +31,18 @@ def _print_json(value) -> None:
 
 
 def list_runs(args: argparse.Namespace) -> int:
+    from kernel.workspace import run_in_progress, workspace_root
     from promotion.domain import runs
 
+    root = workspace_root(args.workspace)
     recorded = _records(args)
-    rows = [runs.summary_row(r) for r in recorded[: args.limit]]
+    shown = recorded[: args.limit]
+    short = runs.short_ids(recorded)
+    current = runs.running(recorded, run_in_progress(root) is not None)
+    rows = [runs.summary_row(r, short[r.run_id], r.run_id == current) for r in shown]
+    for row in rows:  # the evaluation report the run left, for --html's links and --json
+        report = root / "reports" / f"evaluation-{row['run_id']}.html"
+        row["report"] = str(report) if report.is_file() else None
     if args.html:
         from trainer import runs_report
 
@@ -44,19 +53,28 @@ def list_runs(args: argparse.Namespace) -> int:
     if not rows:
         print("no runs recorded yet: `mlops run --local` records one")
         return 0
-    print(f"{len(rows)} of {len(recorded)} recorded run(s), newest first")
     print(
-        f"{'run':<44}{'commit':<19}{'rows':>7}{'quar.':>6}{'accuracy':>9}{'ROC AUC':>9}"
-        f"  {'decision':<9}{'version':>7}{'cost $':>8}  trainer"
+        f"{len(rows)} of {len(recorded)} recorded run(s), newest first; "
+        "`mlops runs compare latest~1 latest` compares the last two"
+    )
+    print(
+        f"{'run':<{_width(rows)}}{'started (UTC)':<18}{'commit':<14}{'rows':>7}{'quar.':>6}"
+        f"{'accuracy':>9}{'ROC AUC':>9}  {'outcome':<17}{'version':>7}{'cost $':>8}  trainer"
     )
     for r in rows:
         print(
-            f"{r['run_id'][:43]:<44}{str(r['commit'])[:18]:<19}{_n(r['train_rows']):>7}"
-            f"{_n(r['quarantined']):>6}{_f(r['accuracy']):>9}{_f(r['roc_auc']):>9}  "
-            f"{r['outcome'][:9]:<9}{r['version'] or '-':>7}{_f(r['cost_usd']):>8}  "
-            f"{r['trainer'] or '-'}"
+            f"{r['short_id']:<{_width(rows)}}{r['started'][:16].replace('T', ' '):<18}"
+            f"{(r['commit'] or '-')[:13]:<14}{_n(r['train_rows']):>7}{_n(r['quarantined']):>6}"
+            f"{_f(r['accuracy']):>9}{_f(r['roc_auc']):>9}  {r['outcome']:<17}"
+            f"{r['version'] or '-':>7}{_f(r['cost_usd']):>8}  {r['trainer'] or '-'}"
         )
+        if r["error"]:
+            print(f"{'':<{_width(rows)}}{r['error']}")
     return 0
+
+
+def _width(rows: list[dict]) -> int:
+    return max(len(r["short_id"]) for r in rows) + 2
 
 
 def compare(args: argparse.Namespace) -> int:
@@ -81,15 +99,26 @@ def compare(args: argparse.Namespace) -> int:
         )
         return 0
     changed = [d for d in differences if d.changed]
-    print(f"A {a.run_id}\nB {b.run_id}\n{len(changed)} of {len(differences)} values differ (*)")
-    section = None
-    for d in differences:
-        if d.section != section:
-            section = d.section
-            print(f"\n{section}")
-        mark = "*" if d.changed else " "
-        print(f" {mark} {d.key:<44} {_show(d.a):>24}  {_show(d.b):>24}")
+    print(f"A {a.run_id}\nB {b.run_id}")
+    print(f"\n{len(changed)} of {len(differences)} values differ:")
+    for d in changed:
+        print(_difference(d))
+    same = [d for d in differences if not d.changed]
+    if same and args.all:
+        print(f"\n{len(same)} the same:")
+        for d in same:
+            print(f"  {d.section:<11}{d.key} = {_show(d.a)}")
+    elif same:
+        print(f"\n{len(same)} the same (--all lists them)")
     return 0
+
+
+def _difference(d) -> str:
+    """One changed value, whole: on one line when both sides fit, else one line each."""
+    a, b = _show(d.a), _show(d.b)
+    if len(a) + len(b) + len(d.key) <= 80:
+        return f"  {d.section:<11}{d.key:<36} {a}  ->  {b}"
+    return f"  {d.section:<11}{d.key}\n{'':<13}A: {a}\n{'':<13}B: {b}"
 
 
 def lineage(args: argparse.Namespace) -> int:
@@ -206,7 +235,7 @@ def _f(value) -> str:
 def _show(value) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
-    return "-" if value is None else str(value)[:24]
+    return "-" if value is None else str(value)
 
 
 def add(commands) -> None:
@@ -223,8 +252,9 @@ def add(commands) -> None:
     sub = r.add_subparsers(dest="action", metavar="ACTION", parser_class=type(r))
     c = sub.add_parser("compare", help="two runs side by side: parameters, data, metrics")
     common(c)
-    c.add_argument("a", help="a run id (or a prefix naming one run)")
-    c.add_argument("b", help="the other run")
+    c.add_argument("a", help="a run: its id, short id, or latest / latest~N (N runs before)")
+    c.add_argument("b", help="the other run, the same ways")
+    c.add_argument("--all", action="store_true", help="also list the values that are the same")
     c.set_defaults(handler=compare)
 
     lin = commands.add_parser("lineage", help="commit -> run -> data -> model -> endpoint")

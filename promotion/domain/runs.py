@@ -6,6 +6,7 @@ functions build (docs/lineage.md has the facts each step records).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,14 +48,51 @@ class Run:
         return self.steps.get(step, {}).get(key, default)
 
     @property
+    def failed_step(self) -> str | None:
+        """The step a failed run failed at (the runner records it), else None."""
+        if self.get("run", "status") != "failed":
+            return None
+        return str(self.get("run", "failed_step") or "?")
+
+    @property
+    def finished(self) -> bool:
+        """The runner's own record is the last one a run makes, failed or not."""
+        return "run" in self.steps
+
+    @property
     def outcome(self) -> str:
-        """DEPLOY, APPROVE (promotion = approval), KEEP, or where the run stopped."""
+        """DEPLOY, APPROVE (promotion = approval), KEEP, FAILED at a step, or where the run
+        stopped (killed, or still running: the caller knows which)."""
+        if self.failed_step is not None:
+            return f"FAILED at {self.failed_step}"
         if "decide" not in self.steps:
             done = [s for s in STEP_ORDER if s in self.steps]
             return f"stopped after {done[-1]}" if done else "no steps"
         if not self.get("decide", "deploy"):
             return "KEEP"
         return "APPROVE" if "approve" in self.steps else "DEPLOY"
+
+
+SHORT = 6  # the fewest characters of a short id
+
+
+def short_ids(runs: list[Run]) -> dict[str, str]:
+    """{run id: its short id}: the run ids' shortest common-length tail (at least SHORT
+    characters) that tells every run apart; run ids share their pipeline's name and date,
+    so their tails are what differs."""
+    ids = [r.run_id for r in runs]
+    length = SHORT
+    while length < max(map(len, ids), default=0) and len({i[-length:] for i in ids}) < len(ids):
+        length += 1
+    return {i: i[-length:] for i in ids}
+
+
+def running(runs: list[Run], in_progress: bool) -> str | None:
+    """The run in progress: the newest one, when the workspace's run lock is held and it has
+    not finished (a run records its last fact when it ends)."""
+    if in_progress and runs and not runs[0].finished:
+        return runs[0].run_id
+    return None
 
 
 def merge(records: Iterable[StepRecord]) -> list[Run]:
@@ -70,14 +108,26 @@ def merge(records: Iterable[StepRecord]) -> list[Run]:
     return sorted(runs, key=lambda r: (r.started, r.run_id), reverse=True)
 
 
+LATEST = re.compile(r"latest(?:~(\d+))?")
+
+
 def find(runs: list[Run], wanted: str) -> Run:
-    """A run by its id, or by a prefix of it that names one run only."""
+    """A run by its id, `latest` (or `latest~N`, N runs before it), or a prefix or a tail
+    (its short id) that names one run only; runs newest first, as merge returns them."""
+    if latest := LATEST.fullmatch(wanted):
+        back = int(latest.group(1) or 0)
+        if back >= len(runs):
+            raise LookupError(f"{wanted!r}: only {len(runs)} recorded run(s)")
+        return runs[back]
     exact = [r for r in runs if r.run_id == wanted]
-    matches = exact or [r for r in runs if r.run_id.startswith(wanted)]
+    matches = exact or [r for r in runs if r.run_id.startswith(wanted) or r.run_id.endswith(wanted)]
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise LookupError(f"no run {wanted!r} among {len(runs)} recorded run(s)")
+        raise LookupError(
+            f"no run {wanted!r} among {len(runs)} recorded run(s) (a run id, its short id "
+            "from `mlops runs`, or latest)"
+        )
     names = ", ".join(r.run_id for r in matches[:5])
     raise LookupError(f"{wanted!r} names {len(matches)} runs ({names}); give more of the id")
 
@@ -105,35 +155,48 @@ class Difference:
 
 
 def compare(a: Run, b: Run) -> list[Difference]:
-    """Every parameter, data fact, metric and outcome of two runs, side by side."""
+    """Every parameter, data fact, metric and outcome of two runs, side by side: the changed
+    ones first, each group in reading order (what a reviewer looks for is at the top)."""
     out = []
     for section, step, key in SECTIONS:
         left = flatten(a.get(step, key), key)
         right = flatten(b.get(step, key), key)
         for name in sorted(set(left) | set(right)):
             out.append(Difference(section, name, left.get(name), right.get(name)))
-    return out
+    return sorted(out, key=lambda d: not d.changed)  # stable: reading order kept within
 
 
-def summary_row(run: Run) -> dict[str, Any]:
+def summary_row(run: Run, short_id: str | None = None, is_running: bool = False) -> dict[str, Any]:
     """The key figures `mlops runs` shows for one run."""
     evaluated = chosen_facts(run)
     metrics = evaluated.get("metrics", {})
     train = run.get("ingest", "splits", {}).get("train", {})
+    done = [s for s in STEP_ORDER if s in run.steps]
     return {
         "run_id": run.run_id,
+        "short_id": short_id or run.run_id,
+        "status": "running" if is_running else _status(run),
+        "failed_step": run.failed_step,
+        "error": run.get("run", "error"),
+        "last_step": done[-1] if done else None,
         "started": run.started.isoformat(timespec="seconds"),
-        "commit": run.get("ingest", "commit"),
+        "commit": run.get("ingest", "commit") or run.get("run", "commit"),
         "train_rows": train.get("rows"),
         "quarantined": train.get("quarantined"),
         "accuracy": metrics.get("accuracy"),
         "roc_auc": metrics.get("roc_auc"),
         "trainer": evaluated.get("trainer"),  # as the model names it: a stand-in says so
-        "outcome": run.outcome,
+        "outcome": f"RUNNING (after {done[-1]})" if is_running and done else run.outcome,
         "reason": run.get("decide", "reason"),
         "version": run.get("deploy", "version"),
         "cost_usd": run.get("run", "cost_usd"),
     }
+
+
+def _status(run: Run) -> str:
+    if run.failed_step is not None:
+        return "failed"
+    return "succeeded" if run.finished else "stopped"
 
 
 def lineage(

@@ -135,6 +135,14 @@ def test_a_failure_before_deploy_leaves_prod_exactly_as_it_was(
     ):
         run_local(local_params(**{"data.train_data_uri": str(bad)}), workspace, out=io.StringIO())
     assert fingerprint(workspace / PROD) == prod_before
+    # ...and the failed run is listed, with the step it failed at and why
+    import json
+
+    newest = json.loads(mlops(workspace, "runs", "--json", "--limit", "1").stdout)[0]
+    assert (newest["status"], newest["outcome"]) == ("failed", "FAILED at ingest")
+    assert "2 of 5 rows are malformed" in newest["error"] and newest["commit"] == "unknown"
+    text = mlops(workspace, "runs").stdout.splitlines()
+    assert "FAILED at ingest" in text[2] and "are malformed" in text[3]
 
 
 def mlops_run(workspace: Path, *args: str) -> subprocess.CompletedProcess:
@@ -209,8 +217,17 @@ def test_runs_are_recorded_compared_traced_and_priced(first_run, second_run, wor
     assert first["cost_usd"] == pytest.approx(first_run.cost["total_usd"], abs=1e-6)
     assert first["cost_usd"] > 0.03  # the pipeline fee alone is $0.03
     table = mlops(workspace, "runs", "--html", str(workspace / "runs.html"))
-    assert table.returncode == 0 and second.run_id in table.stdout
-    assert (workspace / "runs.html").read_text().count("data:image/png;base64,") == 2
+    assert table.returncode == 0 and again["short_id"] in table.stdout
+    assert second.run_id.endswith(again["short_id"]) and len(again["short_id"]) < 12
+    page = (workspace / "runs.html").read_text()
+    assert page.count("data:image/png;base64,") == 2
+    assert f'href="{Path(first["report"]).as_uri()}"' in page  # each run links to its report
+    latest = mlops(workspace, "runs", "compare", "latest~1", "latest")  # no ids to copy
+    assert latest.returncode == 0, latest.stderr
+    lines = latest.stdout.splitlines()
+    assert lines[0].startswith("A census-promotion-") and " values differ:" in lines[3]
+    assert lines[-1].endswith("the same (--all lists them)")
+    assert "->" in lines[4]  # a changed value right after the count
     compared = json.loads(
         mlops(workspace, "runs", "compare", first_run.run_id, second.run_id, "--json").stdout
     )
@@ -240,7 +257,8 @@ def test_runs_are_recorded_compared_traced_and_priced(first_run, second_run, wor
     # bad input: one line naming what is wrong, exit 2
     for args, says in (
         (("runs", "compare", "nope", second.run_id), "no run 'nope' among"),
-        (("runs", "compare", "census-promotion", second.run_id), "names 2 runs"),
+        (("runs", "compare", "census-promotion", second.run_id), " runs (census-promotion-"),
+        (("runs", "compare", "latest~9", "latest"), "'latest~9': only "),
         (("lineage", "99"), "no version '99' in the local prod registry (versions: 1)"),
         (("cost", "--env", "staging"), "staging is a non-prod env; the monthly cost is prod's"),
     ):

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from kernel.workspace import RunInProgress, one_run_at_a_time
+from kernel.workspace import RunInProgress, one_run_at_a_time, run_in_progress
 from pipelines import params
 from pipelines.runner import run_local
 from settings import load_platform
@@ -37,9 +37,13 @@ def test_a_second_run_fails_at_once_naming_the_first(tmp_path):
         message = str(info.value)
         assert message.startswith(f"another run is in progress in {tmp_path}: run 20261122-")
         assert f"(pid {holder.pid}, started " in message
+        holding = run_in_progress(tmp_path)  # what `mlops runs` asks: never waits
+        assert holding is not None and f"(pid {holder.pid}, " in holding
     finally:
         holder.kill()  # killed, not stopped: the lock must die with it
         holder.wait()
+    assert run_in_progress(tmp_path) is None  # a killed run is not "running"
+    assert run_in_progress(tmp_path / "never-used") is None
     with one_run_at_a_time(tmp_path, "next"):
         assert "run next (pid" in (tmp_path / "run.lock").read_text()
     assert (tmp_path / "run.lock").read_text() == ""

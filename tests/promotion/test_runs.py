@@ -56,6 +56,49 @@ def test_a_run_is_found_by_its_id_or_an_unambiguous_prefix():
         runs.find(merged, "run-z")
     merged.append(runs.Run("run-b2", T0, {}))
     assert runs.find(merged, "run-b").run_id == "run-b"  # exact beats prefix
+    assert runs.find(merged, "b2").run_id == "run-b2"  # a tail: the short id
+
+
+def test_latest_and_latest_n_count_back_from_the_newest_run():
+    merged = runs.merge(RECORDS)
+    assert runs.find(merged, "latest").run_id == "run-c"
+    assert runs.find(merged, "latest~0").run_id == "run-c"
+    assert runs.find(merged, "latest~2").run_id == "run-a"
+    with pytest.raises(LookupError, match=r"'latest~3': only 3 recorded run\(s\)"):
+        runs.find(merged, "latest~3")
+    with pytest.raises(LookupError, match="no run 'latest~x'"):
+        runs.find(merged, "latest~x")
+    with pytest.raises(LookupError, match=r"only 0 recorded run\(s\)"):
+        runs.find([], "latest")
+
+
+def test_short_ids_are_the_shortest_tails_that_tell_every_run_apart():
+    ids = [
+        "census-promotion-2026-12-04-14-16-18-986280",
+        "census-promotion-2026-12-04-14-16-09-564495",
+        "census-promotion-2026-12-04-14-18-30-564495",  # the same microseconds
+    ]
+    made = runs.short_ids([runs.Run(i, T0) for i in ids])
+    assert made == {ids[0]: "8-986280", ids[1]: "9-564495", ids[2]: "0-564495"}
+    assert runs.short_ids([runs.Run(ids[0], T0)]) == {ids[0]: "986280"}
+    assert runs.short_ids([runs.Run("ab", T0)]) == {"ab": "ab"}  # shorter than SHORT: whole
+    assert runs.short_ids([]) == {}
+
+
+def test_a_failed_run_is_failed_at_its_step_and_a_running_one_only_while_the_lock_is_held():
+    failed = record("run-d", "run", 200, status="failed", failed_step="train", error="E: x")
+    merged = runs.merge([*RECORDS, record("run-d", "ingest", 199, **ingest()), failed])
+    assert merged[0].outcome == "FAILED at train" and merged[0].failed_step == "train"
+    row = runs.summary_row(merged[0])
+    assert (row["status"], row["failed_step"], row["error"]) == ("failed", "train", "E: x")
+    # run-c recorded ingest only: killed, or still running if the workspace lock is held
+    rest = merged[1:]
+    assert runs.running(rest, in_progress=False) is None
+    assert runs.running(rest, in_progress=True) == "run-c"
+    assert runs.running(merged, in_progress=True) is None  # the newest finished (failed)
+    running = runs.summary_row(rest[0], "c", is_running=True)
+    assert (running["status"], running["outcome"]) == ("running", "RUNNING (after ingest)")
+    assert runs.summary_row(rest[0])["status"] == "stopped"
 
 
 def test_flatten_names_every_leaf():
@@ -86,16 +129,25 @@ def test_compare_puts_parameters_data_metrics_and_outcome_side_by_side():
     }
     unchanged = {d.key for d in differences if not d.changed}
     assert {"parameters.bars.min_roc_auc", "splits.train.rows", "metrics.accuracy"} <= unchanged
-    sections = [d.section for d in differences]
-    assert sections == sorted(
-        sections, key=["parameters", "data", "metrics", "outcome", "cost"].index
+    # the changed values first, each group in reading order
+    assert [d.changed for d in differences] == sorted(
+        (d.changed for d in differences), reverse=True
     )
+    order = ["parameters", "data", "metrics", "outcome", "cost"]
+    for group in (differences[: len(changed)], differences[len(changed) :]):
+        sections = [d.section for d in group]
+        assert sections == sorted(sections, key=order.index)
 
 
 def test_the_summary_row_holds_the_key_figures():
     row = runs.summary_row(runs.merge(RECORDS)[2])
     assert row == {
         "run_id": "run-a",
+        "short_id": "run-a",
+        "status": "succeeded",
+        "failed_step": None,
+        "error": None,
+        "last_step": "run",
         "started": "2026-11-01T09:00:00+00:00",
         "commit": "abc",
         "train_rows": 32561,
