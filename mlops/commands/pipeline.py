@@ -112,23 +112,36 @@ def doctor(args: argparse.Namespace) -> int:
 
 
 def submit(args: argparse.Namespace) -> int:
+    import sys
+
     from pipelines import submit as vertex
     from pipelines.compile import compile_to
     from pipelines.params import require_pinned_serving_image
     from settings import load_platform
+    from settings.placeholders import placeholders
 
     platform = load_platform()
     params = pipeline_params(args, local=False)
     template = Path(args.template or "build/census-promotion-vertex.yaml")
     if not args.template:
         compile_to(platform, "vertex", args.env, params, template, image_tag=args.image_tag)
-    require_pinned_serving_image(vertex.read_template(str(template)), str(template))
+    refusals = []  # what a real submit refuses; a dry run shows the request anyway
+    try:
+        require_pinned_serving_image(vertex.read_template(str(template)), str(template))
+    except UserError as refused:
+        if not args.dry_run:
+            raise
+        refusals.append(str(refused))
     request, service_account = vertex.build_request(platform, args.env, params, str(template))
     if args.dry_run:
         print(vertex.describe(request, service_account))
+        for line in refusals:
+            print(f"warning: a real submit would refuse this: {line}", file=sys.stderr)
+        for line in placeholders(platform):
+            print(f"warning: still an example value: {line}", file=sys.stderr)
         print(
-            "dry run: nothing submitted; the preflight (mlops doctor) needs credentials "
-            "and runs before every real submission"
+            "dry run: nothing submitted, no credentials used; the preflight (mlops doctor) "
+            "needs credentials and runs before every real submission"
         )
         return 0
     vertex.submit(platform, args.env, request, service_account, wait=args.wait)
@@ -187,7 +200,10 @@ def add(commands) -> None:
     sub = commands.add_parser("submit", help="preflight, then run the pipeline on Vertex AI")
     sub.add_argument("--wait", action="store_true", help="wait for the run; fail if it fails")
     sub.add_argument(
-        "--dry-run", action="store_true", help="print the PipelineJob request; needs no credentials"
+        "--dry-run",
+        action="store_true",
+        help="print the PipelineJob request and what a real submit would refuse; "
+        "needs no credentials",
     )
     sub.add_argument("--template", help="a compiled pipeline YAML (default: compile now)")
     sub.add_argument("--image-tag", default="latest", help="components image tag to compile with")

@@ -236,12 +236,29 @@ def test_local_compile_uses_a_plain_train_component(tmp_path):
 SERVING = "europe-west4-docker.pkg.dev/census-ml-staging/census-images/serving@sha256:" + "e" * 64
 
 
-def test_submit_refuses_a_template_that_serves_an_image_by_tag(capsys):
-    code = main(["submit", "--env", "staging", "--dry-run", "--commit", "0123abcd"])
-    assert code != 0
+def test_submit_refuses_a_template_that_serves_an_image_by_tag(tmp_path, capsys):
+    template = tmp_path / "by-tag.yaml"
+    assert main(["compile", "--output", str(template)]) == 0
+    capsys.readouterr()
+    code = main(["submit", "--env", "staging", "--template", str(template), "--commit", "0123abcd"])
+    assert code == 2
     err = capsys.readouterr().err
-    assert "build/census-promotion-vertex.yaml" in err and "serving:latest" in err
+    assert str(template) in err and "serving:latest" in err
     assert "is not pinned by digest" in err and "--param tenants.serving_image=" in err
+
+
+def test_a_dry_run_on_a_fresh_checkout_shows_the_request_and_warns_what_would_be_refused(capsys):
+    """No credentials, nothing pinned yet: the request is printed (exit 0) and each thing a
+    real submit would refuse is a warning on stderr, so stdout stays the request's JSON."""
+    assert main(["submit", "--env", "staging", "--dry-run", "--commit", "0123abcd"]) == 0
+    captured = capsys.readouterr()
+    request = json.loads(captured.out[: captured.out.index("\ndry run:")])
+    assert request["pipeline_job"]["labels"]["commit"] == "0123abcd"
+    warnings = captured.err.splitlines()
+    assert warnings[0].startswith("warning: a real submit would refuse this: build/census-")
+    assert "serving:latest' is not pinned by digest" in warnings[0]
+    assert any("still an example value: envs/" in w for w in warnings)  # project numbers
+    assert "no credentials used" in captured.out
 
 
 def test_submit_dry_run_prints_the_exact_request(capsys):
