@@ -81,3 +81,17 @@ def run_handler(
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return exit_codes.INTERRUPTED
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="print the result as JSON on stdout (progress and "
+        "messages go to stderr; the exit code is the same)"
+    )  # fmt: skip
+
+
+def print_json(value: object) -> None:
+    """One JSON document on stdout: what a script reads instead of the table."""
+    import json
+
+    print(json.dumps(value, indent=2, sort_keys=True, default=str))

@@ -22,10 +22,11 @@ def build_parser() -> OneLineParser:
         dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser
     )
 
-    from mlops.commands import infra, model, pipeline, runs, serving, simulate
+    from mlops.commands import guide, infra, model, pipeline, runs, serving, shell, simulate
 
-    for area in (model, infra, pipeline, serving, runs, simulate):
+    for area in (model, infra, pipeline, serving, runs, simulate, shell):
         area.add(commands)
+    guide.annotate(parser)
     return parser
 
 
@@ -41,6 +42,10 @@ def version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (`mlops completion`)
+        import argcomplete
+
+        argcomplete.autocomplete(parser)  # answers and exits
     given = sys.argv[1:] if argv is None else argv
     if not given:  # `mlops` alone: what it can do, not an error
         parser.print_help()

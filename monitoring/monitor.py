@@ -186,6 +186,23 @@ def table(results: list[FeatureResult]) -> str:
     return "\n".join(lines)
 
 
+def as_json(results: list[FeatureResult], windows: Windows, report: Path) -> dict:
+    """`mlops monitor --json`: the window judged, every distance, the alerts, the report."""
+    return {
+        "window": {
+            "end": windows.end.isoformat(),
+            "length": _duration(windows.length),
+            "rows": windows.rows,
+            "previous_rows": windows.previous_rows,
+            "min_rows": windows.min_rows,
+            "drift_judged": windows.judges_drift,
+        },
+        "results": [{**asdict(r), "alert": r.alert} for r in results],
+        "alerts": [f"{r.feature} ({r.measure})" for r in results if r.alert],
+        "report": str(report),
+    }
+
+
 def _numeric_bars(ax, stats: dict, label: str, offset: int) -> None:
     """A standard histogram as bars over its own buckets (each dataset has its own range)."""
     histogram = Histogram.from_json(stats["histogram"])

@@ -246,6 +246,30 @@ def _result(run_dir, log_path, durations, params, workspace, wall) -> RunResult:
     )
 
 
+EVALUATED = ("accuracy", "roc_auc", "log_loss", "f1", "precision", "recall",
+             "slice_accuracy_gap", "trainer", "search")  # fmt: skip
+
+
+def as_json(result: RunResult) -> dict:
+    """`mlops run --local --json`: what the summary says, as one document."""
+    return {
+        "run_id": result.run_id,
+        "decision": result.decision,
+        "evaluation": {
+            name: {k: m[k] for k in EVALUATED if k in m} for name, m in result.evaluation.items()
+        },
+        "deployment": result.deployment,
+        "approval": result.approval,
+        "traffic": result.traffic,
+        "aliases": result.aliases,
+        "report": str(result.report) if result.report else None,
+        "log": str(result.log_path),
+        "durations": result.durations,
+        "wall_seconds": round(result.wall_seconds, 3),
+        "cost": result.cost,
+    }
+
+
 def summary(result: RunResult) -> str:
     d = result.decision
     chosen = d.get("trainer", "custom")

@@ -43,6 +43,7 @@ class RunOutcome:
     submit_output: str
     recorded: list[str] = field(default_factory=list)  # the steps its run log holds
     report: Path | None = None  # the evaluation report, as a file a browser opens
+    steps: dict[str, dict] = field(default_factory=dict)  # what each step recorded
 
 
 def seed_census(sim: Simulation, bucket: str) -> None:
@@ -172,7 +173,8 @@ class SimulatedPlatform:
         prod = f"projects/{self.prod.project_id}/"  # not staging's AutoML models
         models = {n: m for n, m in self.sim.vertex.models.items() if n.startswith(prod)}
         lines = outcome_lines(steps, self.sim.vertex.endpoints, models)
-        return RunOutcome(run_id, job["state"], lines, output, recorded, self.report_of(run_id))
+        report = self.report_of(run_id)
+        return RunOutcome(run_id, job["state"], lines, output, recorded, report, steps)
 
     def report_of(self, run_id: str) -> Path | None:
         """The run's evaluation report, copied out of the simulated pipeline root (where

@@ -30,10 +30,28 @@ class SimulatedRun:
     recorded: dict[str, list[str]] = field(default_factory=dict)  # run context → its steps
     outcome: list[str] = field(default_factory=list)  # what the run decided and did
     report: Path | None = None
+    run_id: str = ""
+    steps: dict[str, dict] = field(default_factory=dict)  # what each step recorded
 
     @property
     def checked(self) -> int:
         return sum(1 for e in self.wire if e.checks)
+
+    def as_json(self) -> dict[str, Any]:
+        """`mlops run --target vertex --simulated --json`: the run as one document."""
+        denied = [e for e in self.wire if any(not c.allowed for c in e.checks)]
+        return {
+            "state": self.state,
+            "run_id": self.run_id,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "steps": self.steps,  # what each step recorded in Vertex AI Experiments
+            "report": str(self.report) if self.report else None,
+            "requests": len(self.wire),
+            "iam_checked": self.checked,
+            "denied": len(denied),
+            "wire_log": str(self.root / "wire.log"),
+            "task_logs": str(self.root / "pipelines"),
+        }
 
     def summary(self) -> str:
         methods = {e.method for e in self.wire if not e.method.startswith("metadata.")}
@@ -85,4 +103,6 @@ def run(
         {outcome.run_id: outcome.recorded} if outcome.recorded else {},
         outcome.outcome,
         outcome.report,
+        outcome.run_id,
+        outcome.steps,
     )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
+from kernel.commandline import add_json_flag, print_json
 from kernel.errors import Failed, UserError
 from mlops.commands import relative
 
@@ -43,6 +45,8 @@ def checkout_commit() -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.wire and args.json:
+        raise UserError("--wire prints the calls as lines; with --json they are in wire.log")
     if args.wire and not args.simulated:
         raise UserError("--wire prints the simulated cloud's calls: use it with --simulated")
     if args.target == "vertex":
@@ -52,13 +56,20 @@ def run(args: argparse.Namespace) -> int:
     if not args.local:
         raise UserError("say where: --local, or --target vertex --simulated")
     from kernel.workspace import workspace_root
-    from pipelines.runner import run_local, summary
+    from pipelines.runner import as_json, run_local, summary
 
     args.commit = args.commit or checkout_commit()
     params = pipeline_params(args, local=True)
     workspace = workspace_root(args.workspace)
-    print(f"census promotion pipeline, local backend, workspace {relative(workspace)}")
-    print(summary(run_local(params, workspace)))
+    progress = sys.stderr if args.json else sys.stdout  # --json: stdout is the document
+    print(
+        f"census promotion pipeline, local backend, workspace {relative(workspace)}", file=progress
+    )
+    result = run_local(params, workspace, out=progress)
+    if args.json:
+        print_json(as_json(result))
+    else:
+        print(summary(result))
     return 0
 
 
@@ -68,7 +79,13 @@ def run_simulated(args: argparse.Namespace) -> int:
 
     pipeline_params(args, local=False)  # refused here, as `mlops submit` would refuse them
     overrides = params.parse_overrides(args.param or [])
-    result = simulated.run(args.workspace, env=args.env, overrides=overrides)
+    log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else print
+    result = simulated.run(args.workspace, env=args.env, overrides=overrides, log=log)
+    if args.json:
+        print_json(result.as_json())
+        if result.state != "PIPELINE_STATE_SUCCEEDED":
+            raise Failed(f"the simulated Vertex run ended {result.state}")
+        return 0
     if args.wire:
         print("\nwire log (each call: status, method, identity, the permission checked):")
         for entry in result.wire:
@@ -100,11 +117,16 @@ def doctor(args: argparse.Namespace) -> int:
     from settings.placeholders import placeholders
 
     platform = load_platform()
-    for line in placeholders(platform):
-        print(f"placeholder: {line}")
+    examples = placeholders(platform)
+    if not args.json:
+        for line in examples:
+            print(f"placeholder: {line}")
     problems = wiring.preflight().problems(platform, args.env)
-    for problem in problems:
-        print(problem)
+    if args.json:
+        print_json({"env": args.env, "placeholders": examples, "problems": problems})
+    else:
+        for problem in problems:
+            print(problem)
     if problems:
         raise Failed(f"{len(problems)} problem(s) in {args.env}")
     print(f"{args.env}: keys, grants, buckets and dataset OK")
@@ -177,6 +199,7 @@ def add(commands) -> None:
         action="store_true",
         help="with --simulated: also print every call the run made (the wire log's lines)",
     )
+    add_json_flag(sub)
     sub.add_argument(
         "--workspace",
         help="local tenants' folder (default $MLOPS_WORKSPACE or .mlops); with --simulated, "
@@ -195,6 +218,7 @@ def add(commands) -> None:
 
     sub = commands.add_parser("doctor", help="preflight: keys, grants, buckets, dataset")
     sub.add_argument("--env", required=True, choices=("dev", "staging", "prod"))
+    add_json_flag(sub)
     sub.set_defaults(handler=doctor)
 
     sub = commands.add_parser("submit", help="preflight, then run the pipeline on Vertex AI")

@@ -4,10 +4,9 @@ version came from, and what the platform costs (docs/lineage.md). Local workspac
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC, datetime
 
-from kernel.commandline import positive_int
+from kernel.commandline import add_json_flag, positive_int, print_json
 from kernel.errors import UserError
 
 
@@ -24,10 +23,6 @@ def _records(args: argparse.Namespace):
     tenants = tenants_for(platform, staging_env, local=True)
     staging = wiring.open_staging("local", str(workspace_root(args.workspace)), tenants)
     return runs.merge(staging.runs.records())
-
-
-def _print_json(value) -> None:
-    print(json.dumps(value, indent=2, sort_keys=True, default=str))
 
 
 def list_runs(args: argparse.Namespace) -> int:
@@ -48,7 +43,7 @@ def list_runs(args: argparse.Namespace) -> int:
 
         print(f"report: {runs_report.write(args.html, list(reversed(rows)))}")
     if args.json:
-        _print_json(rows)
+        print_json(rows)
         return 0
     if not rows:
         print("no runs recorded yet: `mlops run --local` records one")
@@ -87,7 +82,7 @@ def compare(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     differences = runs.compare(a, b)
     if args.json:
-        _print_json(
+        print_json(
             {
                 "a": a.run_id,
                 "b": b.run_id,
@@ -145,7 +140,7 @@ def lineage(args: argparse.Namespace) -> int:
         version.version, version.labels, run, prod.endpoint.state().traffic, alerts
     )
     if args.json:
-        _print_json(chain)
+        print_json(chain)
         return 0
     print(f"version {chain['version']}")
     print(f"  commit   : {chain['commit']}")
@@ -203,7 +198,7 @@ def cost(args: argparse.Namespace) -> int:
     last = next((r for r in recorded if r.get("run", "cost")), None)
     out = {"monthly": month.as_dict(), "last_run": last.get("run", "cost") if last else None}
     if args.json:
-        _print_json(out)
+        print_json(out)
         return 0
     _print_estimate(month.as_dict())
     print(f"  (storage measured in the local prod tenant: {stored / 1e6:.1f} MB)")
@@ -242,7 +237,7 @@ def add(commands) -> None:
     def common(p, env: str = "staging") -> None:
         p.add_argument("--env", default=env, help=f"the env whose runs (default: {env})")
         p.add_argument("--workspace", help="local workspace (default .mlops or $MLOPS_WORKSPACE)")
-        p.add_argument("--json", action="store_true", help="machine-readable output")
+        add_json_flag(p)
 
     r = commands.add_parser("runs", help="recent runs with their figures and decisions")
     common(r)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kernel import exit_codes
-from kernel.commandline import positive_int
+from kernel.commandline import add_json_flag, positive_int, print_json
 from kernel.errors import UserError
 
 
@@ -168,10 +169,13 @@ def monitor(args: argparse.Namespace) -> int:
         report_dir=tenant.path / "reports",
         min_rows=args.min_rows or m.min_window_rows,
     )
-    print(windows.line())
-    print(mon.table(results))
-    print(f"report: {report}")
     found = [r for r in results if r.alert]
+    if args.json:
+        print_json(mon.as_json(results, windows, report))
+    else:
+        print(windows.line())
+        print(mon.table(results))
+        print(f"report: {report}")
     wiring.alert_log(args.workspace, tenants).record_alerts(  # `mlops lineage` shows them
         until or datetime.now(UTC),
         [
@@ -256,7 +260,7 @@ def _judge(args: argparse.Namespace, settings, prod) -> int:
         endpoint=prod.endpoint,
         storage=prod.storage,
         prod=prod.layout,
-        log=lambda line: print(line, flush=True),
+        log=lambda line: print(line, flush=True, file=sys.stderr if args.json else sys.stdout),
     )
     criteria = s.canary
     if args.window_minutes:
@@ -270,6 +274,18 @@ def _judge(args: argparse.Namespace, settings, prod) -> int:
         window_end=datetime.fromisoformat(args.until) if args.until else _utc_now(),
     )
     verdict = outcome.verdict
+    if args.json:
+        print_json(
+            {
+                "champion": outcome.champion,
+                "challenger": outcome.challenger,
+                "action": verdict.action,
+                "reason": verdict.reason,
+                "traffic": outcome.traffic,
+                "undeployed": outcome.undeployed,
+            }
+        )
+        return CANARY_EXIT[verdict.action]
     print(
         f"canary v{outcome.challenger} vs champion v{outcome.champion}: "
         f"{verdict.action.upper()}: {verdict.reason}"
@@ -317,6 +333,7 @@ def add(commands, env_default: str = "prod") -> None:
         type=positive_int,
         help="judge no window of fewer logged rows (default: min_window_rows in the settings)",
     )
+    add_json_flag(m)
     m.set_defaults(handler=monitor)
 
     c = commands.add_parser("canary", help="promote the challenger or roll it back")
@@ -335,6 +352,7 @@ def add(commands, env_default: str = "prod") -> None:
     )
     c.add_argument("--window-minutes", type=int, help="canary window (default: settings)")
     c.add_argument("--until", help="end of the window, ISO time in UTC (default now)")
+    add_json_flag(c)
     c.set_defaults(handler=canary)
 
     d = commands.add_parser(

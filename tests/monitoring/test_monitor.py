@@ -140,9 +140,23 @@ def test_mlops_monitor_end_to_end(tmp_path):
         ("age", "skew"),
     ]
     assert all(a["distance"] > a["threshold"] for a in recorded)
+    as_json = subprocess.run([*proc.args, "--json"], capture_output=True, text=True)
+    assert as_json.returncode == 3, as_json.stderr  # the same verdict, as a document
+    document = json.loads(as_json.stdout)
+    assert document["alerts"] == ["age (skew)", "age (drift)"]
+    assert document["window"] == {
+        "end": "2026-11-21T12:00:00",
+        "length": "1h",
+        "rows": 3000,
+        "previous_rows": 3000,
+        "min_rows": 2000,
+        "drift_judged": True,
+    }
+    assert len(document["results"]) == 28 and document["report"].endswith(".html")
     quiet = run(NOW - timedelta(minutes=60))  # the older window alone: nothing shifted
     assert quiet.returncode == 0, quiet.stdout + quiet.stderr
     reports = len(list(tenant.glob("reports/monitor-*.json")))
+    recorded_alerts = len(LocalAlertLog(LocalTenant(tmp_path, PROD.project_id)).alerts(NOW))
     empty = run(NOW + timedelta(days=1))
     assert empty.returncode == 6, empty.stderr  # nothing to judge, not an error
     assert empty.stderr.strip() == (
@@ -155,7 +169,7 @@ def test_mlops_monitor_end_to_end(tmp_path):
     small = run(NOW + timedelta(hours=6))
     assert small.returncode == 6 and "(1,000 rows < 2,000)" in small.stderr
     assert len(list(tenant.glob("reports/monitor-*.json"))) == reports
-    assert len(LocalAlertLog(LocalTenant(tmp_path, PROD.project_id)).alerts(NOW)) == 2
+    assert len(LocalAlertLog(LocalTenant(tmp_path, PROD.project_id)).alerts(NOW)) == recorded_alerts
     # ...unless the user lowers the minimum for this run: skew judged, drift not (no rows)
     lowered = subprocess.run([*small.args, "--min-rows", "500"], capture_output=True, text=True)
     assert lowered.returncode == 3, lowered.stderr

@@ -271,3 +271,21 @@ def _now():
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+@pytest.mark.slow
+def test_a_run_as_json_is_one_document_on_stdout_with_progress_on_stderr(tmp_path):
+    import json
+
+    proc = mlops_run(tmp_path / "ws", "--json", "--commit", "feedc0de")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    document = json.loads(proc.stdout)  # nothing else on stdout
+    assert document["decision"]["deploy"] is True and document["traffic"] == {"1": 100}
+    assert document["evaluation"]["custom"]["roc_auc"] > 0.9
+    assert "roc_curve" not in document["evaluation"]["custom"]  # figures, not plot data
+    assert Path(document["report"]).is_file() and document["cost"]["total_usd"] > 0
+    assert "ingest" in proc.stderr  # the progress a person watches
+    listed = json.loads(mlops(tmp_path / "ws", "runs", "--json").stdout)
+    assert listed[0]["run_id"] == document["run_id"] and listed[0]["commit"] == "feedc0de"
+    refused = mlops_run(tmp_path / "ws", "--json", "--wire")
+    assert refused.returncode == 2 and "with --json they are in wire.log" in refused.stderr

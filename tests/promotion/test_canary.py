@@ -1,5 +1,6 @@
 """Canary analysis: the verdict, the plan, the local figures, Cloud Monitoring, the CLI."""
 
+import json
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -130,12 +131,22 @@ def test_mlops_canary_end_to_end(tmp_path, latency, action, traffic):
             str(tmp_path),
             "--until",
             NOW.isoformat(),
+            *(["--json"] if action == "ROLLBACK" else []),  # as a script reads it
         ],
         capture_output=True,
         text=True,
     )
     assert proc.returncode == {"PROMOTE": 0, "ROLLBACK": 4, "WAIT": 5}[action], proc.stderr
-    assert f"canary v2 vs champion v1: {action}:" in proc.stdout
+    if action == "ROLLBACK":
+        verdict = json.loads(proc.stdout)
+        assert (verdict["action"], verdict["champion"], verdict["challenger"]) == (
+            "rollback",
+            "1",
+            "2",
+        )
+        assert verdict["traffic"] == traffic and "latency" in verdict["reason"]
+    else:
+        assert f"canary v2 vs champion v1: {action}:" in proc.stdout
     assert prod.endpoint.state().traffic == traffic
     aliases = {a: v.version for v in prod.registry.versions() for a in v.aliases}
     assert aliases == ({"champion": "2"} if action == "PROMOTE" else {"champion": "1"})
@@ -151,3 +162,5 @@ def test_mlops_canary_without_a_challenger_exits_6_nothing_to_judge(tmp_path):
     command = [sys.executable, "-m", "mlops.cli", "canary", "--workspace", str(tmp_path)]
     proc = subprocess.run(command, capture_output=True, text=True)
     assert proc.returncode == 6 and "no canary to judge" in proc.stderr
+    as_json = subprocess.run([*command, "--json"], capture_output=True, text=True)
+    assert as_json.returncode == 6 and as_json.stdout == ""  # the exit code says it

@@ -1,5 +1,7 @@
 """`mlops doctor` as the staging build identity, against the simulation with the stacks' IAM."""
 
+import json
+
 import pytest
 from simulated import STAGING_BUILD, mlops_as, without
 
@@ -15,6 +17,10 @@ def test_the_preflight_passes_on_a_healthy_world(cloud, env):
     methods = {e.method for e in sim.wire if e.principal == STAGING_BUILD}
     assert "cloudkms.projects.locations.keyRings.cryptoKeys.getIamPolicy" in methods
     assert all(e.status == 200 for e in sim.wire), [e.line() for e in sim.wire if e.status != 200]
+    as_json = mlops_as(sim, STAGING_BUILD, "doctor", "--env", env, "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    found = json.loads(as_json.stdout[: as_json.stdout.rindex("}") + 1])
+    assert found["env"] == env and found["problems"] == [] and found["placeholders"]
 
 
 @pytest.mark.parametrize(
@@ -47,6 +53,10 @@ def test_a_missing_grant_is_named_and_fails_without_a_traceback(
     done = mlops_as(sim, STAGING_BUILD, "doctor", "--env", env)
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"the caller lacks {named}, so the preflight cannot verify it" in done.stdout
+    as_json = mlops_as(sim, STAGING_BUILD, "doctor", "--env", env, "--json")
+    assert as_json.returncode == 1 and as_json.stdout.startswith("{")
+    problems = json.loads(as_json.stdout)["problems"]
+    assert any(f"the caller lacks {named}" in p for p in problems)
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith("mlops doctor: error: ")
 

@@ -78,3 +78,32 @@ def test_a_run_that_never_decided_says_so():
     assert outcome_lines(run_steps({"r": context({"ingest": {}})}, "r1"), {}, {}) == [
         "  decision : none recorded (the run stopped before decide)"
     ]
+
+
+def test_the_simulated_run_as_json_counts_its_calls_and_points_at_its_files(tmp_path):
+    from simulation.run import SimulatedRun
+    from simulation.wire import Check, WireEntry
+
+    allowed = Check("aiplatform.pipelineJobs.create", "projects/s", True, "roles/aiplatform.user")
+    denied = Check("storage.objects.create", "b/o", False, "no binding")
+    wire = [
+        WireEntry(1, 0.0, "build@s", "POST", "/p", "pipelineJobs.create", 200, [allowed]),
+        WireEntry(2, 0.1, "planner@s", "POST", "/o", "objects.insert", 403, [denied]),
+        WireEntry(3, 0.2, None, "GET", "/token", "metadata.token", 200),
+    ]
+    steps = {"decide": DECIDE}
+    run = SimulatedRun(
+        "PIPELINE_STATE_SUCCEEDED", 12.3456, wire, tmp_path, "", {}, [], None, "r1", steps
+    )
+    assert run.as_json() == {
+        "state": "PIPELINE_STATE_SUCCEEDED",
+        "run_id": "r1",
+        "wall_seconds": 12.346,
+        "steps": steps,
+        "report": None,
+        "requests": 3,
+        "iam_checked": 2,
+        "denied": 1,
+        "wire_log": str(tmp_path / "wire.log"),
+        "task_logs": str(tmp_path / "pipelines"),
+    }
