@@ -1,8 +1,9 @@
 """`mlops`: one entry point for the platform's jobs.
 
 The top of the stack, imported by nothing: the subcommands live in mlops/commands/ (model,
-infra, pipeline, serving, runs), each registering its parsers and handlers; they parse and print,
-and leave the work to the packages below. User mistakes (UserError) print one line and
+infra, pipeline, serving, runs, simulate, shell), each registering its parsers and handlers;
+they parse and print, and leave the work to the packages below; guide.py gives each its
+description and examples. User mistakes (UserError) print one line and
 exit non-zero, without a traceback.
 """
 
