@@ -33,6 +33,7 @@ from trainer.hyperparameters import Hyperparameters  # noqa: E402
 from trainer.model import train  # noqa: E402
 
 ROWS, PASSES = 1000, 5
+EXPLAINED = 100  # rows explained per pass (TreeSHAP over every tree: slower than scoring)
 
 
 def main() -> None:
@@ -51,7 +52,10 @@ def main() -> None:
             f"{took:.1f} s (convert + verify); {parity.reason}"
         )
         app = FastAPI()
-        device = DeviceModel("bench", Path(folder) / ondevice.ONNX_FILE, model.threshold)
+        device = DeviceModel(
+            "bench", Path(folder) / ondevice.ONNX_FILE, model.threshold, booster=model.booster
+        )
+        trees_bytes = len(device.trees_json)
         add_device_app(app, lambda: device, REPO_ROOT / "node_modules/onnxruntime-web/dist")
         server = uvicorn.Server(uvicorn.Config(app, port=8977, log_level="error"))
         threading.Thread(target=server.run, daemon=True).start()
@@ -81,6 +85,19 @@ def main() -> None:
                 result = driver.execute_async_script(script, payload)
                 per_row.append(result["ms"] / ROWS)
                 scored = np.array(result["probabilities"])
+            explain = """
+                const [rows, done] = arguments;
+                (async () => {
+                  const trees = await (await fetch("trees.json")).json();
+                  const t = performance.now();
+                  for (const r of rows)
+                    window.censusContributions(trees, Float64Array.from(r, (v) => v ?? NaN));
+                  done({ms: performance.now() - t});
+                })();"""
+            explained = [
+                driver.execute_async_script(explain, payload[:EXPLAINED])["ms"] / EXPLAINED
+                for _ in range(3)
+            ]
         finally:
             driver.quit()
             server.should_exit = True
@@ -90,9 +107,15 @@ def main() -> None:
         f"{statistics.median(per_row):.3f} ms per row over {PASSES} passes; largest difference "
         f"from LightGBM {largest:.2g}"
     )
+    print(
+        f"explanation (TreeSHAP in the page, {EXPLAINED} rows): median "
+        f"{statistics.median(explained):.1f} ms per row; trees.json {trees_bytes / 1e6:.2f} MB"
+    )
     record(
         "ondevice",
         {
+            "trees_mb": round(trees_bytes / 1e6, 2),
+            "explain_ms_per_row": round(statistics.median(explained), 1),
             "onnx_mb": round(onnx_bytes / 1e6, 2),
             "export_s": round(took, 1),
             "browser_ms_per_row": round(statistics.median(per_row), 3),

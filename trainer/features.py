@@ -33,3 +33,22 @@ def encode(frame: pd.DataFrame) -> np.ndarray:
 def labels(frame: pd.DataFrame) -> np.ndarray:
     """1 for >50K, 0 for <=50K."""
     return (frame[schema.LABEL].astype(str) == schema.POSITIVE_CLASS).to_numpy(dtype=np.int8)
+
+
+def typical(frame: pd.DataFrame) -> dict[str, float | int | str | None]:
+    """A typical row of `frame`: each numeric feature's median (whole when the feature's
+    values are), each categorical one's most frequent category. The on-device app's
+    defaults; recorded in the model's metadata at training."""
+    row: dict[str, float | int | str | None] = {}
+    for feature in schema.FEATURES:
+        column = frame[feature.name].dropna()
+        if column.empty:
+            row[feature.name] = None
+        elif feature.is_categorical:
+            row[feature.name] = str(column.astype(str).value_counts().index[0])
+        else:
+            values = pd.to_numeric(column, errors="coerce").dropna()
+            median = float(values.median())
+            whole = bool((values == values.round()).all())
+            row[feature.name] = round(median) if whole else median
+    return row

@@ -147,6 +147,7 @@ def train(
         "hyperparameters": hyperparameters.model_dump(),
         "libraries": library_versions(),
         "training_data": {"sha256": data_sha256, "rows": len(frame)},
+        "typical": features.typical(frame),  # the on-device app's defaults
     }
     return CensusModel(booster=booster, metadata=metadata)
 

@@ -101,6 +101,7 @@ def test_the_page_predicts_offline_what_the_server_predicts(tmp_path, browser):
         assert browser.find_element(By.ID, "status").get_attribute("data-ready") == "true", (
             browser.find_element(By.ID, "status").text
         )
+        typical = see_a_typical_person_explained_and_confirmed_by_the_server(browser, tmp_path)
     finally:
         server_process.stop(proc)
     with pytest.raises(httpx.ConnectError):  # from here on the page has no server
@@ -123,3 +124,57 @@ def test_the_page_predicts_offline_what_the_server_predicts(tmp_path, browser):
     differences = [abs(p - s["probability"]) for (p, _), s in zip(on_page, served, strict=True)]
     assert max(differences) < 1e-5, differences
     assert [label for _, label in on_page] == [s["label"] for s in served]
+    assert browser.find_element(By.ID, "server").text == (
+        "server not reachable: predicted on this device only"
+    )
+    # a value the server would refuse is refused here too, in the server's words
+    fill(browser, {**typical, "age": -5, "hours_per_week": 200})
+    before = browser.find_element(By.ID, "rows").text
+    browser.find_element(By.ID, "predict").click()
+    WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#problems li"))
+    problems = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#problems li")]
+    assert problems == [
+        "field age is -5, outside the plausible range 0 to 120",
+        "field hours_per_week is 200, outside the plausible range 0 to 168",
+    ]
+    assert browser.find_element(By.ID, "probability").text == "-"
+    assert browser.find_element(By.ID, "rows").text == before  # nothing predicted
+    assert "bad" in browser.find_element(By.ID, "f-age").get_attribute("class")
+
+
+def see_a_typical_person_explained_and_confirmed_by_the_server(driver, workspace) -> dict:
+    """The form as a person first sees it: labelled fields holding the training data's
+    typical row; predicted, explained by the model's own contributions, the server asked."""
+    import pandas as pd
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from trainer import features, schema
+    from trainer.model import CensusModel
+
+    model = CensusModel.load(workspace / "trained")
+    typical = model.metadata["typical"]
+    label = driver.find_element(By.CSS_SELECTOR, "label[for=f-age]").text
+    assert label.startswith("Age (years)") and "age: 0 to 120" in label
+    assert (
+        "Country of birth"
+        in driver.find_element(By.CSS_SELECTOR, "label[for=f-native_country]").text
+    )
+    shown = {
+        name: driver.find_element(By.ID, f"f-{name}").get_attribute("value") for name in typical
+    }
+    assert shown == {k: "" if v is None else str(v) for k, v in typical.items()}
+    driver.find_element(By.ID, "predict").click()
+    WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "server").text)
+    assert driver.find_element(By.ID, "server").text.startswith("the server agrees: P = ")
+    listed = [
+        row.get_attribute("data-feature")
+        for row in driver.find_elements(By.CSS_SELECTOR, "#contributions tr")
+    ]
+    matrix = features.encode(pd.DataFrame([typical]))
+    phi = model.booster.predict(matrix, pred_contrib=True)[0][:-1]
+    names = list(schema.FEATURE_NAMES)
+    largest = sorted(range(len(names)), key=lambda j: -abs(phi[j]))[:5]
+    assert listed == [names[j] for j in largest]  # the five LightGBM says moved it most
+    assert "add up to" in driver.find_element(By.ID, "why").text
+    return typical

@@ -32,11 +32,37 @@ def test_the_page_the_runtime_and_the_model(tmp_path):
     assert [f["name"] for f in meta["features"]] == list(schema.FEATURE_NAMES)
     workclass = next(f for f in meta["features"] if f["name"] == "workclass")
     assert workclass["categories"] == list(schema.FEATURES[1].categories)
+    age = meta["features"][0]
+    assert (age["title"], age["range"], age["range_text"]) == ("Age (years)", [0, 120], "0 to 120")
+    assert "typical" not in age and meta["explains"] is False  # a model without either
+    assert c.get("/app/trees.json").status_code == 404
+    assert c.get("/app/explain.js").headers["content-type"].startswith("text/javascript")
+    assert c.get("/app/evil.js").status_code == 404  # only the page's own scripts
+
+
+def test_a_trained_model_gives_its_typical_row_and_its_trees(tmp_path):
+    from serving_fixtures import save_small_model
+
+    from trainer.model import CensusModel
+
+    trained = CensusModel.load(save_small_model(tmp_path / "m"))
+    (tmp_path / "model.onnx").write_bytes(b"onnx")
+    model = DeviceModel(
+        "5", tmp_path / "model.onnx", 0.5, trained.metadata["typical"], trained.booster
+    )
+    c = client(lambda: model, tmp_path)
+    meta = c.get("/app/model.json").json()
+    typical = {f["name"]: f.get("typical") for f in meta["features"]}
+    assert typical == trained.metadata["typical"] and meta["explains"] is True
+    assert isinstance(typical["age"], int) and typical["sex"] in ("Male", "Female")
+    trees = c.get("/app/trees.json")
+    assert trees.headers["x-model-version"] == "5"
+    assert len(trees.json()["trees"]) == trained.booster.num_trees()
 
 
 def test_no_on_device_model_says_why(tmp_path):
     c = client(lambda: "version 1 has no on-device model (deployed before ONNX export)", tmp_path)
-    for path in ("/app/model.json", "/app/model.onnx"):
+    for path in ("/app/model.json", "/app/model.onnx", "/app/trees.json"):
         reply = c.get(path)
         assert (
             reply.status_code == 503 and "version 1 has no on-device model" in reply.json()["error"]

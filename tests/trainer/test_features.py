@@ -34,3 +34,19 @@ def test_labels(census_test):
 
 def feature(name: str) -> schema.Feature:
     return next(f for f in schema.FEATURES if f.name == name)
+
+
+def test_the_typical_row_is_the_median_and_the_most_frequent_value():
+    from trainer import loader
+
+    frame = loader.load_census(split="train").frame
+    typical = features.typical(frame)
+    assert typical["age"] == int(frame["age"].median()) and isinstance(typical["age"], int)
+    assert typical["sex"] == frame["sex"].value_counts().index[0] == "Male"
+    assert typical["capital_gain"] == 0 and typical["hours_per_week"] == 40
+    odd = frame.head(4).copy()
+    odd["age"] = [20.5, 21.0, 22.0, 23.0]  # not whole: the median as it is
+    odd["workclass"] = None  # nothing known: no default
+    odd["hours_per_week"] = [np.nan, 30, 40, np.nan]  # missing values left out
+    row = features.typical(pd.DataFrame(odd))
+    assert (row["age"], row["workclass"], row["hours_per_week"]) == (21.5, None, 35)
