@@ -66,8 +66,8 @@ GUIDE: dict[str, tuple[str, list[str]]] = {
     ),
     "serve": (
         "Serve the local prod endpoint with Vertex AI's container contract (/predict, /health, "
-        "traffic split between versions), logging every request; the on-device app is at "
-        "/app/. Exit 7 when the port is taken.",
+        "traffic split between versions), logging every request; the dashboard is at / and "
+        "the on-device app at /app/. Exit 7 when the port is taken.",
         ["mlops serve", "mlops serve --port 8081"],
     ),
     "monitor": (

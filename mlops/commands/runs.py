@@ -129,9 +129,7 @@ def lineage(args: argparse.Namespace) -> int:
             f"no version {args.version!r} in the local prod registry (versions: {known})"
         )
     recorded = _records(args)
-    run = next((r for r in recorded if str(r.get("deploy", "version")) == version.version), None)
-    if run is None:
-        run = next((r for r in recorded if r.run_id == version.labels.get("run")), None)
+    run = runs.run_of(version.version, version.labels, recorded)
     # alerts from the run that deployed it on (a version never recorded: all of them)
     since = run.started if run is not None else datetime.min.replace(tzinfo=UTC)
     alerts = wiring.alert_log(args.workspace, tenants).alerts(since)

@@ -42,6 +42,7 @@ def serve(args: argparse.Namespace) -> int:
     from adapters import wiring
     from serving.app import UVICORN_OPTIONS, create_app
     from serving.contract import ServerConfig
+    from serving.dashboard import add_dashboard
     from serving.device_app import add_device_app, serving_device_model
     from serving.models import TrafficRouter
     from settings import REPO_ROOT
@@ -63,11 +64,12 @@ def serve(args: argparse.Namespace) -> int:
     app = create_app(router, config, log)
     ort_dir = REPO_ROOT / "node_modules" / "onnxruntime-web" / "dist"
     add_device_app(app, serving_device_model(prod.endpoint, prod.registry), ort_dir)
+    add_dashboard(app, _dashboard_sources(args, prod, tenant, tenants))
     print(
         f"serving the local {args.env} endpoint on http://{args.host}:{port}"
         f"{config.predict_route} (health {config.health_route}); traffic "
-        f"{router.versions()}; request log {tenant.request_log_path}; on-device app "
-        f"http://{args.host}:{port}/app/",
+        f"{router.versions()}; request log {tenant.request_log_path}; dashboard "
+        f"http://{args.host}:{port}/; on-device app http://{args.host}:{port}/app/",
         flush=True,
     )
     server = _server_class()(
@@ -80,6 +82,29 @@ def serve(args: argparse.Namespace) -> int:
         stopped = f" (stopped by {', '.join(server.stopped_by)})" if server.stopped_by else ""
         print(f"request log: {log.written:,} rows written{stopped}", flush=True)
     return 0
+
+
+def _dashboard_sources(args: argparse.Namespace, prod, tenant, tenants):
+    """What the dashboard reads: prod's endpoint and registry, staging's run records and
+    candidates, the alerts and the reports, all in the local workspace."""
+    from adapters import wiring
+    from kernel.workspace import run_in_progress, workspace_root
+    from serving.dashboard import Sources
+
+    root = workspace_root(args.workspace)
+    staging = wiring.open_staging("local", str(root), tenants)
+    return Sources(
+        env=args.env,
+        workspace=root,
+        reports=root / "reports",
+        monitor_reports=tenant.path / "reports",
+        endpoint=prod.endpoint,
+        registry=prod.registry,
+        run_log=staging.runs,
+        storage=staging.storage,
+        alerts=wiring.alert_log(args.workspace, tenants),
+        running=lambda: run_in_progress(root) is not None,
+    )
 
 
 class PortInUse(UserError):

@@ -18,6 +18,23 @@ from promotion.ports import StepRecord
 # The order a run's steps happen in; "run" is the runner's own record (durations, cost).
 STEP_ORDER = (*STEP_NAMES, "run")
 
+# Which step's output each step reads (pipelines/pipeline.py; tests/pipelines/test_compile.py
+# holds the compiled pipeline to it): the DAG the dashboard draws.
+STEP_EDGES = (
+    ("ingest", "validate"),
+    ("validate", "train"),
+    ("validate", "automl"),
+    ("train", "evaluate"),
+    ("automl", "evaluate"),
+    ("train", "export"),
+    ("automl", "export"),
+    ("evaluate", "decide"),
+    ("export", "decide"),
+    ("decide", "approve"),
+    ("decide", "deploy"),
+    ("deploy", "monitor"),
+)
+
 # What `compare` puts side by side, in reading order: (section, step, key in its facts).
 SECTIONS = (
     ("parameters", "ingest", "commit"),
@@ -191,6 +208,41 @@ def summary_row(run: Run, short_id: str | None = None, is_running: bool = False)
         "version": run.get("deploy", "version"),
         "cost_usd": run.get("run", "cost_usd"),
     }
+
+
+def step_status(run: Run, is_running: bool = False) -> dict[str, str]:
+    """Each step's status in `run`: succeeded, failed, skipped (another trainer, another
+    promotion mode, or a decision not to deploy), running (the step after the last one done,
+    while the run holds the lock) or not run."""
+    done = set(run.get("run", "durations") or {}) | set(run.steps)
+    trainer = (run.get("ingest", "parameters") or {}).get("trainer", "custom")
+    skipped = {"custom": {"automl"}, "automl": {"train"}}.get(trainer, set())
+    if "decide" in run.steps:
+        if not run.get("decide", "deploy"):
+            skipped |= {"approve", "deploy", "monitor"}
+        else:
+            skipped |= {"deploy", "monitor"} if "approve" in run.steps else {"approve"}
+    status = {}
+    for step in STEP_NAMES:
+        if step == run.failed_step:
+            status[step] = "failed"
+        elif step in skipped:
+            status[step] = "skipped"
+        elif step in done:
+            status[step] = "succeeded"
+        else:
+            status[step] = "not run"
+    if is_running:
+        waiting = [s for s in STEP_NAMES if status[s] == "not run"]
+        if waiting:
+            status[waiting[0]] = "running"
+    return status
+
+
+def run_of(version: str, labels: dict[str, str], recorded: list[Run]) -> Run | None:
+    """The run that deployed `version` (its deploy record), else the run its labels name."""
+    run = next((r for r in recorded if str(r.get("deploy", "version")) == version), None)
+    return run or next((r for r in recorded if r.run_id == labels.get("run")), None)
 
 
 def _status(run: Run) -> str:

@@ -286,3 +286,42 @@ def test_no_task_is_ever_served_from_the_cache(vertex):
         if name.startswith("condition"):
             continue
         assert task.get("cachingOptions", {}).get("enableCache") is not True, name
+
+
+@pytest.mark.parametrize("promotion", ["canary", "approval"])
+def test_the_dashboards_dag_is_the_compiled_pipelines(tmp_path, promotion):
+    """runs.STEP_EDGES (what the dashboard draws) is the transitive reduction of what each
+    compiled task waits for or reads, in either promotion mode."""
+    import re
+
+    from promotion.domain.runs import STEP_EDGES
+
+    out = tmp_path / "local.yaml"
+    args = ["compile", "--target", "local", "--output", str(out)]
+    assert main([*args, "--param", f"tenants.promotion={promotion}"]) == 0
+    spec = yaml.safe_load(out.read_text())
+    steps = {name: task for name, (_, task) in everywhere(spec).items() if "condition" not in name}
+    needs = {
+        name: (
+            set(task.get("dependentTasks", []))
+            | set(re.findall(r'"producerTask": "([\w-]+)"', json.dumps(task.get("inputs", {}))))
+            | set(re.findall(r"pipelinechannel--([a-z]+)-", json.dumps(task.get("inputs", {}))))
+        )
+        & set(steps)
+        for name, task in steps.items()
+    }
+
+    def reaches(a: str, b: str, skip: tuple[str, str]) -> bool:
+        todo = [a]
+        while todo:
+            node = todo.pop()
+            for later in (n for n, before in needs.items() if node in before):
+                if (node, later) != skip and (later == b or reaches(later, b, skip)):
+                    return True
+        return False
+
+    edges = {(a, b) for b, before in needs.items() for a in before}
+    reduced = {(a, b) for a, b in edges if not reaches(a, b, skip=(a, b))}
+    drawn = {(a, b) for a, b in STEP_EDGES if a in steps and b in steps}
+    assert reduced == drawn
+    assert ("decide", "approve" if promotion == "approval" else "deploy") in drawn

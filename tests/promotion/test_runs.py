@@ -224,3 +224,29 @@ def test_with_two_challengers_each_is_recorded_and_the_chosen_one_is_shown():
     assert runs.chosen_facts(run)["metrics"] == {"roc_auc": 0.94}
     row = runs.summary_row(run)
     assert (row["roc_auc"], row["trainer"]) == (0.94, "automl-stand-in (FLAML 2.7.0)")
+
+
+def test_each_steps_status_in_a_run():
+    done = runs.merge(RECORDS)[2]  # run-a: deployed, custom trainer (no trainer recorded)
+    status = runs.step_status(done)
+    assert status["ingest"] == status["decide"] == status["deploy"] == "succeeded"
+    assert status["automl"] == "skipped" and status["approve"] == "skipped"
+    assert status["train"] == "not run"  # the runner's durations were not recorded
+    failed = runs.merge(
+        [record("f", "run", 0, status="failed", failed_step="ingest", durations={})]
+    )[0]
+    assert runs.step_status(failed)["ingest"] == "failed"
+    assert runs.step_status(failed)["validate"] == "not run"
+    kept = runs.merge([*RECORDS[5:9]])[0]  # run-b: kept the champion
+    assert {runs.step_status(kept)[s] for s in ("approve", "deploy", "monitor")} == {"skipped"}
+    going = runs.merge([record("g", "ingest", 0, **ingest())])[0]
+    assert runs.step_status(going, is_running=True)["validate"] == "running"
+    both = record("h", "ingest", 0, **{**ingest(), "parameters": {"trainer": "automl"}})
+    assert runs.step_status(runs.merge([both])[0])["train"] == "skipped"
+
+
+def test_the_run_of_a_version_is_the_one_that_deployed_it_else_the_one_its_labels_name():
+    merged = runs.merge(RECORDS)
+    assert runs.run_of("4", {}, merged).run_id == "run-a"
+    assert runs.run_of("7", {"run": "run-b"}, merged).run_id == "run-b"
+    assert runs.run_of("7", {"run": "gone"}, merged) is None
