@@ -135,7 +135,10 @@ class Choosing:
 
 
 def test_a_broken_version_and_an_unexpected_error_are_logged_as_500s(tmp_path):
-    log = RequestLog(tmp_path / "log")
+    from kernel.workspace import LocalTenant
+
+    tenant = LocalTenant(tmp_path, "census-ml-prod")
+    log = RequestLog(tenant.request_log_path)
     client = TestClient(
         create_app(Choosing(Deployed("9", Broken())), ServerConfig(), log),
         raise_server_exceptions=False,
@@ -147,10 +150,24 @@ def test_a_broken_version_and_an_unexpected_error_are_logged_as_500s(tmp_path):
     reply = TestClient(app, raise_server_exceptions=False).post("/predict", content=body())
     assert reply.status_code == 500
     assert reply.json()["error"] == "internal error: OSError: 'state file unreadable'"
+    deep = b'{"instances": [' + b"[" * 300 + b"]" * 300 + b"]}"  # a client's body: a 400
+    assert TestClient(app).post("/predict", content=deep).status_code == 400
     assert logged(log) == [
         (500, "9", "version 9 failed: RuntimeError: 'weights missing'"),
         (500, None, "internal error: OSError: 'state file unreadable'"),
+        (400, None, "JSON nested deeper than 254 levels"),
     ]
+    # what the canary judges a version by: the version's own 500, never a request that
+    # failed before a version was chosen (a client's body, the server's state)
+    from datetime import UTC, datetime, timedelta
+
+    from adapters.local.monitoring import LocalServingFigures
+
+    now = datetime.now(UTC).replace(tzinfo=None)  # the log keeps naive UTC
+    figures = LocalServingFigures(tenant).version_stats(
+        now - timedelta(days=1), now + timedelta(days=1)
+    )
+    assert {v: (s.requests, s.errors) for v, s in figures.items()} == {"9": (1, 1)}
 
 
 def test_a_log_that_cannot_be_written_turns_health_red_and_refuses_when_full(tmp_path, monkeypatch):

@@ -43,12 +43,32 @@ def test_config_from_the_vertex_environment():
         (b'{"instances": {"age": 3}}', 400, '"instances" must be a list'),
         (b'{"instances": []}', 400, '"instances" is empty'),
         (b'{"instances": [1, 2, 3]}', 413, "3 instances; at most 2 per request"),
+        # nested past the limit: a 400 naming it, before the duplicate-key guard recurses
+        (b'{"instances": [' + b"[" * 253 + b"]" * 253 + b"]}", 400, "nested deeper than 254"),
+        (b"[" * 1025 + b"]" * 1025, 400, "JSON nested deeper than 254 levels"),
+        (
+            b'{"instances": [' + b"[" * 999 + b'{"a": 1, "a": 2}' + b"]" * 999 + b"]}",
+            400,
+            "nested deeper than 254",
+        ),  # a repeat too: Python's json would recurse past 1,000
     ],
 )
 def test_bad_bodies(body, status, message):
     with pytest.raises(BadRequest, match=message) as info:
         parse_body(body, max_instances=2)
     assert info.value.status == status
+
+
+def test_the_deepest_body_allowed_is_parsed():
+    body = b'{"instances": [' + b"[" * 252 + b"]" * 252 + b"]}"  # 254 levels in all
+    assert parse_body(body, max_instances=2) == [_nested(251)]
+
+
+def _nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
 
 
 @pytest.mark.parametrize(
