@@ -110,3 +110,20 @@ def kill_leftovers() -> None:
     for proc in _started:
         if proc.poll() is None:
             kill(proc)
+
+
+def mlops_serve(workspace: Path, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """`mlops serve` on a free loopback port over `workspace`, ready: (process, base URL).
+    Compiled trees off unless `env` says otherwise (their background compile is not what
+    these tests are about)."""
+    import sys
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "mlops.cli", "serve", "--workspace", str(workspace)]
+    proc = start(
+        [*command, "--port", str(port)],
+        {"MLOPS_COMPILED_TREES": "off", **(env or {})},
+        f"{url}/health",
+    )
+    return proc, url

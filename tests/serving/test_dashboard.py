@@ -53,14 +53,7 @@ def workspace(tmp_path_factory):
 def page(workspace):
     if browser_helper.missing():
         pytest.fail(browser_helper.missing())
-    port = server_process.free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = server_process.start(
-        [sys.executable, "-m", "mlops.cli", "serve", "--workspace", str(workspace),
-         "--port", str(port)],
-        {"MLOPS_COMPILED_TREES": "off"},
-        f"{url}/health",
-    )  # fmt: skip
+    proc, url = server_process.mlops_serve(workspace)
     driver = browser_helper.chromium()
     try:
         yield driver, url

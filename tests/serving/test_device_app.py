@@ -3,7 +3,6 @@ through chromedriver) loads `mlops serve`'s /app/, the server is stopped, and th
 predicts rows of the test split with onnxruntime-web as the server did (docs/ondevice.md)."""
 
 import json
-import sys
 
 import browser as browser_helper
 import pytest
@@ -81,14 +80,7 @@ def test_the_page_predicts_offline_what_the_server_predicts(tmp_path, browser):
     instances = predict.frame_to_instances(loader.load_census(split="test").frame.head(400))
     rows = [i for i in instances if None in i.values()][:4] + instances[: ROWS - 4]
     assert any(None in row.values() for row in rows)  # missing values reach the page too
-    port = server_process.free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = server_process.start(
-        [sys.executable, "-m", "mlops.cli", "serve", "--workspace", str(tmp_path),
-         "--port", str(port)],
-        {"MLOPS_COMPILED_TREES": "off"},
-        f"{url}/health",
-    )  # fmt: skip
+    proc, url = server_process.mlops_serve(tmp_path)
     try:
         served = httpx.post(f"{url}/predict", json={"instances": rows}).json()["predictions"]
         browser.get(f"{url}/app/")

@@ -4,7 +4,6 @@ depth, size, type, escape and encoding, in every place a body has, sent to a run
 the request log (docs/reliability.md, "Hostile bodies")."""
 
 import json
-import sys
 
 import httpx
 import pytest
@@ -21,14 +20,7 @@ pytestmark = pytest.mark.slow  # a real server process
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     workspace = serving_workspace(tmp_path_factory.mktemp("hostile"))
-    port = server_process.free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = server_process.start(
-        [sys.executable, "-m", "mlops.cli", "serve", "--workspace", str(workspace),
-         "--port", str(port)],
-        {"MLOPS_COMPILED_TREES": "off"},
-        f"{url}/health",
-    )  # fmt: skip
+    proc, url = server_process.mlops_serve(workspace)
     with httpx.Client(base_url=url, timeout=30) as client:
         yield client, workspace
     server_process.stop(proc)
