@@ -16,6 +16,7 @@ from kernel import gcp
 from kernel.errors import Failed, UserError
 from kernel.names import PIPELINE_NAME, STEP_NAMES, label_value
 from kernel.uris import split
+from pipelines import summary
 from pipelines.params import PipelineParams
 from settings import Platform
 
@@ -163,7 +164,26 @@ def submit(
             raise RunFailed(failure_of(job.name, job.state.name, shown))
         log(f"pipeline run {job.name} succeeded")
         record_cost(platform, env, shown, log)
+        for line in outcome(platform, env, job.name.rsplit("/", 1)[-1]):
+            log(line)
     return job.name
+
+
+def outcome(platform: Platform, env: str, run_id: str) -> list[str]:
+    """What the run's steps recorded in its Experiments run, as every run's summary says it
+    (pipelines.summary), with the endpoint's split after its deploy; as the submitter."""
+    from promotion.domain import runs
+    from settings import tenants_for
+
+    staging = wiring.open_staging("vertex", "", tenants_for(platform, env, local=False))
+    found = [r for r in runs.merge(staging.runs.records()) if r.run_id == run_id]
+    if not found:
+        return ["  decision : the run recorded nothing in Vertex AI Experiments"]
+    steps = found[0].steps
+    lines = summary.run_lines(steps)
+    if "traffic" in steps.get("deploy", {}):
+        lines.append(summary.traffic_line(steps["deploy"]["traffic"]) + " (after its deploy)")
+    return lines
 
 
 def job_dict(job) -> dict:

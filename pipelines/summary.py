@@ -60,3 +60,30 @@ def evaluation_lines(evaluation: dict[str, dict], chosen: str) -> list[str]:
     lines = challenger_lines(evaluation, chosen)
     gaps = evaluation.get(chosen, {}).get("slice_accuracy_gap")
     return [*lines, slices_line(gaps, chosen)] if gaps else lines
+
+
+def run_lines(steps: dict[str, dict[str, Any]]) -> list[str]:
+    """What a run's steps recorded (its Vertex AI Experiments run, or the local run log), as
+    the summary says it: the decision, every challenger's metrics and the chosen one's
+    slices, the approval or the deploy and its smoke test."""
+    decide = steps.get("decide")
+    if decide is None:
+        return ["  decision : none recorded (the run stopped before decide)"]
+    chosen = decide.get("trainer", "custom")
+    lines = [decision_line(decide)]
+    if "evaluate" in steps:
+        lines += evaluation_lines(evaluation_of(steps["evaluate"], chosen), chosen)
+    approve = steps.get("approve")
+    if approve:
+        where = approve.get("announced") or "nowhere: deploy it with mlops deploy"
+        lines.append(f"  approved : {approve['candidate_uri']}; announced on {where}")
+    deploy = steps.get("deploy")
+    if deploy:
+        lines.append(f"  deployed : version {deploy['version']}; smoke test {deploy['smoke']}")
+    return lines
+
+
+def traffic_line(traffic: dict[str, int]) -> str:
+    """The endpoint's split, in version order."""
+    split = sorted(traffic.items(), key=lambda kv: int(kv[0]))
+    return "  endpoint : " + (", ".join(f"v{v} {p}%" for v, p in split if p) or "no traffic")

@@ -239,24 +239,11 @@ def run_steps(contexts: dict[str, dict], run_id: str) -> dict[str, dict]:
 
 
 def outcome_lines(steps: dict[str, dict], endpoints: dict, models: dict) -> list[str]:
-    """What a local run says of itself, said of this one (pipelines.summary): the decision,
-    every challenger's metrics and the chosen one's slices, the deploy and its smoke test,
-    the endpoint's traffic by version and the registry's aliases."""
-    decide = steps.get("decide")
-    if decide is None:
-        return ["  decision : none recorded (the run stopped before decide)"]
-    chosen = decide.get("trainer", "custom")
-    lines = [summary.decision_line(decide)]
-    if "evaluate" in steps:
-        lines += summary.evaluation_lines(summary.evaluation_of(steps["evaluate"], chosen), chosen)
-    approve = steps.get("approve")
-    if approve:
-        where = approve.get("announced") or "nowhere: deploy it with mlops deploy"
-        lines.append(f"  approved : {approve['candidate_uri']}; announced on {where}")
-    deploy = steps.get("deploy")
-    if deploy:
-        lines.append(f"  deployed : version {deploy['version']}; smoke test {deploy['smoke']}")
-    lines.extend(prod_lines(endpoints, models))
+    """What a local run says of itself, said of this one (pipelines.summary), with the
+    endpoint's traffic by version and the registry's aliases as the cloud holds them."""
+    lines = summary.run_lines(steps)
+    if "decide" in steps:
+        lines.extend(prod_lines(endpoints, models))
     return lines
 
 

@@ -43,6 +43,14 @@ def test_automl_trains_predicts_and_is_exported_as_the_identities_that_run_it(au
     p, outcome = automl_won
     assert outcome.state == "PIPELINE_STATE_SUCCEEDED", outcome.submit_output[-3000:]
     assert outcome.outcome[0].startswith("  decision : DEPLOY (automl): passes every bar")
+    # `mlops submit --wait` says the same of the run, read as the submitter from the run's
+    # Experiments run (census-build@staging, under the stacks' IAM)
+    said = outcome.submit_output
+    assert "  decision : DEPLOY (automl): passes every bar" in said
+    assert (
+        "   *automl  accuracy 0.8" in said and "  deployed : version 1; smoke test passed" in said
+    )
+    assert "  endpoint : v1 100% (after its deploy)" in said
     for method in ("datasets.create", "trainingPipelines.create", "trainingPipelines.get",
                    "batchPredictionJobs.create", "models.export"):  # fmt: skip
         assert made_by(p, f"{M}.{method}") == {PIPELINE}, method

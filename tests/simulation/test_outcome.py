@@ -107,3 +107,10 @@ def test_the_simulated_run_as_json_counts_its_calls_and_points_at_its_files(tmp_
         "wire_log": str(tmp_path / "wire.log"),
         "task_logs": str(tmp_path / "pipelines"),
     }
+
+
+def test_the_traffic_line_is_in_version_order_and_leaves_out_empty_shares():
+    from pipelines.summary import traffic_line
+
+    assert traffic_line({"10": 10, "9": 90, "8": 0}) == "  endpoint : v9 90%, v10 10%"
+    assert traffic_line({}) == "  endpoint : no traffic"
