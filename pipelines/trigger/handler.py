@@ -4,11 +4,13 @@ The message (Pub/Sub data, JSON): {"parameters": {...}, "reason": "..."}, the pa
 by group ({"bars": {"min_roc_auc": 0.93}}) or dotted ({"bars.min_roc_auc": 0.93}); or a
 Cloud Logging entry prod's sink routes here: a Model Monitoring anomaly asks for a run with
 the template's defaults (`from_anomaly_log`).
-Only run-level knobs may be overridden (data, training, bars, the canary share), each onto
-the defaults of the template the run will use (the latest one the staging build published,
+Only run-level knobs may be overridden (data, training, and the bars made stricter), each
+onto the defaults of the template the run will use (the latest one the staging build published,
 with its commit-pinned images and compiled-in tenants); projects, keys, identities and
 buckets are never a message's to set, so a publisher cannot redirect a run, and neither is
-`commit`: the run's labels and lineage name the commit its template was built from. The
+`commit`: the run's labels and lineage name the commit its template was built from. A
+message can never loosen a bar (a retraining that lowers min_roc_auc to 0 would deploy any
+model) nor set the rollout (a canary share of 100 sends all of prod's traffic to it). The
 template is read once: the job is created from the very template whose defaults it used,
 even if a newer one is published meanwhile. An unknown, forbidden or ill-typed parameter is
 an error and starts nothing.
@@ -27,9 +29,12 @@ from pipelines import params as pipeline_params
 from pipelines import submit
 from settings import Platform, tenants_for
 
-# Whole groups a message may set, and single fields of the others.
+# Whole groups a message may set, and single fields of the others (none: the rollout, the
+# canary share with it, is the settings').
 OVERRIDABLE_GROUPS = frozenset({"data", "training", "bars"})
-OVERRIDABLE = frozenset({"rollout.canary_percent", "rollout.versions_kept"})
+OVERRIDABLE: frozenset[str] = frozenset()
+# Each bar, and which way is stricter: a message may move a bar only that way.
+STRICTER = {"min_roc_auc": 1, "min_accuracy": 1, "champion_margin": 1, "max_slice_gap": -1}
 
 
 class BadMessage(ValueError):
@@ -114,6 +119,21 @@ def overrides(body: dict) -> dict:
     return given
 
 
+def loosened(template_bars: dict, given: dict) -> list[str]:
+    """The bars a message would loosen from the template's own (pure): each named with both
+    values; a bar may only be made stricter."""
+    found = []
+    for name, direction in STRICTER.items():
+        key = f"bars.{name}"
+        if key not in given or not isinstance(given[key], int | float):
+            continue  # absent, or ill-typed (the parameters' validation names it)
+        value, own = given[key], template_bars[name]
+        if (value - own) * direction < 0:
+            way = "lower" if direction > 0 else "higher"
+            found.append(f"{key} {value} is {way} than the template's {own}")
+    return found
+
+
 def build_job(
     event_data: dict,
     platform: Platform,
@@ -132,9 +152,13 @@ def build_job(
     try:
         pipeline_params.require_pinned_serving_image(template, template_path)
         defaults = {"tenants": tenants, **pipeline_params.template_defaults(template)}
-        p = pipeline_params.validated(pipeline_params.merge(defaults, overrides(body)))
+        given = overrides(body)
+        p = pipeline_params.validated(pipeline_params.merge(defaults, given))
     except UserError as exc:
         raise BadMessage(str(exc)) from None
+    looser = loosened(defaults["bars"], given)
+    if looser:
+        raise BadMessage(f"a message may only make a bar stricter: {'; '.join(looser)}")
     when = analysis_time(body) or now
     request, service_account = submit.build_request(platform, env, p, template_path, now=when)
     request["labels"]["trigger"] = body.get("trigger", "pubsub")

@@ -60,6 +60,7 @@ def test_a_good_message_gives_the_exact_pipeline_job_request(template):
         "parameters": {
             "data.train_data_uri": "gs://census-ml-staging-data/census/2026-11.csv",
             "training": {"num_leaves": 31},
+            "bars": {"min_roc_auc": 0.93, "max_slice_gap": 0.15},  # stricter, or the same
         },
         "reason": "new data",
     }
@@ -76,6 +77,7 @@ def test_a_good_message_gives_the_exact_pipeline_job_request(template):
     # The template's own defaults stand where the message says nothing.
     assert request["parameter_values"]["bars"]["min_accuracy"] == 0.8
     assert request["parameter_values"]["training"]["num_leaves"] == 31
+    assert request["parameter_values"]["bars"]["min_roc_auc"] == 0.93
     assert request["parameter_values"]["training"]["learning_rate"] == 0.02
     assert request["parameter_values"]["data"]["test_data_uri"].endswith("/adult.test")
     assert request["encryption_spec_key_name"].endswith("/cryptoKeys/vertex")
@@ -96,8 +98,18 @@ def test_a_good_message_gives_the_exact_pipeline_job_request(template):
             "set by settings, not by messages: rollout.machine_type",
         ),
         (
-            {"parameters": {"rollout": {"canary_percent": "lots"}}},
-            "rollout.canary_percent: Input should be a valid",
+            {"parameters": {"rollout": {"canary_percent": 100}}},  # all of prod's traffic
+            "set by settings, not by messages: rollout.canary_percent",
+        ),
+        (
+            {"parameters": {"rollout.versions_kept": 1}},
+            "set by settings, not by messages: rollout.versions_kept",
+        ),
+        (  # every bar at its loosest: any model would deploy
+            {"parameters": {"bars": {"min_roc_auc": 0, "min_accuracy": 0, "max_slice_gap": 1}}},
+            "a message may only make a bar stricter: bars.min_roc_auc 0 is lower than the "
+            "template's 0.92; bars.min_accuracy 0 is lower than the template's 0.8; "
+            "bars.max_slice_gap 1 is higher than the template's 0.15",
         ),
         (
             {"parameters": {"bars.min_roc_auc": 2}},

@@ -111,3 +111,10 @@ def test_a_bad_message_starts_nothing(published_template, function):
     assert "retraining message rejected" in done.stdout
     assert "set by settings, not by messages: tenants.endpoint_id" in done.stdout
     assert sim.vertex.pipelines == {}
+    # any publisher may use the topic: it cannot loosen a bar or take all of prod's traffic
+    loose = {"parameters": {"bars": {"min_roc_auc": 0}, "rollout.canary_percent": 100}}
+    done = publish(sim, function, loose)
+    assert "set by settings, not by messages: rollout.canary_percent" in done.stdout
+    done = publish(sim, function, {"parameters": {"bars": {"min_roc_auc": 0}}})
+    assert "bars.min_roc_auc 0 is lower than the template's 0.92" in done.stdout
+    assert sim.vertex.pipelines == {}
