@@ -84,16 +84,24 @@ class LocalTenant:
     def state_path(self, name: str) -> Path:
         return self.path / "state" / f"{name}.json"
 
-    def read_state(self, name: str, default):
+    def read_state(self, name: str, default, check=None):
+        """The state file's JSON, or `default` when there is none. `check(value)` raises
+        ValueError naming the invariant a file that parses still breaks (traffic summing to
+        150, an alias to no version): the same one-line message as a file that does not."""
         path = self.state_path(name)
         try:
             data = path.read_bytes()
         except FileNotFoundError:
             return default
         try:
-            return json.loads(data)
+            value = json.loads(data)
+            if check is not None:
+                check(value)
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError alike
             raise StateDamaged(damaged_message(path, exc)) from None
+        except (KeyError, TypeError, AttributeError) as exc:  # a field missing or misshapen
+            raise StateDamaged(damaged_message(path, ValueError(f"malformed: {exc!r}"))) from None
+        return value
 
     def write_state(self, name: str, value) -> None:
         """Replace the file atomically, keeping the one it replaces as the last good copy

@@ -17,8 +17,25 @@ class LocalEndpoint:
 
     def _state(self) -> dict:
         return self.tenant.read_state(
-            ENDPOINT, {"endpoint_id": self.endpoint_id, "deployed": [], "traffic": {}}
+            ENDPOINT,
+            {"endpoint_id": self.endpoint_id, "deployed": [], "traffic": {}},
+            check=self._check,
         )
+
+    def _check(self, s: dict) -> None:
+        """What the file must mean: whole percents summing to 100 over deployed versions,
+        each deployed version registered."""
+        traffic, deployed = s["traffic"], s["deployed"]
+        if not isinstance(traffic, dict) or not isinstance(deployed, list):
+            raise ValueError("traffic must be an object and deployed a list")
+        for version, percent in traffic.items():
+            if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
+                raise ValueError(f"traffic to version {version} is {percent!r}, not 0..100")
+        EndpointState(traffic=dict(traffic), deployed=tuple(deployed))  # sums to 100, deployed
+        registered = {v.version for v in self.registry.versions()}
+        unknown = sorted(set(deployed) - registered)
+        if unknown:
+            raise ValueError(f"deployed version(s) {', '.join(unknown)} not in the registry")
 
     def state(self) -> EndpointState:
         s = self._state()

@@ -9,13 +9,28 @@ from promotion.domain import evaluations
 from promotion.ports import ModelVersion
 
 
+def _check(state: dict) -> None:
+    """What the file must mean: each version once, with its artifact and labels; each alias
+    on a registered version."""
+    seen: set[str] = set()
+    for v in state["versions"]:
+        if not isinstance(v["artifact_uri"], str) or not isinstance(v["labels"], dict):
+            raise ValueError(f"version {v['version']} has no artifact_uri or labels")
+        if v["version"] in seen:
+            raise ValueError(f"version {v['version']} is registered twice")
+        seen.add(v["version"])
+    for alias, version in state["aliases"].items():
+        if version not in seen:
+            raise ValueError(f"alias {alias} points at version {version}, which is not registered")
+
+
 class LocalRegistry:
     def __init__(self, tenant: LocalTenant, model: str) -> None:
         self.tenant, self.model = tenant, model
 
     def _state(self) -> dict:
         return self.tenant.read_state(
-            REGISTRY, {"model": self.model, "versions": [], "aliases": {}}
+            REGISTRY, {"model": self.model, "versions": [], "aliases": {}}, check=_check
         )
 
     def versions(self) -> list[ModelVersion]:

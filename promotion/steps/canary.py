@@ -40,6 +40,7 @@ def conclude_canary(
     Promotion moves the champion alias to the challenger; both verdicts clear the challenger
     alias and undeploy what no longer gets traffic; waiting changes nothing.
     """
+    state = endpoint.state()  # first: a damaged endpoint is said, not taken for no canary
     champion, challenger = registry.alias(CHAMPION), registry.alias(CHALLENGER)
     if champion is None or challenger is None:
         raise NothingToJudge("no canary to judge: the endpoint has no challenger version")
@@ -51,7 +52,7 @@ def conclude_canary(
 
     verdict = canary.judge(of(champion.version), of(challenger.version), criteria)
     traffic, undeploy = canary.plan(
-        endpoint.state(), champion.version, challenger.version, verdict, versions_kept
+        state, champion.version, challenger.version, verdict, versions_kept
     )
     if verdict.action != "wait":
         endpoint.set_traffic(traffic)

@@ -83,3 +83,51 @@ def test_a_running_server_serves_the_last_good_split_while_the_state_is_damaged(
     done = subprocess.run([*command, "--port", str(port)], capture_output=True, text=True)
     assert done.returncode == 2 and "damaged state file" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def prod_with_v1(workspace, tmp_path):
+    prod = open_local_prod(workspace)
+    model = LocalStorage().copy_tree(str(save_small_model(tmp_path / "m")), str(tmp_path / "v1"))
+    prod.registry.register(model, {"candidate": "1"})
+    prod.endpoint.deploy("1", {"1": 100}, ROLLOUT)
+    prod.registry.set_alias("champion", "1")
+    return prod
+
+
+MEANING = [  # state that parses but is wrong: (file, how it is edited, the invariant named)
+    ("endpoint", lambda s: s.update(traffic={"9": 100}, deployed=["9"]),
+     "deployed version(s) 9 not in the registry"),
+    ("endpoint", lambda s: s.update(traffic={"1": 150}), "traffic to version 1 is 150"),
+    ("endpoint", lambda s: s.update(traffic={"1": 50}), "traffic split must sum to 100"),
+    ("endpoint", lambda s: s.update(traffic={"1": "100"}), "traffic to version 1 is '100'"),
+    ("endpoint", lambda s: s.pop("deployed"), "malformed: KeyError('deployed')"),
+    ("registry", lambda s: s["aliases"].update(champion="7"),
+     "alias champion points at version 7, which is not registered"),
+    ("registry", lambda s: s["versions"].append(dict(s["versions"][0])),
+     "version 1 is registered twice"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "edit", "invariant"), MEANING)
+def test_state_that_parses_but_breaks_an_invariant_is_named_with_its_restore(
+    tmp_path, name, edit, invariant
+):
+    workspace = tmp_path / "ws"
+    prod = prod_with_v1(workspace, tmp_path)
+    path = workspace / "census-ml-prod" / "state" / f"{name}.json"
+    state = json.loads(path.read_text())
+    edit(state)
+    path.write_text(json.dumps(state))
+    with pytest.raises(StateDamaged) as info:
+        prod.endpoint.state() if name == "endpoint" else prod.registry.versions()
+    message = str(info.value)
+    assert message.startswith(f"{path}: damaged state file ({invariant}")
+    assert "restore it with: cp " in message or "move it aside" in message
+    # the commands that read it say the same in one line, exit 2, no traceback
+    for command in (["serve", "--port", str(free_port())], ["canary"], ["lineage", "1"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "mlops.cli", *command, "--workspace", str(workspace)],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 2, (command, done.stdout, done.stderr)
+        assert invariant in done.stderr and "Traceback" not in done.stderr, command
