@@ -83,6 +83,46 @@ def problems(
     return found
 
 
+# Commands the docs show with a rough duration in a comment ("# ~40 s"), and the bench
+# figure (seconds) that measures them: a rough figure is checked to be within 2x of it.
+ROUGH = {
+    "mlops run --target vertex --simulated": "simulated_run.wall_s",
+    "mlops simulate life": "life.wall_s",
+    "mlops simulate infra": "plan_apply.wall_s",
+    "mlops simulate ci push --branch staging --files kernel/names.py": (
+        "ci.push_staging_kernel_wall_s"
+    ),
+    "mlops simulate ci pull-request --branch main --files infra/stack.py": (
+        "ci.pr_collaborator_wall_s"
+    ),
+}
+APPROX = re.compile(r"~(?P<n>\d+(?:\.\d+)?) ?(?P<unit>s|min)\b")
+
+
+def rough_problems(
+    figures: dict[str, float | int | str], files: list[Path], root: Path = ROOT
+) -> list[str]:
+    """Each "~N s" / "~N min" beside a command in ROUGH more than 2x from its bench figure."""
+    found = []
+    for path in files:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            command = next((c for c in ROUGH if f"{c} " in f"{line} "), None)
+            rough = APPROX.search(line.partition("#")[2]) if command else None
+            if command is None or rough is None:
+                continue
+            quoted = float(rough["n"]) * (60 if rough["unit"] == "min" else 1)
+            measured = figures.get(ROUGH[command])
+            where = f"{path.relative_to(root)}:{number}"
+            if not isinstance(measured, int | float):
+                found.append(f"{where}: {ROUGH[command]} is not in bench/results")
+            elif not measured / 2 <= quoted <= measured * 2:
+                found.append(
+                    f"{where}: `{command}` is said to take {rough[0]}; its bench measured "
+                    f"{measured} s ({ROUGH[command]})"
+                )
+    return found
+
+
 def rewrite(figures: dict[str, float | int | str], files: list[Path]) -> int:
     """Every quote of a recorded figure set to it; the number of quotes changed."""
     changed = 0
@@ -108,7 +148,7 @@ def main(argv: list[str]) -> int:
     figures, files = load(), documents()
     if command == "write":
         print(f"{rewrite(figures, files)} quoted figures updated from bench/results")
-    found = problems(figures, files)
+    found = problems(figures, files) + rough_problems(figures, files)
     for problem in found:
         print(problem, file=sys.stderr)
     return 1 if found else 0

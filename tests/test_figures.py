@@ -14,6 +14,21 @@ def test_the_docs_quote_what_the_benches_recorded():
     recorded = figures.load()
     assert recorded, "no bench/results/*.json"
     assert figures.problems(recorded, figures.documents()) == []
+    # and the rough durations beside commands ("# ~40 s") are within 2x of their benches
+    assert figures.rough_problems(recorded, figures.documents()) == []
+
+
+def test_a_rough_duration_far_from_its_bench_is_named(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(
+        ".venv/bin/mlops simulate life   # ~3 min: the model's life\n"
+        ".venv/bin/mlops simulate infra  # ~60 s: the stacks\n"
+    )
+    recorded = {"life.wall_s": 166.3, "plan_apply.wall_s": 5.9}
+    assert figures.rough_problems(recorded, [page], root=tmp_path) == [
+        "page.md:2: `mlops simulate infra` is said to take ~60 s; its bench measured 5.9 s "
+        "(plan_apply.wall_s)"
+    ]
 
 
 def test_a_stale_or_unknown_quote_is_named_and_rewritten(tmp_path):

@@ -123,6 +123,8 @@ def test_state_that_parses_but_breaks_an_invariant_is_named_with_its_restore(
     message = str(info.value)
     assert message.startswith(f"{path}: damaged state file ({invariant}")
     assert "restore it with: cp " in message or "move it aside" in message
+    if invariant not in (MEANING[0][2], MEANING[5][2]):
+        return  # one endpoint and one registry case through the commands: the same reader
     # the commands that read it say the same in one line, exit 2, no traceback
     for command in (["serve", "--port", str(free_port())], ["canary"], ["lineage", "1"]):
         done = subprocess.run(
