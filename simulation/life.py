@@ -53,6 +53,25 @@ class Life:
     client_calls: int = 0  # end users' predictions (not the platform's work)
     root: Path = Path()
 
+    def as_json(self) -> dict:
+        """`mlops simulate life --json`: each chapter, its run's state and what it said."""
+        return {
+            "chapters": [
+                {
+                    "title": c.title,
+                    "lines": c.lines,
+                    "run": {"run_id": c.run.run_id, "state": c.run.state, "steps": c.run.steps}
+                    if c.run
+                    else None,
+                }
+                for c in self.chapters
+            ],
+            "wall_seconds": round(self.wall_seconds, 3),
+            "calls": dict(self.calls),
+            "client_calls": self.client_calls,
+            "wire_log": str(self.root / "cloud" / "wire.log"),
+        }
+
     def summary(self) -> str:
         lines = [f"simulated life: {len(self.chapters)} chapters in {self.wall_seconds:.1f}s"]
         lines += [

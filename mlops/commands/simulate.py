@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from kernel.commandline import add_json_flag, print_json
 from kernel.errors import Failed, UserError
 
 
@@ -15,11 +16,15 @@ def life(args: argparse.Namespace) -> int:
     def progress(line: str) -> None:  # the tasks' progress: stderr, so stdout is the story
         print(line, file=sys.stderr, flush=True)
 
-    result = simulated.live(args.workspace, log=progress, say=lambda text: print(text, flush=True))
-    if args.wire:
+    say = progress if args.json else (lambda text: print(text, flush=True))
+    result = simulated.live(args.workspace, log=progress, say=say)
+    if args.json:
+        print_json(result.as_json())
+    elif args.wire:
         print("\nwire log (each call: status, method, identity, the permission checked):")
         print((result.root / "cloud" / "wire.log").read_text(), end="")
-    print("\n" + result.summary())
+    if not args.json:
+        print("\n" + result.summary())
     failed = [
         c.title for c in result.chapters if c.run and c.run.state != "PIPELINE_STATE_SUCCEEDED"
     ]
@@ -40,8 +45,11 @@ def infra(args: argparse.Namespace) -> int:
     print("synthesizing every env's stacks", file=sys.stderr, flush=True)
     stacks = {part: json.loads(path.read_text()) for part, path in synth(ENV_NAMES).items()}
     played = scenes.play(stacks)
-    print("\n".join(scenes.report(played, wire=args.wire)))
-    print(f"\n{len(stacks)} stacks, 4 scenes in {time.perf_counter() - start:.1f} s")
+    if args.json:
+        print_json({**scenes.as_json(played), "wall_seconds": time.perf_counter() - start})
+    else:
+        print("\n".join(scenes.report(played, wire=args.wire)))
+        print(f"\n{len(stacks)} stacks, 4 scenes in {time.perf_counter() - start:.1f} s")
     wrong = scenes.problems(played)
     if wrong:
         raise Failed("\n".join(["the infrastructure's life went wrong:", *wrong]))
@@ -80,13 +88,21 @@ def ci(args: argparse.Namespace) -> int:
     from infra.synth import synth
     from settings import ENV_NAMES, REPO_ROOT
     from simulation.ci.events import evaluate
-    from simulation.ci.scenes import CiCloud, report
+    from simulation.ci.scenes import CiCloud, as_json, report
 
     event = event_of(args)
     if args.no_run:
         print("synthesizing every env's stacks", file=sys.stderr, flush=True)
         stacks = {part: json.loads(path.read_text()) for part, path in synth(ENV_NAMES).items()}
         builds, skipped = evaluate(stacks, event)
+        if args.json:
+            fired = [
+                {"project": b.project, "trigger": b.trigger, "identity": b.identity,
+                 "config": b.config, "approval": b.approval, "substitutions": b.substitutions}
+                for b in builds
+            ]  # fmt: skip
+            print_json({"event": args.event, "builds": fired, "not_fired": skipped})
+            return 0
         print(f"{len(builds)} build(s) started by {args.event}")
         for b in builds:
             config = yaml.safe_load((REPO_ROOT / b.config).read_text())
@@ -104,7 +120,10 @@ def ci(args: argparse.Namespace) -> int:
         log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
         with CiCloud(root, log=log, full=args.full) as cloud:
             played = cloud.play(event)
-            print("\n".join(report(cloud.sim, played, why=args.why, wire=args.wire)))
+            if args.json:
+                print_json(as_json(cloud.sim, played))
+            else:
+                print("\n".join(report(cloud.sim, played, why=args.why, wire=args.wire)))
     failed = [f"{b.trigger} ({b.status})" for b in played.builds
               if b.status not in ("SUCCESS", "PENDING")]  # fmt: skip
     if failed:
@@ -124,6 +143,7 @@ def add(commands) -> None:
         "approved and deployed",
     )
     sub.add_argument("--wire", action="store_true", help="also print every call (the wire log)")
+    add_json_flag(sub)
     sub.add_argument(
         "--workspace",
         help="a new or empty folder for the simulation's state (default a new temporary one)",
@@ -136,6 +156,7 @@ def add(commands) -> None:
         "and four mistakes failing as Google's API or Terraform would",
     )
     sub.add_argument("--wire", action="store_true", help="also print every call of every run")
+    add_json_flag(sub)
     sub.set_defaults(handler=infra)
     sub = what.add_parser(
         "ci",
@@ -165,5 +186,6 @@ def add(commands) -> None:
         "--full", action="store_true", help="also run `make test` where a build runs it (minutes)"
     )
     sub.add_argument("--wire", action="store_true", help="also print every call of each step")
+    add_json_flag(sub)
     sub.add_argument("--workspace", help="a new or empty folder to keep the simulation in")
     sub.set_defaults(handler=ci)

@@ -184,6 +184,32 @@ def step_lines(sim: Any, step: dict, wire: bool) -> list[str]:
     return lines
 
 
+def as_json(sim: Any, played: Played) -> dict[str, Any]:
+    """`mlops simulate ci --json`: each build, as whom, its status, steps and verdicts."""
+    builds = []
+    for build in played.builds:
+        entries = [e for s in build.steps for e in calls_of(sim, s)]
+        builds.append(
+            {
+                "project": build.project,
+                "trigger": build.trigger,
+                "identity": build.service_account,
+                "status": build.status,
+                "substitutions": {k: v for k, v in build.substitutions.items() if k[0] == "_"},
+                "steps": [{k: s.get(k) for k in ("id", "status", "exit")} for s in build.steps],
+                "calls": len(entries),
+                "permissions": sorted({c.permission for e in entries for c in e.checks}),
+                "denied": sum(1 for e in entries for c in e.checks if not c.allowed),
+            }
+        )
+    return {
+        "event": played.event.kind.replace("_", "-"),
+        "builds": builds,
+        "approvals": [{"approver": a.approver, "read": sorted(a.read)} for a in played.approvals],
+        "not_fired": played.skipped,
+    }
+
+
 def report(sim: Any, played: Played, why: bool = False, wire: bool = False) -> list[str]:
     out = [f"{len(played.fired)} build(s) started by {played.event.kind.replace('_', '-')}"]
     for build in played.builds:

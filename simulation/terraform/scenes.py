@@ -169,6 +169,34 @@ def problems(scenes: list[Scene]) -> list[str]:
     return found
 
 
+def as_json(scenes: list[Scene]) -> dict:
+    """`mlops simulate infra --json`: each scene's runs, what they did and what failed."""
+    return {
+        "scenes": [
+            {
+                "title": scene.title.strip(),
+                "ok": scene.ok,
+                "notes": scene.notes,
+                "runs": [
+                    {
+                        "part": run.part,
+                        "kind": run.kind,
+                        "identity": run.principal,
+                        "ok": run.ok,
+                        "calls": len(run.calls),
+                        "permissions": sorted(run.permissions()),
+                        "created": run.count("create"),
+                        "errors": [f"{e.address}: {e.error}" for e in run.errors],
+                    }
+                    for run in scene.runs
+                ],
+            }
+            for scene in scenes
+        ],
+        "problems": problems(scenes),
+    }
+
+
 def report(scenes: list[Scene], wire: bool = False) -> list[str]:
     """Each scene's runs (and their failures), then what each identity did."""
     lines: list[str] = []

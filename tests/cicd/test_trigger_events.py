@@ -113,6 +113,7 @@ def test_a_pubsub_trigger_binds_the_message_attributes(approval_stacks):
 
 @pytest.mark.slow
 def test_mlops_simulate_ci_says_which_builds_start_and_refuses_a_vague_event():
+    import json
     import subprocess
     import sys
 
@@ -129,6 +130,13 @@ def test_mlops_simulate_ci_says_which_builds_start_and_refuses_a_vague_event():
     assert "census-ml-prod/census-infra-apply: branch 'staging' does not match '^main$'" in (
         done.stdout
     )
+    as_json = cli("push", "--branch", "staging", "--files", "kernel/names.py", "--no-run", "--json")
+    found = json.loads(as_json.stdout)
+    assert [(b["trigger"], b["identity"]) for b in found["builds"]] == [
+        ("census-infra-apply", "census-infra@census-ml-staging.iam.gserviceaccount.com"),
+        ("census-promotion", "census-build@census-ml-staging.iam.gserviceaccount.com"),
+    ]
+    assert any("does not match '^main$'" in line for line in found["not_fired"])
     vague = cli("push", "--branch", "staging")
     assert vague.returncode == 2
     assert vague.stderr.strip().endswith("push: say --branch and at least one --files")

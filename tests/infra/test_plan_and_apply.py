@@ -6,6 +6,7 @@ API's message naming the permission, the resource and the identity."""
 from __future__ import annotations
 
 import copy
+import json
 import re
 import subprocess
 import sys
@@ -311,6 +312,15 @@ def test_mlops_simulate_infra_plays_the_four_scenes():
     assert re.search(
         r"census-planner@census-ml-prod\S+: \d+ calls; \d+ permissions; \d+ allowed, 0 denied", out
     )
+    as_json = subprocess.run(
+        [sys.executable, "-m", "mlops.cli", "simulate", "infra", "--json"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    found = json.loads(as_json.stdout)
+    assert [s["ok"] for s in found["scenes"]] == [True, True, True, False]  # d: each fails
+    assert found["problems"] == [] and as_json.returncode == 0
+    planner = [r for r in found["scenes"][1]["runs"] if r["identity"].startswith("census-planner")]
+    assert planner and all(r["kind"] == "plan" and not r["errors"] for r in planner)
 
 
 def test_docs_list_the_roles_infra_is_granted():

@@ -106,6 +106,13 @@ def test_mlops_policy_exits_non_zero_on_failure(monkeypatch, tmp_path, capsys):
     out, err = capsys.readouterr()
     assert "[no-public-members] public member allUsers" in out
     assert err.strip() == "mlops policy: error: policy failed for dev"
+    # the same verdict as one JSON document, for a script; the exit code the same
+    assert cli.main(["policy", "--env", "dev", "--json"]) == 1
+    out, err = capsys.readouterr()
+    found = json.loads(out)
+    assert found["passed"] is False and found["failed"] == ["dev"]
+    (dev,) = found["stacks"]
+    assert dev["ok"] is False and any("allUsers" in line for line in dev["lines"])
 
 
 def test_each_rule_on_minimal_json():

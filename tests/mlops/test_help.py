@@ -81,3 +81,14 @@ def test_completion_prints_the_shells_code(shell):
         [sys.executable, "-m", "mlops.cli", "completion", shell], capture_output=True, text=True
     )
     assert done.returncode == 0 and "mlops" in done.stdout and "_ARGCOMPLETE" in done.stdout
+
+
+REPORTING = {
+    "run", "train", "policy", "monitor", "canary", "doctor", "runs", "runs compare",
+    "lineage", "cost", "simulate life", "simulate infra", "simulate ci",
+}  # fmt: skip
+
+
+def test_every_command_that_reports_takes_json():
+    for path in REPORTING:
+        assert "--json" in COMMANDS[path]._option_string_actions, path

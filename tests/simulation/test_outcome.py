@@ -114,3 +114,22 @@ def test_the_traffic_line_is_in_version_order_and_leaves_out_empty_shares():
 
     assert traffic_line({"10": 10, "9": 90, "8": 0}) == "  endpoint : v9 90%, v10 10%"
     assert traffic_line({}) == "  endpoint : no traffic"
+
+
+def test_the_simulated_life_as_json_keeps_each_chapter_and_its_run(tmp_path):
+    from collections import Counter
+
+    from simulation.life import Chapter, Life
+    from simulation.platform import RunOutcome
+
+    run = RunOutcome("r1", "PIPELINE_STATE_SUCCEEDED", ["  decision : DEPLOY"], "", [], None,
+                     {"decide": DECIDE})  # fmt: skip
+    life = Life([Chapter("run 1", ["  decision : DEPLOY"], run), Chapter("canary", ["promoted"])],
+                12.5, Counter({"census-build@s": 3}), 40, tmp_path)  # fmt: skip
+    found = life.as_json()
+    assert [c["title"] for c in found["chapters"]] == ["run 1", "canary"]
+    assert found["chapters"][0]["run"] == {
+        "run_id": "r1", "state": "PIPELINE_STATE_SUCCEEDED", "steps": {"decide": DECIDE}
+    }  # fmt: skip
+    assert found["chapters"][1]["run"] is None and found["calls"] == {"census-build@s": 3}
+    assert found["wire_log"] == str(tmp_path / "cloud" / "wire.log")

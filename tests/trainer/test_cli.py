@@ -72,6 +72,12 @@ def test_train_writes_model_metrics_and_report(tmp_path, capsys):
     assert "ROC AUC" in report
     out = capsys.readouterr()
     assert "test split: accuracy" in out.out and "rounds (100%)" in out.err
+    # --json: the figures as one document on stdout, the progress on stderr
+    assert main(["train", "--output-dir", str(tmp_path / "j"), *FAST, "--json"]) == 0
+    out = capsys.readouterr()
+    shown = json.loads(out.out)
+    assert shown["roc_auc"] == json.loads((tmp_path / "j" / "metrics.json").read_text())["roc_auc"]
+    assert shown["output_dir"] == str(tmp_path / "j") and "test split: accuracy" in out.err
 
 
 def test_bad_rows_above_threshold_fail_the_cli(tmp_path, write_csv):
