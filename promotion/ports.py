@@ -266,6 +266,10 @@ class LoggedRequests(Protocol):
 
     def exists(self) -> bool: ...
 
+    def problems(self) -> list[str]:
+        """Parts of the log every reader leaves out (a damaged segment), each named."""
+        ...
+
     def value_counts(self, start: datetime, end: datetime) -> list[CountRow]:
         """(feature, text, number, n) of the successful requests logged in [start, end):
         the query the baseline came from (statistics.value_counts_sql)."""

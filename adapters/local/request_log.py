@@ -291,8 +291,40 @@ def _json_select(files: list[Path]) -> str:
     )
 
 
+def segment_problem(path: Path) -> str | None:
+    """Why a Parquet segment cannot be read (cut short by a full disk, emptied by a hand),
+    checked from its first and last bytes; None when its frame is whole."""
+    try:
+        size = path.stat().st_size
+        if size < 12:
+            return f"{size} bytes, too short to be Parquet"
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+            handle.seek(-8, os.SEEK_END)
+            tail = handle.read(8)
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}"
+    if head != b"PAR1" or tail[4:] != b"PAR1":
+        return "no Parquet magic bytes at its start or end (cut short?)"
+    if int.from_bytes(tail[:4], "little") + 12 > size:
+        return "its footer says it is longer than the file"
+    return None
+
+
+def damaged_segments(folder: str | Path) -> dict[Path, str]:
+    """{segment: why} for each Parquet segment every reader leaves out (one damaged file
+    never blinds the monitor to the others; its JSON original is read while it is kept)."""
+    found = {}
+    for path in sorted(Path(folder).glob("*.parquet")):
+        problem = segment_problem(path)
+        if problem:
+            found[path] = problem
+    return found
+
+
 def _view_sql(folder: Path) -> str:
-    parquet = sorted(folder.glob("*.parquet"))
+    damaged = damaged_segments(folder)
+    parquet = [p for p in sorted(folder.glob("*.parquet")) if p not in damaged]
     done = {p.stem for p in parquet}
     jsonl = [p for p in sorted(folder.glob("*.jsonl")) if p.stem not in done]
     parts = []
@@ -363,6 +395,14 @@ class LocalLoggedRequests:
 
     def exists(self) -> bool:
         return exists(self.folder)
+
+    def problems(self) -> list[str]:
+        """The segments the readers leave out, each with why and what to do."""
+        return [
+            f"{path}: damaged request-log segment left out ({why}); move it aside "
+            f"(mv '{path}' '{path}.damaged') once looked at"
+            for path, why in damaged_segments(self.folder).items()
+        ]
 
     def value_counts(self, start: datetime, end: datetime) -> list[CountRow]:
         """One SQL query per window: the value-count query the warehouse runs over

@@ -184,8 +184,11 @@ def monitor(args: argparse.Namespace) -> int:
     m = settings.monitoring_settings()  # the thresholds the Vertex job gets, from settings
     window = mon.parse_window(args.window) if args.window else timedelta(hours=m.interval_hours)
     until = datetime.fromisoformat(args.until) if args.until else None
+    requests = wiring.logged_requests(args.workspace, tenants)
+    for problem in requests.problems():  # judged without them, and said so
+        print(f"warning: {problem}", file=sys.stderr)
     results, windows, report = mon.run(
-        requests=wiring.logged_requests(args.workspace, tenants),
+        requests=requests,
         baseline=baseline,
         skew_thresholds=m.thresholds("skew"),
         drift_thresholds=m.thresholds("drift"),

@@ -175,6 +175,13 @@ def test_mlops_monitor_end_to_end(tmp_path):
     assert lowered.returncode == 3, lowered.stderr
     assert "previous window 0 rows < 500: drift not judged" in lowered.stdout
     assert "drift" not in lowered.stderr
+    # a damaged segment is named and left out; the verdict on the rest stands
+    (tenant / "request_log" / "emptied.parquet").write_bytes(b"")
+    again = run(NOW)
+    assert again.returncode == 3, again.stderr
+    assert "warning: " in again.stderr and "emptied.parquet: damaged request-log segment" in (
+        again.stderr
+    )
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -224,3 +231,25 @@ def test_the_monitor_and_the_vertex_job_share_their_thresholds():
     assert objectives["skew"]["data_source"] == "gs://x/run/train.csv"
     assert objectives["skew"]["skew_thresholds"] == SKEW
     assert objectives["drift"]["drift_thresholds"] == DRIFT
+
+
+def test_a_damaged_segment_is_left_out_and_named_not_blinding_the_monitor(tmp_path):
+    """A Parquet segment cut in half, or emptied, made every reader fail ("No magic bytes
+    found"): the monitor and the canary saw nothing. Now the readers leave it out and
+    `mlops monitor` names it, judging the rest."""
+    path = tmp_path / "request_log"
+    for seed in (30, 31):
+        log_frame(path, sample(seed, 1500), NOW - timedelta(minutes=20 + seed))
+    cut, emptied = sorted(path.glob("*.parquet"))[0], path / "zz-emptied.parquet"
+    log_frame(path, sample(32, 500), NOW - timedelta(minutes=5))
+    newest = max(path.glob("*.parquet"), key=lambda p: p.stat().st_mtime)
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])  # a full disk
+    emptied.write_bytes(b"")
+    requests = request_log.LocalLoggedRequests(path)
+    problems = requests.problems()
+    assert len(problems) == 2 and all("damaged request-log segment left out" in p for p in problems)
+    assert any("0 bytes, too short to be Parquet" in p for p in problems)
+    assert any("no Parquet magic bytes" in p for p in problems)
+    served = profile(requests, NOW - timedelta(hours=1), NOW)
+    assert served["rows"] == 3000  # the two whole segments, read as ever
+    assert cut.exists() and request_log.segment_problem(cut) is None
