@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from adapters.local.warehouse import has_table
+from kernel.errors import DataError
 from promotion.ports import StepRecord
 
 TABLE = "run_facts"
@@ -45,10 +46,18 @@ class DuckDBRunLog:
     def records(self) -> list[StepRecord]:
         if not self.path.exists():
             return []
-        with duckdb.connect(str(self.path), read_only=True) as con:
-            if not has_table(con, TABLE):
-                return []
-            rows = con.execute(
-                f"SELECT run_id, step, recorded_at, facts FROM {TABLE} ORDER BY recorded_at"
-            ).fetchall()
+        try:
+            with duckdb.connect(str(self.path), read_only=True) as con:
+                if not has_table(con, TABLE):
+                    return []
+                rows = con.execute(
+                    f"SELECT run_id, step, recorded_at, facts FROM {TABLE} ORDER BY recorded_at"
+                ).fetchall()
+        except duckdb.IOException as exc:  # a garbled file, or another process's write lock
+            first = str(exc).splitlines()[0]
+            raise DataError(
+                f"{self.path}: the run records cannot be read ({first}); if a run is writing "
+                "it, try again when it ends; if the file is damaged, keep a copy and restore "
+                "it from a backup"
+            ) from None
         return [StepRecord(r, s, at.replace(tzinfo=UTC), json.loads(f)) for r, s, at, f in rows]

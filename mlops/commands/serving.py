@@ -179,7 +179,7 @@ def monitor(args: argparse.Namespace) -> int:
             f"no monitoring configured on the local {args.env} endpoint; "
             "the pipeline's monitor step creates it (mlops run --local)"
         )
-    baseline = json.loads(Path(config.baseline_uri).read_text())
+    baseline = _read_baseline(config.baseline_uri)
     mon.check_baseline(baseline, config.baseline_uri)
     m = settings.monitoring_settings()  # the thresholds the Vertex job gets, from settings
     window = mon.parse_window(args.window) if args.window else timedelta(hours=m.interval_hours)
@@ -221,6 +221,23 @@ def monitor(args: argparse.Namespace) -> int:
     if alerted:
         raise mon.Alerted(f"{len(alerted)} alert(s): {', '.join(alerted)}")
     return 0
+
+
+def _read_baseline(uri: str) -> dict:
+    """The skew baseline the monitor step pointed monitoring at, or one line saying why not."""
+    try:
+        baseline = json.loads(Path(uri).read_text())
+    except FileNotFoundError:
+        raise UserError(
+            f"{uri}: the skew baseline is missing; run the pipeline again to write one"
+        ) from None
+    except (OSError, ValueError) as exc:  # unreadable, not JSON, not UTF-8
+        raise UserError(
+            f"{uri}: the skew baseline cannot be read ({exc}); run the pipeline again to write one"
+        ) from None
+    if not isinstance(baseline, dict):
+        raise UserError(f"{uri}: the skew baseline is not a JSON object")
+    return baseline
 
 
 def _sha256_hex(text: str) -> str:

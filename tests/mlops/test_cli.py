@@ -98,3 +98,15 @@ def test_the_simulated_vertex_run_refuses_an_unknown_parameter_before_it_starts(
     assert main([*argv, "--param", "foo.bar=1"]) == exit_codes.BAD_INPUT
     assert "unknown pipeline parameter 'foo.bar'" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())  # no cloud was started
+
+
+def test_a_damaged_warehouse_is_one_line_for_runs_and_lineage(tmp_path, capsys):
+    """A warehouse file that is not DuckDB's (a copy cut short, a hand edit) was an
+    IOException traceback from `mlops runs`; now one line naming the file, exit 2."""
+    warehouse = tmp_path / "census-ml-staging" / "warehouse.duckdb"
+    warehouse.parent.mkdir(parents=True)
+    warehouse.write_bytes(b"not a database" * 100)
+    assert main(["runs", "--workspace", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"mlops runs: error: {warehouse}: the run records cannot be read (")
+    assert "Traceback" not in err and warehouse.read_bytes().startswith(b"not a database")

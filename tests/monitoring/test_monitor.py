@@ -182,6 +182,14 @@ def test_mlops_monitor_end_to_end(tmp_path):
     assert "warning: " in again.stderr and "emptied.parquet: damaged request-log segment" in (
         again.stderr
     )
+    # a garbled or missing baseline: one line naming it, exit 2, no traceback
+    (tmp_path / "baseline.json").write_text('{"format": ')
+    garbled = run(NOW)
+    assert garbled.returncode == 2 and "Traceback" not in garbled.stderr
+    assert "baseline.json: the skew baseline cannot be read (" in garbled.stderr
+    (tmp_path / "baseline.json").unlink()
+    missing = run(NOW)
+    assert missing.returncode == 2 and "the skew baseline is missing" in missing.stderr
 
 
 @pytest.mark.parametrize("seed", range(5))
