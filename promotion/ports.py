@@ -240,6 +240,12 @@ class RequestLog(Protocol):
     the stand-in for Vertex's request-response logging; docs/reliability.md)."""
 
     written: int
+    failure: str | None  # the last write's error, while writes fail
+
+    @property
+    def lost(self) -> int:
+        """Rows that never reached the file (waiting, or dropped with the backlog full)."""
+        ...
 
     def record(
         self,

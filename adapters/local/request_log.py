@@ -46,6 +46,7 @@ _JSON_COLUMNS = {**COLUMNS, "ts": "DOUBLE"}
 SEGMENT_ROWS = 20_000
 SEGMENT_SECONDS = 10.0
 BACKLOG_LIMIT = 100_000
+RETRY_SECONDS = 1.0  # after a failed write, how long before the next try (one file a try)
 GRACE_SECONDS = 60.0  # how long a compacted JSON segment stays for readers that listed it
 
 
@@ -91,8 +92,12 @@ class RequestLog:
         segment_rows: int = SEGMENT_ROWS,
         segment_seconds: float = SEGMENT_SECONDS,
         backlog_limit: int = BACKLOG_LIMIT,
+        retry_seconds: float = RETRY_SECONDS,
     ) -> None:
         self.folder = Path(folder)
+        self.retry_seconds = retry_seconds
+        self._retry_at = 0.0
+        self.dropped = 0  # rows not even kept: the backlog was full (refusals' own rows)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.segment_rows, self.segment_seconds = segment_rows, segment_seconds
         self.backlog_limit = backlog_limit
@@ -138,6 +143,13 @@ class RequestLog:
         )
         data = _lines(rows)
         with self.lock:
+            # predictions stop at the limit (refusal); the refusals' own rows are kept up to
+            # twice it, then counted and dropped: the backlog's memory is bounded
+            if self.backlog_rows >= 2 * self.backlog_limit:
+                self._flush_backlog()
+                if self.backlog_rows >= 2 * self.backlog_limit:
+                    self.dropped += len(rows)
+                    return
             self.backlog.append(data)
             self.backlog_rows += len(rows)
             self._flush_backlog()
@@ -147,7 +159,7 @@ class RequestLog:
         written is full, so the prediction could not be recorded (docs/reliability.md)."""
         if self.backlog_rows >= self.backlog_limit:
             with self.lock:  # the disk may have room again
-                self._flush_backlog()
+                self._flush_backlog(retry=True)
         if self.backlog_rows < self.backlog_limit:
             return None
         return (
@@ -159,31 +171,51 @@ class RequestLog:
         """What health should report: a failing write and the rows waiting for it."""
         if not self.failure and not self.backlog_rows:
             return []
+        dropped = f"; {self.dropped:,} rows dropped with the backlog full" if self.dropped else ""
         return [
             f"request log: {self.backlog_rows:,} rows waiting to be written "
-            f"(limit {self.backlog_limit:,}); last error: {self.failure}"
+            f"(limit {self.backlog_limit:,}){dropped}; last error: {self.failure}"
         ]
 
-    def _flush_backlog(self) -> None:
+    @property
+    def lost(self) -> int:
+        """Rows that never reached the file: still waiting, or dropped."""
+        return self.backlog_rows + self.dropped
+
+    def _flush_backlog(self, retry: bool = False) -> None:
+        if self.failure and not retry and time.monotonic() < self._retry_at:
+            return  # the disk was full a moment ago: one try (and one file) a retry period
         while self.backlog:
             data = self.backlog[0]
             try:
                 fd = self._open_segment()
-                os.write(fd, data)
+                done = os.write(fd, data)
             except OSError as exc:
-                self.failure = f"{type(exc).__name__}: {exc}"
-                self._abandon_segment()
+                self._failed(f"{type(exc).__name__}: {exc}")
                 return
-            count = data.count(b"\n")
+            if done < len(data):  # a short write: only the whole lines that made it count
+                whole = data.rfind(b"\n", 0, done) + 1
+                self._wrote(data[:whole].count(b"\n"))
+                self.backlog[0] = data[whole:]
+                self._failed(f"short write: {done:,} of {len(data):,} bytes (disk full?)")
+                return
             self.backlog.popleft()
-            self.backlog_rows -= count
-            self.written += count
-            self._segment_rows += count
+            self._wrote(data.count(b"\n"))
         self.failure = None
         if self._segment_rows >= self.segment_rows or (
             self._fd is not None and time.monotonic() - self._opened >= self.segment_seconds
         ):
             self._close_segment()
+
+    def _wrote(self, count: int) -> None:
+        self.backlog_rows -= count
+        self.written += count
+        self._segment_rows += count
+
+    def _failed(self, why: str) -> None:
+        self.failure = why
+        self._retry_at = time.monotonic() + self.retry_seconds
+        self._abandon_segment()
 
     def _open_segment(self) -> int:
         if self._fd is None:
@@ -208,12 +240,17 @@ class RequestLog:
         self._closed.put(segment)
 
     def _abandon_segment(self) -> None:
-        """After a failed write: close the descriptor, keep the file for the compactor."""
+        """After a failed write: close the descriptor; a file holding whole rows goes to the
+        compactor (a torn last line reads as nothing), one holding none is removed (its
+        rows wait in the backlog, whole)."""
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             if self._segment is not None:
-                self._closed.put(self._segment)
+                if self._segment_rows:
+                    self._closed.put(self._segment)
+                else:
+                    self._segment.unlink(missing_ok=True)
             self._fd = self._segment = None
 
     def _compact_closed(self) -> None:
@@ -230,9 +267,10 @@ class RequestLog:
                 remove_compacted(self.folder)
 
     def close(self) -> None:
-        """Write what can be written, fsync, compact the closed segments, stop."""
+        """Write what can be written, fsync, compact the closed segments, stop; `lost` says
+        how many rows never reached the file."""
         with self.lock:
-            self._flush_backlog()
+            self._flush_backlog(retry=True)
             with contextlib.suppress(OSError):
                 self._close_segment()
         self._closed.put(None)

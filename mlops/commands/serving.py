@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kernel import exit_codes
 from kernel.commandline import add_json_flag, positive_int, print_json
-from kernel.errors import UserError
+from kernel.errors import Failed, UserError
 
 
 def _prod(args: argparse.Namespace, target: str = "local", as_: str = "deployer", **tenant):
@@ -81,6 +81,12 @@ def serve(args: argparse.Namespace) -> int:
         log.close()
         stopped = f" (stopped by {', '.join(server.stopped_by)})" if server.stopped_by else ""
         print(f"request log: {log.written:,} rows written{stopped}", flush=True)
+    if log.lost:  # the stop could not write them: not a clean stop
+        why = log.failure or "dropped with the backlog full"
+        raise Failed(
+            f"request log: {log.lost:,} rows could not be written ({why}); the responses "
+            "they record were sent"
+        )
     return 0
 
 

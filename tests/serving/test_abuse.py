@@ -251,3 +251,51 @@ def test_a_broken_challenger_is_rolled_back_by_the_canary_on_its_error_rate(tmp_
     assert proc.returncode == 4, proc.stdout + proc.stderr  # rolled back
     assert "canary v2 vs champion v1: ROLLBACK" in proc.stdout
     assert prod.endpoint.state().traffic == {"1": 100}
+
+
+def test_a_short_write_counts_only_whole_rows_and_the_rest_is_written_whole_later(
+    tmp_path, monkeypatch
+):
+    """With 200 KiB free, a 10,000-instance response was reported written while 9,590 rows
+    were lost (os.write's count was dropped). Now: the whole rows that reached the file
+    count, the torn one and the rest wait, whole, for the next file."""
+    log = RequestLog(tmp_path / "log", retry_seconds=0)
+    real_write = request_log.os.write
+    room = [3_000]  # bytes left on the disk
+
+    def nearly_full(fd, data):
+        if room[0] <= 0:
+            raise OSError(28, "No space left on device")
+        done = real_write(fd, bytes(data[: room[0]]))  # the disk takes what fits
+        room[0] -= done
+        return done
+
+    monkeypatch.setattr(request_log.os, "write", nearly_full)
+    instances = list(sample_instances()[:40])
+    log.record(status=200, latency_ms=1.0, version="7", instances=instances,
+               predictions=[{"label": "<=50K", "probability": 0.1}] * 40)  # fmt: skip
+    assert 0 < log.written < 40 and log.written + log.backlog_rows == 40
+    assert log.failure.startswith("short write: 3,000 of ")
+    assert log.problems() and f"{log.backlog_rows:,} rows waiting" in log.problems()[0]
+    log.record(status=400, latency_ms=1.0, error="bad")  # the disk is full: no new file
+    files = sorted((tmp_path / "log").glob("*.jsonl"))
+    assert len(files) == 1  # the failed tries left no empty segment behind
+    monkeypatch.setattr(request_log.os, "write", real_write)  # room again
+    log.record(status=400, latency_ms=1.0, error="after")
+    assert log.backlog_rows == 0 and log.failure is None and log.lost == 0
+    assert [s for s, _, _ in logged(log)].count(200) == 40  # every row, once, readable
+
+
+def test_the_backlog_is_bounded_and_a_stop_that_cannot_write_says_so(tmp_path, monkeypatch):
+    log = RequestLog(tmp_path / "log", backlog_limit=2, retry_seconds=3600)
+
+    def disk_full(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(request_log.os, "write", disk_full)
+    for _ in range(10):
+        log.record(status=503, latency_ms=1.0, error="request log full")
+    assert log.backlog_rows == 4 and log.dropped == 6  # kept up to twice the limit
+    assert not list((tmp_path / "log").glob("*.jsonl"))  # no empty segment per try
+    log.close()  # the stop tries once more, and counts what never reached the file
+    assert log.lost == 10 and log.written == 0
