@@ -52,6 +52,16 @@ class Prod:
     layout: layout.ProdLayout  # where prod keeps each run's copy
     impersonated: str | None = None  # the prod identity the calls run as, if not the caller's
     caller: Any = None  # the caller's own credentials (Vertex), to name it in a refusal
+    lock_folder: Any = None  # local: the prod tenant, whose lock one change at a time holds
+
+    def changing(self, who: str):
+        """Held while `who` changes prod (deploy, canary): locally one at a time, waited for
+        and its holder named; on Vertex nothing (no lock service; docs/reliability.md)."""
+        from contextlib import nullcontext
+
+        from kernel.workspace import changing_prod
+
+        return changing_prod(self.lock_folder, who) if self.lock_folder else nullcontext()
 
     def caller_email(self) -> str:
         """The caller's email once its token was used (a metadata server names it)."""
@@ -162,6 +172,7 @@ def open_prod(target: str, workspace: str, tenants: Tenants, *, as_: str = "depl
             LocalMonitoring(tenant),
             LocalServingFigures(tenant),
             _prod_layout(target, workspace, tenants),
+            lock_folder=tenant.path,
         )
     from adapters.vertex import session
     from adapters.vertex.credentials import impersonated, own_credentials

@@ -16,10 +16,12 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kernel import exit_codes
 from kernel.atomic import write_bytes, write_json
 from kernel.errors import UserError
 
@@ -177,3 +179,46 @@ def run_in_progress(root: Path) -> str | None:
         return None
     finally:
         os.close(fd)
+
+
+class ProdBusy(UserError):
+    """Another command is changing prod and did not finish within the wait: try later."""
+
+    exit_code = exit_codes.WAIT
+
+
+PROD_LOCK_TIMEOUT = float(os.environ.get("MLOPS_PROD_LOCK_TIMEOUT", "600"))
+
+
+@contextmanager
+def changing_prod(tenant_path: Path, who: str, timeout: float | None = None):
+    """One command at a time changes prod (a deploy, a canary's promotion or rollback): an
+    exclusive lock on the prod tenant, waited for up to `timeout` seconds, naming its
+    holder when the wait ends. It dies with its process, as the run lock does."""
+    limit = PROD_LOCK_TIMEOUT if timeout is None else timeout
+    path = Path(tenant_path) / "state" / "prod-change.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + limit
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 1000, 0).decode(errors="replace").strip()
+                    raise ProdBusy(
+                        f"prod is being changed by {holder or 'another command'}; waited "
+                        f"{limit:g} s ({path}); try again when it is done"
+                    ) from None
+                time.sleep(0.1)
+        started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{who} (pid {os.getpid()}, since {started})\n".encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)  # releases the lock

@@ -60,19 +60,20 @@ def deploy(
     approved: dict[str, str] | None = None,
 ) -> deploy_step.Deployment:
     """The deploy step: the candidate into prod, canaried and smoke-tested (and, approved,
-    checked against the approved files' checksums)."""
-    return deploy_step.deploy_candidate(
-        candidate_uri=candidate_uri,
-        run_id=run_id,
-        commit=commit,
-        registry=prod.registry,
-        endpoint=prod.endpoint,
-        storage=prod.storage,
-        prod=prod.layout,
-        rollout=rollout,
-        log=log,
-        approved=approved,
-    )
+    checked against the approved files' checksums); no canary judgement meanwhile."""
+    with prod.changing(f"run {run_id}: deploy"):
+        return deploy_step.deploy_candidate(
+            candidate_uri=candidate_uri,
+            run_id=run_id,
+            commit=commit,
+            registry=prod.registry,
+            endpoint=prod.endpoint,
+            storage=prod.storage,
+            prod=prod.layout,
+            rollout=rollout,
+            log=log,
+            approved=approved,
+        )
 
 
 def monitor(

@@ -297,7 +297,7 @@ def _deploy_approved(args: argparse.Namespace, as_: str, approval) -> int:
 
 def canary(args: argparse.Namespace) -> int:
     settings, prod, _, _ = _prod(args, args.target, "self" if args.as_self else "deployer")
-    with prod.refusals():
+    with prod.refusals(), prod.changing("mlops canary"):  # never inside a deploy
         return _judge(args, settings, prod)
 
 
