@@ -49,11 +49,22 @@ def load_prices(envs_dir: Path = ENVS_DIR) -> Prices:
 def _read(path: Path, model: type[T], what: str) -> T:
     """A TOML file as `model`; every problem names the file (and the field)."""
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: a folder stands where the {what} should be") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"{path}: not UTF-8 (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "TOML files are UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:  # tomllib recurses into nested arrays and tables
+        raise UserError(f"{path}: nested too deeply to be a {what}") from None
+    except OSError as exc:
+        raise UserError(f"{path}: {what} cannot be read ({exc.strerror})") from None
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

@@ -50,6 +50,8 @@ def decode(event_data: dict) -> dict:
         raise BadMessage(f"not a Pub/Sub message: no message.data ({exc})") from None
     except (binascii.Error, ValueError) as exc:
         raise BadMessage(f"message data is not base64-encoded JSON: {exc}") from None
+    except RecursionError:
+        raise BadMessage("message data is JSON nested too deeply to be a message") from None
     if isinstance(body, dict) and "jsonPayload" in body and "logName" in body:
         return from_anomaly_log(body)
     if not isinstance(body, dict) or not isinstance(body.get("parameters", {}), dict):
@@ -104,7 +106,10 @@ def analysis_time(body: dict) -> float | None:
 
 def overrides(body: dict) -> dict:
     """The message's parameters as dotted names, each one a message may set."""
-    given = pipeline_params.flatten(body.get("parameters", {}))
+    try:
+        given = pipeline_params.flatten(body.get("parameters", {}))
+    except RecursionError:
+        raise BadMessage("parameters nested too deeply to be parameters") from None
     try:
         pipeline_params.merge(pipeline_params.empty_groups(), given)
     except UserError as exc:

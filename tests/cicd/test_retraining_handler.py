@@ -116,6 +116,7 @@ def test_a_good_message_gives_the_exact_pipeline_job_request(template):
             "bars.min_roc_auc: Input should be less than or equal to 1",
         ),
         ({"parameters": [1, 2]}, 'expected {"parameters"'),
+        (b'{"parameters": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nested too deeply"),
         ({"parameters": {"trainer": "both"}}, "set by settings, not by messages: trainer"),
         # the template's own commit: labels and lineage must not name another
         ({"parameters": {"commit": "c0ffee"}}, "set by settings, not by messages: commit"),

@@ -172,6 +172,26 @@ def test_missing_field_and_bad_toml(envs_copy):
         load_settings("prod", envs_copy)
 
 
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        (lambda p: p.write_bytes(p.read_bytes().replace(b"europe-west4", b"europe-w\xe9st4", 1)),
+         r"not UTF-8 \(byte 0xe9 at offset \d+\); TOML files are UTF-8"),
+        (lambda p: p.write_text(p.read_text() + "deep = " + "[" * 3000 + "]" * 3000 + "\n"),
+         "nested too deeply to be a settings file"),
+        (lambda p: (p.unlink(), p.mkdir()), "a folder stands where the settings file should be"),
+    ],
+)  # fmt: skip
+def test_a_damaged_settings_file_is_one_line_naming_it(envs_copy, damage, said):
+    """A non-UTF-8 byte, a deeply nested value and a folder in place of the file were
+    tracebacks (UnicodeDecodeError, RecursionError, IsADirectoryError)."""
+    path = envs_copy / "dev" / "settings.toml"
+    damage(path)
+    with pytest.raises(UserError, match=said) as info:
+        load_settings("dev", envs_copy)
+    assert str(info.value).startswith(f"{path}: ")
+
+
 def test_peers_must_name_each_other(envs_copy):
     edit(envs_copy, "prod", 'peer = "staging"', 'peer = "dev"')
     with pytest.raises(UserError, match="staging: peer prod does not name staging back"):
