@@ -7,7 +7,7 @@ import sys
 
 import uvicorn
 
-from serving.app import UVICORN_OPTIONS, create_app
+from serving.app import create_app, uvicorn_options
 from serving.contract import ServerConfig
 from serving.models import SingleModel, compile_for_serving, load_model
 
@@ -29,7 +29,7 @@ def main() -> int:
         host="0.0.0.0",  # noqa: S104 (the container is reached through its port)
         port=config.port,
         log_level="warning",
-        **UVICORN_OPTIONS,
+        **uvicorn_options(config),
     )
     return 0
 

@@ -3,6 +3,7 @@ every predict response logged (docs/reliability.md)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import zlib
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import orjson
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kernel.text import excerpt
@@ -21,6 +23,16 @@ from trainer.predict import InvalidInstance, encode_instances, format_prediction
 # each): 1,000 instances 11.5-12.0 -> 10.2-10.7 ms, single-instance p99 1.7 -> 1.3-1.5 ms,
 # 20 concurrent clients p50 11-12 -> 9.3 ms.
 UVICORN_OPTIONS: dict[str, Any] = {"http": "httptools", "loop": "uvloop"}
+
+
+def uvicorn_options(config: ServerConfig) -> dict[str, Any]:
+    """uvicorn's settings for this server: connections beyond the limit get 503 at once,
+    and a stop waits for requests in flight no longer than a body may take."""
+    return {
+        **UVICORN_OPTIONS,
+        "limit_concurrency": config.max_connections,
+        "timeout_graceful_shutdown": config.body_seconds + 5,
+    }
 
 
 class _NoLog:
@@ -41,7 +53,7 @@ def create_app(models, config: ServerConfig, request_log=None) -> FastAPI:
     async def read_body(request: Request) -> bytes:
         """The body, within the limit, decompressed when gzip; refused before parsing."""
         request.state.started = time.perf_counter()
-        return await limited_body(request, config.max_body_bytes)
+        return await limited_body(request, config.max_body_bytes, config.body_seconds)
 
     @app.exception_handler(BadRequest)
     def bad_request(request: Request, exc: BadRequest) -> Response:
@@ -131,7 +143,7 @@ class LogUnhandled:
             await JSONResponse({"error": message}, status_code=500)(scope, receive, send)
 
 
-async def limited_body(request: Request, limit: int) -> bytes:
+async def limited_body(request: Request, limit: int, seconds: float = 30) -> bytes:
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "gzip"):
         raise BadRequest(
@@ -141,7 +153,17 @@ async def limited_body(request: Request, limit: int) -> bytes:
     if declared and declared.isdigit() and int(declared) > limit:
         raise BadRequest(413, f"body of {int(declared):,} bytes; at most {limit:,}")
     chunks, size = [], 0
-    async for chunk in request.stream():
+    deadline = time.monotonic() + seconds
+    stream = request.stream().__aiter__()
+    while True:
+        try:  # the whole body within `seconds`: a client sending a byte a minute holds nothing
+            chunk = await asyncio.wait_for(stream.__anext__(), deadline - time.monotonic())
+        except StopAsyncIteration:
+            break
+        except TimeoutError:
+            raise BadRequest(408, f"body not received within {seconds:g} s") from None
+        except ClientDisconnect:  # logged as the client's doing (499), never as a 500
+            raise BadRequest(499, "client closed the connection before sending its body") from None
         size += len(chunk)
         if size > limit:
             raise BadRequest(413, f"body over {limit:,} bytes")

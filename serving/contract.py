@@ -18,6 +18,8 @@ from trainer.predict import UNKNOWN_POLICIES
 
 DEFAULT_MAX_INSTANCES = 10_000
 DEFAULT_MAX_BODY_BYTES = 10 << 20  # 10,000 census instances take about 4 MB of JSON
+DEFAULT_BODY_SECONDS = 30  # a whole body within this, or 408: a stalled client holds nothing
+DEFAULT_MAX_CONNECTIONS = 256  # more at once are answered 503 at once (uvicorn's limit)
 
 
 class BadRequest(Exception):
@@ -35,6 +37,8 @@ class ServerConfig:
     max_instances: int = DEFAULT_MAX_INSTANCES
     unknown_category: str = "reject"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    body_seconds: int = DEFAULT_BODY_SECONDS
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ServerConfig:
@@ -56,6 +60,8 @@ class ServerConfig:
             max_instances=number("MLOPS_MAX_INSTANCES", DEFAULT_MAX_INSTANCES),
             unknown_category=policy,
             max_body_bytes=number("MLOPS_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+            body_seconds=number("MLOPS_BODY_SECONDS", DEFAULT_BODY_SECONDS),
+            max_connections=number("MLOPS_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS),
         )
 
 

@@ -40,7 +40,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from adapters import wiring
-    from serving.app import UVICORN_OPTIONS, create_app
+    from serving.app import create_app, uvicorn_options
     from serving.contract import ServerConfig
     from serving.dashboard import add_dashboard
     from serving.device_app import add_device_app, serving_device_model
@@ -73,7 +73,9 @@ def serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     server = _server_class()(
-        uvicorn.Config(app, host=args.host, port=port, log_level="warning", **UVICORN_OPTIONS)
+        uvicorn.Config(
+            app, host=args.host, port=port, log_level="warning", **uvicorn_options(config)
+        )
     )
     try:
         server.run(sockets=[listening])
