@@ -163,10 +163,14 @@ def submit(args: argparse.Namespace) -> int:
             print(f"warning: still an example value: {line}", file=sys.stderr)
         print(
             "dry run: nothing submitted, no credentials used; the preflight (mlops doctor) "
-            "needs credentials and runs before every real submission"
+            "needs credentials and runs before every real submission",
+            file=sys.stderr if args.json else sys.stdout,
         )
         return 0
-    vertex.submit(platform, args.env, request, service_account, wait=args.wait)
+    log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else print
+    job = vertex.submit(platform, args.env, request, service_account, wait=args.wait, log=log)
+    if args.json:  # the progress and the summary went to stderr
+        print_json({"job": job, "console": vertex.console_url(job), "waited": args.wait})
     return 0
 
 
@@ -231,5 +235,6 @@ def add(commands) -> None:
     )
     sub.add_argument("--template", help="a compiled pipeline YAML (default: compile now)")
     sub.add_argument("--image-tag", default="latest", help="components image tag to compile with")
+    add_json_flag(sub)
     _options(sub)
     sub.set_defaults(handler=submit)

@@ -278,17 +278,28 @@ def _deploy_approved(args: argparse.Namespace, as_: str, approval) -> int:
     # reopened with the approval's image: the registry registers versions with it
     image = {} if args.target == "local" else {"serving_image": approval.serving_image}
     settings, prod, _, tenants = _prod(args, args.target, as_, **image)
-    print(f"deploying {approval.candidate_uri} (run {approval.run_id}, commit {approval.commit})")
+    out = sys.stderr if args.json else sys.stdout  # --json: stdout is the document
+    print(
+        f"deploying {approval.candidate_uri} (run {approval.run_id}, commit {approval.commit})",
+        file=out,
+    )
     done = context.deploy(
         prod,
         candidate_uri=approval.candidate_uri,
         run_id=approval.run_id,
         commit=approval.commit,
         rollout=settings.serving_settings().rollout,
-        log=lambda line: print(f"deploy: {line}", flush=True),
+        log=lambda line: print(f"deploy: {line}", flush=True, file=out),
         approved=approval.files,
     )
     _, action = context.monitor(prod, tenants, done.baseline_uri, settings.monitoring_settings())
+    if args.json:
+        print_json(
+            {"candidate": approval.candidate_uri, "run_id": approval.run_id,
+             "version": done.version, "smoke": done.smoke, "traffic": done.traffic,
+             "monitoring": action}
+        )  # fmt: skip
+        return 0
     traffic = ", ".join(f"v{v} {p}%" for v, p in done.traffic.items())
     print(
         f"deployed version {done.version} (smoke test {done.smoke}); endpoint "
@@ -425,4 +436,5 @@ def add(commands, env_default: str = "prod") -> None:
         default="local",
         help="the local endpoint, or Vertex AI's as the caller (the prod deployer)",
     )
+    add_json_flag(d)
     d.set_defaults(handler=deploy)

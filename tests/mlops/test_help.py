@@ -85,7 +85,7 @@ def test_completion_prints_the_shells_code(shell):
 
 REPORTING = {
     "run", "train", "policy", "monitor", "canary", "doctor", "runs", "runs compare",
-    "lineage", "cost", "simulate life", "simulate infra", "simulate ci",
+    "lineage", "cost", "simulate life", "simulate infra", "simulate ci", "submit", "deploy",
 }  # fmt: skip
 
 

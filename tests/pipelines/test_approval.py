@@ -57,9 +57,11 @@ def test_mlops_deploy_deploys_the_approved_candidate_once(approved, capsys):
     out = capsys.readouterr().out
     assert f"run {result.run_dir.name}" in out
     assert "deployed version 1 (smoke test passed); endpoint v1 100%; monitoring created" in out
-    assert main(args) == 0  # a re-run (a retried build) changes nothing
-    out = capsys.readouterr().out
-    assert "already serves" in out and "monitoring updated" in out
+    assert main([*args, "--json"]) == 0  # a re-run (a retried build) changes nothing
+    captured = capsys.readouterr()
+    done = json.loads(captured.out)  # --json: the outcome alone on stdout
+    assert (done["version"], done["traffic"], done["monitoring"]) == ("1", {"1": 100}, "updated")
+    assert "already serves" in captured.err
 
 
 @pytest.mark.parametrize(

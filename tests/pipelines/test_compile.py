@@ -259,6 +259,11 @@ def test_a_dry_run_on_a_fresh_checkout_shows_the_request_and_warns_what_would_be
     assert "serving:latest' is not pinned by digest" in warnings[0]
     assert any("still an example value: envs/" in w for w in warnings)  # project numbers
     assert "no credentials used" in captured.out
+    # --json: stdout is the request alone, every word for a person on stderr
+    assert main(["submit", "--env", "staging", "--dry-run", "--commit", "0123abcd", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["pipeline_job"]["labels"]["commit"] == "0123abcd"
+    assert "no credentials used" in captured.err
 
 
 def test_submit_dry_run_prints_the_exact_request(capsys):
