@@ -152,15 +152,22 @@ def one_run_at_a_time(root: Path, run: str):
                 f"another run is in progress in {root}: {holder}; wait for it to finish "
                 "(or stop it) and run again"
             ) from None
-        started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"run {run} (pid {os.getpid()}, started {started})\n".encode(), 0)
-        try:
+        with _holding(fd, f"run {run}", "started"):
             yield
-        finally:
-            os.ftruncate(fd, 0)
     finally:
         os.close(fd)  # releases the lock
+
+
+@contextmanager
+def _holding(fd: int, who: str, since: str):
+    """A held lock file names its holder, and is emptied when let go."""
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{who} (pid {os.getpid()}, {since} {started})\n".encode(), 0)
+    try:
+        yield
+    finally:
+        os.ftruncate(fd, 0)
 
 
 def run_in_progress(root: Path) -> str | None:
@@ -213,12 +220,7 @@ def changing_prod(tenant_path: Path, who: str, timeout: float | None = None):
                         f"{limit:g} s ({path}); try again when it is done"
                     ) from None
                 time.sleep(0.1)
-        started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{who} (pid {os.getpid()}, since {started})\n".encode(), 0)
-        try:
+        with _holding(fd, who, "since"):
             yield
-        finally:
-            os.ftruncate(fd, 0)
     finally:
         os.close(fd)  # releases the lock
