@@ -33,6 +33,11 @@ ENDPOINT = "endpoint"
 MONITORING = "monitoring"
 
 
+def evaluation_report(run_id: str) -> str:
+    """The file name a run's evaluation report gets in the workspace's reports folder."""
+    return f"evaluation-{run_id}.html"
+
+
 def workspace_root(explicit: str | None = None) -> Path:
     return Path(explicit or os.environ.get(ENV_VAR) or DEFAULT).resolve()
 

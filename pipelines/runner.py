@@ -21,7 +21,7 @@ from kfp import local
 from adapters import wiring
 from kernel.errors import Failed
 from kernel.names import PIPELINE_NAME, STEP_NAMES
-from kernel.workspace import LocalTenant, one_run_at_a_time
+from kernel.workspace import LocalTenant, evaluation_report, one_run_at_a_time
 from pipelines import summary as summary_lines
 from pipelines.params import PipelineParams
 from pipelines.pipeline import LOCAL_IMAGE, build
@@ -227,7 +227,7 @@ def _result(run_dir, log_path, durations, params, workspace, wall) -> RunResult:
     aliases = {a: v.version for v in prod.registry.versions() for a in v.aliases}
     report = run_dir / "evaluate" / "report"
     if report.is_file():  # KFP names it "report"; a person wants a file a browser opens
-        friendly = workspace / "reports" / f"evaluation-{run_dir.name}.html"
+        friendly = workspace / "reports" / evaluation_report(run_dir.name)
         friendly.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(report, friendly)
         report = friendly

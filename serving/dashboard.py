@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
+from kernel.workspace import evaluation_report
 from promotion.domain import runs
 from promotion.ports import AlertLog, Endpoint, Registry, RunLog, Storage
 from serving import pages
@@ -66,12 +67,11 @@ def analyses(folder: Path) -> list[dict[str, Any]]:
 
 def overview(s: Sources) -> dict[str, Any]:
     recorded = runs.merge(s.run_log.records())
-    short = runs.short_ids(recorded)
-    current = runs.running(recorded, s.running())
-    rows = [runs.summary_row(r, short[r.run_id], r.run_id == current) for r in recorded]
+    rows = runs.summary_rows(recorded, s.running())
     for row in rows:
-        name = f"evaluation-{row['run_id']}.html"
+        name = evaluation_report(row["run_id"])
         row["report"] = name if (s.reports / name).is_file() else None
+    short = {row["run_id"]: row["short_id"] for row in rows}
     traffic = s.endpoint.state().traffic
     versions = []
     for v in sorted(s.registry.versions(), key=lambda v: int(v.version), reverse=True):
@@ -98,9 +98,7 @@ def overview(s: Sources) -> dict[str, Any]:
         "dag": {
             "nodes": list(runs.STEP_ORDER[:-1]),
             "edges": list(runs.STEP_EDGES),
-            "status": runs.step_status(last, last is not None and last.run_id == current)
-            if last
-            else {},
+            "status": runs.step_status(last, rows[0]["status"] == "running") if last else {},
             "about": f"run {short[last.run_id]} ({last.outcome})" if last else "no run yet",
         },
         "monitoring": analyses(s.monitor_reports),

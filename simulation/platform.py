@@ -21,6 +21,7 @@ from typing import Any
 
 from infra.synth import synth
 from kernel.errors import UserError
+from kernel.workspace import evaluation_report
 from pipelines import params, summary, warm_executor
 from pipelines.compile import compile_to
 from promotion.domain.runs import STEP_ORDER
@@ -182,7 +183,7 @@ class SimulatedPlatform:
         found = sorted((self.sim.root / "storage").glob(f"*/runs/{run_id}/evaluate/report"))
         if not found:
             return None
-        friendly = self.root / f"evaluation-{run_id}.html"
+        friendly = self.root / evaluation_report(run_id)
         friendly.write_bytes(found[0].read_bytes())
         return friendly
 

@@ -26,17 +26,14 @@ def _records(args: argparse.Namespace):
 
 
 def list_runs(args: argparse.Namespace) -> int:
-    from kernel.workspace import run_in_progress, workspace_root
+    from kernel.workspace import evaluation_report, run_in_progress, workspace_root
     from promotion.domain import runs
 
     root = workspace_root(args.workspace)
     recorded = _records(args)
-    shown = recorded[: args.limit]
-    short = runs.short_ids(recorded)
-    current = runs.running(recorded, run_in_progress(root) is not None)
-    rows = [runs.summary_row(r, short[r.run_id], r.run_id == current) for r in shown]
+    rows = runs.summary_rows(recorded, run_in_progress(root) is not None)[: args.limit]
     for row in rows:  # the evaluation report the run left, for --html's links and --json
-        report = root / "reports" / f"evaluation-{row['run_id']}.html"
+        report = root / "reports" / evaluation_report(row["run_id"])
         row["report"] = str(report) if report.is_file() else None
     if args.html:
         from trainer import runs_report
@@ -52,24 +49,21 @@ def list_runs(args: argparse.Namespace) -> int:
         f"{len(rows)} of {len(recorded)} recorded run(s), newest first; "
         "`mlops runs compare latest~1 latest` compares the last two"
     )
+    width = max(len(r["short_id"]) for r in rows) + 2
     print(
-        f"{'run':<{_width(rows)}}{'started (UTC)':<18}{'commit':<14}{'rows':>7}{'quar.':>6}"
+        f"{'run':<{width}}{'started (UTC)':<18}{'commit':<14}{'rows':>7}{'quar.':>6}"
         f"{'accuracy':>9}{'ROC AUC':>9}  {'outcome':<17}{'version':>7}{'cost $':>8}  trainer"
     )
     for r in rows:
         print(
-            f"{r['short_id']:<{_width(rows)}}{r['started'][:16].replace('T', ' '):<18}"
+            f"{r['short_id']:<{width}}{r['started'][:16].replace('T', ' '):<18}"
             f"{(r['commit'] or '-')[:13]:<14}{_n(r['train_rows']):>7}{_n(r['quarantined']):>6}"
             f"{_f(r['accuracy']):>9}{_f(r['roc_auc']):>9}  {r['outcome']:<17}"
             f"{r['version'] or '-':>7}{_f(r['cost_usd']):>8}  {r['trainer'] or '-'}"
         )
         if r["error"]:
-            print(f"{'':<{_width(rows)}}{r['error']}")
+            print(f"{'':<{width}}{r['error']}")
     return 0
-
-
-def _width(rows: list[dict]) -> int:
-    return max(len(r["short_id"]) for r in rows) + 2
 
 
 def compare(args: argparse.Namespace) -> int:

@@ -245,6 +245,14 @@ def run_of(version: str, labels: dict[str, str], recorded: list[Run]) -> Run | N
     return run or next((r for r in recorded if r.run_id == labels.get("run")), None)
 
 
+def summary_rows(recorded: list[Run], in_progress: bool) -> list[dict[str, Any]]:
+    """Every run's row as `mlops runs` and the dashboard list them: by short id, the one
+    in progress marked (runs newest first, as merge returns them)."""
+    short = short_ids(recorded)
+    current = running(recorded, in_progress)
+    return [summary_row(r, short[r.run_id], r.run_id == current) for r in recorded]
+
+
 def _status(run: Run) -> str:
     if run.failed_step is not None:
         return "failed"
