@@ -15,7 +15,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kernel.text import excerpt
-from serving.contract import BadRequest, ServerConfig, parse_body
+from serving.contract import BadRequest, ServerConfig, check_media_type, parse_body
 from trainer.predict import InvalidInstance, encode_instances, format_predictions
 
 # uvicorn's C HTTP parser and libuv event loop, named so that a missing package fails at
@@ -144,6 +144,7 @@ class LogUnhandled:
 
 
 async def limited_body(request: Request, limit: int, seconds: float = 30) -> bytes:
+    check_media_type(request.headers.get("content-type"))
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "gzip"):
         raise BadRequest(

@@ -72,6 +72,27 @@ MAX_DEPTH = 254
 TOO_DEEP = f"JSON nested deeper than {MAX_DEPTH} levels"
 
 
+def check_media_type(header: str | None) -> None:
+    """A predict body is JSON in UTF-8 (Vertex's contract): a declared type that is not
+    JSON (`application/json` or `...+json`), or a charset other than UTF-8, is a 415
+    before the body is read. No header at all is read as JSON, as FastAPI reads one."""
+    if header is None or not header.strip():
+        return
+    kind, _, parameters = header.partition(";")
+    kind = kind.strip().lower()
+    if kind != "application/json" and not (
+        kind.startswith("application/") and kind.endswith("+json")
+    ):
+        raise BadRequest(415, f"Content-Type {excerpt(kind)} not supported; send application/json")
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        charset = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+            raise BadRequest(
+                415, f"charset {excerpt(charset)} not supported; JSON is sent as UTF-8"
+            )
+
+
 def parse_body(body: bytes, max_instances: int) -> list:
     """The instances of a predict request, or BadRequest saying what is wrong with it."""
     if not body:

@@ -71,6 +71,33 @@ def test_gzip_is_decompressed_within_the_limit_and_other_encodings_are_415(serve
     assert [status for status, _, _ in logged(log)] == [200] * 3 + [413, 400, 415]
 
 
+@pytest.mark.parametrize(
+    "content_type, status",
+    [
+        ("application/json", 200),
+        ("application/json; charset=utf-8", 200),
+        ('Application/JSON; charset="UTF-8"', 200),
+        ("application/vnd.census+json", 200),
+        (None, 200),  # no header: read as JSON, as FastAPI reads one
+        ("application/xml", 415),
+        ("application/x-www-form-urlencoded", 415),  # curl -d without -H
+        ("text/plain", 415),
+        ("application/json; charset=utf-16", 415),
+        ("multipart/form-data; boundary=x", 415),
+    ],
+)
+def test_only_json_is_read_and_other_types_are_415_before_the_body(served, content_type, status):
+    client, log = served
+    headers = {"Content-Type": content_type} if content_type else {}
+    reply = client.post("/predict", content=body(), headers=headers)
+    assert reply.status_code == status, reply.text
+    if status == 415:
+        assert reply.json()["error"].endswith(
+            "send application/json" if "charset" not in content_type else "sent as UTF-8"
+        )
+    assert [row[0] for row in logged(log)] == [status]  # the refusal is logged too
+
+
 def test_duplicate_keys_are_refused_not_resolved(served):
     client, _ = served
     instance = json.dumps(sample_instances()[0])

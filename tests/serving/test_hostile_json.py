@@ -4,6 +4,9 @@ depth, size, type, escape and encoding, in every place a body has, sent to a run
 the request log (docs/reliability.md, "Hostile bodies")."""
 
 import json
+import re
+import shutil
+import subprocess
 
 import httpx
 import pytest
@@ -13,6 +16,7 @@ from hypothesis import strategies as st
 from serving_fixtures import sample_instances, serving_workspace
 
 from serving.contract import MAX_DEPTH
+from settings import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # a real server process
 
@@ -105,6 +109,18 @@ def test_nesting_past_the_limit_is_a_400_naming_it(server, depth, place):
     else:  # within the limit: judged as any other body (an extra field is ignored)
         assert reply.status_code == (200 if place == "extra" else 400), reply.text
         assert "nested deeper" not in reply.text
+
+
+def test_the_readme_curl_is_answered(server):
+    """The README's example request, run as written (its port aside), gets predictions."""
+    if not shutil.which("curl"):
+        pytest.skip("curl is not installed")
+    client, _ = server
+    readme = (REPO_ROOT / "README.md").read_text()
+    command = re.search(r"^curl .*?\}\]\}'$", readme, re.M | re.S).group(0)
+    command = command.replace("localhost:8080", str(client.base_url).removeprefix("http://"))
+    answer = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=60)
+    assert json.loads(answer.stdout)["predictions"][0]["label"] in (">50K", "<=50K"), answer
 
 
 def test_after_it_all_health_is_unchanged_and_no_5xx_was_logged(server):
