@@ -9,7 +9,13 @@ import uvicorn
 
 from serving.app import create_app, uvicorn_options
 from serving.contract import ServerConfig
-from serving.models import SingleModel, compile_for_serving, load_model
+from serving.models import (
+    SingleModel,
+    compile_for_serving,
+    load_model,
+    release_heap,
+    settle_heap,
+)
 
 
 def main() -> int:
@@ -24,13 +30,17 @@ def main() -> int:
     version = os.environ.get("AIP_DEPLOYED_MODEL_ID", "unknown")
     model = compile_for_serving(load_model(config.storage_uri), version)
     app = create_app(SingleModel(model, version), config)
-    uvicorn.run(
-        app,
-        host="0.0.0.0",  # noqa: S104 (the container is reached through its port)
-        port=config.port,
-        log_level="warning",
-        **uvicorn_options(config),
-    )
+    settle_heap()
+    try:
+        uvicorn.run(
+            app,
+            host="0.0.0.0",  # noqa: S104 (the container is reached through its port)
+            port=config.port,
+            log_level="warning",
+            **uvicorn_options(config),
+        )
+    finally:
+        release_heap()
     return 0
 
 

@@ -9,8 +9,9 @@ import zlib
 from typing import Any
 
 import orjson
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -23,6 +24,7 @@ from trainer.predict import InvalidInstance, encode_instances, format_prediction
 # each): 1,000 instances 11.5-12.0 -> 10.2-10.7 ms, single-instance p99 1.7 -> 1.3-1.5 ms,
 # 20 concurrent clients p50 11-12 -> 9.3 ms.
 UVICORN_OPTIONS: dict[str, Any] = {"http": "httptools", "loop": "uvloop"}
+INLINE_BODY_BYTES = 48 * 1024  # about 150 census instances of JSON
 
 
 def uvicorn_options(config: ServerConfig) -> dict[str, Any]:
@@ -50,16 +52,13 @@ def create_app(models, config: ServerConfig, request_log=None) -> FastAPI:
     app = FastAPI(title="census income prediction", docs_url=None, redoc_url=None)
     log = request_log or _NoLog()
 
-    async def read_body(request: Request) -> bytes:
-        """The body, within the limit, decompressed when gzip; refused before parsing."""
-        request.state.started = time.perf_counter()
-        return await limited_body(request, config.max_body_bytes, config.body_seconds)
-
     @app.exception_handler(BadRequest)
-    def bad_request(request: Request, exc: BadRequest) -> Response:
-        started = getattr(request.state, "started", time.perf_counter())
-        log.record(status=exc.status, latency_ms=_ms(started), error=exc.message)
-        return JSONResponse({"error": exc.message}, status_code=exc.status)
+    async def bad_request(request: Request, exc: BadRequest) -> Response:
+        # async: a refusal is answered on the event loop, with no hop to a worker thread
+        watch = getattr(request.state, "watch", None) or Stopwatch()
+        log.record(status=exc.status, latency_ms=watch.elapsed_ms(), error=exc.message)
+        watch.mark("log")
+        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=watch.headers())
 
     @app.get(config.health_route)
     def health() -> Response:
@@ -77,17 +76,26 @@ def create_app(models, config: ServerConfig, request_log=None) -> FastAPI:
         return JSONResponse(body, status_code=503 if problems else 200)
 
     @app.post(config.predict_route)
-    def predict(request: Request, body: bytes = Depends(read_body)) -> Response:
-        # a sync route: FastAPI scores in its thread pool, never on the event loop
-        started = request.state.started
+    async def predict(request: Request) -> Response:
+        watch = request.state.watch = Stopwatch()
+        body = await limited_body(request, config.max_body_bytes, config.body_seconds)
+        watch.mark("body")
+        if scored_inline(len(body)):  # most requests: no thread hop, no GIL hand-over
+            return answer(body, watch)
+        return await run_in_threadpool(answer, body, watch)  # a big batch: off the loop
+
+    def answer(body: bytes, watch: Stopwatch) -> Response:
+        watch.mark("wait")  # zero inline; the wait for a worker thread otherwise
         refusal = log.refusal()
         if refusal:  # a prediction the log cannot record is not made (docs/reliability.md)
             raise BadRequest(503, refusal)
         instances = parse_body(body, config.max_instances)
+        watch.mark("parse")
         try:
             matrix = encode_instances(instances, config.unknown_category)
         except InvalidInstance as exc:
             raise BadRequest(400, str(exc)) from None
+        watch.mark("encode")
         deployed = models.choose()
         if deployed is None:
             raise BadRequest(503, "no model deployed")
@@ -98,17 +106,21 @@ def create_app(models, config: ServerConfig, request_log=None) -> FastAPI:
             message = (
                 f"version {deployed.version} failed: {type(exc).__name__}: {excerpt(str(exc))}"
             )
-            log.record(status=500, latency_ms=_ms(started), version=deployed.version, error=message)
+            log.record(
+                status=500, latency_ms=watch.elapsed_ms(), version=deployed.version, error=message
+            )
             return JSONResponse({"error": message}, status_code=500)
+        watch.mark("score")
         log.record(
             status=200,
-            latency_ms=_ms(started),
+            latency_ms=watch.elapsed_ms(),
             version=deployed.version,
             instances=instances,
             predictions=predictions,
         )
+        watch.mark("log")
         body = orjson.dumps({"predictions": predictions, "model_version": deployed.version})
-        return Response(body, media_type="application/json")
+        return Response(body, media_type="application/json", headers=watch.headers())
 
     app.add_middleware(LogUnhandled, log=log, path=config.predict_route)
     return app
@@ -184,6 +196,38 @@ def gunzip(body: bytes, limit: int) -> bytes:
     if len(data) > limit or inflater.unconsumed_tail:
         raise BadRequest(413, f"decompressed body over {limit:,} bytes")
     return data
+
+
+def scored_inline(body_bytes: int) -> bool:
+    """Whether a request is answered on the event loop: a body up to INLINE_BODY_BYTES
+    (about 150 instances, about a millisecond of work) is; a bigger batch would hold every
+    other request behind it, so it goes to a worker thread (docs/serving.md, "Latency")."""
+    return body_bytes <= INLINE_BODY_BYTES
+
+
+class Stopwatch:
+    """Where one request's time went, stage by stage, sent back as a Server-Timing header
+    (browsers' developer tools and bench/load.py read it)."""
+
+    def __init__(self) -> None:
+        self.started = self._last = time.perf_counter()
+        self.spans: list[tuple[str, float]] = []
+
+    def mark(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.spans.append((stage, (now - self._last) * 1000))
+        self._last = now
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+    def headers(self) -> dict[str, str]:
+        return {"Server-Timing": server_timing(self.spans)}
+
+
+def server_timing(spans: list[tuple[str, float]]) -> str:
+    """`body;dur=0.041, parse;dur=0.012, ...` in milliseconds (W3C Server Timing)."""
+    return ", ".join(f"{stage};dur={ms:.3f}" for stage, ms in spans)
 
 
 def _ms(started: float) -> float:

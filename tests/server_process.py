@@ -66,11 +66,12 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = READY_DEADLINE
     raise AssertionError(f"server at {url} not ready after {timeout}s and still running")
 
 
-def start(command: list[str], env: dict, health: str) -> subprocess.Popen:
+def start(command: list[str], env: dict, health: str, cwd: str | None = None) -> subprocess.Popen:
     """A server in its own process group, ready; ended by stop(), or at exit if a test fails
     before it could stop it."""
     proc = subprocess.Popen(
         command,
+        cwd=cwd,
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -44,7 +44,7 @@ def serve(args: argparse.Namespace) -> int:
     from serving.contract import ServerConfig
     from serving.dashboard import add_dashboard
     from serving.device_app import add_device_app, serving_device_model
-    from serving.models import TrafficRouter
+    from serving.models import TrafficRouter, release_heap, settle_heap
     from settings import REPO_ROOT
 
     _, prod, tenant, tenants = _local_prod(args)
@@ -65,6 +65,7 @@ def serve(args: argparse.Namespace) -> int:
     ort_dir = REPO_ROOT / "node_modules" / "onnxruntime-web" / "dist"
     add_device_app(app, serving_device_model(prod.endpoint, prod.registry), ort_dir)
     add_dashboard(app, _dashboard_sources(args, prod, tenant, tenants))
+    settle_heap()
     print(
         f"serving the local {args.env} endpoint on http://{args.host}:{port}"
         f"{config.predict_route} (health {config.health_route}); traffic "
@@ -77,9 +78,12 @@ def serve(args: argparse.Namespace) -> int:
             app, host=args.host, port=port, log_level="warning", **uvicorn_options(config)
         )
     )
+    router.follow()  # the split re-read off the requests' path
     try:
         server.run(sockets=[listening])
     finally:
+        router.unfollow()
+        release_heap()
         log.close()
         stopped = f" (stopped by {', '.join(server.stopped_by)})" if server.stopped_by else ""
         print(f"request log: {log.written:,} rows written{stopped}", flush=True)
