@@ -48,10 +48,11 @@ def build_log(path: Path) -> None:
     offsets = rng.uniform(0, 7200, ROWS)  # two hours before END
     sample.insert(0, "ts", [END - timedelta(seconds=float(s)) for s in offsets])
     sample.insert(1, "request_id", np.arange(ROWS).astype(str))
-    sample.insert(2, "version", "1")
-    sample.insert(3, "status", 200)
-    sample.insert(4, "latency_ms", 1.0)
-    sample.insert(5, "error", None)
+    sample.insert(2, "instance", 0)  # one instance a request
+    sample.insert(3, "version", "1")
+    sample.insert(4, "status", 200)
+    sample.insert(5, "latency_ms", 1.0)
+    sample.insert(6, "error", None)
     for f in schema.FEATURES:
         if f.is_categorical:
             sample[f.name] = sample[f.name].astype(object).where(sample[f.name].notna(), None)
@@ -82,12 +83,18 @@ def configure_monitoring(workspace: Path, baseline: dict) -> Path:
     return LocalTenant(workspace, tenants.prod_project).request_log_path
 
 
+def mlops_monitor_command(workspace: Path) -> list[str]:
+    """`mlops monitor` over the last of the log's two hours, as a user runs it."""
+    command = [sys.executable, "-m", "mlops.cli", "monitor", "--workspace", str(workspace)]
+    return [*command, "--window", "1h", "--until", END.isoformat()]
+
+
 def mlops_monitor(workspace: Path) -> float:
     """Wall seconds of `mlops monitor` as a user runs it (exit 3 is an alert, not a failure)."""
-    command = [sys.executable, "-m", "mlops.cli", "monitor", "--workspace", str(workspace)]
-    window = ["--window", "1h", "--until", END.isoformat()]
     started = time.perf_counter()
-    done = subprocess.run([*command, *window], capture_output=True, text=True, env=os.environ)
+    done = subprocess.run(
+        mlops_monitor_command(workspace), capture_output=True, text=True, env=os.environ
+    )
     wall = time.perf_counter() - started
     if done.returncode not in (0, 3):
         sys.exit(f"mlops monitor failed ({done.returncode}):\n{done.stdout}{done.stderr}")

@@ -13,10 +13,12 @@ import contextlib
 import fcntl
 import os
 import queue
+import tempfile
 import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -33,6 +35,7 @@ TABLE = "request_log"
 COLUMNS = {
     "ts": "TIMESTAMP",
     "request_id": "VARCHAR",
+    "instance": "INTEGER",  # the row's place in its request: a request is its row 0
     "version": "VARCHAR",
     "status": "INTEGER",
     "latency_ms": "DOUBLE",
@@ -48,6 +51,7 @@ SEGMENT_SECONDS = 10.0
 BACKLOG_LIMIT = 100_000
 RETRY_SECONDS = 1.0  # after a failed write, how long before the next try (one file a try)
 GRACE_SECONDS = 60.0  # how long a compacted JSON segment stays for readers that listed it
+READER_MEMORY = "512MB"  # a reader's DuckDB memory; queries spill past it (reader_config)
 COMPACTOR_NICE = 10  # the compactor thread's priority below the requests' (Linux)
 
 
@@ -64,13 +68,15 @@ def rows_of(record: dict) -> list[dict]:
     instances = record.get("instances") or []
     predictions = record.get("predictions") or []
     if record["status"] != 200 or not predictions:
-        return [{**base, **dict.fromkeys(schema.FEATURE_NAMES), "label": None, "probability": None}]
+        empty = dict.fromkeys(schema.FEATURE_NAMES)
+        return [{**base, "instance": 0, **empty, "label": None, "probability": None}]
     rows = []
-    for instance, prediction in zip(instances, predictions, strict=True):
+    for index, (instance, prediction) in enumerate(zip(instances, predictions, strict=True)):
         features = {name: instance.get(name) for name in schema.FEATURE_NAMES}
         rows.append(
             {
                 **base,
+                "instance": index,
                 **features,
                 "label": prediction["label"],
                 "probability": prediction["probability"],
@@ -380,7 +386,8 @@ def _view_sql(folder: Path) -> str:
     parts = []
     if parquet:
         listed = ", ".join(f"'{_literal(p)}'" for p in parquet)
-        parts.append(f"SELECT * FROM read_parquet([{listed}])")
+        # by name: segments written before a column was added read it as NULL
+        parts.append(f"SELECT * FROM read_parquet([{listed}], union_by_name = true)")
     if jsonl:
         parts.append(_json_select(jsonl))
     if not parts:
@@ -389,13 +396,25 @@ def _view_sql(folder: Path) -> str:
     return " UNION ALL BY NAME ".join(parts)
 
 
+def reader_config(
+    env: Mapping[str, str] | None = None,
+) -> dict[str, str | bool | int | float | list[str]]:
+    """DuckDB's settings for a reader: a memory limit (MLOPS_LOG_READER_MEMORY, 512MB), past
+    which a query's hash tables and sorts spill to a temporary folder of its own that
+    DuckDB removes on close. Without it DuckDB may take 80% of the machine's memory: the
+    canary's per-version figures over 10M rows peaked at 1.3 GB (bench/reader.py)."""
+    limit = (os.environ if env is None else env).get("MLOPS_LOG_READER_MEMORY") or READER_MEMORY
+    spill = Path(tempfile.gettempdir()) / f"census-mlops-log-reader-{uuid.uuid4().hex[:12]}"
+    return {"memory_limit": limit, "temp_directory": str(spill)}
+
+
 def reader(folder: str | Path) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with a `request_log` view over the folder's segments as listed
     now, read in place (a query reads only the columns and row groups it needs, nothing is
     copied). A JSON segment compacted after the listing stays GRACE_SECONDS for such a view;
     one compacted while the view is made is picked up on the retry."""
     folder = Path(folder)
-    con = duckdb.connect()
+    con = duckdb.connect(config=reader_config())
     for attempt in range(5):
         try:
             con.execute(f"CREATE OR REPLACE VIEW {TABLE} AS {_view_sql(folder)}")
@@ -422,6 +441,8 @@ def append(folder: str | Path, rows: list[dict] | pd.DataFrame) -> Path:
     for name, kind in COLUMNS.items():
         if kind == "DOUBLE":
             frame[name] = pd.to_numeric(frame[name], errors="coerce")
+        elif kind == "INTEGER":
+            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("Int64")
         elif kind == "VARCHAR":
             frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
     numeric = pd.api.types.is_numeric_dtype(frame["ts"])
