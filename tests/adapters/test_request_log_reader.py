@@ -102,8 +102,8 @@ def test_a_reader_has_a_memory_limit_and_its_own_spill_folder():
 def test_the_canary_figures_of_a_log_larger_than_the_limit_are_read_within_it(
     tmp_path, monkeypatch
 ):
-    """300,000 requests with long ids under a 32 MB limit: counting distinct ids would need
-    more (DuckDB refuses: the first assertion), each request's row 0 needs none."""
+    """300,000 requests under a 32 MB limit that binds (a query holding 75 MB is refused),
+    counted exactly: each request's row 0 needs no memory per request."""
     monkeypatch.setenv("MLOPS_LOG_READER_MEMORY", "32MB")
     folder = LocalTenant(tmp_path, PROJECT).request_log_path
     now = datetime.now().timestamp()
@@ -124,8 +124,8 @@ def test_the_canary_figures_of_a_log_larger_than_the_limit_are_read_within_it(
     with request_log.reader(folder) as con:
         (limit,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
         assert limit.startswith("30.5 MiB")
-        with pytest.raises(duckdb.OutOfMemoryException):
-            con.execute(f"SELECT count(DISTINCT request_id) FROM {TABLE}").fetchone()
+        with pytest.raises(duckdb.OutOfMemoryException):  # 75 MB held at once: refused
+            con.execute(f"SELECT string_agg(request_id || repeat('y', 200), ',') FROM {TABLE}")
     stats = figures(tmp_path)
     assert {v: (s.requests, s.errors) for v, s in stats.items()} == {
         "1": (150_000, 3_000),
