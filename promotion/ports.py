@@ -27,6 +27,7 @@ class ModelVersion:
     artifact_uri: str
     labels: dict[str, str] = field(default_factory=dict)
     aliases: list[str] = field(default_factory=list)
+    created: datetime | None = None  # when it was registered (UTC); None when not known
 
 
 @dataclass(frozen=True)

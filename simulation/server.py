@@ -83,6 +83,9 @@ class Simulation:
         self.run_pipelines: Callable[[dict], None] | None = None
         self.bigquery: Any = None  # the BigQuery API, for services reading tables as themselves
         self.on_stop: list[Callable[[], None]] = []
+        # Called with each call's wire entry once its handler has answered, before the answer
+        # is sent: how a test kills a client just after a change it asked for took effect.
+        self.after_call: Callable[[WireEntry], None] | None = None
         # (time, endpoint, deployed model, status, total ms, model ms): what Monitoring counts
         # once `monitoring_delay` seconds have passed (Cloud Monitoring's points arrive late)
         self.monitoring_delay = 0.0
@@ -183,6 +186,8 @@ class Simulation:
         except ApiError as exc:
             response = exc.response()
         entry.status = response.status_code
+        if self.after_call is not None:
+            self.after_call(entry)
         return response
 
     # The server -------------------------------------------------------------------------

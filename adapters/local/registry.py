@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 from kernel.workspace import REGISTRY, LocalTenant
 from promotion.domain import evaluations
@@ -24,6 +25,12 @@ def _check(state: dict) -> None:
             raise ValueError(f"alias {alias} points at version {version}, which is not registered")
 
 
+def _created(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
 class LocalRegistry:
     def __init__(self, tenant: LocalTenant, model: str) -> None:
         self.tenant, self.model = tenant, model
@@ -37,7 +44,9 @@ class LocalRegistry:
         state = self._state()
         by_version = {}
         for v in state["versions"]:
-            by_version[v["version"]] = ModelVersion(v["version"], v["artifact_uri"], v["labels"])
+            by_version[v["version"]] = ModelVersion(
+                v["version"], v["artifact_uri"], v["labels"], [], _created(v.get("created"))
+            )
         for alias, version in state["aliases"].items():
             by_version[version].aliases.append(alias)
         return list(by_version.values())

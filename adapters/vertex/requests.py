@@ -95,7 +95,10 @@ def model_version(model: Any) -> ModelVersion:
     """A Model resource (one version, as get and listVersions return it) as the port's value,
     with every alias, Vertex's `default` too: retention never deletes a version holding one."""
     aliases = list(model.version_aliases)
-    return ModelVersion(model.version_id, model.artifact_uri, dict(model.labels), aliases)
+    created = model.version_create_time or None  # an unset Timestamp is the epoch
+    if created is not None and created.timestamp() <= 0:
+        created = None
+    return ModelVersion(model.version_id, model.artifact_uri, dict(model.labels), aliases, created)
 
 
 def deploy_request(

@@ -7,7 +7,15 @@ the same plans; only the shells that apply them differ.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from kernel.names import CANDIDATE_LABEL, CHALLENGER, CHAMPION, DEPLOYING
 from promotion.ports import EndpointState, ModelVersion
+
+# How old an unmarked new version must be to count as orphaned: a deploy registers, imports
+# its evaluation and marks the version within seconds, and on Vertex nothing stops a
+# canary judgement from looking while another run's deploy is in that window.
+ORPHAN_GRACE = timedelta(hours=1)
 
 
 def canary_split(state: EndpointState, new: str, canary_percent: int) -> dict[str, int]:
@@ -60,3 +68,31 @@ def to_delete(versions: list[ModelVersion], deployed: tuple[str, ...], retained:
     newest = sorted(versions, key=lambda v: int(v.version))
     keep = {v.version for v in newest[-retained:]} | set(deployed)
     return [v.version for v in newest if v.version not in keep and not v.aliases]
+
+
+def orphaned(
+    versions: list[ModelVersion],
+    state: EndpointState,
+    now: datetime,
+    resuming: str | None = None,
+) -> list[str]:
+    """Versions a deploy registered and was killed before it marked them `deploying`: a
+    run's candidate, newer than every version that is deployed or holds one of the
+    platform's aliases, holding none itself, registered at least ORPHAN_GRACE ago, and not
+    the candidate of the deploy resuming now (which deploys it). Oldest first. Nothing else
+    would ever remove them: retention keeps the newest versions."""
+    ours = {CHAMPION, CHALLENGER, DEPLOYING}
+    placed = [
+        int(v.version)
+        for v in versions
+        if ours & set(v.aliases) or v.version in state.deployed or state.traffic.get(v.version)
+    ]
+    newest = max(placed, default=0)
+    return [
+        v.version
+        for v in sorted(versions, key=lambda v: int(v.version))
+        if int(v.version) > newest
+        and CANDIDATE_LABEL in v.labels
+        and v.labels[CANDIDATE_LABEL] != resuming
+        and (v.created is None or now - v.created >= ORPHAN_GRACE)
+    ]

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from kernel.errors import PlatformRefused
 from kernel.names import CANDIDATE_LABEL, CHALLENGER, CHAMPION, DEPLOYING
 from promotion.domain import layout
-from promotion.domain.traffic import rollback
+from promotion.domain.traffic import orphaned, rollback
 from promotion.ports import Endpoint, EndpointState, Registry, Storage
 from trainer import automl, predict
 
@@ -66,11 +67,36 @@ def finish_interrupted_deploy(
     prod: layout.ProdLayout,
     log: Callable[[str], object] = print,
     resuming: str | None = None,
+    now: datetime | None = None,
 ) -> str | None:
     """A deploy killed part way left its version marked `deploying`. Complete it (smoke
     test, aliases) when it serves traffic and passes; otherwise roll it back. Returns
     "completed", "rolled back", or None when nothing was interrupted or the marked version
-    is run `resuming`'s candidate and never got traffic (that deploy, re-run, deploys it)."""
+    is run `resuming`'s candidate and never got traffic (that deploy, re-run, deploys it).
+    A deploy killed after registering its version but before marking it left an orphan:
+    it is deleted ("removed" when that is all there was to do)."""
+    outcome = _finish_marked(registry, endpoint, storage, prod, log, resuming)
+    state = endpoint.state()
+    versions = registry.versions()
+    removed = orphaned(versions, state, now or datetime.now(UTC), resuming)
+    for version in removed:
+        registry.delete(version)
+    if removed:
+        log(
+            f"deleted version(s) {', '.join(removed)}: registered by a deploy killed before "
+            "it marked them, never deployed"
+        )
+    return outcome or ("removed" if removed else None)
+
+
+def _finish_marked(
+    registry: Registry,
+    endpoint: Endpoint,
+    storage: Storage,
+    prod: layout.ProdLayout,
+    log: Callable[[str], object],
+    resuming: str | None,
+) -> str | None:
     marked = registry.alias(DEPLOYING)
     if marked is None:
         return None

@@ -6,20 +6,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import pytest
 from local_prod import ROLLOUT, evaluation_json, open_local_prod
 from serving_fixtures import save_small_model
 
 from adapters.local.storage import LocalStorage
-from kernel.names import DEPLOYING
+from kernel.names import CANDIDATE_LABEL, DEPLOYING
 from promotion.domain.layout import ProdLayout
+from promotion.domain.traffic import ORPHAN_GRACE, orphaned
 from promotion.steps import deploy as steps
 from promotion.steps.rollback import finish_interrupted_deploy
 from promotion.steps.staging import smoke_instances
 from trainer import loader
 
 pytestmark = pytest.mark.slow  # kills deploys in child processes at each sub-step
+LATER = datetime.now(UTC) + 2 * ORPHAN_GRACE
 
 MUTATING = {"copy_tree", "register", "import_evaluation", "set_alias", "delete", "deploy",
             "set_traffic", "undeploy"}  # fmt: skip
@@ -116,28 +119,32 @@ def aliases(prod) -> dict:
 
 
 def consistent(prod) -> None:
-    traffic = prod.endpoint.state().traffic
+    state = prod.endpoint.state()
+    traffic = state.traffic
     assert DEPLOYING not in aliases(prod)
     assert not traffic or sum(traffic.values()) == 100
     registered = {v.version for v in prod.registry.versions()}
     assert set(traffic) <= registered and set(aliases(prod).values()) <= registered
+    assert orphaned(prod.registry.versions(), state, LATER) == []  # none left behind
 
 
 @pytest.mark.parametrize("champion", [True, False], ids=["canary", "first-deploy"])
 def test_a_deploy_killed_at_each_sub_step_is_completed_or_rolled_back(tmp_path, model, champion):
-    kills = 0
+    kills = orphans = 0
     for at in range(1, 30):
         prod, deploy = setup(tmp_path / str(at), model, champion)
         if not killed_deploy(prod, deploy, at):
             break  # the deploy now runs to the end: every sub-step has been killed once
         kills += 1
         before = aliases(prod)
+        registered = prod.registry.find(CANDIDATE_LABEL, "run-2")
         outcome = finish_interrupted_deploy(
             registry=prod.registry,
             endpoint=prod.endpoint,
             storage=LocalStorage(),
             prod=prod.layout,
             log=lambda _: None,
+            now=LATER,  # as the scheduled canary finds it, an hour or more on
         )
         consistent(prod)
         traffic = prod.endpoint.state().traffic
@@ -149,13 +156,19 @@ def test_a_deploy_killed_at_each_sub_step_is_completed_or_rolled_back(tmp_path, 
             assert traffic == {"1": 100} and aliases(prod) == {"champion": "1"}
         else:  # rolled back, or nothing was marked yet: still no model at all
             assert traffic == {} and aliases(prod) == {}
-        assert (outcome is None) == (DEPLOYING not in before)
+        if outcome == "removed":  # killed between registering and marking: an orphan
+            assert registered and DEPLOYING not in before and not registered.aliases
+            assert prod.registry.find(CANDIDATE_LABEL, "run-2") is None
+            orphans += 1
+        elif outcome is None:  # nothing interrupted: not registered yet, or aliases moved
+            assert registered is None or {"champion", "challenger"} & set(registered.aliases)
         # and the platform goes on: the same run deployed again ends deployed
         result = deploy("run-2")
         consistent(prod)
         assert prod.endpoint.state().traffic.get(result.version)
         assert prod.registry.has_evaluation(result.version)  # also if killed before its import
     assert kills >= 9  # copies, register, import, mark, deploy, aliases, unmark: each one killed
+    assert orphans == 2  # killed at the evaluation's import, and at the mark
 
 
 @pytest.mark.slow

@@ -1,8 +1,19 @@
 """The deploy core: canary split, promotion, rollback, undeploy beyond the versions kept."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from promotion.domain.traffic import EndpointState, canary_split, promote, rollback, to_undeploy
+from promotion.domain.traffic import (
+    ORPHAN_GRACE,
+    EndpointState,
+    canary_split,
+    orphaned,
+    promote,
+    rollback,
+    to_undeploy,
+)
+from promotion.ports import ModelVersion
 
 
 def test_first_version_takes_all_traffic():
@@ -70,3 +81,47 @@ def test_retention_deletes_the_oldest_beyond_the_retained_never_deployed_or_alia
     assert to_delete(versions, deployed=(), retained=10) == []
     with pytest.raises(ValueError, match="at least 1"):
         to_delete(versions, deployed=(), retained=0)
+
+
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+OLD = NOW - ORPHAN_GRACE
+
+
+def version(v: str, *aliases: str, run: str | None = None, created=OLD) -> ModelVersion:
+    labels = {"candidate": run or f"run-{v}"}
+    return ModelVersion(v, f"gs://m/{v}", labels, list(aliases), created)
+
+
+def test_a_version_registered_after_every_placed_one_and_never_marked_is_orphaned():
+    serving = EndpointState({"2": 90, "3": 10}, ("1", "2", "3"))
+    versions = [version("1"), version("2", "champion"), version("3", "challenger"), version("4")]
+    assert orphaned(versions, serving, NOW) == ["4"]
+    # the first deploy killed before marking: nothing placed at all
+    assert orphaned([version("1", "default")], EndpointState(), NOW) == ["1"]  # Vertex's own
+
+
+@pytest.mark.parametrize(
+    "versions, state, resuming, why",
+    [
+        ([version("1"), version("2", "champion")], EndpointState({"2": 100}, ("2",)), None,
+         "an old version kept for rollback is older than the champion"),
+        ([version("1", "champion"), version("2", "deploying")], EndpointState({"1": 100}, ("1",)),
+         None, "a marked version is the interrupted deploy's to finish"),
+        ([version("1", "champion"), version("2")], EndpointState({"1": 90, "2": 10}, ("1", "2")),
+         None, "a version with traffic is placed"),
+        ([version("1", "champion"), version("2", created=NOW - timedelta(seconds=30))],
+         EndpointState({"1": 100}, ("1",)), None,
+         "registered seconds ago: another run's deploy may be about to mark it"),
+        ([version("1", "champion"), version("2", run="run-7")], EndpointState({"1": 100}, ("1",)),
+         "run-7", "the deploy resuming now deploys its own version"),
+        ([version("1", "champion"), ModelVersion("2", "gs://m/2")],
+         EndpointState({"1": 100}, ("1",)), None, "not a run's candidate: not ours to delete"),
+    ],
+)  # fmt: skip
+def test_what_is_not_an_orphan(versions, state, resuming, why):
+    assert orphaned(versions, state, NOW, resuming) == [], why
+
+
+def test_an_unknown_registration_time_counts_as_old():
+    state = EndpointState({"1": 100}, ("1",))
+    assert orphaned([version("1", "champion"), version("2", created=None)], state, NOW) == ["2"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import itertools
 import random
 import threading
@@ -21,6 +22,12 @@ T = "type.googleapis.com/google.cloud.aiplatform.v1."
 
 def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+
+
+def earlier(stamp: str, seconds: float) -> str:
+    """An RFC 3339 time as `now()` writes it, `seconds` earlier."""
+    then = calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) - seconds
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(then))
 
 
 @dataclass
@@ -52,6 +59,18 @@ class VertexState:
 
     def next_id(self) -> str:
         return str(next(self.ids))
+
+    def pass_time(self, seconds: float) -> None:
+        """Time passes with nobody calling: every running operation ends as Vertex ends it
+        (no poll needed; a client killed mid-operation leaves it running, not stuck), and
+        every model version was registered `seconds` earlier."""
+        for op in self.operations.values():
+            op["done"], op["polls_left"] = True, 0
+        for model in self.models.values():
+            for version in model["versions"].values():
+                for key in ("createTime", "updateTime", "versionCreateTime", "versionUpdateTime"):
+                    if key in version:
+                        version[key] = earlier(version[key], seconds)
 
 
 class Vertex:
