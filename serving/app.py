@@ -137,7 +137,7 @@ class LogUnhandled:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started, sent = time.perf_counter(), False
+        watch, sent = Stopwatch(), False
 
         async def tracking(message) -> None:
             nonlocal sent
@@ -149,7 +149,7 @@ class LogUnhandled:
         except Exception as exc:
             message = f"internal error: {type(exc).__name__}: {excerpt(str(exc))}"
             if scope.get("path") == self.path:
-                self.log.record(status=500, latency_ms=_ms(started), error=message)
+                self.log.record(status=500, latency_ms=watch.elapsed_ms(), error=message)
             if sent:
                 raise
             await JSONResponse({"error": message}, status_code=500)(scope, receive, send)
@@ -228,7 +228,3 @@ class Stopwatch:
 def server_timing(spans: list[tuple[str, float]]) -> str:
     """`body;dur=0.041, parse;dur=0.012, ...` in milliseconds (W3C Server Timing)."""
     return ", ".join(f"{stage};dur={ms:.3f}" for stage, ms in spans)
-
-
-def _ms(started: float) -> float:
-    return (time.perf_counter() - started) * 1000

@@ -122,7 +122,7 @@ class RequestLog:
         self._compactor.start()
         for leftover in sorted(self.folder.glob("*.jsonl")):  # a previous server's segments
             if not leftover.with_suffix(".parquet").exists():
-                self._closed.put(leftover)
+                self._closed.put((leftover, None))
 
     def record(
         self,
@@ -253,7 +253,7 @@ class RequestLog:
                 os.close(self._fd)
             if self._segment is not None:
                 if self._segment_rows:
-                    self._closed.put(self._segment)
+                    self._closed.put((self._segment, None))
                 else:
                     self._segment.unlink(missing_ok=True)
             self._fd = self._segment = None
@@ -271,8 +271,8 @@ class RequestLog:
                 closed = False
             if closed is None:
                 return
-            if isinstance(closed, tuple):  # a segment this writer closed: make it durable
-                closed, fd = closed
+            segment, fd = closed or (None, None)
+            if fd is not None:  # a segment this writer closed: make it durable
                 try:
                     os.fsync(fd)
                 except OSError:
@@ -280,8 +280,8 @@ class RequestLog:
                 finally:
                     os.close(fd)
             with contextlib.suppress(Exception):  # a segment left as JSON is still read
-                if closed and not _in_use(closed):
-                    compact(closed)
+                if segment and not _in_use(segment):
+                    compact(segment)
                 remove_compacted(self.folder)
 
     def close(self) -> None:
