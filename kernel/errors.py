@@ -21,6 +21,21 @@ class DataError(UserError):
     """A data file is missing, corrupt, or has too many malformed rows."""
 
 
+class Damaged(DataError):
+    """A file the platform wrote and keeps (a state file, the skew baseline, the warehouse)
+    is damaged or missing: the message names it and the command that restores it. Its own
+    exit code, so a script tells "restore a file" from "fix your arguments"."""
+
+    exit_code = exit_codes.DAMAGED
+
+
+class Busy(UserError):
+    """Another process holds what this command needs (prod's lock, the warehouse a run is
+    writing): nothing is wrong, try again later."""
+
+    exit_code = exit_codes.WAIT
+
+
 class Failed(UserError):
     """A check found problems (policy, preflight, a failed run): exit 1, details given."""
 

@@ -9,4 +9,5 @@ ROLLED_BACK = 4  # canary: the challenger was rolled back
 WAIT = 5  # canary: not enough traffic yet; prod busy (its lock held); run again later
 NOTHING_TO_JUDGE = 6  # canary: no challenger; monitor: a window below the minimum
 PORT_IN_USE = 7  # serve: the address is taken (another server, or this one still running)
+DAMAGED = 8  # a file the platform keeps (state, baseline, warehouse) is damaged or missing
 INTERRUPTED = 130

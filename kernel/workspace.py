@@ -21,9 +21,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kernel import exit_codes
 from kernel.atomic import write_bytes, write_json
-from kernel.errors import UserError
+from kernel.errors import Busy, Damaged
 
 ENV_VAR = "MLOPS_WORKSPACE"
 DEFAULT = ".mlops"
@@ -42,8 +41,8 @@ def workspace_root(explicit: str | None = None) -> Path:
     return Path(explicit or os.environ.get(ENV_VAR) or DEFAULT).resolve()
 
 
-class StateDamaged(UserError):
-    """A state file that does not parse: named, with how to recover."""
+class StateDamaged(Damaged):
+    """A state file that does not parse or breaks an invariant: named, with how to recover."""
 
 
 def last_good(path: Path) -> Path:
@@ -136,7 +135,7 @@ class LocalTenant:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-class RunInProgress(UserError):
+class RunInProgress(Busy):
     """Another run holds the workspace."""
 
 
@@ -193,10 +192,8 @@ def run_in_progress(root: Path) -> str | None:
         os.close(fd)
 
 
-class ProdBusy(UserError):
+class ProdBusy(Busy):
     """Another command is changing prod and did not finish within the wait: try later."""
-
-    exit_code = exit_codes.WAIT
 
 
 PROD_LOCK_TIMEOUT = float(os.environ.get("MLOPS_PROD_LOCK_TIMEOUT", "600"))

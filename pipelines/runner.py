@@ -19,7 +19,7 @@ from pathlib import Path
 from kfp import local
 
 from adapters import wiring
-from kernel.errors import Failed
+from kernel.errors import DataError, Failed
 from kernel.names import PIPELINE_NAME, STEP_NAMES
 from kernel.workspace import LocalTenant, evaluation_report, one_run_at_a_time
 from pipelines import summary as summary_lines
@@ -110,6 +110,7 @@ def run_local(params: PipelineParams, workspace: Path, out=sys.stdout) -> RunRes
     log_dir.mkdir(parents=True, exist_ok=True)
     run = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     with one_run_at_a_time(workspace, run):  # one run per workspace: its log is its own
+        preflight(params, workspace)
         try:
             result = _run(params, workspace, pipeline_root, log_dir / f"run-{run}.log", out)
         except PipelineFailed as failed:
@@ -119,24 +120,39 @@ def run_local(params: PipelineParams, workspace: Path, out=sys.stdout) -> RunRes
         return result
 
 
+def preflight(params: PipelineParams, workspace: Path) -> None:
+    """What the run will read or write can be read now: the staging warehouse (the steps
+    write it, the run is recorded in it) and prod's endpoint, registry and monitoring state
+    (decide and deploy read them). A damaged file is one line naming it and the fix, exit 2,
+    before any step runs: not a failed step minutes later, nor a step writing into it."""
+    wiring.open_staging("local", str(workspace), params.tenants).runs.records()
+    prod = wiring.open_prod("local", str(workspace), params.tenants)
+    prod.endpoint.state()
+    prod.registry.versions()
+    prod.monitoring.current()
+
+
 def record_failure(
     failed: PipelineFailed, params: PipelineParams, workspace: Path, fallback_id: str
 ) -> None:
     """A failed run is listed too (`mlops runs`: FAILED and the step), under the id its
     steps recorded with, or the runner's own when it failed before kfp named it."""
     staging = wiring.open_staging("local", str(workspace), params.tenants)
-    staging.runs.record(
-        failed.run_id or fallback_id,
-        "run",
-        {
-            "status": "failed",
-            "commit": params.commit,
-            "failed_step": failed.step,
-            "error": failed.error,
-            "log": str(failed.log_path),
-            "wall_seconds": round(failed.wall_seconds, 3),
-        },
-    )
+    try:
+        staging.runs.record(
+            failed.run_id or fallback_id,
+            "run",
+            {
+                "status": "failed",
+                "commit": params.commit,
+                "failed_step": failed.step,
+                "error": failed.error,
+                "log": str(failed.log_path),
+                "wall_seconds": round(failed.wall_seconds, 3),
+            },
+        )
+    except DataError as exc:  # the warehouse itself failed: the step's failure still shows
+        print(f"mlops run: warning: the failed run could not be recorded: {exc}", file=sys.stderr)
 
 
 def record_run(result: RunResult, params: PipelineParams, workspace: Path) -> None:

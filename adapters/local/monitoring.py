@@ -10,11 +10,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-import duckdb
-
 from adapters.local import request_log
 from adapters.local.request_log import TABLE
-from adapters.local.warehouse import has_table
+from adapters.local.warehouse import database, has_table
 from kernel.workspace import MONITORING, LocalTenant, StateDamaged, damaged_message
 from promotion.ports import MonitoringConfig, VersionStats
 
@@ -97,7 +95,7 @@ class LocalAlertLog:
         anomalies and alert emails), for `mlops lineage`."""
         now = datetime.now(UTC).replace(tzinfo=None)
         end = window_end.astimezone(UTC).replace(tzinfo=None) if window_end.tzinfo else window_end
-        with duckdb.connect(str(self.tenant.warehouse_path)) as con:
+        with database(self.tenant.warehouse_path) as con:
             con.execute(ANALYSES)
             for a in alerts:
                 con.execute(
@@ -117,7 +115,7 @@ class LocalAlertLog:
         path = self.tenant.warehouse_path
         if not path.exists():
             return []
-        with duckdb.connect(str(path), read_only=True) as con:
+        with database(path, read_only=True) as con:
             if not has_table(con, "monitoring_alerts"):
                 return []
             rows = con.execute(

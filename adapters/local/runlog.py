@@ -10,10 +10,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
-
-from adapters.local.warehouse import has_table
-from kernel.errors import DataError
+from adapters.local.warehouse import database, has_table
 from promotion.ports import StepRecord
 
 TABLE = "run_facts"
@@ -36,7 +33,7 @@ class DuckDBRunLog:
             raise ValueError(f"a run record needs a run id and a step, got {run_id!r}/{step!r}")
         text = json.dumps(facts, sort_keys=True, allow_nan=False)  # JSON has no NaN
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with duckdb.connect(str(self.path)) as con:
+        with database(self.path) as con:
             con.execute(SCHEMA)
             con.execute(
                 f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?)",
@@ -46,18 +43,10 @@ class DuckDBRunLog:
     def records(self) -> list[StepRecord]:
         if not self.path.exists():
             return []
-        try:
-            with duckdb.connect(str(self.path), read_only=True) as con:
-                if not has_table(con, TABLE):
-                    return []
-                rows = con.execute(
-                    f"SELECT run_id, step, recorded_at, facts FROM {TABLE} ORDER BY recorded_at"
-                ).fetchall()
-        except duckdb.IOException as exc:  # a garbled file, or another process's write lock
-            first = str(exc).splitlines()[0]
-            raise DataError(
-                f"{self.path}: the run records cannot be read ({first}); if a run is writing "
-                "it, try again when it ends; if the file is damaged, keep a copy and restore "
-                "it from a backup"
-            ) from None
+        with database(self.path, read_only=True) as con:
+            if not has_table(con, TABLE):
+                return []
+            rows = con.execute(
+                f"SELECT run_id, step, recorded_at, facts FROM {TABLE} ORDER BY recorded_at"
+            ).fetchall()
         return [StepRecord(r, s, at.replace(tzinfo=UTC), json.loads(f)) for r, s, at, f in rows]

@@ -7,16 +7,18 @@ Python row loop, and memory stays flat as the file grows (the tables live on dis
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from kernel.errors import DataError
+from kernel.errors import Busy, Damaged, DataError, UserError
 from promotion.domain import statistics
 from promotion.ports import CountRow, Ingested
 from trainer import automl, lines, loader, rules, schema
@@ -30,6 +32,53 @@ def _table(name: str) -> str:
     if not _TABLE.match(name):
         raise ValueError(f"bad table name {name!r}")
     return f'"{name}"'
+
+
+@contextlib.contextmanager
+def database(
+    path: Path, *, read_only: bool = False, config: dict[str, Any] | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A tenant's DuckDB file, open. A file DuckDB cannot read (not DuckDB's, a corrupt
+    block, another process's write lock) is one line naming it and what to do (DataError,
+    exit 2), whether found on opening or on reading a damaged block; never a traceback,
+    and the file is left as it is for a person to look at."""
+    try:
+        con = duckdb.connect(str(path), read_only=read_only, config=config or {})
+    except duckdb.Error as exc:
+        raise unreadable(path, exc) from None
+    try:
+        with con:
+            yield con
+    except duckdb.Error as exc:
+        if not damaged(exc):
+            raise  # the query's own error (a bug, a constraint): not the file's
+        raise unreadable(path, exc) from None
+
+
+def damaged(exc: duckdb.Error) -> bool:
+    """Whether DuckDB's error is about the file rather than the query."""
+    text = str(exc)
+    return (
+        isinstance(exc, duckdb.IOException)
+        or type(exc) is duckdb.Error
+        or any(word in text for word in ("Corrupt", "checksum", "not a valid DuckDB"))
+    )
+
+
+def unreadable(path: Path, exc: duckdb.Error) -> UserError:
+    """Busy (exit 5) when a run holds the file's write lock, Damaged (exit 8) otherwise."""
+    first = str(exc).splitlines()[0]
+    if "Could not set lock" in first or "Conflicting lock" in first:
+        return Busy(
+            f"{path}: held by another process ({first}); a run writes it while it runs: "
+            "try again when it ends"
+        )
+    return Damaged(
+        f"{path}: the DuckDB file cannot be read ({first}); move it aside "
+        f"(mv '{path}' '{path}.damaged') and run the pipeline again: ingest rebuilds its "
+        "tables from the census files, and what else it held (run records, monitoring "
+        "alerts) stays in the moved file"
+    )
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -57,10 +106,10 @@ class DuckDBWarehouse:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
-    def _connect(self) -> duckdb.DuckDBPyConnection:
+    def _connect(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
         # A bounded buffer pool: DuckDB spills to disk beyond it, so a bigger file takes
         # longer, never more memory (bench/ingest.py measures it).
-        return duckdb.connect(str(self.path), config={"memory_limit": MEMORY_LIMIT})
+        return database(self.path, config={"memory_limit": MEMORY_LIMIT})
 
     def ingest(self, split: str, uri: str) -> Ingested:
         staged, slow, judged, census, bad = (

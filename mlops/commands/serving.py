@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kernel import exit_codes
 from kernel.commandline import add_json_flag, positive_int, print_json
-from kernel.errors import Failed, UserError
+from kernel.errors import Damaged, Failed, UserError
 
 
 def _prod(args: argparse.Namespace, target: str = "local", as_: str = "deployer", **tenant):
@@ -240,15 +240,15 @@ def _read_baseline(uri: str) -> dict:
     try:
         baseline = json.loads(Path(uri).read_text())
     except FileNotFoundError:
-        raise UserError(
+        raise Damaged(
             f"{uri}: the skew baseline is missing; run the pipeline again to write one"
         ) from None
     except (OSError, ValueError) as exc:  # unreadable, not JSON, not UTF-8
-        raise UserError(
+        raise Damaged(
             f"{uri}: the skew baseline cannot be read ({exc}); run the pipeline again to write one"
         ) from None
     if not isinstance(baseline, dict):
-        raise UserError(f"{uri}: the skew baseline is not a JSON object")
+        raise Damaged(f"{uri}: the skew baseline is not a JSON object")
     return baseline
 
 

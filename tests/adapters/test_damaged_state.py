@@ -15,6 +15,7 @@ from server_process import free_port, start, stop
 from serving_fixtures import sample_instances, save_small_model
 
 from adapters.local.storage import LocalStorage
+from kernel import exit_codes
 from kernel.workspace import ENDPOINT, LocalTenant, StateDamaged
 
 
@@ -81,7 +82,7 @@ def test_a_running_server_serves_the_last_good_split_while_the_state_is_damaged(
 
     state.write_text("{")  # and a server cannot start on a damaged state: one clear line
     done = subprocess.run([*command, "--port", str(port)], capture_output=True, text=True)
-    assert done.returncode == 2 and "damaged state file" in done.stderr
+    assert done.returncode == exit_codes.DAMAGED and "damaged state file" in done.stderr
     assert "Traceback" not in done.stderr
 
 
@@ -125,11 +126,11 @@ def test_state_that_parses_but_breaks_an_invariant_is_named_with_its_restore(
     assert "restore it with: cp " in message or "move it aside" in message
     if invariant not in (MEANING[0][2], MEANING[5][2]):
         return  # one endpoint and one registry case through the commands: the same reader
-    # the commands that read it say the same in one line, exit 2, no traceback
+    # the commands that read it say the same in one line, exit 8 (damaged), no traceback
     for command in (["serve", "--port", str(free_port())], ["canary"], ["lineage", "1"]):
         done = subprocess.run(
             [sys.executable, "-m", "mlops.cli", *command, "--workspace", str(workspace)],
             capture_output=True, text=True, timeout=120,
         )  # fmt: skip
-        assert done.returncode == 2, (command, done.stdout, done.stderr)
+        assert done.returncode == exit_codes.DAMAGED, (command, done.stdout, done.stderr)
         assert invariant in done.stderr and "Traceback" not in done.stderr, command

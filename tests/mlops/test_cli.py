@@ -1,6 +1,8 @@
 """`mlops` as a newcomer first meets it: alone, with --version, and an answer that is not an
 error (exit codes: kernel/exit_codes.py)."""
 
+import subprocess
+import sys
 from importlib.metadata import version
 
 import pytest
@@ -102,11 +104,40 @@ def test_the_simulated_vertex_run_refuses_an_unknown_parameter_before_it_starts(
 
 def test_a_damaged_warehouse_is_one_line_for_runs_and_lineage(tmp_path, capsys):
     """A warehouse file that is not DuckDB's (a copy cut short, a hand edit) was an
-    IOException traceback from `mlops runs`; now one line naming the file, exit 2."""
+    IOException traceback from `mlops runs`; now one line naming the file, exit 8."""
     warehouse = tmp_path / "census-ml-staging" / "warehouse.duckdb"
     warehouse.parent.mkdir(parents=True)
     warehouse.write_bytes(b"not a database" * 100)
-    assert main(["runs", "--workspace", str(tmp_path)]) == 2
+    assert main(["runs", "--workspace", str(tmp_path)]) == exit_codes.DAMAGED
     err = capsys.readouterr().err
-    assert err.startswith(f"mlops runs: error: {warehouse}: the run records cannot be read (")
+    assert err.startswith(f"mlops runs: error: {warehouse}: the DuckDB file cannot be read (")
     assert "Traceback" not in err and warehouse.read_bytes().startswith(b"not a database")
+
+
+def test_a_warehouse_a_run_is_writing_is_a_wait_not_damage(tmp_path, capsys):
+    """Another process holding the warehouse's write lock (a run writing it) is exit 5,
+    "try again", and names the file: nothing is wrong with it."""
+    warehouse = tmp_path / "census-ml-staging" / "warehouse.duckdb"
+    warehouse.parent.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WAREHOUSE, str(warehouse)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline() == "holding\n"
+        assert main(["runs", "--workspace", str(tmp_path)]) == exit_codes.WAIT
+    finally:
+        holder.communicate("")  # its stdin closed: it lets go and ends
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"mlops runs: error: {warehouse}: held by another process (")
+    assert line.endswith("try again when it ends")
+    assert main(["runs", "--workspace", str(tmp_path)]) == exit_codes.OK  # once let go
+
+
+HOLD_WAREHOUSE = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("CREATE TABLE other (x INTEGER)")
+print("holding", flush=True)
+sys.stdin.read()
+"""

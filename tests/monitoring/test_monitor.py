@@ -10,6 +10,7 @@ import pytest
 from monitoring_fixtures import baseline, census_test_frame, log_frame, profile_of
 
 from adapters.local import request_log
+from kernel import exit_codes
 from kernel.atomic import write_json
 from monitoring import monitor
 from monitoring.profiles import profile
@@ -182,14 +183,15 @@ def test_mlops_monitor_end_to_end(tmp_path):
     assert "warning: " in again.stderr and "emptied.parquet: damaged request-log segment" in (
         again.stderr
     )
-    # a garbled or missing baseline: one line naming it, exit 2, no traceback
+    # a garbled or missing baseline: one line naming it, exit 8 (damaged), no traceback
     (tmp_path / "baseline.json").write_text('{"format": ')
     garbled = run(NOW)
-    assert garbled.returncode == 2 and "Traceback" not in garbled.stderr
+    assert garbled.returncode == exit_codes.DAMAGED and "Traceback" not in garbled.stderr
     assert "baseline.json: the skew baseline cannot be read (" in garbled.stderr
     (tmp_path / "baseline.json").unlink()
     missing = run(NOW)
-    assert missing.returncode == 2 and "the skew baseline is missing" in missing.stderr
+    assert missing.returncode == exit_codes.DAMAGED
+    assert "the skew baseline is missing" in missing.stderr
 
 
 @pytest.mark.parametrize("seed", range(5))
