@@ -53,15 +53,17 @@ class Prod:
     impersonated: str | None = None  # the prod identity the calls run as, if not the caller's
     caller: Any = None  # the caller's own credentials (Vertex), to name it in a refusal
     lock_folder: Any = None  # local: the prod tenant, whose lock one change at a time holds
+    lease: Any = None  # Vertex: the lease object in prod's models bucket (GcsLease)
 
     def changing(self, who: str):
-        """Held while `who` changes prod (deploy, canary): locally one at a time, waited for
-        and its holder named; on Vertex nothing (no lock service; docs/reliability.md)."""
-        from contextlib import nullcontext
-
+        """Held while `who` changes prod (deploy, canary): one at a time, waited for and its
+        holder named; a file lock locally, a Cloud Storage lease on Vertex
+        (docs/reliability.md, "One change to prod at a time")."""
         from kernel.workspace import changing_prod
 
-        return changing_prod(self.lock_folder, who) if self.lock_folder else nullcontext()
+        if self.lease is not None:
+            return self.lease.held(who)
+        return changing_prod(self.lock_folder, who)
 
     def caller_email(self) -> str:
         """The caller's email once its token was used (a metadata server names it)."""
@@ -177,6 +179,7 @@ def open_prod(target: str, workspace: str, tenants: Tenants, *, as_: str = "depl
     from adapters.vertex import session
     from adapters.vertex.credentials import impersonated, own_credentials
     from adapters.vertex.endpoint import VertexEndpoint
+    from adapters.vertex.lease import GcsLease
     from adapters.vertex.monitoring import CloudMonitoringFigures, VertexMonitoring
     from adapters.vertex.registry import VertexRegistry
     from adapters.vertex.storage import GcsStorage
@@ -198,7 +201,10 @@ def open_prod(target: str, workspace: str, tenants: Tenants, *, as_: str = "depl
     layout_ = _prod_layout(target, workspace, tenants)
     acting_as = None if as_ == "self" else who[as_]
     caller = credentials if as_ == "self" else credentials._source_credentials
-    return Prod(registry, endpoint, storage, monitoring, figures, layout_, acting_as, caller)
+    lease = GcsLease(storage.client, layout_.change_lease)
+    return Prod(
+        registry, endpoint, storage, monitoring, figures, layout_, acting_as, caller, lease=lease
+    )
 
 
 # The local endpoint's request log and the local monitor: this machine only. On Vertex the

@@ -73,6 +73,12 @@ class ProdLayout:
     def data(self, run_id: str, name: str) -> str:
         return f"{self.data_root}/{run_id}/{name}"
 
+    @property
+    def change_lease(self) -> str:
+        """Prod's change lease on Vertex (adapters/vertex/lease.py): beside the runs'
+        folders, under a name no run id can take (one starts with a letter or digit)."""
+        return f"{self.models_root}/_lease/prod-change.json"
+
 
 def training_data_beside(baseline_uri: str) -> str:
     """The training table copied beside a baseline (Vertex monitoring's skew source)."""

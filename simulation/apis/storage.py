@@ -12,6 +12,9 @@ import base64
 import hashlib
 import json
 import mimetypes
+import os
+import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,7 @@ OBJECT = B + r"/o/(?P<name>.+)"
 UPLOAD = r"/upload/storage/v1/b/(?P<bucket>[^/]+)/o"
 DOWNLOAD = r"/download" + OBJECT
 COPY = r"/storage/v1/b/(?P<src>[^/]+)/o/(?P<name>.+)/{verb}/b/(?P<dst>[^/]+)/o/(?P<target>.+)"
+PRECONDITION = "At least one of the pre-conditions you specified did not hold."
 ENCRYPT = "cloudkms.cryptoKeyVersions.useToEncrypt"
 DECRYPT = "cloudkms.cryptoKeyVersions.useToDecrypt"
 
@@ -40,6 +44,10 @@ class Storage:
         self.sim = sim
         self.root = self.sim.root / "storage"
         self.resumable = Resumable()
+        # an object's generation is its file's mtime in ns, set unique and increasing on
+        # each write (the kernel's file clock is coarser than two quick writes)
+        self.changing = threading.Lock()
+        self.last_generation = 0
 
         self.sim.read_object = self.read_object
         self.sim.write_object = lambda call, bucket, name, data: self.write(
@@ -121,8 +129,23 @@ class Storage:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.upload")
         tmp.write_bytes(data)
-        tmp.replace(path)
+        with self.changing:  # the precondition and the write, as one
+            self.precondition(call, path)
+            tmp.replace(path)
+            self.last_generation = max(time.time_ns(), self.last_generation + 1)
+            os.utime(path, ns=(self.last_generation, self.last_generation))
         return JSONResponse(self.object_json(bucket, name, path))
+
+    @staticmethod
+    def precondition(call, path: Path) -> None:
+        """`ifGenerationMatch` as Google checks it: the object's generation now, 0 for an
+        object that does not exist; otherwise 412 and nothing done."""
+        wanted = call.query.get("ifGenerationMatch")
+        if wanted is None:
+            return
+        current = path.stat().st_mtime_ns if path.is_file() else 0
+        if int(wanted) != current:
+            raise ApiError(412, PRECONDITION)
 
     @route("GET", B, "storage.buckets.get")
     def get_bucket(self, call, bucket):
@@ -168,7 +191,9 @@ class Storage:
         load jobs, read Cloud Storage as the caller too)."""
         b, path = self.existing(call, bucket, name)
         self.use_key(call, b, DECRYPT)
-        return path.read_bytes()
+        with self.changing:
+            self.precondition(call, path)
+            return path.read_bytes()
 
     @route("GET", OBJECT, "storage.objects.get")
     def get_object(self, call, bucket, name):
@@ -186,9 +211,11 @@ class Storage:
     def delete(self, call, bucket, name):
         call.authorize(self.resource(bucket, name))
         path = self.path_of(bucket, name)
-        if not path.is_file():
-            raise ApiError(404, f"No such object: {bucket}/{name}")
-        path.unlink()
+        with self.changing:
+            if not path.is_file():
+                raise ApiError(404, f"No such object: {bucket}/{name}")
+            self.precondition(call, path)
+            path.unlink()
         return Response(status_code=204)
 
     @route("POST", UPLOAD, "storage.objects.insert")

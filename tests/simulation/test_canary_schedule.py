@@ -52,10 +52,11 @@ def test_without_the_starter_role_the_schedule_is_refused_naming_the_permission(
             f"serviceAccounts/{DEPLOYER} to census-planner@census-ml-prod.iam.gserviceaccount.com"
             f" (403): it may not act as {DEPLOYER}",
         ),
-        (  # nor read the registry as itself
+        (  # nor, as itself, take prod's change lease (the canary's first call)
             "census-infra@census-ml-prod.iam.gserviceaccount.com",
             ("--as-self",),
-            "refused aiplatform.models.get on projects/census-ml-prod to "
+            "refused storage.objects.get on projects/_/buckets/census-ml-prod-models/objects/"
+            "census-income/_lease/prod-change.json to "
             "census-infra@census-ml-prod.iam.gserviceaccount.com (403)",
         ),
     ],

@@ -128,7 +128,7 @@ def test_the_monitoring_job_is_created_then_updated_never_duplicated(cloud):
         (
             "google_storage_bucket_iam_member",
             lambda b: b["member"].endswith(DEPLOYER) and b["bucket"] == "census-ml-prod-models",
-            "storage.objects.create",
+            "storage.objects.get",  # its first call there: reading prod's change lease
         ),
         (
             "google_service_account_iam_member",

@@ -53,7 +53,9 @@ def killed_deploy(sim, run_id: str, method: str, nth: int) -> str:
     """The deploy of `run_id`, SIGKILLed once the cloud has applied its `nth` `method`
     call; returns what it printed."""
     candidate = stage_candidate(sim, run_id)
-    env = {**os.environ, **sim.environ(PIPELINE)}
+    # its change lease lapses a second after the kill (not ten minutes): what finds the
+    # interrupted deploy takes it over then (tests/simulation/test_prod_lease.py)
+    env = {**os.environ, **sim.environ(PIPELINE), "MLOPS_PROD_LEASE_SECONDS": "1"}
     proc = subprocess.Popen(
         [sys.executable, str(STEP), "deploy", candidate, run_id, IMAGE],
         env=env,

@@ -7,6 +7,7 @@ environment makes it (the tests set the simulation's metadata server for a princ
     python vertex_step.py champion
     python vertex_step.py runs RUN_ID   (records two steps of RUN_ID, reads every run back)
     python vertex_step.py warehouse GS_URI
+    python vertex_step.py hold WHO   (prod's change lease, as the deploy takes it, until stdin ends)
 """
 
 import json
@@ -14,6 +15,7 @@ import sys
 from pathlib import Path
 
 from adapters import wiring
+from kernel.errors import UserError
 from pipelines import context
 from promotion.steps import staging as staging_steps
 from settings import load_platform, tenants_for
@@ -60,6 +62,16 @@ def main(step: str, *args: str) -> None:
         prod = wiring.open_prod("vertex", "", tenants)
         _, action = context.monitor(prod, tenants, baseline, platform["prod"].monitoring_settings())
         print("RESULT " + json.dumps({"action": action}))
+    elif step == "hold":  # prod's change lease, held as the deploy step holds it
+        (who,) = args
+        prod = wiring.open_prod("vertex", "", tenants)
+        try:
+            with prod.changing(who):
+                print("holding", flush=True)
+                sys.stdin.read()
+        except UserError as exc:  # busy: as the CLI says it
+            print(f"BUSY {exc}", flush=True)
+            sys.exit(exc.exit_code)
     elif step == "warehouse":  # one file through BigQuery: counts and the quarantine
         (uri,) = args
         warehouse = wiring.open_staging("vertex", "", tenants).warehouse
