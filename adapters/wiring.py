@@ -201,7 +201,10 @@ def open_prod(target: str, workspace: str, tenants: Tenants, *, as_: str = "depl
     layout_ = _prod_layout(target, workspace, tenants)
     acting_as = None if as_ == "self" else who[as_]
     caller = credentials if as_ == "self" else credentials._source_credentials
-    lease = GcsLease(storage.client, layout_.change_lease)
+    # its own client: the lease is renewed from a thread while the deploy's calls run
+    lease = GcsLease(
+        GcsStorage(credentials=credentials, project=project).client, layout_.change_lease
+    )
     return Prod(
         registry, endpoint, storage, monitoring, figures, layout_, acting_as, caller, lease=lease
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from kernel.errors import UserError
 from kernel.uris import split
 from kernel.workspace import PROD_LOCK_TIMEOUT, ProdBusy
 from promotion.domain import lease as rules
@@ -24,7 +25,12 @@ POLL_SECONDS = 5.0
 
 
 def lease_seconds() -> float:
-    return float(os.environ.get("MLOPS_PROD_LEASE_SECONDS") or rules.LEASE_SECONDS)
+    """MLOPS_PROD_LEASE_SECONDS, or 600."""
+    text = os.environ.get("MLOPS_PROD_LEASE_SECONDS", "")
+    try:
+        return rules.lease_length(text)
+    except ValueError as exc:
+        raise UserError(f"MLOPS_PROD_LEASE_SECONDS={text!r}: {exc}") from None
 
 
 @dataclass

@@ -5,6 +5,7 @@ Pure: the Cloud Storage calls that read and write it are adapters/vertex/lease.p
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +28,16 @@ class Lease:
             },
             sort_keys=True,
         )
+
+
+def lease_length(text: str) -> float:
+    """A lease's length in seconds as a setting gives it ("" for the default)."""
+    if not text.strip():
+        return LEASE_SECONDS
+    value = float(text)  # ValueError: not a number
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError("a lease lasts a positive, finite number of seconds")
+    return value
 
 
 def taken(holder: str, now: datetime, seconds: float) -> Lease:

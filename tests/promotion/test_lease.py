@@ -69,3 +69,14 @@ def test_the_busy_line_names_holder_object_and_times():
 def test_a_waiter_looks_again_every_poll_or_when_the_lease_lapses(expires_in, remaining, sleep):
     held = lease.Lease("a", NOW, NOW + timedelta(seconds=expires_in))
     assert lease.next_look(held, NOW, 5.0, remaining) == sleep
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("", 600.0), (" ", 600.0), ("1", 1.0), ("0.5", 0.5)])
+def test_a_lease_length_setting(text, seconds):
+    assert lease.lease_length(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["ten", "0", "-5", "inf", "nan"])
+def test_a_lease_length_that_is_not_one_is_refused(text):
+    with pytest.raises(ValueError):
+        lease.lease_length(text)
