@@ -242,6 +242,8 @@ def _in_tenant(s: Settings) -> list[Grant]:
         add("project", p, "roles/logging.logWriter", sa("deployer"))
         add("project", p, CANARY_STARTER_ROLE.name(p), sa("deployer"))
         add("service_account", sa("deployer"), "roles/iam.serviceAccountUser", sa("deployer"))
+        # the models bucket: each version's files, and prod's change lease (a deploy and
+        # the canary take it in turn: adapters/vertex/lease.py)
         add("bucket", b.models, "roles/storage.objectUser", sa("deployer"))
         add("bucket", b.data, "roles/storage.objectUser", sa("deployer"))
         add("service_account", sa("serving"), "roles/iam.serviceAccountUser", sa("deployer"))
