@@ -91,13 +91,17 @@ class LocalTenant:
         return self.path / "state" / f"{name}.json"
 
     def read_state(self, name: str, default, check=None):
-        """The state file's JSON, or `default` when there is none. `check(value)` raises
-        ValueError naming the invariant a file that parses still breaks (traffic summing to
-        150, an alias to no version): the same one-line message as a file that does not."""
+        """The state file's JSON, or `default` when there never was one (a file gone while
+        its last good copy is kept was lost: damage, restored from that copy). `check(value)`
+        raises ValueError naming the invariant a file that parses still breaks (traffic
+        summing to 150, an alias to no version): the same one-line message as a file that
+        does not."""
         path = self.state_path(name)
         try:
             data = path.read_bytes()
         except FileNotFoundError:
+            if last_good(path).exists():  # written twice or more, then lost: not a fresh start
+                raise StateDamaged(damaged_message(path, ValueError("missing"))) from None
             return default
         try:
             value = json.loads(data)

@@ -41,6 +41,25 @@ def test_each_write_keeps_the_last_good_copy_and_damage_names_the_restore(tmp_pa
     }
 
 
+def test_a_state_file_lost_while_its_last_good_copy_is_kept_is_damage_not_a_fresh_start(
+    tmp_path,
+):
+    """A file written once may never have existed; one with a last good copy did: reading
+    it as absent would start prod's state afresh (nothing deployed, no versions)."""
+    tenant = LocalTenant(tmp_path, "p")
+    assert tenant.read_state(ENDPOINT, "fresh") == "fresh"  # never written
+    tenant.write_state(ENDPOINT, {"traffic": {"1": 100}})
+    tenant.write_state(ENDPOINT, {"traffic": {"2": 100}})
+    path = tenant.state_path(ENDPOINT)
+    path.unlink()
+    with pytest.raises(StateDamaged) as info:
+        tenant.read_state(ENDPOINT, "fresh")
+    message = str(info.value)
+    assert message.startswith(f"{path}: damaged state file (missing); the last good copy (")
+    subprocess.run(shlex.split(message.split("restore it with: ")[1]), check=True)
+    assert tenant.read_state(ENDPOINT, "fresh") == {"traffic": {"1": 100}}
+
+
 def test_without_a_good_copy_the_message_says_how_to_start_afresh(tmp_path):
     tenant = LocalTenant(tmp_path, "p")
     tenant.state_path(ENDPOINT).parent.mkdir(parents=True)

@@ -158,6 +158,8 @@ CASES = {
     "registry state, not JSON": (prod_state("registry"), cut, REGISTRY_READERS, STATE_FIX),
     "registry state, an alias on a missing version": (prod_state("registry"), dangling_alias,
         REGISTRY_READERS, STATE_FIX),
+    "registry state, missing (its last good copy kept)": (prod_state("registry"), MISSING,
+        REGISTRY_READERS, STATE_FIX),
     "monitoring settings, not JSON": (prod_state("monitoring"), cut,
         {"monitor", "deploy", "run"}, STATE_FIX),
     "skew baseline, missing": (baseline, MISSING, {"monitor"},
