@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kernel import gcp
-from kernel.errors import PlatformRefused, UserError
+from kernel.errors import Busy, PlatformRefused, UserError
 from kernel.names import MODEL_NAME
 from kernel.workspace import LocalTenant, workspace_root
 from promotion.domain import layout
@@ -78,12 +78,20 @@ class Prod:
     @contextmanager
     def refusals(self) -> Iterator[None]:
         """A call Google refused (401, 403, 429) becomes one line naming who was refused
-        what: kernel.errors.PlatformRefused."""
+        what: kernel.errors.PlatformRefused. A change refused while an operation on the
+        resource still runs is Busy (exit 5): nothing about the caller or the model."""
         try:
             yield
         except Exception as exc:
-            from adapters.vertex.refusals import describe
+            from adapters.vertex.refusals import describe, operation_running
 
+            running = operation_running(exc)
+            if running is not None:  # an interrupted deploy's operation still runs: wait
+                raise Busy(
+                    f"Vertex AI is still running an operation on prod's endpoint and refused "
+                    f"the change ({running}); run this again once it has ended (minutes: the "
+                    "scheduled judgement does)"
+                ) from None
             line = describe(exc, self.identity(), self.caller_email())
             if line is None:
                 raise

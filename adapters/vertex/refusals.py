@@ -11,6 +11,10 @@ import json
 import re
 from typing import Any
 
+# Vertex AI's answer to a change while a long-running operation on the resource runs (a
+# killed deploy's deployModel goes on): worded as the simulation words it and as Google's
+# "ongoing operation"; the live service's exact text is not verified here.
+_OPERATION_RUNNING = re.compile(r"operation in progress|ongoing operation", re.IGNORECASE)
 _PERMISSION = re.compile(r"[Pp]ermission '?([a-z]+\.[A-Za-z]+\.[A-Za-z]+)'?")
 _RESOURCE = re.compile(r"on resource '([^']+)'")
 
@@ -66,3 +70,13 @@ def describe(exc: BaseException, acting_as: str, caller: str = "the caller") -> 
         return f"Google Cloud did not accept the credentials of {acting_as} (401): {message[:200]}"
     what = f"{permission} on {resource}" if permission else message[:200]
     return f"Google Cloud refused {what} to {acting_as} (403)"
+
+
+def operation_running(exc: BaseException) -> str | None:
+    """Google's message when `exc` is a change refused (400) because an operation on the
+    resource is still running; None otherwise. Not a refusal of the caller: try later."""
+    code = getattr(exc, "code", None)
+    message = str(getattr(exc, "message", "") or "")
+    if code == 400 and _OPERATION_RUNNING.search(message):
+        return message[:300]
+    return None

@@ -5,7 +5,7 @@ import json
 from google.api_core import exceptions
 from google.auth.exceptions import RefreshError
 
-from adapters.vertex.refusals import describe, refusal
+from adapters.vertex.refusals import describe, operation_running, refusal
 
 INFO = {
     "@type": "type.googleapis.com/google.rpc.ErrorInfo",
@@ -49,3 +49,20 @@ def test_anything_else_is_not_a_refusal():
     assert describe(ValueError("x"), DEPLOYER) is None
     assert describe(RefreshError("no metadata server"), DEPLOYER) is None
     assert "over quota (429)" in describe(exceptions.TooManyRequests("slow down"), DEPLOYER)
+
+
+def test_a_change_refused_while_an_operation_runs_is_no_refusal_but_a_wait():
+    running = exceptions.BadRequest(
+        "projects/p/locations/r/endpoints/1 has an operation in progress "
+        "(projects/p/locations/r/endpoints/1/operations/9); retry once it is done."
+    )
+    assert operation_running(running).startswith("projects/p/locations/r/endpoints/1 has an")
+    assert refusal(running) is None and describe(running, DEPLOYER) is None
+    ongoing = exceptions.FailedPrecondition("The Endpoint has an ongoing operation.")
+    assert operation_running(ongoing) == "The Endpoint has an ongoing operation."
+    for other in (
+        exceptions.BadRequest("traffic split must sum to 100"),
+        exceptions.Forbidden("operation in progress"),  # a refusal, read as one
+        ValueError("operation in progress"),
+    ):
+        assert operation_running(other) is None

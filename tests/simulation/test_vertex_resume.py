@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import pytest
 from prod_deploy import (
     DEPLOYER,
+    GARBAGE,
     IMAGE,
     PIPELINE,
     STEP,
@@ -28,8 +29,10 @@ from prod_deploy import (
 from prod_deploy import endpoint as endpoint_of
 from simulated import mlops_as
 
+from kernel import exit_codes
 from promotion.domain.traffic import ORPHAN_GRACE, orphaned
 from promotion.ports import EndpointState, ModelVersion
+from simulation.serving import faulty
 
 pytestmark = pytest.mark.slow  # a simulated cloud, deploys with real prediction servers
 
@@ -49,15 +52,15 @@ KILL_POINTS = [
 ]
 
 
-def killed_deploy(sim, run_id: str, method: str, nth: int) -> str:
-    """The deploy of `run_id`, SIGKILLed once the cloud has applied its `nth` `method`
-    call; returns what it printed."""
+def killed_deploy(sim, run_id: str, method: str, nth: int, image: str = IMAGE) -> str:
+    """The deploy of `run_id` (serving `image`), SIGKILLed once the cloud has applied its
+    `nth` `method` call; returns what it printed."""
     candidate = stage_candidate(sim, run_id)
     # its change lease lapses a second after the kill (not ten minutes): what finds the
     # interrupted deploy takes it over then (tests/simulation/test_prod_lease.py)
     env = {**os.environ, **sim.environ(PIPELINE), "MLOPS_PROD_LEASE_SECONDS": "1"}
     proc = subprocess.Popen(
-        [sys.executable, str(STEP), "deploy", candidate, run_id, IMAGE],
+        [sys.executable, str(STEP), "deploy", candidate, run_id, image],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -150,6 +153,31 @@ def test_a_vertex_deploy_killed_after_each_change_is_finished_and_leaves_no_orph
     final = result_of(deploy(sim, f"run-{run}"))
     assert final["smoke"] == "passed"
     assert_consistent(sim)
+
+
+def test_a_judgement_while_the_killed_deploy_s_operation_runs_waits_then_finishes_it(cloud):
+    """Killed just after `deployModel` with a version that fails its smoke test, and judged
+    before its operation has ended (the lease lapsed, Vertex still deploying): the rollback's
+    first change is refused by Vertex, which is a wait (exit 5, one line, the endpoint as it
+    was), not a failure; once the operation ends the next judgement rolls it back."""
+    sim = cloud()
+    sim.images[GARBAGE] = faulty("garbage")
+    result_of(deploy(sim, "run-1"))
+    result_of(deploy(sim, "run-2"))
+    killed_deploy(sim, "run-3", AI + "endpoints.deployModel", 1, GARBAGE)
+    assert [op for op in sim.vertex.operations.values() if not op["done"]], "no operation runs"
+    before = endpoint_of(sim)["trafficSplit"]
+    judged = mlops_as(sim, DEPLOYER, "canary", "--target", "vertex", "--as-self")
+    assert judged.returncode == exit_codes.WAIT, judged.stdout + judged.stderr
+    (line,) = judged.stderr.strip().splitlines()
+    assert line.startswith("mlops canary: error: Vertex AI is still running an operation on ")
+    assert endpoint_of(sim)["trafficSplit"] == before  # nothing half done
+    sim.vertex.pass_time(0)  # the operation ends as Vertex ends it
+    judged = mlops_as(sim, DEPLOYER, "canary", "--target", "vertex", "--as-self")
+    assert judged.returncode in (0, 5), judged.stdout + judged.stderr
+    assert outcome_of(judged.stdout) == "rolled back"
+    assert_consistent(sim)
+    assert "3" not in {v.version for v in versions_of(sim)[0]}
 
 
 def outcome_of(said: str) -> str:
