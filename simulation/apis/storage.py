@@ -128,9 +128,9 @@ class Storage:
         self.use_key(call, bucket, ENCRYPT)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.upload")
-        tmp.write_bytes(data)
         with self.changing:  # the precondition and the write, as one
-            self.precondition(call, path)
+            self.precondition(call, path)  # refused: nothing written, not even the temp file
+            tmp.write_bytes(data)
             tmp.replace(path)
             self.last_generation = max(time.time_ns(), self.last_generation + 1)
             os.utime(path, ns=(self.last_generation, self.last_generation))

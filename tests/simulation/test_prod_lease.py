@@ -88,6 +88,7 @@ def test_cloud_storage_refuses_a_write_or_delete_on_a_generation_that_changed(cl
     first = blob.generation
     with pytest.raises(PreconditionFailed):  # it exists: "only if absent" loses
         gcs(sim).bucket(BUCKET).blob(OBJECT).upload_from_string("two", if_generation_match=0)
+    assert [p.name for p in lease_object(sim).parent.iterdir()] == ["prod-change.json"]
     blob.upload_from_string("three", if_generation_match=first)
     assert blob.generation > first
     with pytest.raises(PreconditionFailed):  # the generation read before the change
