@@ -19,7 +19,7 @@ from pathlib import Path
 from kfp import local
 
 from adapters import wiring
-from kernel.errors import DataError, Failed
+from kernel.errors import Failed, UserError
 from kernel.names import PIPELINE_NAME, STEP_NAMES
 from kernel.workspace import LocalTenant, evaluation_report, one_run_at_a_time
 from pipelines import summary as summary_lines
@@ -123,7 +123,7 @@ def run_local(params: PipelineParams, workspace: Path, out=sys.stdout) -> RunRes
 def preflight(params: PipelineParams, workspace: Path) -> None:
     """What the run will read or write can be read now: the staging warehouse (the steps
     write it, the run is recorded in it) and prod's endpoint, registry and monitoring state
-    (decide and deploy read them). A damaged file is one line naming it and the fix, exit 2,
+    (decide and deploy read them). A damaged file is one line naming it and the fix, exit 8,
     before any step runs: not a failed step minutes later, nor a step writing into it."""
     wiring.open_staging("local", str(workspace), params.tenants).runs.records()
     prod = wiring.open_prod("local", str(workspace), params.tenants)
@@ -151,7 +151,7 @@ def record_failure(
                 "wall_seconds": round(failed.wall_seconds, 3),
             },
         )
-    except DataError as exc:  # the warehouse itself failed: the step's failure still shows
+    except UserError as exc:  # the warehouse damaged or held: the step's failure still shows
         print(f"mlops run: warning: the failed run could not be recorded: {exc}", file=sys.stderr)
 
 

@@ -38,10 +38,11 @@ def _table(name: str) -> str:
 def database(
     path: Path, *, read_only: bool = False, config: dict[str, Any] | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A tenant's DuckDB file, open. A file DuckDB cannot read (not DuckDB's, a corrupt
-    block, another process's write lock) is one line naming it and what to do (DataError,
-    exit 2), whether found on opening or on reading a damaged block; never a traceback,
-    and the file is left as it is for a person to look at."""
+    """A tenant's DuckDB file, open. A file DuckDB cannot read is one line naming it and
+    what to do (`unreadable`: Damaged, exit 8, for a file that is not DuckDB's or has a
+    corrupt block; Busy, exit 5, for another process's write lock), whether found on
+    opening or on reading a damaged block; never a traceback, and the file is left as it
+    is for a person to look at."""
     try:
         con = duckdb.connect(str(path), read_only=read_only, config=config or {})
     except duckdb.Error as exc:

@@ -1,11 +1,10 @@
 """`mlops` as a newcomer first meets it: alone, with --version, and an answer that is not an
 error (exit codes: kernel/exit_codes.py)."""
 
-import subprocess
-import sys
 from importlib.metadata import version
 
 import pytest
+from warehouse_holder import held
 
 from kernel import exit_codes
 from kernel.commandline import run_handler
@@ -114,30 +113,15 @@ def test_a_damaged_warehouse_is_one_line_for_runs_and_lineage(tmp_path, capsys):
     assert "Traceback" not in err and warehouse.read_bytes().startswith(b"not a database")
 
 
+@pytest.mark.slow  # another process holds the file
 def test_a_warehouse_a_run_is_writing_is_a_wait_not_damage(tmp_path, capsys):
     """Another process holding the warehouse's write lock (a run writing it) is exit 5,
     "try again", and names the file: nothing is wrong with it."""
     warehouse = tmp_path / "census-ml-staging" / "warehouse.duckdb"
     warehouse.parent.mkdir(parents=True)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_WAREHOUSE, str(warehouse)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout.readline() == "holding\n"
+    with held(warehouse):
         assert main(["runs", "--workspace", str(tmp_path)]) == exit_codes.WAIT
-    finally:
-        holder.communicate("")  # its stdin closed: it lets go and ends
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith(f"mlops runs: error: {warehouse}: held by another process (")
     assert line.endswith("try again when it ends")
     assert main(["runs", "--workspace", str(tmp_path)]) == exit_codes.OK  # once let go
-
-
-HOLD_WAREHOUSE = """
-import sys, duckdb
-con = duckdb.connect(sys.argv[1])
-con.execute("CREATE TABLE other (x INTEGER)")
-print("holding", flush=True)
-sys.stdin.read()
-"""
