@@ -41,6 +41,7 @@ def test_each_write_keeps_the_last_good_copy_and_damage_names_the_restore(tmp_pa
     }
 
 
+@pytest.mark.slow  # runs the cp the message gives
 def test_a_state_file_lost_while_its_last_good_copy_is_kept_is_damage_not_a_fresh_start(
     tmp_path,
 ):
@@ -128,6 +129,7 @@ MEANING = [  # state that parses but is wrong: (file, how it is edited, the inva
 ]  # fmt: skip
 
 
+@pytest.mark.slow  # runs the restore command, and two cases run the commands
 @pytest.mark.parametrize(("name", "edit", "invariant"), MEANING)
 def test_state_that_parses_but_breaks_an_invariant_is_named_with_its_restore(
     tmp_path, name, edit, invariant

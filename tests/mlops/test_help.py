@@ -36,6 +36,7 @@ def test_each_example_is_accepted_by_the_parser(path, example):
     assert callable(args.handler)
 
 
+@pytest.mark.slow  # runs `mlops ... --help`
 def test_help_shows_the_description_above_the_flags_and_the_examples_below():
     done = subprocess.run(
         [sys.executable, "-m", "mlops.cli", "runs", "compare", "--help"],
@@ -68,6 +69,7 @@ def complete(line: str) -> set[str]:
         return {w.strip() for w in answer.read_text().split("\n") if w.strip()}
 
 
+@pytest.mark.slow  # runs the completion hook
 def test_the_shell_completes_commands_actions_and_flags():
     assert complete("mlops ru") == {"run", "runs"}
     assert complete("mlops runs comp") == {"compare"}
@@ -75,6 +77,7 @@ def test_the_shell_completes_commands_actions_and_flags():
     assert {"bash", "zsh", "fish"} <= complete("mlops completion ")
 
 
+@pytest.mark.slow  # runs `mlops completion SHELL`
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_completion_prints_the_shells_code(shell):
     done = subprocess.run(

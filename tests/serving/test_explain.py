@@ -61,6 +61,7 @@ def node_contributions(tmp_path, compact: dict, rows: np.ndarray) -> np.ndarray:
     return np.array(json.loads(done.stdout))
 
 
+@pytest.mark.slow  # runs the page's explainer in node
 def test_the_pages_contributions_are_lightgbms(tmp_path, model):
     rows = rows_to_explain()
     assert np.isnan(rows).any() and (rows == -1).any()
@@ -84,6 +85,7 @@ def test_the_compact_trees_refuse_what_they_cannot_explain(model):
         explain.compact(broken)
 
 
+@pytest.mark.slow  # runs the page's explainer in node
 def test_a_one_leaf_tree_contributes_its_value_to_the_base_only(tmp_path):
     compact = {
         "objective": "binary",
