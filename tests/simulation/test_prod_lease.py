@@ -145,9 +145,11 @@ def test_the_canary_waits_for_a_deploy_and_judges_once_it_is_done(cloud, monkeyp
 def test_a_killed_deploy_s_lease_lapses_and_the_canary_takes_it_over(cloud):
     sim = cloud()
     killed = hold(sim, "run r1: deploy", MLOPS_PROD_LEASE_SECONDS="1")  # renewed every 0.25 s
-    assert killed.stdout.readline() == "holding\n"
-    os.kill(killed.pid, signal.SIGKILL)
-    killed.communicate(timeout=60)
+    try:
+        assert killed.stdout.readline() == "holding\n"
+    finally:  # killed whether or not it got to hold the lease
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.communicate(timeout=60)
     assert lease_object(sim).exists()  # never given back
     judged = mlops_as(sim, DEPLOYER, "canary", "--target", "vertex", "--as-self")
     assert judged.returncode == exit_codes.NOTHING_TO_JUDGE, judged.stderr
